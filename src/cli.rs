@@ -1,0 +1,100 @@
+//! The command line: raw flags (clap) in, validated configuration, a run, and
+//! an exit code out.
+//!
+//! Every subcommand lives in its own file under `cli/`, parses its flags into
+//! a configuration, runs the simulation and hands the result to a renderer.
+//! Exit codes (DESIGN.md): 0 success; 1 a strict run ended with an unhandled
+//! fault; 2 bad input, with a one-line message on stderr.
+
+pub mod translate;
+
+use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+/// vmlab: run, step through, measure and draw every mechanism of memory
+/// virtualization.
+#[derive(Parser, Debug)]
+#[command(name = "vmlab", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Translate virtual addresses with base, base+bounds or segmentation,
+    /// narrating every step.
+    Translate(translate::Args),
+}
+
+/// Why a command could not do its job.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad input: flags, numbers, files, programs. Exit code 2.
+    #[error("{0}")]
+    Input(String),
+    /// Writing the output failed.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+impl CliError {
+    /// A bad-input error from anything printable.
+    pub fn input(message: impl std::fmt::Display) -> Self {
+        CliError::Input(message.to_string())
+    }
+}
+
+/// What a command returns: its exit code, or why it failed.
+pub type CmdResult = Result<u8, CliError>;
+
+/// Runs one parsed command, writing to `out`.
+pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
+    match cli.command {
+        Command::Translate(args) => translate::run(args, out),
+    }
+}
+
+/// The whole program: parse `args`, run, print any error once on stderr and
+/// return the exit code. A closed pipe on stdout (`vmlab ... | head`) ends the
+/// run quietly with 0.
+pub fn main_with_args<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout (exit 0) and usage errors to
+            // stderr (exit 2).
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let result = run(cli, &mut out).and_then(|code| {
+        out.flush()?;
+        Ok(code)
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(CliError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = out.flush();
+            eprintln!("vmlab: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Parses a size or address argument (`16k`, `0x3000`, `100`), naming the
+/// flag in the error.
+pub fn parse_size_arg(flag: &str, text: &str) -> Result<u64, CliError> {
+    crate::addr::parse_number(text).map_err(|e| CliError::input(format!("{flag}: {e}")))
+}

@@ -1,0 +1,228 @@
+//! `vmlab translate`: an address-translation calculator for students and
+//! instructors. Picks the mechanism from the flags (segments -> segmentation,
+//! base and bounds -> base+bounds, base alone -> base only, nothing ->
+//! identity), then narrates or prints JSON for each address.
+
+use super::{CliError, CmdResult, parse_size_arg};
+use crate::addr::VirtAddr;
+use crate::mmu::{Access, AnyMmu, Base, BaseBounds, Identity, Mmu, Perms, Segment, Segmentation};
+use crate::render::translation;
+use std::io::Write;
+
+/// Flags of `vmlab translate`.
+#[derive(clap::Args, Debug)]
+#[command(allow_negative_numbers = true, after_help = "\
+Examples:
+  vmlab translate --base 1024 --bounds 1024 100 1000 3072
+  vmlab translate --va-bits 14 --segment 0x2000:0x6ff:r --segment 0:0x4ff:rw \\
+                  --segment 0x3000:0xfff:rw --segment 0:0:- 0x0240 0x1108 0x265c 0x3002
+  vmlab translate --va-bits 14 --segment 0x2000:0x6ff:r --segment 0:0x4ff:rw \\
+                  --segment 0x3000:0xfff:rw --segment 0:0:- w:0x0240
+
+An address may carry its access as a prefix: r:0x100 (read), w:0x100 (write),
+f:0x100 (fetch); otherwise --access applies.")]
+pub struct Args {
+    /// Base register: dynamic relocation (without --bounds, no protection).
+    #[arg(long, value_name = "ADDR")]
+    base: Option<String>,
+    /// Bounds register: the size of the address space (needs --base).
+    #[arg(long, value_name = "SIZE")]
+    bounds: Option<String>,
+    /// A segment, in order 0..n-1: BASE:SIZE:PERMS[:down][:NAME], PERMS from
+    /// r, w, x or - (none). The count must be a power of two.
+    #[arg(long = "segment", value_name = "BASE:SIZE:PERMS[:down][:NAME]")]
+    segments: Vec<String>,
+    /// Width of a virtual address in bits (required with --segment).
+    #[arg(long, value_name = "BITS")]
+    va_bits: Option<u32>,
+    /// Kind of access: read, write or fetch.
+    #[arg(long, default_value = "read", value_name = "KIND")]
+    access: String,
+    /// Size of physical memory.
+    #[arg(long, default_value = "64k", value_name = "SIZE")]
+    phys_mem: String,
+    /// Print one JSON record per address instead of the narration.
+    #[arg(long)]
+    json: bool,
+    /// Exit with code 1 if any address faults.
+    #[arg(long)]
+    strict: bool,
+    /// Virtual addresses (decimal, 0x hex, or with a unit like 1k).
+    #[arg(required = true, value_name = "VA")]
+    addresses: Vec<String>,
+}
+
+/// Runs `vmlab translate`.
+pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
+    let phys_size = parse_size_arg("--phys-mem", &args.phys_mem)?;
+    let default_access: Access = args
+        .access
+        .parse()
+        .map_err(|e| CliError::input(format!("--access: {e}")))?;
+    let mmu = build_mmu(&args, phys_size)?;
+    let width = match &mmu {
+        AnyMmu::Segmentation(s) => Some(s.va_bits()),
+        _ => args.va_bits,
+    };
+    let requests = args
+        .addresses
+        .iter()
+        .map(|a| parse_request(a, default_access, width))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    if !args.json {
+        writeln!(out, "{}", describe(&mmu))?;
+        writeln!(out)?;
+    }
+    let mut faulted = false;
+    for (va, access) in requests {
+        let t = mmu.explain(va, access);
+        faulted |= t.result.is_err();
+        if args.json {
+            writeln!(out, "{}", translation::to_json(&t, mmu.mechanism()))?;
+        } else {
+            write!(out, "{}", translation::narrate(&t))?;
+        }
+    }
+    Ok(if faulted && args.strict { 1 } else { 0 })
+}
+
+/// Chooses and configures the mechanism from the flags.
+fn build_mmu(args: &Args, phys_size: u64) -> Result<AnyMmu, CliError> {
+    if !args.segments.is_empty() {
+        if args.base.is_some() || args.bounds.is_some() {
+            return Err(CliError::input(
+                "--segment cannot be combined with --base/--bounds: choose one mechanism",
+            ));
+        }
+        let va_bits = args.va_bits.ok_or_else(|| {
+            CliError::input("--segment needs --va-bits (the width of a virtual address)")
+        })?;
+        let segments = args
+            .segments
+            .iter()
+            .enumerate()
+            .map(|(i, s)| parse_segment(i, s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let seg = Segmentation::new(va_bits, segments, phys_size)
+            .map_err(|e| CliError::input(format!("--segment: {e}")))?;
+        return Ok(AnyMmu::Segmentation(seg));
+    }
+    if let Some(bits) = args.va_bits
+        && (bits == 0 || bits > 64)
+    {
+        return Err(CliError::input(format!(
+            "--va-bits: {bits} is not between 1 and 64"
+        )));
+    }
+    match (&args.base, &args.bounds) {
+        (Some(base), Some(bounds)) => {
+            let base = parse_size_arg("--base", base)?;
+            let bounds = parse_size_arg("--bounds", bounds)?;
+            BaseBounds::new(base, bounds, phys_size)
+                .map(AnyMmu::BaseBounds)
+                .map_err(|e| CliError::input(format!("{e} (use --phys-mem to enlarge it)")))
+        }
+        (Some(base), None) => {
+            let base = parse_size_arg("--base", base)?;
+            if base >= phys_size {
+                return Err(CliError::input(format!(
+                    "--base: {base:#x} is beyond physical memory of {phys_size:#x} bytes (use --phys-mem to enlarge it)"
+                )));
+            }
+            Ok(AnyMmu::Base(Base::new(base, phys_size)))
+        }
+        (None, Some(_)) => Err(CliError::input("--bounds needs --base")),
+        (None, None) => Ok(AnyMmu::Identity(Identity::new(phys_size))),
+    }
+}
+
+/// Parses `BASE:SIZE:PERMS[:down|:up][:NAME]` for segment `index`.
+fn parse_segment(index: usize, text: &str) -> Result<Segment, CliError> {
+    let bad = |why: String| CliError::input(format!("--segment {index} '{text}': {why}"));
+    let parts: Vec<&str> = text.split(':').collect();
+    if parts.len() < 3 {
+        return Err(bad("expected BASE:SIZE:PERMS[:down][:NAME]".into()));
+    }
+    let base = crate::addr::parse_number(parts[0]).map_err(|e| bad(format!("base {e}")))?;
+    let size = crate::addr::parse_number(parts[1]).map_err(|e| bad(format!("size {e}")))?;
+    let perms = Perms::parse(parts[2]).map_err(bad)?;
+    let mut seg = Segment::up(base, size, perms);
+    for extra in &parts[3..] {
+        match *extra {
+            "down" => seg.grows_down = true,
+            "up" => seg.grows_down = false,
+            "" => return Err(bad("empty field".into())),
+            name if seg.name.is_none() => seg.name = Some(name.to_string()),
+            other => return Err(bad(format!("unexpected field '{other}'"))),
+        }
+    }
+    Ok(seg)
+}
+
+/// Parses `VA` or `r:VA` / `w:VA` / `f:VA`, checking it fits `width` bits.
+fn parse_request(
+    text: &str,
+    default: Access,
+    width: Option<u32>,
+) -> Result<(VirtAddr, Access), CliError> {
+    let (access, addr) = match text.split_once(':') {
+        Some((kind, addr)) => (
+            kind.parse()
+                .map_err(|e| CliError::input(format!("address '{text}': {e}")))?,
+            addr,
+        ),
+        None => (default, text),
+    };
+    let va =
+        crate::addr::parse_number(addr).map_err(|e| CliError::input(format!("address {e}")))?;
+    if let Some(bits) = width
+        && bits < 64
+        && va >> bits != 0
+    {
+        return Err(CliError::input(format!(
+            "address {addr} does not fit in {bits} bits (largest is {:#x})",
+            (1u64 << bits) - 1
+        )));
+    }
+    Ok((VirtAddr::new(va), access))
+}
+
+/// The header line: the mechanism and its registers.
+fn describe(mmu: &AnyMmu) -> String {
+    use crate::addr::{Size, hex_and_decimal};
+    match mmu {
+        AnyMmu::Identity(_) => "no translation (identity): pa = va".to_string(),
+        AnyMmu::Base(b) => format!(
+            "base register only (no bounds, no protection): base = {}",
+            hex_and_decimal(b.base())
+        ),
+        AnyMmu::BaseBounds(b) => format!(
+            "base + bounds: base = {}, bounds = {}, physical memory {}",
+            hex_and_decimal(b.base()),
+            hex_and_decimal(b.bounds()),
+            Size::new(b.phys_size())
+        ),
+        AnyMmu::Segmentation(s) => {
+            let mut text = format!(
+                "segmentation: {}-bit addresses = {} segment bit(s) + {} offset bits, physical memory {}\n",
+                s.va_bits(),
+                s.segment_bits(),
+                s.offset_bits(),
+                Size::new(s.phys_size())
+            );
+            text.push_str("  seg  base       size       perms  grows  name");
+            for (i, seg) in s.segments().iter().enumerate() {
+                text.push_str(&format!(
+                    "\n  {i:<4} {:<#10x} {:<#10x} {:<6} {:<6} {}",
+                    seg.base,
+                    seg.size,
+                    seg.perms.to_string(),
+                    if seg.grows_down { "down" } else { "up" },
+                    seg.name.as_deref().unwrap_or("")
+                ));
+            }
+            text
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! vmlab — a laboratory for memory virtualization.
+//!
+//! The hardware (a RISC-V CPU, an MMU, physical memory) and the operating
+//! system (processes, loader, context switch, traps, scheduler, allocators)
+//! that give every process the illusion of a private address space. The
+//! modules are named after the lecture; see `DESIGN.md` for the flow
+//! (simulate -> events -> renderers).
+#![warn(missing_docs)]
+
+pub mod addr;
+pub mod cli;
+pub mod fault;
+pub mod homework;
+pub mod memory;
+pub mod mmu;
+pub mod render;
+
+pub use addr::{PhysAddr, Size, VirtAddr};
+pub use fault::{Fault, FaultKind};
+pub use memory::PhysicalMemory;
+pub use mmu::{Access, AnyMmu, Mmu, Mode};

@@ -1,0 +1,254 @@
+//! Physical memory: a sparse, lazily backed array of bytes.
+//!
+//! Memory is cut into 4 KiB frames, allocated on the first write; reading a
+//! byte that was never written gives 0. A machine with 1 TiB of physical
+//! memory and a few bytes touched costs a few KiB. Small machines (up to
+//! 64 MiB) index frames directly; larger ones through a hash map.
+//!
+//! Values are little-endian, as on RISC-V and x86. An access that does not
+//! fit inside the memory is an error value carrying the address.
+
+use crate::addr::PhysAddr;
+use std::collections::HashMap;
+
+/// Bytes per frame of backing storage (not a paging concept: just how the
+/// simulator stores memory).
+pub const FRAME_SIZE: u64 = 4096;
+const FRAME_SHIFT: u32 = 12;
+/// Machines up to this size index their frames directly.
+const DENSE_LIMIT: u64 = 64 << 20;
+
+type Frame = Box<[u8; FRAME_SIZE as usize]>;
+
+enum Frames {
+    Dense(Vec<Option<Frame>>),
+    Sparse(HashMap<u64, Frame>),
+}
+
+/// An access that does not fit inside physical memory.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, thiserror::Error)]
+#[error("physical access of {len} bytes at {pa} is beyond memory of {size:#x} bytes")]
+pub struct MemoryError {
+    /// The first byte accessed.
+    pub pa: PhysAddr,
+    /// How many bytes.
+    pub len: u64,
+    /// The memory size.
+    pub size: u64,
+}
+
+/// The machine's physical memory.
+pub struct PhysicalMemory {
+    size: u64,
+    frames: Frames,
+    frames_allocated: usize,
+}
+
+impl std::fmt::Debug for PhysicalMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PhysicalMemory")
+            .field("size", &self.size)
+            .field("frames_allocated", &self.frames_allocated)
+            .finish()
+    }
+}
+
+impl PhysicalMemory {
+    /// A memory of `size` bytes, all zero, none of it backed yet.
+    pub fn new(size: u64) -> Self {
+        let frames = if size <= DENSE_LIMIT {
+            let n = size.div_ceil(FRAME_SIZE) as usize;
+            let mut v = Vec::new();
+            v.resize_with(n, || None);
+            Frames::Dense(v)
+        } else {
+            Frames::Sparse(HashMap::new())
+        };
+        Self {
+            size,
+            frames,
+            frames_allocated: 0,
+        }
+    }
+
+    /// The size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// How many 4 KiB frames have been backed so far (the real cost).
+    pub fn frames_allocated(&self) -> usize {
+        self.frames_allocated
+    }
+
+    fn check(&self, pa: PhysAddr, len: u64) -> Result<(), MemoryError> {
+        match pa.as_u64().checked_add(len) {
+            Some(end) if end <= self.size => Ok(()),
+            _ => Err(MemoryError {
+                pa,
+                len,
+                size: self.size,
+            }),
+        }
+    }
+
+    fn frame(&self, number: u64) -> Option<&[u8; FRAME_SIZE as usize]> {
+        match &self.frames {
+            Frames::Dense(v) => v.get(number as usize).and_then(|f| f.as_deref()),
+            Frames::Sparse(m) => m.get(&number).map(|f| &**f),
+        }
+    }
+
+    fn frame_mut(&mut self, number: u64) -> &mut [u8; FRAME_SIZE as usize] {
+        let allocated = &mut self.frames_allocated;
+        let new_frame = || {
+            *allocated += 1;
+            Box::new([0u8; FRAME_SIZE as usize])
+        };
+        match &mut self.frames {
+            Frames::Dense(v) => v[number as usize].get_or_insert_with(new_frame),
+            Frames::Sparse(m) => m.entry(number).or_insert_with(new_frame),
+        }
+    }
+
+    /// Copies `buf.len()` bytes starting at `pa` into `buf`.
+    ///
+    /// Returns a [`MemoryError`] (and reads nothing) if any byte is beyond
+    /// the end of memory.
+    pub fn read(&self, pa: PhysAddr, buf: &mut [u8]) -> Result<(), MemoryError> {
+        self.check(pa, buf.len() as u64)?;
+        let mut addr = pa.as_u64();
+        let mut done = 0;
+        while done < buf.len() {
+            let in_frame = (addr % FRAME_SIZE) as usize;
+            let n = (FRAME_SIZE as usize - in_frame).min(buf.len() - done);
+            match self.frame(addr >> FRAME_SHIFT) {
+                Some(f) => buf[done..done + n].copy_from_slice(&f[in_frame..in_frame + n]),
+                None => buf[done..done + n].fill(0),
+            }
+            done += n;
+            addr += n as u64;
+        }
+        Ok(())
+    }
+
+    /// Copies `data` into memory starting at `pa`, backing frames as needed.
+    ///
+    /// Returns a [`MemoryError`] (and writes nothing) if any byte is beyond
+    /// the end of memory.
+    pub fn write(&mut self, pa: PhysAddr, data: &[u8]) -> Result<(), MemoryError> {
+        self.check(pa, data.len() as u64)?;
+        let mut addr = pa.as_u64();
+        let mut done = 0;
+        while done < data.len() {
+            let in_frame = (addr % FRAME_SIZE) as usize;
+            let n = (FRAME_SIZE as usize - in_frame).min(data.len() - done);
+            self.frame_mut(addr >> FRAME_SHIFT)[in_frame..in_frame + n]
+                .copy_from_slice(&data[done..done + n]);
+            done += n;
+            addr += n as u64;
+        }
+        Ok(())
+    }
+
+    /// Reads a little-endian value of `size` bytes (1, 2, 4 or 8).
+    ///
+    /// Returns a [`MemoryError`] beyond the end of memory. `size` values
+    /// other than 1, 2, 4, 8 read 8 bytes' worth of `size` bytes (callers
+    /// pass only those four).
+    #[inline]
+    pub fn read_le(&self, pa: PhysAddr, size: usize) -> Result<u64, MemoryError> {
+        let mut bytes = [0u8; 8];
+        let size = size.min(8);
+        // Fast path: the whole value sits in one frame.
+        let a = pa.as_u64();
+        let in_frame = (a % FRAME_SIZE) as usize;
+        if in_frame + size <= FRAME_SIZE as usize {
+            self.check(pa, size as u64)?;
+            if let Some(f) = self.frame(a >> FRAME_SHIFT) {
+                bytes[..size].copy_from_slice(&f[in_frame..in_frame + size]);
+            }
+        } else {
+            self.read(pa, &mut bytes[..size])?;
+        }
+        Ok(u64::from_le_bytes(bytes))
+    }
+
+    /// Writes the low `size` bytes (1, 2, 4 or 8) of `value`, little-endian.
+    ///
+    /// Returns a [`MemoryError`] (and writes nothing) beyond the end of memory.
+    #[inline]
+    pub fn write_le(&mut self, pa: PhysAddr, size: usize, value: u64) -> Result<(), MemoryError> {
+        let size = size.min(8);
+        self.write(pa, &value.to_le_bytes()[..size])
+    }
+
+    /// Copies `len` bytes from `from` to `to` (regions may overlap), as the
+    /// kernel does when it moves an address space (compaction, swapping).
+    ///
+    /// Returns a [`MemoryError`] (and copies nothing) if either range is
+    /// beyond memory.
+    pub fn copy_within(
+        &mut self,
+        from: PhysAddr,
+        to: PhysAddr,
+        len: u64,
+    ) -> Result<(), MemoryError> {
+        self.check(from, len)?;
+        self.check(to, len)?;
+        let mut buf = vec![0u8; len as usize];
+        self.read(from, &mut buf)?;
+        self.write(to, &buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untouched_memory_reads_zero() {
+        let m = PhysicalMemory::new(1 << 20);
+        assert_eq!(m.read_le(PhysAddr::new(1234), 8), Ok(0));
+        assert_eq!(m.frames_allocated(), 0);
+    }
+
+    #[test]
+    fn values_are_little_endian_and_cross_frames() {
+        let mut m = PhysicalMemory::new(1 << 20);
+        m.write_le(PhysAddr::new(4094), 4, 0x11223344).unwrap();
+        assert_eq!(m.read_le(PhysAddr::new(4094), 1), Ok(0x44));
+        assert_eq!(m.read_le(PhysAddr::new(4094), 4), Ok(0x11223344));
+        assert_eq!(m.frames_allocated(), 2);
+    }
+
+    #[test]
+    fn a_terabyte_machine_costs_only_touched_frames() {
+        let mut m = PhysicalMemory::new(1 << 40);
+        m.write_le(PhysAddr::new((1 << 40) - 8), 8, u64::MAX)
+            .unwrap();
+        m.write_le(PhysAddr::new(0), 1, 7).unwrap();
+        assert_eq!(m.frames_allocated(), 2);
+        assert_eq!(m.read_le(PhysAddr::new((1 << 40) - 8), 8), Ok(u64::MAX));
+    }
+
+    #[test]
+    fn access_beyond_memory_is_an_error_not_a_panic() {
+        let mut m = PhysicalMemory::new(4096);
+        assert!(m.write_le(PhysAddr::new(4093), 4, 1).is_err());
+        assert!(m.read_le(PhysAddr::new(u64::MAX), 8).is_err());
+        assert_eq!(m.read_le(PhysAddr::new(4092), 4), Ok(0));
+        assert_eq!(m.frames_allocated(), 0, "a failed write writes nothing");
+    }
+
+    #[test]
+    fn copy_within_moves_bytes() {
+        let mut m = PhysicalMemory::new(1 << 16);
+        m.write(PhysAddr::new(100), b"hello").unwrap();
+        m.copy_within(PhysAddr::new(100), PhysAddr::new(5000), 5)
+            .unwrap();
+        let mut b = [0u8; 5];
+        m.read(PhysAddr::new(5000), &mut b).unwrap();
+        assert_eq!(&b, b"hello");
+    }
+}

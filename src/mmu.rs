@@ -1,0 +1,520 @@
+//! The memory-management unit: the hardware that translates every virtual
+//! address a process issues into a physical address, or raises a fault.
+//!
+//! One file per mechanism, in the lecture's order:
+//!
+//! | mechanism | file | translation |
+//! | --- | --- | --- |
+//! | none (uniprogramming, static relocation) | [`identity`] | `pa = va` |
+//! | base register (dynamic relocation) | [`base`] | `pa = base + va` |
+//! | base + bounds | [`base_bounds`] | `va < bounds ? base + va : fault` |
+//! | segmentation | [`segmentation`] | `seg = top bits; offset < size ? base + offset : fault` |
+//!
+//! Every mechanism implements [`Mmu::walk`] once; [`Mmu::translate`] (the fast
+//! path, no record kept) and [`Mmu::explain`] (every step kept, for narration)
+//! are both that same walk, so what is narrated is what runs.
+//!
+//! The MMU owns mechanism; the kernel owns policy. Loading MMU registers is a
+//! privileged operation: from user mode it raises [`FaultKind::Privileged`].
+
+pub mod base;
+pub mod base_bounds;
+pub mod identity;
+pub mod segmentation;
+
+pub use base::Base;
+pub use base_bounds::BaseBounds;
+pub use identity::Identity;
+pub use segmentation::{Segment, Segmentation};
+
+use crate::addr::{PhysAddr, VirtAddr};
+use crate::fault::{Fault, FaultKind};
+use std::fmt;
+
+/// What the CPU is doing with an address.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Access {
+    /// An instruction fetch (needs X under segmentation).
+    Fetch,
+    /// A load (needs R).
+    Read,
+    /// A store (needs W).
+    Write,
+}
+
+impl Access {
+    /// The stable JSON name: `fetch`, `read`, `write`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Access::Fetch => "fetch",
+            Access::Read => "read",
+            Access::Write => "write",
+        }
+    }
+
+    /// The permission bit this access needs.
+    pub const fn required(self) -> Perms {
+        match self {
+            Access::Fetch => Perms::X,
+            Access::Read => Perms::R,
+            Access::Write => Perms::W,
+        }
+    }
+}
+
+impl std::str::FromStr for Access {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "fetch" | "f" | "x" => Ok(Access::Fetch),
+            "read" | "r" | "load" => Ok(Access::Read),
+            "write" | "w" | "store" => Ok(Access::Write),
+            _ => Err(format!(
+                "unknown access '{s}' (expected read, write or fetch)"
+            )),
+        }
+    }
+}
+
+/// The processor's mode bit.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Mode {
+    /// Privileged: the OS may load MMU registers and flip the mode bit.
+    Kernel,
+    /// Unprivileged: a process; privileged operations trap.
+    User,
+}
+
+bitflags::bitflags! {
+    /// Access permissions of a segment.
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+    pub struct Perms: u8 {
+        /// Loads allowed.
+        const R = 0b001;
+        /// Stores allowed.
+        const W = 0b010;
+        /// Instruction fetches allowed.
+        const X = 0b100;
+    }
+}
+
+impl Perms {
+    /// Parses `r`, `rw`, `rx`, `rwx`, `-` (none), letters in any order.
+    pub fn parse(text: &str) -> Result<Perms, String> {
+        let mut p = Perms::empty();
+        if text == "-" || text.is_empty() {
+            return Ok(p);
+        }
+        for c in text.chars() {
+            p |= match c.to_ascii_lowercase() {
+                'r' => Perms::R,
+                'w' => Perms::W,
+                'x' => Perms::X,
+                '-' => Perms::empty(),
+                _ => {
+                    return Err(format!(
+                        "bad permission '{c}' in '{text}' (use r, w, x or -)"
+                    ));
+                }
+            };
+        }
+        Ok(p)
+    }
+}
+
+/// `rw-` style.
+impl fmt::Display for Perms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bit = |b: Perms, c: char| if self.contains(b) { c } else { '-' };
+        write!(
+            f,
+            "{}{}{}",
+            bit(Perms::R, 'r'),
+            bit(Perms::W, 'w'),
+            bit(Perms::X, 'x')
+        )
+    }
+}
+
+/// One step of a translation, recorded so a renderer can narrate it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Step {
+    /// No translation hardware: the physical address is the virtual address.
+    Identity,
+    /// The top bits of the address select a segment, the rest are the offset.
+    Split {
+        /// The segment number (top `segment_bits` bits).
+        segment: u32,
+        /// The offset within the segment (low `offset_bits` bits).
+        offset: u64,
+        /// How many bits select the segment.
+        segment_bits: u32,
+        /// How many bits form the offset.
+        offset_bits: u32,
+    },
+    /// The selected segment is not in use (size 0).
+    SegmentUnused {
+        /// The segment number.
+        segment: u32,
+    },
+    /// `offset < bounds` (grows-up segment, or the bounds register).
+    CheckBounds {
+        /// The offset checked.
+        offset: u64,
+        /// The bounds (limit) it must stay below.
+        bounds: u64,
+        /// Whether it passed.
+        ok: bool,
+    },
+    /// For a segment growing down: the distance below the top of the
+    /// segment's range, `max - offset`, must be at most the segment size.
+    CheckNegativeOffset {
+        /// The maximum segment size `2^offset_bits`.
+        max: u64,
+        /// The distance below the segment's top (the negative offset).
+        distance: u64,
+        /// The segment size it must not exceed.
+        bounds: u64,
+        /// Whether it passed.
+        ok: bool,
+    },
+    /// The access kind against the segment's permissions.
+    CheckPermission {
+        /// The access.
+        access: Access,
+        /// The segment's permissions.
+        perms: Perms,
+        /// Whether they allow the access.
+        ok: bool,
+    },
+    /// `pa = base + offset` (`pa` is `None` when the sum overflows).
+    AddBase {
+        /// The base register.
+        base: u64,
+        /// The offset added.
+        offset: u64,
+        /// The sum.
+        pa: Option<u64>,
+    },
+    /// `pa = base - distance`, for a segment growing down.
+    SubtractFromBase {
+        /// The base register (top of the segment).
+        base: u64,
+        /// The distance subtracted.
+        distance: u64,
+        /// The difference (`None` below zero).
+        pa: Option<u64>,
+    },
+    /// The physical address must exist.
+    CheckPhysical {
+        /// The physical address.
+        pa: u64,
+        /// The size of physical memory.
+        phys_size: u64,
+        /// Whether `pa < phys_size`.
+        ok: bool,
+    },
+}
+
+/// Receives the steps of a translation. [`NoSteps`] discards them (and the
+/// compiler removes the calls); `Vec<Step>` keeps them.
+pub trait StepRecorder {
+    /// Records one step; `step` is only called when steps are kept.
+    fn record(&mut self, step: impl FnOnce() -> Step);
+}
+
+/// The fast path: records nothing.
+pub struct NoSteps;
+
+impl StepRecorder for NoSteps {
+    #[inline(always)]
+    fn record(&mut self, _step: impl FnOnce() -> Step) {}
+}
+
+impl StepRecorder for Vec<Step> {
+    fn record(&mut self, step: impl FnOnce() -> Step) {
+        self.push(step());
+    }
+}
+
+/// A translation with every step kept, for narration and JSON.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Translation {
+    /// The virtual address translated.
+    pub va: VirtAddr,
+    /// The kind of access.
+    pub access: Access,
+    /// The steps the hardware took, in order.
+    pub steps: Vec<Step>,
+    /// The physical address, or the fault.
+    pub result: Result<PhysAddr, Fault>,
+}
+
+impl Translation {
+    /// The segment number and offset, when the mechanism is segmentation.
+    pub fn segment(&self) -> Option<(u32, u64)> {
+        self.steps.iter().find_map(|s| match s {
+            Step::Split {
+                segment, offset, ..
+            } => Some((*segment, *offset)),
+            _ => None,
+        })
+    }
+}
+
+/// The MMU's registers, as the kernel saves them in a PCB on a context switch
+/// and loads them back.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum MmuRegisters {
+    /// No translation registers.
+    None,
+    /// The base register.
+    Base {
+        /// Base.
+        base: u64,
+    },
+    /// Base and bounds.
+    BaseBounds {
+        /// Base.
+        base: u64,
+        /// Bounds (the size of the address space).
+        bounds: u64,
+    },
+    /// The segment table.
+    Segments(Vec<Segment>),
+}
+
+/// Why loading MMU registers failed.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+pub enum RegisterError {
+    /// User mode tried it: a trap to the OS.
+    #[error("privileged operation attempted in user mode: loading MMU registers")]
+    Privileged,
+    /// The saved state belongs to another mechanism (a kernel bug).
+    #[error("MMU register state for {got} loaded into a {expected} MMU")]
+    WrongMechanism {
+        /// The mechanism of this MMU.
+        expected: &'static str,
+        /// What the state described.
+        got: &'static str,
+    },
+    /// The segment table has the wrong number of entries.
+    #[error("segment table has {got} entries, the MMU has {expected}")]
+    SegmentCount {
+        /// The MMU's segment count.
+        expected: usize,
+        /// The table's.
+        got: usize,
+    },
+}
+
+impl RegisterError {
+    /// The fault this raises when it is the user's doing.
+    pub fn as_fault(&self) -> Option<Fault> {
+        matches!(self, RegisterError::Privileged).then(Fault::privileged)
+    }
+}
+
+impl MmuRegisters {
+    /// The mechanism these registers belong to.
+    pub fn mechanism(&self) -> &'static str {
+        match self {
+            MmuRegisters::None => "identity",
+            MmuRegisters::Base { .. } => "base",
+            MmuRegisters::BaseBounds { .. } => "base-bounds",
+            MmuRegisters::Segments(_) => "segmentation",
+        }
+    }
+}
+
+/// Why an MMU could not be configured as asked (bad input, exit 2).
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A region would end beyond physical memory.
+    #[error("{what} ends at {end:#x}, beyond physical memory of {phys_size:#x} bytes")]
+    BeyondPhysical {
+        /// What the region is.
+        what: String,
+        /// Its exclusive end.
+        end: u128,
+        /// The physical memory size.
+        phys_size: u64,
+    },
+    /// A region would start below physical address 0.
+    #[error("{what} starts below physical address 0 (base {base:#x} - size {size:#x})")]
+    BelowZero {
+        /// What the region is.
+        what: String,
+        /// Its base.
+        base: u64,
+        /// Its size.
+        size: u64,
+    },
+    /// The segment count is not a power of two.
+    #[error("{0} segments: the number of segments must be a power of two")]
+    SegmentCount(usize),
+    /// The address width cannot hold the segment bits, or is over 64.
+    #[error("an address width of {va_bits} bits cannot select {segments} segments")]
+    AddressWidth {
+        /// The width.
+        va_bits: u32,
+        /// The segment count.
+        segments: usize,
+    },
+    /// A segment is larger than the largest offset its address bits allow.
+    #[error(
+        "segment {segment} has size {size:#x}, more than the {max:#x} bytes its offset bits can address"
+    )]
+    SegmentTooLarge {
+        /// The segment number.
+        segment: usize,
+        /// Its size.
+        size: u64,
+        /// The most the offset can address.
+        max: u64,
+    },
+}
+
+/// Checks that `[start, start + size)` lies inside physical memory.
+pub(crate) fn check_region(
+    what: impl Into<String>,
+    start: u64,
+    size: u64,
+    phys_size: u64,
+) -> Result<(), ConfigError> {
+    let end = start as u128 + size as u128;
+    if end > phys_size as u128 {
+        return Err(ConfigError::BeyondPhysical {
+            what: what.into(),
+            end,
+            phys_size,
+        });
+    }
+    Ok(())
+}
+
+/// The last hardware step of every mechanism: `pa` must exist in memory.
+#[inline(always)]
+pub(crate) fn check_physical<R: StepRecorder>(
+    va: VirtAddr,
+    access: Access,
+    pa: u64,
+    phys_size: u64,
+    rec: &mut R,
+) -> Result<PhysAddr, Fault> {
+    let ok = pa < phys_size;
+    rec.record(|| Step::CheckPhysical { pa, phys_size, ok });
+    if ok {
+        Ok(PhysAddr::new(pa))
+    } else {
+        Err(Fault::new(va, access, FaultKind::OutsidePhysicalMemory))
+    }
+}
+
+/// An address-translation mechanism.
+pub trait Mmu {
+    /// The mechanism's name: `identity`, `base`, `base-bounds`, `segmentation`.
+    fn mechanism(&self) -> &'static str;
+
+    /// Translates `va` for `access`, telling `rec` each step taken.
+    ///
+    /// Returns the physical address, or the fault the hardware raises. Never
+    /// panics, for any input.
+    fn walk<R: StepRecorder>(
+        &self,
+        va: VirtAddr,
+        access: Access,
+        rec: &mut R,
+    ) -> Result<PhysAddr, Fault>;
+
+    /// The fast path: translate without recording steps.
+    #[inline(always)]
+    fn translate(&self, va: VirtAddr, access: Access) -> Result<PhysAddr, Fault> {
+        self.walk(va, access, &mut NoSteps)
+    }
+
+    /// Translate and keep every step, for narration.
+    fn explain(&self, va: VirtAddr, access: Access) -> Translation {
+        let mut steps = Vec::new();
+        let result = self.walk(va, access, &mut steps);
+        Translation {
+            va,
+            access,
+            steps,
+            result,
+        }
+    }
+
+    /// The current register contents (what a context switch saves).
+    fn registers(&self) -> MmuRegisters;
+
+    /// Loads registers (what a context switch restores). Privileged: in user
+    /// mode it changes nothing and returns [`RegisterError::Privileged`].
+    fn load_registers(&mut self, mode: Mode, regs: &MmuRegisters) -> Result<(), RegisterError>;
+}
+
+/// Any of the mechanisms, chosen at run time, dispatched by a `match` (no
+/// dynamic dispatch on the per-access path).
+#[derive(Clone, Debug)]
+pub enum AnyMmu {
+    /// No translation.
+    Identity(Identity),
+    /// Base register only.
+    Base(Base),
+    /// Base and bounds.
+    BaseBounds(BaseBounds),
+    /// Segment table.
+    Segmentation(Segmentation),
+}
+
+impl Mmu for AnyMmu {
+    fn mechanism(&self) -> &'static str {
+        match self {
+            AnyMmu::Identity(m) => m.mechanism(),
+            AnyMmu::Base(m) => m.mechanism(),
+            AnyMmu::BaseBounds(m) => m.mechanism(),
+            AnyMmu::Segmentation(m) => m.mechanism(),
+        }
+    }
+
+    #[inline(always)]
+    fn walk<R: StepRecorder>(
+        &self,
+        va: VirtAddr,
+        access: Access,
+        rec: &mut R,
+    ) -> Result<PhysAddr, Fault> {
+        match self {
+            AnyMmu::Identity(m) => m.walk(va, access, rec),
+            AnyMmu::Base(m) => m.walk(va, access, rec),
+            AnyMmu::BaseBounds(m) => m.walk(va, access, rec),
+            AnyMmu::Segmentation(m) => m.walk(va, access, rec),
+        }
+    }
+
+    fn registers(&self) -> MmuRegisters {
+        match self {
+            AnyMmu::Identity(m) => m.registers(),
+            AnyMmu::Base(m) => m.registers(),
+            AnyMmu::BaseBounds(m) => m.registers(),
+            AnyMmu::Segmentation(m) => m.registers(),
+        }
+    }
+
+    fn load_registers(&mut self, mode: Mode, regs: &MmuRegisters) -> Result<(), RegisterError> {
+        match self {
+            AnyMmu::Identity(m) => m.load_registers(mode, regs),
+            AnyMmu::Base(m) => m.load_registers(mode, regs),
+            AnyMmu::BaseBounds(m) => m.load_registers(mode, regs),
+            AnyMmu::Segmentation(m) => m.load_registers(mode, regs),
+        }
+    }
+}
+
+/// Refuses a privileged operation from user mode; shared by every mechanism.
+pub(crate) fn require_kernel(mode: Mode) -> Result<(), RegisterError> {
+    match mode {
+        Mode::Kernel => Ok(()),
+        Mode::User => Err(RegisterError::Privileged),
+    }
+}

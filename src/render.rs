@@ -1,0 +1,5 @@
+//! What a person or a tool sees: narrated text, JSON lines (and later SVG and
+//! HTML). The simulation never prints; it returns results and events, and
+//! these functions turn them into output.
+
+pub mod translation;

@@ -1,0 +1,111 @@
+//! Renders one address translation: the lecture's narration of each hardware
+//! step, or a JSON record (DESIGN.md conventions).
+
+use crate::addr::hex_and_decimal;
+use crate::mmu::{Step, Translation};
+use serde_json::{Map, Value, json};
+use std::fmt::Write;
+
+/// Narrates `t` in the lecture's words, one line per step, indented by two
+/// spaces, ending with the physical address or the fault.
+pub fn narrate(t: &Translation) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "VA {} {}",
+        hex_and_decimal(t.va.as_u64()),
+        t.access.name()
+    );
+    for step in &t.steps {
+        let _ = match step {
+            Step::Identity => writeln!(s, "  no translation: pa = va"),
+            Step::Split {
+                segment,
+                offset,
+                segment_bits,
+                offset_bits,
+            } => {
+                let seg = format!("{segment:0w$b}", w = *segment_bits as usize);
+                let off = if *offset_bits <= 32 {
+                    format!("{offset:0w$b}", w = *offset_bits as usize)
+                } else {
+                    format!("{offset:#x}")
+                };
+                writeln!(
+                    s,
+                    "  split  {seg} | {off}  -> segment {segment}, offset {offset:#x} ({offset})"
+                )
+            }
+            Step::SegmentUnused { segment } => {
+                writeln!(s, "  segment {segment} is not in use (size 0)")
+            }
+            Step::CheckBounds { offset, bounds, ok } => writeln!(
+                s,
+                "  check  {offset:#x} < bounds {bounds:#x}: {}",
+                yes_no(*ok)
+            ),
+            Step::CheckNegativeOffset {
+                max,
+                distance,
+                bounds,
+                ok,
+            } => writeln!(
+                s,
+                "  check  grows down: negative offset = {max:#x} - offset = -{distance:#x}; {distance:#x} <= size {bounds:#x}: {}",
+                yes_no(*ok)
+            ),
+            Step::CheckPermission { access, perms, ok } => writeln!(
+                s,
+                "  perms  {} allowed by {perms}: {}",
+                access.name(),
+                yes_no(*ok)
+            ),
+            Step::AddBase { base, offset, pa } => match pa {
+                Some(pa) => writeln!(s, "  add    base {base:#x} + {offset:#x} = {pa:#x}"),
+                None => writeln!(s, "  add    base {base:#x} + {offset:#x} overflows 64 bits"),
+            },
+            Step::SubtractFromBase { base, distance, pa } => match pa {
+                Some(pa) => writeln!(s, "  sub    base {base:#x} - {distance:#x} = {pa:#x}"),
+                None => writeln!(s, "  sub    base {base:#x} - {distance:#x} is below 0"),
+            },
+            Step::CheckPhysical { pa, phys_size, ok } => {
+                if *ok {
+                    Ok(())
+                } else {
+                    writeln!(
+                        s,
+                        "  memory {pa:#x} is beyond physical memory ({phys_size:#x} bytes)"
+                    )
+                }
+            }
+        };
+    }
+    let _ = match &t.result {
+        Ok(pa) => writeln!(s, "  -> PA {}", hex_and_decimal(pa.as_u64())),
+        Err(f) => writeln!(s, "  -> FAULT: {} -- trap to the OS", f.kind.describe()),
+    };
+    s
+}
+
+fn yes_no(ok: bool) -> &'static str {
+    if ok { "ok" } else { "NO" }
+}
+
+/// The JSON record of `t`: `kind`, `mechanism`, `va`, `access`, `segment` and
+/// `offset` when segmented, then `pa` or `fault`.
+pub fn to_json(t: &Translation, mechanism: &str) -> Value {
+    let mut m = Map::new();
+    m.insert("kind".into(), json!("translation"));
+    m.insert("mechanism".into(), json!(mechanism));
+    m.insert("va".into(), json!(t.va.as_u64()));
+    m.insert("access".into(), json!(t.access.name()));
+    if let Some((segment, offset)) = t.segment() {
+        m.insert("segment".into(), json!(segment));
+        m.insert("offset".into(), json!(offset));
+    }
+    match &t.result {
+        Ok(pa) => m.insert("pa".into(), json!(pa.as_u64())),
+        Err(f) => m.insert("fault".into(), json!(f.kind.name())),
+    };
+    Value::Object(m)
+}
