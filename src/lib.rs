@@ -11,6 +11,7 @@ pub mod addr;
 pub mod cli;
 pub mod fault;
 pub mod homework;
+pub mod kernel;
 pub mod memory;
 pub mod mmu;
 pub mod render;
