@@ -518,3 +518,105 @@ pub(crate) fn require_kernel(mode: Mode) -> Result<(), RegisterError> {
         Mode::User => Err(RegisterError::Privileged),
     }
 }
+
+#[cfg(test)]
+mod properties {
+    //! Properties every mechanism must keep, for any input.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    fn access() -> impl Strategy<Value = Access> {
+        prop_oneof![Just(Access::Fetch), Just(Access::Read), Just(Access::Write)]
+    }
+
+    proptest! {
+        #[test]
+        fn base_bounds_lands_inside_its_own_range(
+            base in 0u64..1 << 40,
+            bounds in 0u64..1 << 20,
+            va in any::<u64>(),
+            access in access(),
+        ) {
+            let m = BaseBounds::new(base, bounds, 1 << 41).unwrap();
+            match m.translate(VirtAddr::new(va), access) {
+                Ok(pa) => {
+                    prop_assert!(pa.as_u64() >= base && pa.as_u64() < base + bounds);
+                    prop_assert_eq!(pa.as_u64() - base, va);
+                }
+                Err(f) => {
+                    prop_assert!(va >= bounds);
+                    prop_assert_eq!(f.kind, FaultKind::Bounds);
+                }
+            }
+        }
+
+        #[test]
+        fn base_only_escapes_its_address_space(
+            base in 0u64..1 << 20,
+            size in 1u64..1 << 12,
+            extra in 0u64..1 << 12,
+        ) {
+            // A process of `size` bytes at `base` can still reach the bytes
+            // just past its end: the lecture's reason for bounds.
+            let m = Base::new(base, 1 << 32);
+            let pa = m.translate(VirtAddr::new(size + extra), Access::Write).unwrap();
+            prop_assert!(pa.as_u64() >= base + size);
+        }
+
+        #[test]
+        fn segmentation_lands_inside_the_selected_segment(
+            va_bits in 4u32..=32,
+            seg_bits in 0u32..=3,
+            raw in prop::collection::vec((0u64..1 << 30, 0u64..1 << 32, any::<bool>(), 0u8..8), 8),
+            va in any::<u64>(),
+            access in access(),
+        ) {
+            prop_assume!(seg_bits <= va_bits);
+            let n = 1usize << seg_bits;
+            let max = 1u64 << (va_bits - seg_bits);
+            let segments: Vec<Segment> = raw[..n]
+                .iter()
+                .map(|&(base, size, down, perms)| {
+                    let size = size % (max + 1);
+                    let perms = Perms::from_bits_truncate(perms);
+                    if down {
+                        Segment::down(base + size, size, perms)
+                    } else {
+                        Segment::up(base, size, perms)
+                    }
+                })
+                .collect();
+            let m = Segmentation::new(va_bits, segments.clone(), 1 << 33).unwrap();
+            let t = m.explain(VirtAddr::new(va), access);
+            prop_assert_eq!(t.result, m.translate(VirtAddr::new(va), access));
+            if let Ok(pa) = t.result {
+                let (seg, _) = t.segment().unwrap();
+                let (start, end) = segments[seg as usize].phys_range().unwrap();
+                prop_assert!(pa.as_u64() >= start && pa.as_u64() < end,
+                    "pa {:#x} outside [{:#x}, {:#x})", pa.as_u64(), start, end);
+                prop_assert!(segments[seg as usize].perms.contains(access.required()));
+            }
+        }
+
+        #[test]
+        fn no_mechanism_panics_for_any_input(
+            base in any::<u64>(),
+            bounds in any::<u64>(),
+            phys in any::<u64>(),
+            va in any::<u64>(),
+            va_bits in 0u32..=70,
+            access in access(),
+        ) {
+            let _ = Base::new(base, phys).explain(VirtAddr::new(va), access);
+            let _ = Identity::new(phys).explain(VirtAddr::new(va), access);
+            if let Ok(m) = BaseBounds::new(base, bounds, phys) {
+                let _ = m.explain(VirtAddr::new(va), access);
+            }
+            let segs = vec![Segment::up(base, bounds, Perms::all()), Segment::down(base, bounds, Perms::all())];
+            if let Ok(m) = Segmentation::new(va_bits, segs, phys) {
+                let _ = m.explain(VirtAddr::new(va), access);
+            }
+        }
+    }
+}
