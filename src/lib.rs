@@ -9,12 +9,14 @@
 
 pub mod addr;
 pub mod cli;
+pub mod cost;
 pub mod fault;
 pub mod homework;
 pub mod kernel;
 pub mod memory;
 pub mod mmu;
 pub mod render;
+pub mod scenario;
 
 pub use addr::{PhysAddr, Size, VirtAddr};
 pub use fault::{Fault, FaultKind};
