@@ -200,9 +200,7 @@ impl CostModel {
         ];
         for (name, v) in fields {
             if !v.is_finite() || v < 0.0 {
-                return Err(format!(
-                    "cost.{name} = {v}: must be a finite number >= 0"
-                ));
+                return Err(format!("cost.{name} = {v}: must be a finite number >= 0"));
             }
         }
         Ok(())

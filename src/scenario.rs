@@ -59,6 +59,8 @@ enum Num {
 #[serde(deny_unknown_fields)]
 struct FileToml {
     title: Option<String>,
+    #[serde(default)]
+    switch_steps: bool,
     description: Option<String>,
     machine: MachineToml,
     cost: Option<CostModel>,
@@ -194,6 +196,8 @@ pub struct Scenario {
     pub scheduler: Scheduler,
     /// Strategies to run the same workload under, for comparison.
     pub compare: Vec<Strategy>,
+    /// Narrate every step of each context switch (else one line each).
+    pub switch_steps: bool,
 }
 
 /// Where the text came from, for error messages.
@@ -228,8 +232,9 @@ impl Source<'_> {
 
     fn num(&self, n: &Spanned<Num>, field: &str) -> Result<u64, String> {
         match n.get_ref() {
-            Num::Int(i) => u64::try_from(*i)
-                .map_err(|_| self.err(n.span(), field, format!("{i} is negative"))),
+            Num::Int(i) => {
+                u64::try_from(*i).map_err(|_| self.err(n.span(), field, format!("{i} is negative")))
+            }
             Num::Text(t) => parse_number(t).map_err(|e| self.err(n.span(), field, e)),
         }
     }
@@ -249,7 +254,11 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
     let file: FileToml = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         let msg = e.message().trim().replace('\n', " ");
-        format!("{}: {msg} (in `{}`)", src.at(span.clone()), src.line_text(span))
+        format!(
+            "{}: {msg} (in `{}`)",
+            src.at(span.clone()),
+            src.line_text(span)
+        )
     })?;
     let m = &file.machine;
     let memory = src.num(&m.memory, "machine.memory")?;
@@ -273,7 +282,10 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
     });
     config.va_bits = m.va_bits.unwrap_or(16);
     if !(3..=64).contains(&config.va_bits) {
-        return Err(format!("{name}: machine.va_bits = {}: must be 3..64", config.va_bits));
+        return Err(format!(
+            "{name}: machine.va_bits = {}: must be 3..64",
+            config.va_bits
+        ));
     }
     if let Some(limit) = src.opt(&m.stack_limit, "machine.stack_limit")? {
         config.stack_limit = limit;
@@ -301,10 +313,18 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
         let pname = p.name.get_ref().trim().to_string();
         let field = |f: &str| format!("process[{i}] ({pname}).{f}");
         if pname.is_empty() || pname.contains(char::is_whitespace) || pname.contains(':') {
-            return Err(src.err(p.name.span(), "process.name", format!("'{pname}' must be one word without ':'")));
+            return Err(src.err(
+                p.name.span(),
+                "process.name",
+                format!("'{pname}' must be one word without ':'"),
+            ));
         }
         if processes.iter().any(|q| q.spec.name == pname) {
-            return Err(src.err(p.name.span(), "process.name", format!("two processes are named '{pname}'")));
+            return Err(src.err(
+                p.name.span(),
+                "process.name",
+                format!("two processes are named '{pname}'"),
+            ));
         }
         let sizes = Sizes {
             code: src.opt(&p.code, &field("code"))?.unwrap_or(0),
@@ -313,7 +333,8 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
             stack: src.opt(&p.stack, &field("stack"))?.unwrap_or(0),
             total: src.opt(&p.size, &field("size"))?,
         };
-        let parts = sizes.code as u128 + sizes.data as u128 + sizes.heap as u128 + sizes.stack as u128;
+        let parts =
+            sizes.code as u128 + sizes.data as u128 + sizes.heap as u128 + sizes.stack as u128;
         let want = (sizes.total.unwrap_or(0) as u128).max(parts);
         if want > user as u128 {
             return Err(src.err(
@@ -333,11 +354,18 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
             }
             if m.strategy != Strategy::TimeSharing && !p.delayed {
                 let size = want as u64;
-                if let Some((other, ob, os)) = fixed.iter().find(|(_, ob, os)| b < ob + os && *ob < b + size) {
+                if let Some((other, ob, os)) = fixed
+                    .iter()
+                    .find(|(_, ob, os)| b < ob + os && *ob < b + size)
+                {
                     return Err(src.err(
                         p.base.as_ref().map(|s| s.span()).unwrap_or(0..0),
                         &field("base"),
-                        format!("[{b:#x}, {:#x}) overlaps {other} at [{ob:#x}, {:#x})", b + size, ob + os),
+                        format!(
+                            "[{b:#x}, {:#x}) overlaps {other} at [{ob:#x}, {:#x})",
+                            b + size,
+                            ob + os
+                        ),
                     ));
                 }
                 fixed.push((pname.clone(), b, size));
@@ -347,17 +375,25 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
             None => None,
             Some(list) => {
                 if m.strategy != Strategy::Segmentation {
-                    return Err(format!("{name}: {}: segments need strategy = \"segmentation\"", field("segments")));
+                    return Err(format!(
+                        "{name}: {}: segments need strategy = \"segmentation\"",
+                        field("segments")
+                    ));
                 }
                 if list.len() != 4 {
-                    return Err(format!("{name}: {}: {} entries; the MMU has 4 segments", field("segments"), list.len()));
+                    return Err(format!(
+                        "{name}: {}: {} entries; the MMU has 4 segments",
+                        field("segments"),
+                        list.len()
+                    ));
                 }
                 let mut table = Vec::new();
                 for (j, s) in list.iter().enumerate() {
                     let f = field(&format!("segments[{j}]"));
                     let sbase = src.num(&s.base, &f)?;
                     let size = src.num(&s.size, &f)?;
-                    let perms = Perms::parse(s.perms.get_ref()).map_err(|e| src.err(s.perms.span(), &f, e))?;
+                    let perms = Perms::parse(s.perms.get_ref())
+                        .map_err(|e| src.err(s.perms.span(), &f, e))?;
                     let mut seg = if s.grows_down {
                         Segment::down(sbase, size, perms)
                     } else {
@@ -367,12 +403,24 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
                         seg = seg.named(n.clone());
                     }
                     if size > 0 {
-                        let (lo, hi) = seg.phys_range().ok_or_else(|| src.err(s.base.span(), &f, "starts below physical 0"))?;
+                        let (lo, hi) = seg
+                            .phys_range()
+                            .ok_or_else(|| src.err(s.base.span(), &f, "starts below physical 0"))?;
                         if hi > memory || lo < os_size {
                             return Err(src.err(s.base.span(), &f, format!("[{lo:#x}, {hi:#x}) is not inside user memory [{os_size:#x}, {memory:#x})")));
                         }
-                        if let Some((other, ob, os)) = fixed.iter().find(|(_, ob, os)| !p.delayed && lo < ob + os && *ob < hi) {
-                            return Err(src.err(s.base.span(), &f, format!("[{lo:#x}, {hi:#x}) overlaps {other} at [{ob:#x}, {:#x})", ob + os)));
+                        if let Some((other, ob, os)) = fixed
+                            .iter()
+                            .find(|(_, ob, os)| !p.delayed && lo < ob + os && *ob < hi)
+                        {
+                            return Err(src.err(
+                                s.base.span(),
+                                &f,
+                                format!(
+                                    "[{lo:#x}, {hi:#x}) overlaps {other} at [{ob:#x}, {:#x})",
+                                    ob + os
+                                ),
+                            ));
                         }
                         if !p.delayed {
                             fixed.push((format!("{pname} segment {j}"), lo, size));
@@ -387,7 +435,9 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
         for w in &p.image {
             let at = src.num(&w.at, &field("image.at"))?;
             let word = src.num(&w.word, &field("image.word"))?;
-            let word = u32::try_from(word).map_err(|_| src.err(w.word.span(), &field("image.word"), "does not fit 32 bits"))?;
+            let word = u32::try_from(word).map_err(|_| {
+                src.err(w.word.span(), &field("image.word"), "does not fit 32 bits")
+            })?;
             image.push((at, word.to_le_bytes().to_vec()));
         }
         let relocations = p
@@ -415,8 +465,11 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
             delayed: p.delayed,
         });
     }
-    if m.strategy == Strategy::Uniprogramming && processes.iter().filter(|p| !p.delayed).count() > 1 {
-        return Err(format!("{name}: uniprogramming runs one process at a time; mark the others delayed = true and spawn them later"));
+    if m.strategy == Strategy::Uniprogramming && processes.iter().filter(|p| !p.delayed).count() > 1
+    {
+        return Err(format!(
+            "{name}: uniprogramming runs one process at a time; mark the others delayed = true and spawn them later"
+        ));
     }
 
     let known = |n: &str| processes.iter().any(|p| p.spec.name == n);
@@ -442,11 +495,16 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
                 }
             }
             "move" => {
-                let (p, addr) = rest.split_once(char::is_whitespace).ok_or_else(|| bad("move needs NAME ADDR".into()))?;
+                let (p, addr) = rest
+                    .split_once(char::is_whitespace)
+                    .ok_or_else(|| bad("move needs NAME ADDR".into()))?;
                 if !known(p) {
                     return Err(bad(format!("no process named '{p}'")));
                 }
-                ScriptItem::Move(p.into(), parse_number(addr.trim()).map_err(|e| bad(e.to_string()))?)
+                ScriptItem::Move(
+                    p.into(),
+                    parse_number(addr.trim()).map_err(|e| bad(e.to_string()))?,
+                )
             }
             _ => match text.split_once(':') {
                 Some((p, op)) => {
@@ -474,6 +532,7 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
         script,
         scheduler,
         compare: m.compare.clone(),
+        switch_steps: file.switch_steps,
     })
 }
 
@@ -502,7 +561,9 @@ pub fn run(sc: &Scenario) -> Vec<Event> {
             ..
         }) = their.last().cloned()
         {
-            events.push(their.last().cloned().unwrap_or(Event::Note { text: String::new() }));
+            events.push(their.last().cloned().unwrap_or(Event::Note {
+                text: String::new(),
+            }));
             events.push(Event::Compare {
                 strategy,
                 total_ns,
@@ -534,7 +595,11 @@ fn run_once(sc: &Scenario, strategy: Strategy) -> Vec<Event> {
     };
     let mut r = Runner {
         k,
-        queues: sc.processes.iter().map(|p| p.ops.iter().cloned().collect()).collect(),
+        queues: sc
+            .processes
+            .iter()
+            .map(|p| p.ops.iter().cloned().collect())
+            .collect(),
         pids: vec![None; sc.processes.len()],
     };
     let mut script = sc.script.clone();

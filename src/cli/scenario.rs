@@ -68,7 +68,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
                 write!(out, "{}", events::to_json_lines(&log))?;
             } else {
                 writeln!(out, "{}", sc.title)?;
-                write!(out, "{}", events::narrate(&log))?;
+                write!(out, "{}", events::narrate(&log, sc.switch_steps))?;
             }
             let killed = log.iter().any(|e| matches!(e, Event::Kill { .. }));
             Ok(if strict && killed { 1 } else { 0 })

@@ -31,8 +31,12 @@ impl Kernel {
             .region(RegionKind::Heap)
             .ok_or("this process has no heap")?;
         let old_brk = heap.end();
-        let new_size = u64::try_from(heap.size as i128 + delta as i128)
-            .map_err(|_| format!("the heap has {} bytes; it cannot shrink by {}", heap.size, -delta))?;
+        let new_size = u64::try_from(heap.size as i128 + delta as i128).map_err(|_| {
+            format!(
+                "the heap has {} bytes; it cannot shrink by {}",
+                heap.size, -delta
+            )
+        })?;
         if delta == 0 {
             return Ok(old_brk);
         }
@@ -67,7 +71,12 @@ impl Kernel {
     }
 
     /// Resizes the heap segment (segment 1) to `new_size`.
-    fn resize_heap_segment(&mut self, pid: Pid, old: u64, new: u64) -> Result<&'static str, String> {
+    fn resize_heap_segment(
+        &mut self,
+        pid: Pid,
+        old: u64,
+        new: u64,
+    ) -> Result<&'static str, String> {
         let i = self
             .proc(pid)
             .memory
@@ -92,7 +101,12 @@ impl Kernel {
             }
             Some(i) => self.resize_block_up(pid, i, old, new, true)?,
         };
-        let b = self.proc(pid).memory.iter().find(|b| b.segment == Some(1)).cloned();
+        let b = self
+            .proc(pid)
+            .memory
+            .iter()
+            .find(|b| b.segment == Some(1))
+            .cloned();
         if let (Some(b), MmuRegisters::Segments(table)) = (b, &mut self.proc_mut(pid).mmu) {
             table[1] = Segment::up(b.start, new, Perms::R | Perms::W).named("heap");
         }
@@ -197,9 +211,9 @@ impl Kernel {
                 return Err("no memory for a larger stack".into());
             };
             // The old bytes go to the top of the new block.
-            let _ = self
-                .memory
-                .copy_within(PhysAddr::new(b.start), PhysAddr::new(to + more), b.size);
+            let _ =
+                self.memory
+                    .copy_within(PhysAddr::new(b.start), PhysAddr::new(to + more), b.size);
             self.counts.copied_bytes += b.size;
             self.emit(Event::Move {
                 pid,
@@ -214,8 +228,8 @@ impl Kernel {
         p.memory[i].start = new_start;
         p.memory[i].size = new_size;
         if let MmuRegisters::Segments(table) = &mut p.mmu {
-            table[3] = Segment::down(new_start + new_size, new_size, Perms::R | Perms::W)
-                .named("stack");
+            table[3] =
+                Segment::down(new_start + new_size, new_size, Perms::R | Perms::W).named("stack");
         }
         if let Some(r) = p.space.region_mut(RegionKind::Stack) {
             r.start -= more;
@@ -354,7 +368,8 @@ impl Kernel {
             }
             cursor += size;
         }
-        self.free = super::placement::FreeList::new(cursor, self.config.memory, self.config.placement);
+        self.free =
+            super::placement::FreeList::new(cursor, self.config.memory, self.config.placement);
         let map = self.memory_map();
         self.emit(map);
         true
@@ -362,6 +377,10 @@ impl Kernel {
 
     /// The blocks `pid` holds, as records.
     pub fn blocks(&self, pid: Pid) -> Vec<Block> {
-        self.proc(pid).memory.iter().map(Allocation::block).collect()
+        self.proc(pid)
+            .memory
+            .iter()
+            .map(Allocation::block)
+            .collect()
     }
 }

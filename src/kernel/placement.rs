@@ -172,7 +172,9 @@ impl FreeList {
                     .iter()
                     .position(|h| h.end() > self.cursor)
                     .unwrap_or(0);
-                (0..n).map(|k| (first + k) % n).find(|&i| fits(&self.holes[i]))
+                (0..n)
+                    .map(|k| (first + k) % n)
+                    .find(|&i| fits(&self.holes[i]))
             }
         };
         let i = index.ok_or_else(|| self.no_fit(size))?;
@@ -194,7 +196,9 @@ impl FreeList {
             .iter()
             .position(|h| h.start <= start && end <= h.end())
             .ok_or_else(|| {
-                format!("[{start:#x}, {end:#x}) is not free (it overlaps the OS or another process)")
+                format!(
+                    "[{start:#x}, {end:#x}) is not free (it overlaps the OS or another process)"
+                )
             })?;
         self.take(i, start, size);
         Ok(())

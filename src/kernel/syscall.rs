@@ -120,7 +120,10 @@ impl Kernel {
         let (outcome, error) = match call {
             None => (
                 SyscallOutcome::Return(ERROR),
-                Some(format!("no system call {number} in the {:?} numbering", self.config.abi)),
+                Some(format!(
+                    "no system call {number} in the {:?} numbering",
+                    self.config.abi
+                )),
             ),
             Some(Call::Exit) => {
                 self.emit_syscall(pid, name, number, &args[..1], None, None);
@@ -152,7 +155,11 @@ impl Kernel {
             SyscallOutcome::Yielded => Some(0),
             _ => None,
         };
-        let shown = if call == Some(Call::Write) { &args[..] } else { &args[..1] };
+        let shown = if call == Some(Call::Write) {
+            &args[..]
+        } else {
+            &args[..1]
+        };
         let shown = if matches!(call, Some(Call::Getpid) | Some(Call::Yield)) {
             &[]
         } else {
@@ -202,7 +209,10 @@ impl Kernel {
         }
         let delta = addr as i128 - brk as i128;
         let Ok(delta) = i64::try_from(delta) else {
-            return (SyscallOutcome::Return(brk), Some("break out of range".into()));
+            return (
+                SyscallOutcome::Return(brk),
+                Some("break out of range".into()),
+            );
         };
         match self.grow_heap(pid, delta) {
             Ok(_) => (SyscallOutcome::Return(addr), None),

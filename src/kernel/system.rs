@@ -202,8 +202,12 @@ impl Kernel {
                 AnyMmu::BaseBounds(BaseBounds::new(0, 0, phys).map_err(|e| e.to_string())?)
             }
             Strategy::Segmentation => AnyMmu::Segmentation(
-                Segmentation::new(config.va_bits, vec![Segment::up(0, 0, Perms::empty()); 4], phys)
-                    .map_err(|e| format!("va_bits: {e}"))?,
+                Segmentation::new(
+                    config.va_bits,
+                    vec![Segment::up(0, 0, Perms::empty()); 4],
+                    phys,
+                )
+                .map_err(|e| format!("va_bits: {e}"))?,
             ),
         };
         let free = FreeList::new(config.os_size, config.memory, config.placement);
@@ -252,7 +256,11 @@ impl Kernel {
 
     /// The pid of the process named `name` (the newest if several).
     pub fn pid_of(&self, name: &str) -> Option<Pid> {
-        self.procs.iter().rev().find(|p| p.name == name).map(|p| p.pid)
+        self.procs
+            .iter()
+            .rev()
+            .find(|p| p.name == name)
+            .map(|p| p.pid)
     }
 
     /// The address-space size a spec asks for under the current strategy.
@@ -430,14 +438,20 @@ impl Kernel {
         if let Some(table) = &spec.segments {
             if table.len() != 4 {
                 return Err((
-                    format!("segment table has {} entries; vmlab's MMU has 4", table.len()),
+                    format!(
+                        "segment table has {} entries; vmlab's MMU has 4",
+                        table.len()
+                    ),
                     0,
                 ));
             }
             for (i, s) in table.iter().enumerate() {
                 let Some((start, end)) = s.phys_range() else {
                     undo(self, &blocks);
-                    return Err((format!("segment {i} starts below physical address 0"), s.size));
+                    return Err((
+                        format!("segment {i} starts below physical address 0"),
+                        s.size,
+                    ));
                 };
                 if s.size == 0 {
                     continue;
@@ -754,7 +768,10 @@ impl Kernel {
                 }
             }
         }
-        p.space.region_of(va).map(RegionKind::name).unwrap_or("none")
+        p.space
+            .region_of(va)
+            .map(RegionKind::name)
+            .unwrap_or("none")
     }
 
     // ------------------------------------------------------------------
@@ -782,8 +799,7 @@ impl Kernel {
         }
         let mut seen = Vec::new();
         for p in self.procs.iter().filter(|p| p.alive()) {
-            if self.config.strategy == Strategy::TimeSharing && self.disk.resident != Some(p.pid)
-            {
+            if self.config.strategy == Strategy::TimeSharing && self.disk.resident != Some(p.pid) {
                 continue;
             }
             for b in &p.memory {

@@ -17,9 +17,13 @@ pub fn to_json_lines(events: &[Event]) -> String {
     s
 }
 
-/// The narration of a whole log.
-pub fn narrate(events: &[Event]) -> String {
-    let mut n = Narrator::default();
+/// The narration of a whole log. With `switch_steps` every step of a
+/// context switch gets its line; otherwise one line per switch.
+pub fn narrate(events: &[Event], switch_steps: bool) -> String {
+    let mut n = Narrator {
+        switch_steps,
+        ..Narrator::default()
+    };
     let mut s = String::new();
     for e in events {
         n.event(e, &mut s);
@@ -30,6 +34,8 @@ pub fn narrate(events: &[Event]) -> String {
 #[derive(Default)]
 struct Narrator {
     names: HashMap<Pid, String>,
+    switch_steps: bool,
+    dynamic: bool,
 }
 
 fn regs(r: &RegistersView) -> String {
@@ -101,7 +107,58 @@ impl Narrator {
         let _ = writeln!(s, "{line}");
     }
 
+    /// The one-line form of a context switch (brief narration); `None` for
+    /// the events it leaves out.
+    fn brief(&self, e: &Event) -> Option<Option<String>> {
+        match e {
+            Event::Trap {
+                cause: "timer-interrupt",
+                ..
+            }
+            | Event::Mode { .. } => Some(None),
+            Event::ContextSwitch {
+                from,
+                to,
+                step,
+                registers,
+            } => {
+                let new = self.name(*to);
+                let old = from.map(|p| self.name(p));
+                let head = match &old {
+                    Some(o) => format!("  context switch {o} -> {new}"),
+                    None => format!("  dispatch {new}"),
+                };
+                Some(match (*step, registers) {
+                    ("load-mmu", Some(r)) => Some(format!("{head}: MMU loaded with {}", regs(r))),
+                    ("skip-mmu-reload", Some(r)) => Some(format!(
+                        "{head}: BUG: MMU not reloaded, still {}'s ({})",
+                        old.unwrap_or_default(),
+                        regs(r)
+                    )),
+                    ("restore-registers", Some(_)) | ("restore-registers", None)
+                        if registers.is_none() && !self.dynamic =>
+                    {
+                        Some(head)
+                    }
+                    _ => None,
+                })
+            }
+            _ => None,
+        }
+    }
+
     fn event(&mut self, e: &Event, s: &mut String) {
+        if let Event::Machine { strategy, .. } = e {
+            self.dynamic = matches!(*strategy, "base" | "base-bounds" | "segmentation");
+        }
+        if !self.switch_steps {
+            if let Some(line) = self.brief(e) {
+                if let Some(l) = line {
+                    let _ = writeln!(s, "{l}");
+                }
+                return;
+            }
+        }
         let _ = match e {
             Event::Note { text } => writeln!(s, "\n{text}"),
             Event::Machine {
@@ -123,14 +180,7 @@ impl Narrator {
                 self.names.insert(*pid, name.clone());
                 let placed: Vec<String> = blocks
                     .iter()
-                    .map(|b| {
-                        format!(
-                            "{} at PA [{:#x}, {:#x})",
-                            b.what,
-                            b.start,
-                            b.start + b.size
-                        )
-                    })
+                    .map(|b| format!("{} at PA [{:#x}, {:#x})", b.what, b.start, b.start + b.size))
                     .collect();
                 let _ = writeln!(
                     s,
@@ -153,7 +203,12 @@ impl Narrator {
                 s,
                 "  loader: cannot load {name} ({needed} bytes): {reason} [free {free_total}, largest hole {largest_hole}]"
             ),
-            Event::Relocate { pid, from, to, what } => writeln!(
+            Event::Relocate {
+                pid,
+                from,
+                to,
+                what,
+            } => writeln!(
                 s,
                 "  loader: {} rewrites {from:#x} -> {to:#x} ({what})",
                 self.name(*pid)
@@ -240,7 +295,10 @@ impl Narrator {
                 let r = registers.as_ref().map(regs).unwrap_or_default();
                 match *step {
                     "save-registers" => {
-                        writeln!(s, "  switch {old} -> {new}: save {old}'s registers (pc, sp, ...) into its PCB")
+                        writeln!(
+                            s,
+                            "  switch {old} -> {new}: save {old}'s registers (pc, sp, ...) into its PCB"
+                        )
                     }
                     "save-mmu" => writeln!(
                         s,
@@ -255,7 +313,10 @@ impl Narrator {
                         "  switch {old} -> {new}: BUG: the kernel forgets to load {new}'s MMU registers; the MMU still holds {old}'s ({r})"
                     ),
                     "restore-registers" => {
-                        writeln!(s, "  switch {old} -> {new}: restore {new}'s registers from its PCB")
+                        writeln!(
+                            s,
+                            "  switch {old} -> {new}: restore {new}'s registers from its PCB"
+                        )
                     }
                     other => writeln!(s, "  switch {old} -> {new}: {other}"),
                 }
@@ -267,7 +328,10 @@ impl Narrator {
             } => {
                 let who = self.name(*pid);
                 if *direction == "out" {
-                    writeln!(s, "  swap out {who}: its whole address space ({bytes} bytes) written to disk")
+                    writeln!(
+                        s,
+                        "  swap out {who}: its whole address space ({bytes} bytes) written to disk"
+                    )
                 } else {
                     writeln!(s, "  swap in {who}: {bytes} bytes read back from disk")
                 }
@@ -323,14 +387,20 @@ impl Narrator {
                 let how = match *how {
                     "in-place" => "in place",
                     "moved" => "after moving it",
-                    "implicit" => "implicitly, on the fault: the OS recognized a reference just below the stack",
+                    "implicit" => {
+                        "implicitly, on the fault: the OS recognized a reference just below the stack"
+                    }
                     h => h,
                 };
                 writeln!(
                     s,
                     "  {}'s {region} {} from {old_size} to {new_size} bytes {how}",
                     self.name(*pid),
-                    if new_size >= old_size { "grows" } else { "shrinks" }
+                    if new_size >= old_size {
+                        "grows"
+                    } else {
+                        "shrinks"
+                    }
                 )
             }
             Event::Move {

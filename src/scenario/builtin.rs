@@ -53,7 +53,11 @@ pub fn find(name: &str) -> Option<&'static Builtin> {
 pub fn description(b: &Builtin) -> String {
     toml::from_str::<toml::Table>(b.toml)
         .ok()
-        .and_then(|t| t.get("description").and_then(|d| d.as_str()).map(String::from))
+        .and_then(|t| {
+            t.get("description")
+                .and_then(|d| d.as_str())
+                .map(String::from)
+        })
         .unwrap_or_default()
 }
 

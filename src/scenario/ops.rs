@@ -190,9 +190,17 @@ mod tests {
 
     #[test]
     fn bad_entries_say_what_is_wrong() {
-        assert!(Op::parse("lod 100").unwrap_err().contains("unknown operation 'lod'"));
+        assert!(
+            Op::parse("lod 100")
+                .unwrap_err()
+                .contains("unknown operation 'lod'")
+        );
         assert!(Op::parse("load 16q").unwrap_err().contains("address"));
         assert!(Op::parse("load").unwrap_err().contains("needs an address"));
-        assert!(Op::parse("load 1 = 2").unwrap_err().contains("only a store"));
+        assert!(
+            Op::parse("load 1 = 2")
+                .unwrap_err()
+                .contains("only a store")
+        );
     }
 }
