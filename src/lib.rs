@@ -22,3 +22,6 @@ pub use addr::{PhysAddr, Size, VirtAddr};
 pub use fault::{Fault, FaultKind};
 pub use memory::PhysicalMemory;
 pub use mmu::{Access, AnyMmu, Mmu, Mode};
+pub mod asm;
+pub mod cpu;
+pub mod program;
