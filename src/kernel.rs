@@ -4,6 +4,7 @@
 
 pub mod context_switch;
 pub mod event;
+pub mod exec;
 pub mod growth;
 pub mod layout;
 pub mod placement;

@@ -35,6 +35,7 @@ pub mod ops;
 use crate::addr::parse_number;
 use crate::cost::CostModel;
 use crate::kernel::event::{Event, Pid};
+use crate::kernel::exec::RunOutcome;
 use crate::kernel::layout::{LayoutKind, Sizes};
 use crate::kernel::placement::Fit;
 use crate::kernel::process::ProcState;
@@ -89,6 +90,7 @@ struct MachineToml {
     quantum: Option<Spanned<u64>>,
     #[serde(default)]
     compare: Vec<Strategy>,
+    timer: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +120,17 @@ struct ProcessToml {
     relocations: Vec<Spanned<Num>>,
     #[serde(default)]
     delayed: bool,
+    /// RISC-V assembly source, inline.
+    source: Option<String>,
+    /// RISC-V assembly source file (relative to the scenario file).
+    file: Option<Spanned<String>>,
+    /// Where the program's .text is linked (default 0).
+    text_base: Option<Spanned<Num>>,
+    /// Initial register values by ABI name (`s0 = "0x200"`).
+    #[serde(default)]
+    registers: std::collections::BTreeMap<String, Spanned<Num>>,
+    /// The most instructions the program may run (default 100000).
+    limit: Option<u64>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -156,6 +169,10 @@ pub struct ProcessDef {
     pub ops: Vec<Op>,
     /// Loaded only by a `spawn` script line.
     pub delayed: bool,
+    /// Whether it runs a program on the CPU.
+    pub runs_program: bool,
+    /// The most instructions its program may run.
+    pub limit: u64,
 }
 
 /// One line of a script.
@@ -198,6 +215,8 @@ pub struct Scenario {
     pub compare: Vec<Strategy>,
     /// Narrate every step of each context switch (else one line each).
     pub switch_steps: bool,
+    /// Instructions per time slice for programs (the timer interrupt).
+    pub timer: u64,
 }
 
 /// Where the text came from, for error messages.
@@ -306,6 +325,13 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
         (_, q) => Scheduler::RoundRobin(q.as_ref().map(|q| *q.get_ref()).unwrap_or(1)),
     };
 
+    let timer = match &m.timer {
+        Some(t) if *t.get_ref() == 0 => {
+            return Err(src.err(t.span(), "machine.timer", "must be at least 1"));
+        }
+        Some(t) => *t.get_ref(),
+        None => 1000,
+    };
     let user = memory - os_size;
     let mut processes: Vec<ProcessDef> = Vec::new();
     let mut fixed: Vec<(String, u64, u64)> = Vec::new();
@@ -326,9 +352,47 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
                 format!("two processes are named '{pname}'"),
             ));
         }
+        let program_image = load_program(&src, p, &field, m.strategy)?;
+        let (pcode, pdata) = match &program_image {
+            Some(prog) => {
+                let (_, hi) = prog.extent().unwrap_or((0, 0));
+                let data_start = prog
+                    .sections
+                    .iter()
+                    .filter(|s| !s.perms.contains(Perms::X))
+                    .map(|s| s.addr)
+                    .min()
+                    .unwrap_or(hi);
+                (data_start, hi - data_start)
+            }
+            None => (0, 0),
+        };
+        let mut context = crate::kernel::process::Context::default();
+        for (reg_name, value) in &p.registers {
+            let r = crate::cpu::parse_register(reg_name).ok_or_else(|| {
+                src.err(
+                    value.span(),
+                    &field("registers"),
+                    format!("unknown register '{reg_name}'"),
+                )
+            })?;
+            let v = src.num(value, &field(&format!("registers.{reg_name}")))?;
+            if reg_name == "pc" {
+                context.pc = v;
+            } else {
+                context.x[r] = v;
+            }
+        }
+        if !p.registers.is_empty() && program_image.is_none() {
+            return Err(src.err(
+                p.name.span(),
+                &field("registers"),
+                "registers need a program (source or file)",
+            ));
+        }
         let sizes = Sizes {
-            code: src.opt(&p.code, &field("code"))?.unwrap_or(0),
-            data: src.opt(&p.data, &field("data"))?.unwrap_or(0),
+            code: src.opt(&p.code, &field("code"))?.unwrap_or(pcode),
+            data: src.opt(&p.data, &field("data"))?.unwrap_or(pdata),
             heap: src.opt(&p.heap, &field("heap"))?.unwrap_or(0),
             stack: src.opt(&p.stack, &field("stack"))?.unwrap_or(0),
             total: src.opt(&p.size, &field("size"))?,
@@ -459,10 +523,13 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
                 segments,
                 image,
                 relocations,
-                context: Default::default(),
+                context,
+                program_image: program_image.clone(),
             },
             ops,
             delayed: p.delayed,
+            runs_program: program_image.is_some(),
+            limit: p.limit.unwrap_or(100_000),
         });
     }
     if m.strategy == Strategy::Uniprogramming && processes.iter().filter(|p| !p.delayed).count() > 1
@@ -533,7 +600,49 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
         scheduler,
         compare: m.compare.clone(),
         switch_steps: file.switch_steps,
+        timer,
     })
+}
+
+/// Assembles a process's program (inline `source` or `file`), if it has one.
+fn load_program(
+    src: &Source,
+    p: &ProcessToml,
+    field: &dyn Fn(&str) -> String,
+    strategy: Strategy,
+) -> Result<Option<crate::program::Program>, String> {
+    let (text, file_name) = match (&p.source, &p.file) {
+        (None, None) => return Ok(None),
+        (Some(_), Some(f)) => {
+            return Err(src.err(
+                f.span(),
+                &field("file"),
+                "give either source or file, not both",
+            ));
+        }
+        (Some(t), None) => (t.clone(), format!("{}[{}]", src.name, p.name.get_ref())),
+        (None, Some(f)) => {
+            let base = std::path::Path::new(src.name)
+                .parent()
+                .unwrap_or(std::path::Path::new(""));
+            let path = base.join(f.get_ref());
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                src.err(f.span(), &field("file"), format!("{}: {e}", path.display()))
+            })?;
+            (text, path.display().to_string())
+        }
+    };
+    if strategy == Strategy::Segmentation {
+        return Err(src.err(
+            p.name.span(),
+            &field("source"),
+            "programs run under uniprogramming, time-sharing, static-relocation, base and base-bounds; under segmentation use an access list",
+        ));
+    }
+    let text_base = src.opt(&p.text_base, &field("text_base"))?.unwrap_or(0);
+    let prog = crate::asm::assemble(&text, &file_name, &crate::asm::Options { text_base })
+        .map_err(|e| e.to_string())?;
+    Ok(Some(prog))
 }
 
 /// What an operation did to the process.
@@ -805,15 +914,17 @@ impl Runner {
         }
     }
 
-    /// Runs what is left of the access lists: FIFO or round robin. A process
-    /// whose list ends exits with status 0.
+    /// Runs what is left: access lists and programs, FIFO or round robin.
+    /// A process whose access list ends exits with status 0; a program
+    /// runs until it exits, is killed, or reaches its instruction limit.
     fn schedule(&mut self, sc: &Scenario) {
         let quantum = match sc.scheduler {
             Scheduler::Fifo => u64::MAX,
             Scheduler::RoundRobin(q) => q,
         };
+        let program = |i: usize| sc.processes[i].runs_program;
         let mut ready: VecDeque<usize> = (0..self.queues.len())
-            .filter(|&i| !self.queues[i].is_empty() && self.pids[i].is_some())
+            .filter(|&i| (!self.queues[i].is_empty() || program(i)) && self.pids[i].is_some())
             .collect();
         while let Some(i) = ready.pop_front() {
             let Some(pid) = self.pids[i] else { continue };
@@ -821,6 +932,31 @@ impl Runner {
                 continue;
             }
             self.k.context_switch(pid, "timer-interrupt");
+            if program(i) {
+                let limit = sc.processes[i].limit;
+                let done = self.k.proc(pid).stats.instructions;
+                let budget = if sc.scheduler == Scheduler::Fifo {
+                    limit.saturating_sub(done)
+                } else {
+                    sc.timer.min(limit.saturating_sub(done))
+                };
+                let outcome = self.k.run_program(budget);
+                if outcome == RunOutcome::Gone {
+                    continue;
+                }
+                if self.k.proc(pid).stats.instructions >= limit {
+                    let name = self.k.proc(pid).name.clone();
+                    self.k
+                        .enter_kernel("timer-interrupt", format!("stop {name}"));
+                    self.k.kill(
+                        pid,
+                        format!("the scenario stops {name} after its instruction limit ({limit})"),
+                    );
+                    continue;
+                }
+                ready.push_back(i);
+                continue;
+            }
             let mut used = 0;
             let mut gone = false;
             while used < quantum {

@@ -19,14 +19,14 @@
 //! user mode both trap as privileged operations.
 
 use super::event::{Event, Pid};
-use super::process::ProcState;
+use super::process::{Context, ProcState};
 use super::system::{Kernel, Strategy, registers_view};
 use crate::fault::Fault;
 use crate::mmu::{Mmu, MmuRegisters, Mode};
 
 impl Kernel {
     /// Enters the kernel for `cause` (a no-op if already in kernel mode).
-    pub(crate) fn enter_kernel(&mut self, cause: &'static str, detail: String) {
+    pub fn enter_kernel(&mut self, cause: &'static str, detail: String) {
         if self.mode == Mode::Kernel {
             return;
         }
@@ -59,7 +59,10 @@ impl Kernel {
         self.enter_kernel(cause, format!("switch to {to_name}"));
         if let Some(old) = from.filter(|&p| self.proc(p).alive()) {
             // 1. Save the CPU registers.
-            let cpu = self.cpu.clone();
+            let cpu = Context {
+                pc: self.hart.pc,
+                x: *self.hart.regs.as_array(),
+            };
             let p = self.proc_mut(old);
             p.context = cpu;
             p.state = ProcState::Ready;
@@ -105,7 +108,11 @@ impl Kernel {
             }
         }
         // 4. Restore the CPU registers.
-        self.cpu = self.proc(to).context.clone();
+        let ctx = self.proc(to).context.clone();
+        self.hart.pc = ctx.pc;
+        for (r, v) in ctx.x.iter().enumerate() {
+            self.hart.regs.set(r, *v);
+        }
         self.emit(Event::ContextSwitch {
             from,
             to,

@@ -173,7 +173,7 @@ impl Kernel {
         outcome
     }
 
-    fn emit_syscall(
+    pub(crate) fn emit_syscall(
         &mut self,
         pid: Pid,
         name: &'static str,

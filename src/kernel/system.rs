@@ -142,8 +142,11 @@ pub struct ProcessSpec {
     /// Virtual addresses of 32-bit words holding absolute addresses (the
     /// relocation table).
     pub relocations: Vec<u64>,
-    /// Initial registers.
+    /// Initial registers (a program's pc and sp are set by the loader
+    /// unless given here).
     pub context: Context,
+    /// A program to run on the CPU (else the process runs an access list).
+    pub program_image: Option<crate::program::Program>,
 }
 
 /// Why a process could not be loaded (the run goes on; this is an event).
@@ -167,8 +170,8 @@ pub struct Kernel {
     pub procs: Vec<Process>,
     /// The process on the CPU.
     pub current: Option<Pid>,
-    /// The live CPU registers of the current process.
-    pub cpu: Context,
+    /// The CPU (its registers are the current process's).
+    pub hart: crate::cpu::Cpu,
     /// The swap disk (time sharing).
     pub disk: Disk,
     /// Totals for the cost model.
@@ -218,7 +221,7 @@ impl Kernel {
             free,
             procs: Vec::new(),
             current: None,
-            cpu: Context::default(),
+            hart: crate::cpu::Cpu::new(0),
             disk: Disk::default(),
             counts: Counts::default(),
             context_switches: 0,
@@ -559,6 +562,9 @@ impl Kernel {
                 }
             }
         }
+        if let Some(prog) = &spec.program_image {
+            self.load_program(pid, prog, spec);
+        }
         if let Some(load) = self.proc(pid).load_address {
             if self.config.strategy == Strategy::StaticRelocation {
                 for &r in &spec.relocations {
@@ -576,6 +582,72 @@ impl Kernel {
                     });
                 }
             }
+        }
+    }
+
+    /// Copies a program's sections into `pid`'s memory, rewrites its
+    /// absolute addresses when it is not loaded where it was linked (the
+    /// identity strategies), and sets the initial pc and sp.
+    fn load_program(&mut self, pid: Pid, prog: &crate::program::Program, spec: &ProcessSpec) {
+        let load = self.proc(pid).load_address.unwrap_or(0);
+        for sec in &prog.sections {
+            for (i, byte) in sec.data.iter().enumerate() {
+                let va = sec.addr + i as u64;
+                let pa = match self.proc(pid).load_address {
+                    Some(l) => Some(l + va),
+                    None => self.kernel_translate(pid, va),
+                };
+                if let Some(pa) = pa {
+                    let _ = self.memory.write(PhysAddr::new(pa), &[*byte]);
+                }
+            }
+        }
+        if load != 0 {
+            // Phase: relocation. Each place holding an absolute address now
+            // holds that address plus the load address.
+            for r in &prog.relocations {
+                let at = load + r.at;
+                let mut place = [0u8; 8];
+                let n = (self.config.memory - at.min(self.config.memory)).min(8) as usize;
+                if self
+                    .memory
+                    .read(PhysAddr::new(at), &mut place[..n])
+                    .is_err()
+                {
+                    continue;
+                }
+                let to = r.target + load;
+                if r.kind.patch(&mut place[..n], to).is_ok() {
+                    let _ = self.memory.write(PhysAddr::new(at), &place[..n]);
+                    self.emit(Event::Relocate {
+                        pid,
+                        from: r.target,
+                        to,
+                        what: format!(
+                            "{:?} reference{} at {:#x}",
+                            r.kind,
+                            r.symbol
+                                .as_ref()
+                                .map(|s| format!(" to {s}"))
+                                .unwrap_or_default(),
+                            r.at
+                        ),
+                    });
+                }
+            }
+        }
+        let stack_top = self
+            .proc(pid)
+            .space
+            .region(RegionKind::Stack)
+            .map(|r| r.end())
+            .unwrap_or(self.proc(pid).space.size);
+        let p = self.proc_mut(pid);
+        if spec.context.pc == 0 {
+            p.context.pc = prog.entry + load;
+        }
+        if spec.context.x[2] == 0 {
+            p.context.x[2] = stack_top;
         }
     }
 
@@ -627,23 +699,7 @@ impl Kernel {
     ) -> Option<Result<u64, Fault>> {
         let pid = self.current?;
         loop {
-            self.counts.accesses += 1;
-            self.proc_mut(pid).stats.accesses += 1;
             let t = self.mmu.explain(VirtAddr::new(va), access);
-            let region = self.region_name(pid, va);
-            let segment = t.segment();
-            let mut rec = super::event::AccessRecord {
-                pid,
-                va,
-                access: access.name(),
-                pa: None,
-                fault: None,
-                segment: segment.map(|s| s.0),
-                offset: segment.map(|s| s.1),
-                region,
-                value: None,
-                size,
-            };
             let result = t.result.and_then(|pa| {
                 let fits = pa
                     .as_u64()
@@ -661,7 +717,6 @@ impl Kernel {
             });
             match result {
                 Ok(pa) => {
-                    rec.pa = Some(pa.as_u64());
                     let v = match access {
                         Access::Write => {
                             let v = value & mask(size);
@@ -670,22 +725,62 @@ impl Kernel {
                         }
                         _ => self.memory.read_le(pa, size as usize).unwrap_or(0),
                     };
-                    if access != Access::Fetch {
-                        rec.value = Some(v);
-                    }
-                    self.emit(access_event(access, rec));
-                    self.check_owner(pid, va, pa.as_u64(), access);
+                    self.record_access(pid, access, va, Ok(pa.as_u64()), size, v);
                     return Some(Ok(v));
                 }
                 Err(fault) => {
-                    rec.fault = Some(fault.kind.name());
-                    self.emit(access_event(access, rec));
-                    self.proc_mut(pid).stats.faults += 1;
+                    self.record_access(pid, access, va, Err(fault), size, 0);
                     if !self.handle_fault(pid, fault) {
                         return Some(Err(fault));
                     }
                     // The OS fixed it (stack growth): the instruction restarts.
                 }
+            }
+        }
+    }
+
+    /// Counts and records one access of `pid` that the hardware made (or
+    /// refused): the event, and a violation when the byte is not `pid`'s.
+    pub(crate) fn record_access(
+        &mut self,
+        pid: Pid,
+        access: Access,
+        va: u64,
+        result: Result<u64, Fault>,
+        size: u64,
+        value: u64,
+    ) {
+        self.counts.accesses += 1;
+        self.proc_mut(pid).stats.accesses += 1;
+        let segment = match &self.mmu {
+            AnyMmu::Segmentation(s) => s.split(VirtAddr::new(va)),
+            _ => None,
+        };
+        let mut rec = super::event::AccessRecord {
+            pid,
+            va,
+            access: access.name(),
+            pa: None,
+            fault: None,
+            segment: segment.map(|s| s.0),
+            offset: segment.map(|s| s.1),
+            region: self.region_name(pid, va),
+            value: None,
+            size,
+        };
+        match result {
+            Ok(pa) => {
+                rec.pa = Some(pa);
+                if access != Access::Fetch {
+                    rec.value = Some(value);
+                }
+                self.emit(access_event(access, rec));
+                self.check_owner(pid, va, pa, access);
+            }
+            Err(fault) => {
+                rec.fault = Some(fault.kind.name());
+                self.proc_mut(pid).stats.faults += 1;
+                self.emit(access_event(access, rec));
             }
         }
     }

@@ -22,6 +22,7 @@ macro_rules! builtin {
 
 /// Every built-in scenario, in the lecture's order.
 pub const ALL: &[Builtin] = &[
+    builtin!("e4-three-instructions"),
     builtin!("e5-static-relocation"),
     builtin!("e6-base"),
     builtin!("e7-base-bounds"),
