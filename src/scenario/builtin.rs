@@ -32,7 +32,10 @@ pub const ALL: &[Builtin] = &[
     builtin!("e10-segments-in-memory"),
     builtin!("e11-segmentation"),
     builtin!("e12-time-sharing"),
+    builtin!("e13-xv6"),
+    builtin!("e13-canonical"),
     builtin!("e14-latency"),
+    builtin!("e15-where-does-it-live"),
     builtin!("uniprogramming"),
 ];
 
