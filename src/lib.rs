@@ -10,6 +10,7 @@
 pub mod addr;
 pub mod cli;
 pub mod fault;
+pub mod heap;
 pub mod homework;
 pub mod kernel;
 pub mod memory;
