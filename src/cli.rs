@@ -6,6 +6,7 @@
 //! Exit codes (DESIGN.md): 0 success; 1 a strict run ended with an unhandled
 //! fault; 2 bad input, with a one-line message on stderr.
 
+pub mod malloc;
 pub mod translate;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,8 @@ pub enum Command {
     /// Translate virtual addresses with base, base+bounds or segmentation,
     /// narrating every step.
     Translate(translate::Args),
+    /// Drop-in for OSTEP's malloc.py: free-list allocation problems and answers.
+    Malloc(malloc::Args),
 }
 
 /// Why a command could not do its job.
@@ -56,6 +59,7 @@ pub type CmdResult = Result<u8, CliError>;
 pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
     match cli.command {
         Command::Translate(args) => translate::run(args, out),
+        Command::Malloc(args) => malloc::run(args, out),
     }
 }
 

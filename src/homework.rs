@@ -4,3 +4,5 @@
 pub mod pyrandom;
 
 pub use pyrandom::PyRandom;
+pub mod malloc;
+pub mod pyvalue;
