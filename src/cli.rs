@@ -7,6 +7,7 @@
 //! fault; 2 bad input, with a one-line message on stderr.
 
 pub mod malloc;
+pub mod scheduler;
 pub mod translate;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,8 @@ pub enum Command {
     Translate(translate::Args),
     /// Drop-in for OSTEP's malloc.py: free-list allocation problems and answers.
     Malloc(malloc::Args),
+    /// Drop-in for OSTEP's scheduler.py: FIFO/SJF/RR problems and answers.
+    Scheduler(scheduler::Args),
 }
 
 /// Why a command could not do its job.
@@ -60,6 +63,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
     match cli.command {
         Command::Translate(args) => translate::run(args, out),
         Command::Malloc(args) => malloc::run(args, out),
+        Command::Scheduler(args) => scheduler::run(args, out),
     }
 }
 

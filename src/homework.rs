@@ -6,3 +6,4 @@ pub mod pyrandom;
 pub use pyrandom::PyRandom;
 pub mod malloc;
 pub mod pyvalue;
+pub mod scheduler;

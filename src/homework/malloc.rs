@@ -60,17 +60,18 @@ pub enum Step {
         /// The allocator's answer.
         result: Result<Allocation, AllocError>,
     },
-    /// `Free(ptr[index])`; `addr` is None when `ptr[index]` holds no block
-    /// (its allocation failed). `ok` is whether a block was freed.
+    /// `Free(ptr[index])`; `ok` is whether a block was freed (false for a
+    /// double free).
     Free {
         /// The pointer's index.
         index: u64,
         /// The address freed.
-        addr: Option<u64>,
+        addr: u64,
         /// Whether the heap accepted it (malloc.py's return code 0 / -1).
         ok: bool,
     },
-    /// An `-A` free of a pointer not allocated yet: skipped.
+    /// An `-A` free of a pointer not allocated yet, or whose allocation
+    /// failed: skipped.
     Skip {
         /// The pointer's index.
         index: u64,
@@ -162,7 +163,9 @@ pub fn run<E>(
 }
 
 /// The `-A` sequence. `ptr[i]` is the i-th allocation; a free of an index
-/// not allocated yet is skipped, a free of a failed allocation frees nothing.
+/// not allocated yet, or of a failed allocation, is skipped. (malloc.py
+/// compares the index with the number of successful allocations instead:
+/// after a failure it crashes on some frees and skips valid ones.)
 fn run_list<E>(
     list: &[ListOp],
     heap: &mut Heap,
@@ -180,14 +183,18 @@ fn run_list<E>(
                     result,
                 }
             }
-            ListOp::Free(index) => match usize::try_from(index).ok().and_then(|i| ptrs.get(i)) {
-                None => Step::Skip { index },
-                Some(&addr) => Step::Free {
-                    index,
-                    addr,
-                    ok: addr.is_some_and(|a| heap.free(a).is_ok()),
-                },
-            },
+            ListOp::Free(index) => {
+                match usize::try_from(index).ok().and_then(|i| ptrs.get(i)) {
+                    // Not allocated yet, or the allocation failed (a NULL
+                    // pointer): nothing to free.
+                    None | Some(None) => Step::Skip { index },
+                    Some(&Some(addr)) => Step::Free {
+                        index,
+                        addr,
+                        ok: heap.free(addr).is_ok(),
+                    },
+                }
+            }
         };
         emit(&step, heap)?;
     }
@@ -231,14 +238,7 @@ fn run_random<E>(
             let pick = (rng.random() * live.len() as f64) as usize;
             let (index, addr) = live.remove(pick);
             let ok = heap.free(addr).is_ok();
-            emit(
-                &Step::Free {
-                    index,
-                    addr: Some(addr),
-                    ok,
-                },
-                heap,
-            )?;
+            emit(&Step::Free { index, addr, ok }, heap)?;
             done += 1;
         }
     }

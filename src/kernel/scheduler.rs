@@ -14,7 +14,8 @@
 //! Times are `f64` so that `vmlab scheduler` reproduces scheduler.py's
 //! floating-point arithmetic exactly; whole numbers stay exact.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 
 /// A scheduling policy.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -49,11 +50,36 @@ impl Policy {
     }
 }
 
-/// A ready job as the scheduler sees it.
+/// A ready job as the scheduler sees it. Ordered for shortest-first:
+/// less remaining time first, then the job listed first (lower id).
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Ready {
     id: usize,
     remaining: f64,
+}
+
+impl Eq for Ready {}
+
+impl Ord for Ready {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.remaining
+            .total_cmp(&other.remaining)
+            .then(self.id.cmp(&other.id))
+    }
+}
+
+impl PartialOrd for Ready {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The ready queue: arrival order (FIFO, RR) or a min-heap on remaining
+/// time (SJF, STCF), so a pick costs O(log n) even with 100 000 jobs.
+#[derive(Clone, Debug)]
+enum ReadyQueue {
+    Arrival(VecDeque<Ready>),
+    Shortest(BinaryHeap<Reverse<Ready>>),
 }
 
 /// The policy the kernel drives: a ready queue and the rule that picks from it.
@@ -62,16 +88,17 @@ struct Ready {
 #[derive(Clone, Debug)]
 pub struct Scheduler {
     policy: Policy,
-    queue: VecDeque<Ready>,
+    queue: ReadyQueue,
 }
 
 impl Scheduler {
     /// An empty ready queue under `policy`.
     pub fn new(policy: Policy) -> Scheduler {
-        Scheduler {
-            policy,
-            queue: VecDeque::new(),
-        }
+        let queue = match policy {
+            Policy::Fifo | Policy::RoundRobin { .. } => ReadyQueue::Arrival(VecDeque::new()),
+            Policy::Sjf | Policy::Stcf => ReadyQueue::Shortest(BinaryHeap::new()),
+        };
+        Scheduler { policy, queue }
     }
 
     /// The policy.
@@ -81,18 +108,24 @@ impl Scheduler {
 
     /// Number of ready jobs.
     pub fn ready_len(&self) -> usize {
-        self.queue.len()
+        match &self.queue {
+            ReadyQueue::Arrival(q) => q.len(),
+            ReadyQueue::Shortest(h) => h.len(),
+        }
     }
 
     /// Job `id` becomes ready with `remaining` time to run (arrival, or
-    /// back from a preemption). Joins the back of the queue.
+    /// back from a preemption). Under FIFO/RR it joins the back of the queue.
     pub fn admit(&mut self, id: usize, remaining: f64) {
-        self.queue.push_back(Ready { id, remaining });
+        let r = Ready { id, remaining };
+        match &mut self.queue {
+            ReadyQueue::Arrival(q) => q.push_back(r),
+            ReadyQueue::Shortest(h) => h.push(Reverse(r)),
+        }
     }
 
-    /// Puts a preempted job back (the same as `admit`: the back of the
-    /// queue; under RR the kernel admits the jobs that arrived meanwhile
-    /// first).
+    /// Puts a preempted job back (the same as `admit`; under RR the kernel
+    /// admits the jobs that arrived meanwhile first).
     pub fn preempt(&mut self, id: usize, remaining: f64) {
         self.admit(id, remaining);
     }
@@ -101,11 +134,10 @@ impl Scheduler {
     /// its remaining time, and the longest it may run before the scheduler
     /// wants the CPU back (`remaining`, or the quantum under RR).
     pub fn pick(&mut self) -> Option<(usize, f64, f64)> {
-        let index = match self.policy {
-            Policy::Fifo | Policy::RoundRobin { .. } => 0,
-            Policy::Sjf | Policy::Stcf => self.shortest()?,
+        let r = match &mut self.queue {
+            ReadyQueue::Arrival(q) => q.pop_front()?,
+            ReadyQueue::Shortest(h) => h.pop()?.0,
         };
-        let r = self.queue.remove(index)?;
         let slice = match self.policy {
             Policy::RoundRobin { quantum } if r.remaining > quantum => quantum,
             _ => r.remaining,
@@ -117,28 +149,13 @@ impl Scheduler {
     /// `id` with `remaining` time left (shorter, or as short and listed
     /// first). Always false under the other policies.
     pub fn should_preempt(&self, id: usize, remaining: f64) -> bool {
-        self.policy == Policy::Stcf
-            && self
-                .shortest()
-                .is_some_and(|i| before(&self.queue[i], &Ready { id, remaining }))
+        match (&self.queue, self.policy) {
+            (ReadyQueue::Shortest(h), Policy::Stcf) => h
+                .peek()
+                .is_some_and(|best| best.0 < Ready { id, remaining }),
+            _ => false,
+        }
     }
-
-    /// Index of the ready job with the least remaining time (ties: lowest id).
-    fn shortest(&self) -> Option<usize> {
-        (0..self.queue.len()).reduce(|best, i| {
-            if before(&self.queue[i], &self.queue[best]) {
-                i
-            } else {
-                best
-            }
-        })
-    }
-}
-
-/// Whether `a` goes before `b` under shortest-first: less remaining, or as
-/// much and listed first.
-fn before(a: &Ready, b: &Ready) -> bool {
-    a.remaining < b.remaining || (a.remaining == b.remaining && a.id < b.id)
 }
 
 /// A job of a workload.
@@ -172,6 +189,9 @@ pub struct Slot {
     pub start: f64,
     /// End time.
     pub end: f64,
+    /// The time given, exactly as the scheduler computed it (`end - start`
+    /// may differ from it in the last bit when times are fractional).
+    pub length: f64,
 }
 
 /// The metrics of one job.
@@ -265,6 +285,7 @@ pub fn simulate(jobs: &[Job], policy: Policy, switch_cost: f64) -> Result<Schedu
                 kind: SlotKind::Idle,
                 start: now,
                 end: until,
+                length: until - now,
             });
             now = until;
             continue;
@@ -274,6 +295,7 @@ pub fn simulate(jobs: &[Job], policy: Policy, switch_cost: f64) -> Result<Schedu
                 kind: SlotKind::Switch,
                 start: now,
                 end: now + switch_cost,
+                length: switch_cost,
             });
             now += switch_cost;
             // Jobs arriving during the switch are ready now.
@@ -294,6 +316,7 @@ pub fn simulate(jobs: &[Job], policy: Policy, switch_cost: f64) -> Result<Schedu
             kind: SlotKind::Run(id),
             start: now,
             end,
+            length: slice,
         });
         now = end;
         last = Some(id);
@@ -343,7 +366,10 @@ fn merge_runs(slots: Vec<Slot>, policy: Policy) -> Vec<Slot> {
     let mut merged: Vec<Slot> = Vec::with_capacity(slots.len());
     for s in slots {
         match merged.last_mut() {
-            Some(prev) if prev.kind == s.kind && prev.end == s.start => prev.end = s.end,
+            Some(prev) if prev.kind == s.kind && prev.end == s.start => {
+                prev.end = s.end;
+                prev.length += s.length;
+            }
             _ => merged.push(s),
         }
     }
