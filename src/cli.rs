@@ -7,6 +7,7 @@
 //! fault; 2 bad input, with a one-line message on stderr.
 
 pub mod malloc;
+pub mod sched;
 pub mod scheduler;
 pub mod translate;
 
@@ -35,6 +36,8 @@ pub enum Command {
     Malloc(malloc::Args),
     /// Drop-in for OSTEP's scheduler.py: FIFO/SJF/RR problems and answers.
     Scheduler(scheduler::Args),
+    /// CPU scheduling of a workload (FIFO, SJF, STCF, RR): Gantt chart and metrics.
+    Sched(sched::Args),
 }
 
 /// Why a command could not do its job.
@@ -64,6 +67,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
         Command::Translate(args) => translate::run(args, out),
         Command::Malloc(args) => malloc::run(args, out),
         Command::Scheduler(args) => scheduler::run(args, out),
+        Command::Sched(args) => sched::run(args, out),
     }
 }
 
