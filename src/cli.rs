@@ -6,9 +6,11 @@
 //! Exit codes (DESIGN.md): 0 success; 1 a strict run ended with an unhandled
 //! fault; 2 bad input, with a one-line message on stderr.
 
+pub mod heap;
 pub mod malloc;
 pub mod sched;
 pub mod scheduler;
+pub mod stack;
 pub mod translate;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +40,10 @@ pub enum Command {
     Scheduler(scheduler::Args),
     /// CPU scheduling of a workload (FIFO, SJF, STCF, RR): Gantt chart and metrics.
     Sched(sched::Args),
+    /// Heap allocation on the free list: fit policies, holes, fragmentation.
+    Heap(heap::Args),
+    /// Stack allocation by pointer bump: frees only in reverse order.
+    Stack(stack::Args),
 }
 
 /// Why a command could not do its job.
@@ -68,6 +74,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
         Command::Malloc(args) => malloc::run(args, out),
         Command::Scheduler(args) => scheduler::run(args, out),
         Command::Sched(args) => sched::run(args, out),
+        Command::Heap(args) => heap::run(args, out),
+        Command::Stack(args) => stack::run(args, out),
     }
 }
 

@@ -3,4 +3,5 @@
 //! these functions turn them into output.
 
 pub mod gantt;
+pub mod heap;
 pub mod translation;
