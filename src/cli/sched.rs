@@ -11,13 +11,16 @@ use std::io::Write;
 
 /// Flags of `vmlab sched`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "\
+#[command(
+    allow_negative_numbers = true,
+    after_help = "\
 Examples (lecture E1):
   vmlab sched --jobs A:0:40,B:0:20,C:5:10 --policy rr --quantum 5
   vmlab sched --policy all --quantum 5 --svg e1.svg
 
 Ties go to the job listed first; under RR, jobs arriving at time t enter the
-queue before the job preempted at t.")]
+queue before the job preempted at t."
+)]
 pub struct Args {
     /// The workload: comma-separated NAME:ARRIVAL:RUNTIME.
     #[arg(long, default_value = "A:0:40,B:0:20,C:5:10", value_name = "JOBS")]

@@ -78,7 +78,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         })?;
         if args.json {
             let r = json!({"kind": if size.is_some() { "alloc" } else { "free" }, "name": name,
-                "size": size.unwrap_or(before - stack.top()),
+                "size": size.unwrap_or_else(|| before - stack.top()),
                 "addr": if size.is_some() { before } else { stack.top() },
                 "pointer_before": before, "pointer": stack.top(), "used": stack.used(),
                 "fragmentation": stack.fragmentation()});
