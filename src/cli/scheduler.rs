@@ -258,29 +258,30 @@ fn json(
     policy: Policy,
 ) -> std::io::Result<()> {
     use serde_json::json;
+    let t = crate::render::gantt::time_json;
     for slot in &s.slots {
         if let SlotKind::Run(j) = slot.kind {
             writeln!(
                 out,
                 "{}",
-                json!({"kind": "slot", "job": j, "start": slot.start, "end": slot.end, "length": slot.length})
+                json!({"kind": "slot", "job": j, "start": t(slot.start), "end": t(slot.end), "length": t(slot.length)})
             )?;
         }
     }
     let mut answers: Vec<Answer> = hw::answers(s, policy);
-    let (r, t, w) = hw::averages(&answers);
+    let (r, tt, w) = hw::averages(&answers);
     answers.sort_by_key(|a| a.job);
     for a in &answers {
         writeln!(
             out,
             "{}",
-            json!({"kind": "job", "job": a.job, "runtime": runtimes[a.job], "response": a.response,
-                   "turnaround": a.turnaround, "wait": a.wait})
+            json!({"kind": "job", "job": a.job, "runtime": t(runtimes[a.job]), "response": t(a.response),
+                   "turnaround": t(a.turnaround), "wait": t(a.wait)})
         )?;
     }
     writeln!(
         out,
         "{}",
-        json!({"kind": "average", "response": r, "turnaround": t, "wait": w})
+        json!({"kind": "average", "response": t(r), "turnaround": t(tt), "wait": t(w)})
     )
 }
