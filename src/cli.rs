@@ -7,6 +7,11 @@
 //! fault; 2 bad input, with a one-line message on stderr.
 
 pub mod scenario;
+pub mod heap;
+pub mod malloc;
+pub mod sched;
+pub mod scheduler;
+pub mod stack;
 pub mod translate;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +38,16 @@ pub enum Command {
     /// Run the lecture's scenarios (or your own TOML): processes, memory
     /// strategies, context switches, traps, narrated or as JSON events.
     Scenario(scenario::Args),
+    /// Drop-in for OSTEP's malloc.py: free-list allocation problems and answers.
+    Malloc(malloc::Args),
+    /// Drop-in for OSTEP's scheduler.py: FIFO/SJF/RR problems and answers.
+    Scheduler(scheduler::Args),
+    /// CPU scheduling of a workload (FIFO, SJF, STCF, RR): Gantt chart and metrics.
+    Sched(sched::Args),
+    /// Heap allocation on the free list: fit policies, holes, fragmentation.
+    Heap(heap::Args),
+    /// Stack allocation by pointer bump: frees only in reverse order.
+    Stack(stack::Args),
 }
 
 /// Why a command could not do its job.
@@ -61,6 +76,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
     match cli.command {
         Command::Translate(args) => translate::run(args, out),
         Command::Scenario(args) => scenario::run(args, out),
+        Command::Malloc(args) => malloc::run(args, out),
+        Command::Scheduler(args) => scheduler::run(args, out),
+        Command::Sched(args) => sched::run(args, out),
+        Command::Heap(args) => heap::run(args, out),
+        Command::Stack(args) => stack::run(args, out),
     }
 }
 

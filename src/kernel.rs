@@ -16,3 +16,4 @@ pub mod trap;
 
 pub use event::{Event, Pid};
 pub use system::{Kernel, KernelConfig, ProcessSpec, Strategy};
+pub mod scheduler;

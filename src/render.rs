@@ -3,4 +3,6 @@
 //! these functions turn them into output.
 
 pub mod events;
+pub mod gantt;
+pub mod heap;
 pub mod translation;

@@ -1,6 +1,12 @@
 //! Integration tests: every test runs the real `vmlab` binary, as a user does.
 //! One test binary; one module per command.
 
+#[path = "it/heap.rs"]
+mod heap;
+#[path = "it/ostep_alloc.rs"]
+mod ostep_alloc;
+#[path = "it/sched.rs"]
+mod sched;
 #[path = "it/support.rs"]
 mod support;
 #[path = "it/translate.rs"]
