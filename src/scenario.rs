@@ -604,6 +604,43 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
     })
 }
 
+/// A scenario that wraps other vmlab commands (E1-E3: `sched`, `stack`,
+/// `heap`): its `commands = [["sched", "--policy", "all"], ...]`, or `None`
+/// for a machine scenario. Errors name the file and the field.
+pub fn commands_of(name: &str, text: &str) -> Result<Option<Vec<Vec<String>>>, String> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Wrapper {
+        #[allow(dead_code)]
+        title: Option<String>,
+        #[allow(dead_code)]
+        description: Option<String>,
+        commands: Spanned<Vec<Vec<String>>>,
+    }
+    let Ok(table) = toml::from_str::<toml::Table>(text) else {
+        return Ok(None);
+    };
+    if !table.contains_key("commands") {
+        return Ok(None);
+    }
+    let src = Source { name, text };
+    let w: Wrapper = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        format!(
+            "{}: {} (in `{}`)",
+            src.at(span.clone()),
+            e.message().trim(),
+            src.line_text(span)
+        )
+    })?;
+    let span = w.commands.span();
+    let cmds = w.commands.into_inner();
+    if cmds.is_empty() || cmds.iter().any(|c| c.is_empty()) {
+        return Err(src.err(span, "commands", "each command needs at least its name"));
+    }
+    Ok(Some(cmds))
+}
+
 /// Assembles a process's program (inline `source` or `file`), if it has one.
 fn load_program(
     src: &Source,

@@ -62,6 +62,9 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
                 let b = builtin::find(&which).ok_or_else(|| unknown(&which))?;
                 (format!("{}.toml", b.name), b.toml.to_string())
             };
+            if let Some(cmds) = scenario::commands_of(&origin, &text).map_err(CliError::Input)? {
+                return run_commands(&origin, &text, &cmds, json, out);
+            }
             let sc = scenario::parse(&origin, &text).map_err(CliError::Input)?;
             let log = scenario::run(&sc);
             if json {
@@ -74,6 +77,56 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             Ok(if strict && killed { 1 } else { 0 })
         }
     }
+}
+
+/// Runs a wrapper scenario: each command as `vmlab CMD ...` would (with
+/// `--json` added for JSON output). A command refusing its input (as E2's
+/// out-of-order free) is part of the story: its message is printed and the
+/// scenario goes on.
+fn run_commands(
+    origin: &str,
+    text: &str,
+    cmds: &[Vec<String>],
+    json: bool,
+    out: &mut dyn Write,
+) -> CmdResult {
+    let title = toml::from_str::<toml::Table>(text)
+        .ok()
+        .and_then(|t| t.get("title").and_then(|v| v.as_str()).map(String::from))
+        .unwrap_or_else(|| origin.to_string());
+    if !json {
+        writeln!(out, "{title}")?;
+    }
+    for cmd in cmds {
+        if cmd[0] == "scenario" {
+            return Err(CliError::input(format!(
+                "{origin}: commands: a scenario cannot run another scenario"
+            )));
+        }
+        let mut argv = vec!["vmlab".to_string()];
+        argv.extend(cmd.iter().cloned());
+        if json {
+            argv.push("--json".into());
+        } else {
+            writeln!(out, "\n$ vmlab {}", cmd.join(" "))?;
+        }
+        let cli = <super::Cli as clap::Parser>::try_parse_from(&argv).map_err(|e| {
+            let first = e.to_string();
+            let first = first.lines().next().unwrap_or("").to_string();
+            CliError::input(format!("{origin}: commands: {}: {first}", cmd.join(" ")))
+        })?;
+        match super::run(cli, out) {
+            Ok(_) => {}
+            Err(CliError::Input(m)) if json => {
+                let rec =
+                    serde_json::json!({"kind": "error", "command": cmd.join(" "), "message": m});
+                writeln!(out, "{rec}")?;
+            }
+            Err(CliError::Input(m)) => writeln!(out, "vmlab: {m}")?,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(0)
 }
 
 fn unknown(name: &str) -> CliError {

@@ -22,6 +22,9 @@ macro_rules! builtin {
 
 /// Every built-in scenario, in the lecture's order.
 pub const ALL: &[Builtin] = &[
+    builtin!("e1-scheduling"),
+    builtin!("e2-stack"),
+    builtin!("e3-heap"),
     builtin!("e4-three-instructions"),
     builtin!("e5-static-relocation"),
     builtin!("e6-base"),
@@ -72,6 +75,12 @@ mod tests {
     #[test]
     fn every_builtin_parses_and_runs() {
         for b in ALL {
+            if crate::scenario::commands_of(b.name, b.toml)
+                .unwrap()
+                .is_some()
+            {
+                continue;
+            }
             let sc = crate::scenario::parse(b.name, b.toml)
                 .unwrap_or_else(|e| panic!("{}: {e}", b.name));
             let events = crate::scenario::run(&sc);
