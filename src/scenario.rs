@@ -294,11 +294,7 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
     }
     let mut config = KernelConfig::new(memory, os_size, m.strategy);
     config.placement = m.placement.unwrap_or_default();
-    config.layout = m.layout.unwrap_or(if m.strategy == Strategy::Segmentation {
-        LayoutKind::Canonical
-    } else {
-        LayoutKind::Canonical
-    });
+    config.layout = m.layout.unwrap_or_default();
     config.va_bits = m.va_bits.unwrap_or(16);
     if !(3..=64).contains(&config.va_bits) {
         return Err(format!(

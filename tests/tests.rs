@@ -3,8 +3,12 @@
 
 #[path = "it/heap.rs"]
 mod heap;
+#[path = "it/kernel.rs"]
+mod kernel;
 #[path = "it/ostep_alloc.rs"]
 mod ostep_alloc;
+#[path = "it/scenario.rs"]
+mod scenario;
 #[path = "it/sched.rs"]
 mod sched;
 #[path = "it/support.rs"]

@@ -150,7 +150,7 @@ impl Kernel {
     pub fn copy_in(&self, va: u64, len: u64) -> Result<Vec<u8>, Fault> {
         let mut out = Vec::with_capacity(len as usize);
         for i in 0..len {
-            let a = VirtAddr::new(va.checked_add(i).unwrap_or(u64::MAX));
+            let a = VirtAddr::new(va.saturating_add(i));
             let pa = self.mmu.translate(a, Access::Read)?;
             let mut b = [0u8];
             let _ = self.memory.read(pa, &mut b);

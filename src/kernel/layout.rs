@@ -175,10 +175,17 @@ impl AddressSpace {
                     start: s.code,
                     size: s.data,
                 });
+                // Without a stack the heap takes the rest of the address
+                // space, so that its break is the end (sbrk grows bounds).
+                let heap = if s.stack == 0 {
+                    size - (s.code + s.data)
+                } else {
+                    s.heap
+                };
                 regions.push(Region {
                     kind: RegionKind::Heap,
                     start: s.code + s.data,
-                    size: s.heap,
+                    size: heap,
                 });
                 regions.push(Region {
                     kind: RegionKind::Stack,

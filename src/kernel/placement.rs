@@ -165,13 +165,23 @@ impl FreeList {
                 .max_by_key(|(i, h)| (h.size, std::cmp::Reverse(*i)))
                 .map(|(i, _)| i),
             Fit::NextFit => {
-                // Search from the first hole at or after the cursor, wrapping.
+                // Search from the cursor (inside the hole that holds it, if
+                // any), through the later holes, wrapping to the first.
                 let n = self.holes.len();
                 let first = self
                     .holes
                     .iter()
                     .position(|h| h.end() > self.cursor)
                     .unwrap_or(0);
+                let h = self.holes.get(first).copied();
+                if let Some(h) = h.filter(|h| h.start < self.cursor) {
+                    if h.end() - self.cursor >= size {
+                        let start = self.cursor;
+                        self.take(first, start, size);
+                        self.cursor = start + size;
+                        return Ok(start);
+                    }
+                }
                 (0..n)
                     .map(|k| (first + k) % n)
                     .find(|&i| fits(&self.holes[i]))
