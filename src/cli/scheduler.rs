@@ -3,7 +3,9 @@
 //! `--json` prints one record per time slice, per job and the averages.
 
 use super::{CliError, CmdResult};
-use crate::homework::pyvalue::{float_repr, parse_optparse_int, percent_d};
+use crate::homework::pyvalue::{
+    float_repr, parse_optparse_int, percent_d, push_fixed2, push_percent_d,
+};
 use crate::homework::scheduler::{self as hw, Answer, JobSource};
 use crate::kernel::scheduler::{Policy, Schedule, SlotKind};
 use std::io::Write;
@@ -193,13 +195,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
     trace(out, &schedule, &runtimes, policy)?;
     let answers = hw::answers(&schedule, policy);
     writeln!(out, "\nFinal statistics:")?;
-    for a in &answers {
-        writeln!(
-            out,
-            "  Job {:>3} -- Response: {:3.2}  Turnaround {:3.2}  Wait {:3.2}",
-            a.job, a.response, a.turnaround, a.wait
-        )?;
-    }
+    statistics(out, &answers)?;
     let (r, t, w) = hw::averages(&answers);
     writeln!(
         out,
@@ -208,7 +204,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
     Ok(0)
 }
 
-/// The execution trace: one line per slice.
+/// The execution trace: one line per slice (built in a reusable buffer:
+/// 100 000 jobs make half a million lines).
 fn trace(
     out: &mut dyn Write,
     s: &Schedule,
@@ -222,32 +219,74 @@ fn trace(
             last_slot[j] = i;
         }
     }
+    let rr = matches!(policy, Policy::RoundRobin { .. });
+    let mut line: Vec<u8> = Vec::with_capacity(96);
+    let mut num = itoa::Buffer::new();
     for (i, slot) in s.slots.iter().enumerate() {
         let SlotKind::Run(j) = slot.kind else {
             continue;
         };
-        let time = percent_d(slot.start);
-        match policy {
-            Policy::RoundRobin { .. } => {
-                write!(
-                    out,
-                    "  [ time {time:>3} ] Run job {j:>3} for {:.2} secs",
-                    slot.length
-                )?;
-                if last_slot[j] == i {
-                    writeln!(out, " ( DONE at {:.2} )", slot.end)?;
-                } else {
-                    writeln!(out)?;
-                }
-            }
-            _ => writeln!(
-                out,
-                "  [ time {time:>3} ] Run job {j} for {:.2} secs ( DONE at {:.2} )",
-                runtimes[j], slot.end
-            )?,
+        line.clear();
+        line.extend_from_slice(b"  [ time ");
+        push_percent_d(&mut line, slot.start, 3);
+        line.extend_from_slice(b" ] Run job ");
+        let digits = num.format(j);
+        if rr {
+            line.extend(std::iter::repeat_n(
+                b' ',
+                3usize.saturating_sub(digits.len()),
+            ));
         }
+        line.extend_from_slice(digits.as_bytes());
+        line.extend_from_slice(b" for ");
+        // RR prints the slice it gave, FIFO/SJF the job's length.
+        push_fixed2(&mut line, if rr { slot.length } else { runtimes[j] });
+        line.extend_from_slice(b" secs");
+        if !rr || last_slot[j] == i {
+            line.extend_from_slice(b" ( DONE at ");
+            push_fixed2(&mut line, slot.end);
+            line.extend_from_slice(b" )");
+        }
+        line.push(b'\n');
+        out.write_all(&line)?;
     }
     Ok(())
+}
+
+/// `  Job %3d -- Response: %3.2f  Turnaround %3.2f  Wait %3.2f`, per job.
+fn statistics(out: &mut dyn Write, answers: &[Answer]) -> std::io::Result<()> {
+    let mut line: Vec<u8> = Vec::with_capacity(96);
+    let mut num = itoa::Buffer::new();
+    for a in answers {
+        line.clear();
+        line.extend_from_slice(b"  Job ");
+        let digits = num.format(a.job);
+        line.extend(std::iter::repeat_n(
+            b' ',
+            3usize.saturating_sub(digits.len()),
+        ));
+        line.extend_from_slice(digits.as_bytes());
+        line.extend_from_slice(b" -- Response: ");
+        pad3(&mut line, a.response);
+        line.extend_from_slice(b"  Turnaround ");
+        pad3(&mut line, a.turnaround);
+        line.extend_from_slice(b"  Wait ");
+        pad3(&mut line, a.wait);
+        line.push(b'\n');
+        out.write_all(&line)?;
+    }
+    Ok(())
+}
+
+/// `%3.2f`: at least 3 characters wide (always true with two decimals,
+/// except for NaN/inf, which never reach here).
+fn pad3(line: &mut Vec<u8>, x: f64) {
+    let start = line.len();
+    push_fixed2(line, x);
+    let len = line.len() - start;
+    if len < 3 {
+        line.splice(start..start, std::iter::repeat_n(b' ', 3 - len));
+    }
 }
 
 /// The solution as JSON lines.

@@ -75,7 +75,7 @@ pub fn insert(order: ListOrder, free: &mut Vec<Hole>, hole: Hole) {
         }
         ListOrder::SizeSortDescending => {
             free.push(hole);
-            free.sort_by(|a, b| b.size.cmp(&a.size));
+            free.sort_by_key(|h| std::cmp::Reverse(h.size));
         }
     }
 }

@@ -156,6 +156,44 @@ pub fn parse_int(text: &str) -> Option<i128> {
     python_int(text, 10)
 }
 
+/// Appends `'%.2f' % x` to `out`: whole numbers take a fast integer path,
+/// everything else Rust's exact formatting (which rounds half to even on
+/// the exact binary value, as Python does).
+pub fn push_fixed2(out: &mut Vec<u8>, x: f64) {
+    if x.fract() == 0.0 && x.abs() < 9.0e15 {
+        if x < 0.0 {
+            out.push(b'-');
+        }
+        let mut buf = itoa::Buffer::new();
+        out.extend_from_slice(buf.format(x.abs() as u64).as_bytes());
+        out.extend_from_slice(b".00");
+    } else {
+        use std::io::Write;
+        let _ = write!(out, "{x:.2}");
+    }
+}
+
+/// Appends `'%3d' % x` (a float truncated, right-aligned in `width`).
+pub fn push_percent_d(out: &mut Vec<u8>, x: f64, width: usize) {
+    let t = x.trunc();
+    if t.abs() < 9.0e15 {
+        let mut buf = itoa::Buffer::new();
+        let digits = buf.format(t as i64);
+        out.extend(std::iter::repeat_n(
+            b' ',
+            width.saturating_sub(digits.len()),
+        ));
+        out.extend_from_slice(digits.as_bytes());
+    } else {
+        let digits = percent_d(x);
+        out.extend(std::iter::repeat_n(
+            b' ',
+            width.saturating_sub(digits.len()),
+        ));
+        out.extend_from_slice(digits.as_bytes());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +230,21 @@ mod tests {
             (123.456, "123.456"),
         ] {
             assert_eq!(float_repr(x), s, "{x}");
+        }
+    }
+
+    #[test]
+    fn fast_paths_agree_with_formatting() {
+        for x in [0.0, 5.0, 70.0, 2.5, 0.125, 1.005, 123456.789, -3.0, 1e20] {
+            let mut v = Vec::new();
+            push_fixed2(&mut v, x);
+            assert_eq!(String::from_utf8(v).unwrap(), format!("{x:.2}"));
+            let mut v = Vec::new();
+            push_percent_d(&mut v, x, 3);
+            assert_eq!(
+                String::from_utf8(v).unwrap(),
+                format!("{:>3}", percent_d(x))
+            );
         }
     }
 
