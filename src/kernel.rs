@@ -17,3 +17,6 @@ pub mod trap;
 pub use event::{Event, Pid};
 pub use system::{Kernel, KernelConfig, ProcessSpec, Strategy};
 pub mod scheduler;
+
+#[cfg(test)]
+mod isolation;
