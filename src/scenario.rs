@@ -97,6 +97,8 @@ struct MachineToml {
 #[serde(rename_all = "kebab-case")]
 enum SchedulerToml {
     Fifo,
+    Sjf,
+    Stcf,
     Rr,
 }
 
@@ -151,12 +153,18 @@ struct WordToml {
     word: Spanned<Num>,
 }
 
-/// How leftover access lists are scheduled.
+/// How leftover access lists and programs are scheduled (by the kernel's
+/// `scheduler` policies).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Scheduler {
-    /// Each process runs to the end of its list, in order.
+    /// Each process runs to the end, in order.
     Fifo,
-    /// Round robin: `quantum` operations per turn.
+    /// Shortest (fewest remaining operations) first, to the end.
+    Sjf,
+    /// Shortest remaining first (all processes arrive at 0, so as SJF).
+    Stcf,
+    /// Round robin: `quantum` operations (programs: `timer` instructions)
+    /// per turn.
     RoundRobin(u64),
 }
 
@@ -315,6 +323,8 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
     }
     let scheduler = match (m.scheduler, &m.quantum) {
         (Some(SchedulerToml::Fifo), _) => Scheduler::Fifo,
+        (Some(SchedulerToml::Sjf), _) => Scheduler::Sjf,
+        (Some(SchedulerToml::Stcf), _) => Scheduler::Stcf,
         (_, Some(q)) if *q.get_ref() == 0 => {
             return Err(src.err(q.span(), "machine.quantum", "must be at least 1"));
         }
@@ -951,15 +961,22 @@ impl Runner {
     /// A process whose access list ends exits with status 0; a program
     /// runs until it exits, is killed, or reaches its instruction limit.
     fn schedule(&mut self, sc: &Scenario) {
-        let quantum = match sc.scheduler {
-            Scheduler::Fifo => u64::MAX,
-            Scheduler::RoundRobin(q) => q,
+        use crate::kernel::scheduler::{Policy, Scheduler as Queue};
+        let policy = match sc.scheduler {
+            Scheduler::Fifo => Policy::Fifo,
+            Scheduler::Sjf => Policy::Sjf,
+            Scheduler::Stcf => Policy::Stcf,
+            Scheduler::RoundRobin(q) => Policy::RoundRobin { quantum: q as f64 },
         };
+        let rr = matches!(sc.scheduler, Scheduler::RoundRobin(_));
         let program = |i: usize| sc.processes[i].runs_program;
-        let mut ready: VecDeque<usize> = (0..self.queues.len())
-            .filter(|&i| (!self.queues[i].is_empty() || program(i)) && self.pids[i].is_some())
-            .collect();
-        while let Some(i) = ready.pop_front() {
+        let mut queue = Queue::new(policy);
+        for i in 0..self.queues.len() {
+            if (!self.queues[i].is_empty() || program(i)) && self.pids[i].is_some() {
+                queue.admit(i, self.remaining(sc, i));
+            }
+        }
+        while let Some((i, _, slice)) = queue.pick() {
             let Some(pid) = self.pids[i] else { continue };
             if !self.k.proc(pid).alive() {
                 continue;
@@ -967,14 +984,9 @@ impl Runner {
             self.k.context_switch(pid, "timer-interrupt");
             if program(i) {
                 let limit = sc.processes[i].limit;
-                let done = self.k.proc(pid).stats.instructions;
-                let budget = if sc.scheduler == Scheduler::Fifo {
-                    limit.saturating_sub(done)
-                } else {
-                    sc.timer.min(limit.saturating_sub(done))
-                };
-                let outcome = self.k.run_program(budget);
-                if outcome == RunOutcome::Gone {
+                let left = limit.saturating_sub(self.k.proc(pid).stats.instructions);
+                let budget = if rr { sc.timer.min(left) } else { left };
+                if self.k.run_program(budget) == RunOutcome::Gone {
                     continue;
                 }
                 if self.k.proc(pid).stats.instructions >= limit {
@@ -987,16 +999,16 @@ impl Runner {
                     );
                     continue;
                 }
-                ready.push_back(i);
+                queue.preempt(i, self.remaining(sc, i));
                 continue;
             }
-            let mut used = 0;
+            let mut used = 0.0;
             let mut gone = false;
-            while used < quantum {
+            while used < slice {
                 let Some(op) = self.queues[i].pop_front() else {
                     break;
                 };
-                used += 1;
+                used += 1.0;
                 match self.exec(pid, &op) {
                     Step::Continue => {}
                     Step::Gone => {
@@ -1016,8 +1028,21 @@ impl Runner {
                     self.k.syscall(n, [0; 3], b"");
                 }
             } else {
-                ready.push_back(i);
+                queue.preempt(i, self.remaining(sc, i));
             }
+        }
+    }
+
+    /// What is left for process `i`: operations, or instructions up to its
+    /// limit for a program.
+    fn remaining(&self, sc: &Scenario, i: usize) -> f64 {
+        if sc.processes[i].runs_program {
+            let done = self.pids[i]
+                .map(|p| self.k.proc(p).stats.instructions)
+                .unwrap_or(0);
+            sc.processes[i].limit.saturating_sub(done) as f64
+        } else {
+            self.queues[i].len() as f64
         }
     }
 }

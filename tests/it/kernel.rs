@@ -235,3 +235,58 @@ accesses = ["store 10 = 2", "load 10"]
     assert_eq!(cost["disk_bytes"].as_u64(), Some(swapped));
     assert!(swapped >= 3 * 8192);
 }
+
+#[test]
+fn sjf_runs_the_shorter_access_list_first() {
+    let path = write(
+        "sjf.toml",
+        r#"
+[machine]
+memory = "16k"
+strategy = "base-bounds"
+scheduler = "sjf"
+
+[[process]]
+name = "long"
+size = "1k"
+accesses = ["load 1", "load 2", "load 3"]
+
+[[process]]
+name = "short"
+size = "1k"
+accesses = ["load 1"]
+"#,
+    );
+    let exits: Vec<u64> = json(&path)
+        .iter()
+        .filter(|e| e["kind"] == "exit")
+        .map(|e| e["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(exits, vec![2, 1]);
+}
+
+#[test]
+fn stack_grows_implicitly_only_up_to_the_limit() {
+    let path = write(
+        "stack.toml",
+        r#"
+[machine]
+memory = "16k"
+strategy = "segmentation"
+va_bits = 14
+stack_limit = "1k"
+
+[[process]]
+name = "P1"
+code = 256
+stack = 256
+accesses = ["store 0x3e00 = 1", "load 0x3c00", "load 0x3bff"]
+"#,
+    );
+    let ev = json(&path);
+    let grow: Vec<&Value> = ev.iter().filter(|e| e["kind"] == "grow").collect();
+    assert_eq!(grow.len(), 2);
+    assert_eq!(grow[1]["new_size"], 1024);
+    let kill = ev.iter().find(|e| e["kind"] == "kill").unwrap();
+    assert!(kill["reason"].as_str().unwrap().contains("out of bounds"));
+}
