@@ -416,7 +416,9 @@ impl Asm {
                                 'r' => 2,
                                 'w' => 1,
                                 _ => {
-                                    return Err(format!("bad fence set '{t}' (letters i, o, r, w)"));
+                                    return Err(format!(
+                                        "bad fence set '{t}' (letters i, o, r, w)"
+                                    ));
                                 }
                             };
                         }
