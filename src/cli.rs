@@ -6,6 +6,8 @@
 //! Exit codes (DESIGN.md): 0 success; 1 a strict run ended with an unhandled
 //! fault; 2 bad input, with a one-line message on stderr.
 
+pub mod asm;
+pub mod run;
 pub mod translate;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +31,11 @@ pub enum Command {
     /// Translate virtual addresses with base, base+bounds or segmentation,
     /// narrating every step.
     Translate(translate::Args),
+    /// Assemble RISC-V assembly into a static ELF64 executable.
+    Asm(asm::Args),
+    /// Run a program (assembly or ELF) on the RV64IM CPU, every access
+    /// translated by the MMU.
+    Run(run::Args),
 }
 
 /// Why a command could not do its job.
@@ -56,6 +63,8 @@ pub type CmdResult = Result<u8, CliError>;
 pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
     match cli.command {
         Command::Translate(args) => translate::run(args, out),
+        Command::Asm(args) => asm::run(args, out),
+        Command::Run(args) => run::run(args, out),
     }
 }
 
