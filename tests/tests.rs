@@ -1,6 +1,8 @@
 //! Integration tests: every test runs the real `vmlab` binary, as a user does.
 //! One test binary; one module per command.
 
+#[path = "it/asm_gnu.rs"]
+mod asm_gnu;
 #[path = "it/support.rs"]
 mod support;
 #[path = "it/translate.rs"]

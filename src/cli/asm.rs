@@ -44,6 +44,12 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
     let bytes = crate::elf::write(&program);
     std::fs::write(&args.output, bytes)
         .map_err(|e| CliError::input(format!("{}: {e}", args.output.display())))?;
+    #[cfg(unix)]
+    {
+        // An executable: qemu-riscv64 (like execve) refuses files without x.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&args.output, std::fs::Permissions::from_mode(0o755))?;
+    }
     if args.verbose {
         for s in &program.sections {
             writeln!(
