@@ -3,6 +3,8 @@
 
 #[path = "it/asm_gnu.rs"]
 mod asm_gnu;
+#[path = "it/run.rs"]
+mod run;
 #[path = "it/support.rs"]
 mod support;
 #[path = "it/translate.rs"]
