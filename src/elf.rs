@@ -20,6 +20,7 @@ use object::LittleEndian as LE;
 use object::read::elf::{FileHeader, ProgramHeader, Rela, SectionHeader, Sym};
 
 /// The ELF numbers used here (System V ABI and the RISC-V psABI).
+#[allow(clippy::module_inception)]
 mod elf {
     pub use object::elf::{FileHeader64, SHT_RELA, SHT_SYMTAB};
     pub const EI_CLASS: usize = 4;
@@ -346,6 +347,7 @@ pub fn write(p: &Program) -> Vec<u8> {
         .chain(p.symbols.iter().filter(|s| s.global))
         .collect();
     let first_global = 1 + nsec + p.symbols.iter().filter(|s| !s.global).count();
+    #[allow(clippy::explicit_counter_loop)]
     for s in ordered {
         let bind = if s.global {
             elf::STB_GLOBAL
