@@ -254,7 +254,14 @@ impl Machine {
             if left == 0 {
                 return Ok(Outcome::Limit);
             }
-            match self.cpu.run(&self.mmu, &mut self.mem, left, tracer) {
+            // Dispatch on the mechanism once per slice, not on every access.
+            let exit = match &self.mmu {
+                AnyMmu::Identity(m) => self.cpu.run(m, &mut self.mem, left, tracer),
+                AnyMmu::Base(m) => self.cpu.run(m, &mut self.mem, left, tracer),
+                AnyMmu::BaseBounds(m) => self.cpu.run(m, &mut self.mem, left, tracer),
+                AnyMmu::Segmentation(m) => self.cpu.run(m, &mut self.mem, left, tracer),
+            };
+            match exit {
                 Exit::Budget => return Ok(Outcome::Limit),
                 Exit::Trap(Trap::Ecall { pc }) => {
                     if let Some(outcome) = self.syscall(pc, out, tracer)? {
