@@ -214,6 +214,15 @@ impl Asm {
                 self.instruction(&mnemonic, &ops)?;
             }
         }
+        // Like GNU as, each section's size is a multiple of its alignment
+        // (code padded with nops).
+        for kind in KINDS {
+            self.kind = kind;
+            let align = self.max_align[kind as usize];
+            if !self.out[kind as usize].is_empty() {
+                self.align_to(align, None)?;
+            }
+        }
         Ok(())
     }
 

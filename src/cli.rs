@@ -12,6 +12,8 @@ pub mod scenario;
 pub mod sched;
 pub mod scheduler;
 pub mod stack;
+pub mod asm;
+pub mod run;
 pub mod translate;
 
 use clap::{Parser, Subcommand};
@@ -48,6 +50,11 @@ pub enum Command {
     Heap(heap::Args),
     /// Stack allocation by pointer bump: frees only in reverse order.
     Stack(stack::Args),
+    /// Assemble RISC-V assembly into a static ELF64 executable.
+    Asm(asm::Args),
+    /// Run a program (assembly or ELF) on the RV64IM CPU, every access
+    /// translated by the MMU.
+    Run(run::Args),
 }
 
 /// Why a command could not do its job.
@@ -81,6 +88,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
         Command::Sched(args) => sched::run(args, out),
         Command::Heap(args) => heap::run(args, out),
         Command::Stack(args) => stack::run(args, out),
+        Command::Asm(args) => asm::run(args, out),
+        Command::Run(args) => run::run(args, out),
     }
 }
 

@@ -203,6 +203,8 @@ impl Cpu {
         budget: u64,
         observer: &mut O,
     ) -> Exit {
+        // Memory may have been written since the last run (loader, swap).
+        self.cache.recheck();
         for _ in 0..budget {
             if let Err(trap) = self.step(mmu, mem, observer) {
                 observer.trap(&trap);

@@ -25,4 +25,6 @@ pub use memory::PhysicalMemory;
 pub use mmu::{Access, AnyMmu, Mmu, Mode};
 pub mod asm;
 pub mod cpu;
+pub mod elf;
+pub mod machine;
 pub mod program;

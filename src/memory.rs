@@ -121,6 +121,7 @@ impl PhysicalMemory {
 
     /// The frame's bytes for writing: backs it if needed and bumps its write
     /// generation (the caller is about to write into it).
+    #[inline]
     fn frame_mut(&mut self, number: u64) -> &mut [u8; FRAME_SIZE as usize] {
         let allocated = &mut self.frames_allocated;
         let new_frame = || {
@@ -202,9 +203,21 @@ impl PhysicalMemory {
         let in_frame = (a % FRAME_SIZE) as usize;
         if in_frame + size <= FRAME_SIZE as usize {
             self.check(pa, size as u64)?;
-            if let Some(f) = self.frame(a >> FRAME_SHIFT) {
-                bytes[..size].copy_from_slice(&f[in_frame..in_frame + size]);
-            }
+            let Some(f) = self.frame(a >> FRAME_SHIFT) else {
+                return Ok(0);
+            };
+            // One fixed-size copy per width (no call to memmove).
+            let at = in_frame;
+            return Ok(match size {
+                1 => f[at] as u64,
+                2 => u16::from_le_bytes([f[at], f[at + 1]]) as u64,
+                4 => u32::from_le_bytes(f[at..at + 4].try_into().expect("4 bytes")) as u64,
+                8 => u64::from_le_bytes(f[at..at + 8].try_into().expect("8 bytes")),
+                _ => {
+                    bytes[..size].copy_from_slice(&f[at..at + size]);
+                    u64::from_le_bytes(bytes)
+                }
+            });
         } else {
             self.read(pa, &mut bytes[..size])?;
         }
@@ -222,8 +235,15 @@ impl PhysicalMemory {
         if in_frame + size <= FRAME_SIZE as usize {
             // Fast path: the whole value lands in one frame.
             self.check(pa, size as u64)?;
-            self.frame_mut(a >> FRAME_SHIFT)[in_frame..in_frame + size]
-                .copy_from_slice(&value.to_le_bytes()[..size]);
+            let f = self.frame_mut(a >> FRAME_SHIFT);
+            let at = in_frame;
+            match size {
+                1 => f[at] = value as u8,
+                2 => f[at..at + 2].copy_from_slice(&(value as u16).to_le_bytes()),
+                4 => f[at..at + 4].copy_from_slice(&(value as u32).to_le_bytes()),
+                8 => f[at..at + 8].copy_from_slice(&value.to_le_bytes()),
+                _ => f[at..at + size].copy_from_slice(&value.to_le_bytes()[..size]),
+            }
             return Ok(());
         }
         self.write(pa, &value.to_le_bytes()[..size])

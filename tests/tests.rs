@@ -11,6 +11,10 @@ mod ostep_alloc;
 mod scenario;
 #[path = "it/sched.rs"]
 mod sched;
+#[path = "it/asm_gnu.rs"]
+mod asm_gnu;
+#[path = "it/run.rs"]
+mod run;
 #[path = "it/support.rs"]
 mod support;
 #[path = "it/translate.rs"]

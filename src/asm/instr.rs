@@ -4,7 +4,7 @@
 //!
 //! | pseudo | expansion |
 //! | --- | --- |
-//! | `li rd, N` | `addi`, or `lui` + `addiw`, or (64-bit N) recursively + `slli` + `addi` |
+//! | `li rd, N` | 12-bit N: `addi`; 32-bit: `lui` + `addiw`; 64-bit: recursively, then `slli` + `addi` |
 //! | `la`/`lla rd, sym` | `auipc rd, %pcrel_hi(sym)`; `addi rd, rd, %pcrel_lo` |
 //! | `call sym` / `tail sym` | `auipc ra/t1, ..`; `jalr ra/zero, ..(ra/t1)` |
 //! | `mv not neg negw sext.w` | `addi xori sub subw addiw` |
@@ -104,12 +104,7 @@ fn load_const(out: &mut Vec<(&'static str, u32, u32, i64)>, rd: u32, v: i64) {
             hi_reg = rd;
         }
         if lower != 0 || hi_reg == 0 {
-            out.push((
-                if hi_reg != 0 { "addiw" } else { "addi" },
-                rd,
-                hi_reg,
-                lower,
-            ));
+            out.push(("addiw", rd, hi_reg, lower));
         }
     }
 }
@@ -252,7 +247,12 @@ impl Asm {
                     ));
                 }
                 let mut seq = Vec::new();
-                load_const(&mut seq, rd, v.value);
+                if v.value == sext12(v.value) {
+                    // A 12-bit constant: GNU's `li rd, imm12` is one addi.
+                    seq.push(("addi", rd, 0, v.value));
+                } else {
+                    load_const(&mut seq, rd, v.value);
+                }
                 for (name, rd, rs1, imm) in seq {
                     self.put(name, rd, rs1, 0, imm)?;
                 }

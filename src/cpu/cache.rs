@@ -7,7 +7,10 @@
 //! generation its instructions were decoded at; a fetch from a frame whose
 //! generation moved on (a store by the program — self-modifying code — or a
 //! write by the kernel's loader, swapper or compaction) drops the frame's
-//! decoded instructions and decodes again.
+//! decoded instructions and decodes again. The generation is compared when
+//! fetching enters a frame; within one frame, only a store of the CPU itself
+//! can change the code, and the CPU then asks for a recheck
+//! ([`DecodeCache::recheck`]).
 
 use super::decode::{Inst, decode};
 use crate::addr::PhysAddr;
@@ -31,6 +34,9 @@ pub struct DecodeCache {
     frames: Vec<CachedFrame>,
     /// The frame number and index of the last frame fetched from.
     current: Option<(u64, usize)>,
+    /// The slots of the current frame, moved out of `frames[index]` while
+    /// it is current (one indirection less on every fetch).
+    slots: Box<[Option<Inst>; SLOTS]>,
 }
 
 impl Default for DecodeCache {
@@ -46,6 +52,7 @@ impl DecodeCache {
             index: HashMap::new(),
             frames: Vec::new(),
             current: None,
+            slots: Box::new([None; SLOTS]),
         }
     }
 
@@ -67,30 +74,44 @@ impl DecodeCache {
         i
     }
 
+    /// Forgets which frame was fetched from last, so the next fetch checks
+    /// that frame's write generation again. Called when the CPU starts a run
+    /// (memory may have been written in between) and after a store of the
+    /// CPU into the frame it is executing from.
+    #[inline(always)]
+    pub fn recheck(&mut self) {
+        self.leave();
+    }
+
+    /// Puts the current frame's slots back in place.
+    #[inline(always)]
+    fn leave(&mut self) {
+        if let Some((_, i)) = self.current.take() {
+            std::mem::swap(&mut self.slots, &mut self.frames[i].slots);
+        }
+    }
+
+    /// The frame number fetched from last, if any.
+    #[inline(always)]
+    pub fn current_frame(&self) -> Option<u64> {
+        self.current.map(|(f, _)| f)
+    }
+
     /// The instruction at `pa` (4-byte aligned), decoded now or earlier from
     /// the bytes memory holds now.
     ///
-    /// Returns a [`MemoryError`] if the word is beyond physical memory.
+    /// The write generation of a frame is checked when fetching moves into
+    /// it (or after [`Self::recheck`]); staying in the same frame costs an
+    /// array lookup. Returns a [`MemoryError`] if the word is beyond memory.
     #[inline(always)]
     pub fn fetch(&mut self, mem: &PhysicalMemory, pa: PhysAddr) -> Result<Inst, MemoryError> {
         let a = pa.as_u64();
         let frame = a / FRAME_SIZE;
-        let index = match self.current {
-            Some((f, i)) if f == frame => i,
-            _ => {
-                let i = self.select(frame);
-                self.current = Some((frame, i));
-                i
-            }
-        };
-        let cached = &mut self.frames[index];
-        let generation = mem.generation(pa);
-        if cached.generation != generation {
-            // The frame was written since we decoded it: forget it all.
-            cached.slots.fill(None);
-            cached.generation = generation;
+        match self.current {
+            Some((f, _)) if f == frame => {}
+            _ => self.enter(mem, pa, frame),
         }
-        let slot = &mut cached.slots[((a % FRAME_SIZE) / 4) as usize];
+        let slot = &mut self.slots[((a % FRAME_SIZE) / 4) as usize];
         match slot {
             Some(inst) => Ok(*inst),
             None => {
@@ -100,5 +121,21 @@ impl DecodeCache {
                 Ok(inst)
             }
         }
+    }
+
+    /// Fetching moves into `frame`: find its cached instructions and drop
+    /// them if the frame was written since they were decoded.
+    #[cold]
+    fn enter(&mut self, mem: &PhysicalMemory, pa: PhysAddr, frame: u64) {
+        self.leave();
+        let index = self.select(frame);
+        let cached = &mut self.frames[index];
+        let generation = mem.generation(pa);
+        if cached.generation != generation {
+            cached.slots.fill(None);
+            cached.generation = generation;
+        }
+        std::mem::swap(&mut self.slots, &mut cached.slots);
+        self.current = Some((frame, index));
     }
 }

@@ -16,7 +16,7 @@ use super::registers::ABI_NAMES;
 use super::{Cpu, Observer, Trap};
 use crate::addr::{PhysAddr, VirtAddr};
 use crate::fault::{Fault, FaultKind};
-use crate::memory::PhysicalMemory;
+use crate::memory::{FRAME_SIZE, PhysicalMemory};
 use crate::mmu::{Access, Mmu};
 
 /// Translates a data access of `size` bytes at `va`: alignment, then the
@@ -96,6 +96,59 @@ impl Cpu {
         let imm = inst.imm as i64 as u64;
         let rd = inst.rd as usize;
         let mut next = pc.wrapping_add(4);
+        // A taken branch to a misaligned target faults at the branch.
+        macro_rules! branch {
+            ($taken:expr) => {{
+                if $taken {
+                    let target = pc.wrapping_add(imm);
+                    if target & 3 != 0 {
+                        let fault =
+                            Fault::new(VirtAddr::new(target), Access::Fetch, FaultKind::Misaligned);
+                        return Err(data_fault(mem, fault));
+                    }
+                    next = target;
+                }
+                self.pc = next;
+                self.instret += 1;
+                return Ok(());
+            }};
+        }
+        // A load of $size bytes: translate (read), then read memory.
+        macro_rules! load {
+            ($size:expr) => {{
+                let va = rs1.wrapping_add(imm);
+                let pa =
+                    translate_data(mmu, va, $size, Access::Read).map_err(|f| data_fault(mem, f))?;
+                let raw = mem
+                    .read_le(pa, $size)
+                    .map_err(|_| data_fault(mem, outside(va, Access::Read)))?;
+                obs.load(VirtAddr::new(va), pa, $size, raw);
+                raw
+            }};
+        }
+        // A store of the low $size bytes of rs2: translate (write), write.
+        macro_rules! store {
+            ($size:expr) => {{
+                let va = rs1.wrapping_add(imm);
+                let pa = translate_data(mmu, va, $size, Access::Write)
+                    .map_err(|f| data_fault(mem, f))?;
+                let v = if $size == 8 {
+                    rs2
+                } else {
+                    rs2 & ((1u64 << ($size * 8)) - 1)
+                };
+                mem.write_le(pa, $size, v)
+                    .map_err(|_| data_fault(mem, outside(va, Access::Write)))?;
+                obs.store(VirtAddr::new(va), pa, $size, v);
+                if self.cache.current_frame() == Some(pa.as_u64() / FRAME_SIZE) {
+                    // Self-modifying code: the running frame changed.
+                    self.cache.recheck();
+                }
+                self.pc = next;
+                self.instret += 1;
+                return Ok(());
+            }};
+        }
         let value: u64 = match inst.op {
             Op::Lui => imm,
             Op::Auipc => pc.wrapping_add(imm),
@@ -114,71 +167,23 @@ impl Cpu {
                 next = target;
                 link
             }
-            Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu => {
-                let taken = match inst.op {
-                    Op::Beq => rs1 == rs2,
-                    Op::Bne => rs1 != rs2,
-                    Op::Blt => (rs1 as i64) < (rs2 as i64),
-                    Op::Bge => (rs1 as i64) >= (rs2 as i64),
-                    Op::Bltu => rs1 < rs2,
-                    _ => rs1 >= rs2,
-                };
-                if taken {
-                    let target = pc.wrapping_add(imm);
-                    if target & 3 != 0 {
-                        let fault =
-                            Fault::new(VirtAddr::new(target), Access::Fetch, FaultKind::Misaligned);
-                        return Err(data_fault(mem, fault));
-                    }
-                    next = target;
-                }
-                self.pc = next;
-                self.instret += 1;
-                return Ok(());
-            }
-            Op::Lb | Op::Lh | Op::Lw | Op::Ld | Op::Lbu | Op::Lhu | Op::Lwu => {
-                let size = match inst.op {
-                    Op::Lb | Op::Lbu => 1,
-                    Op::Lh | Op::Lhu => 2,
-                    Op::Lw | Op::Lwu => 4,
-                    _ => 8,
-                };
-                let va = rs1.wrapping_add(imm);
-                let pa =
-                    translate_data(mmu, va, size, Access::Read).map_err(|f| data_fault(mem, f))?;
-                let raw = mem
-                    .read_le(pa, size as usize)
-                    .map_err(|_| data_fault(mem, outside(va, Access::Read)))?;
-                obs.load(VirtAddr::new(va), pa, size, raw);
-                match inst.op {
-                    Op::Lb => raw as i8 as i64 as u64,
-                    Op::Lh => raw as i16 as i64 as u64,
-                    Op::Lw => sext32(raw),
-                    _ => raw,
-                }
-            }
-            Op::Sb | Op::Sh | Op::Sw | Op::Sd => {
-                let size = match inst.op {
-                    Op::Sb => 1,
-                    Op::Sh => 2,
-                    Op::Sw => 4,
-                    _ => 8,
-                };
-                let va = rs1.wrapping_add(imm);
-                let pa =
-                    translate_data(mmu, va, size, Access::Write).map_err(|f| data_fault(mem, f))?;
-                let v = if size == 8 {
-                    rs2
-                } else {
-                    rs2 & ((1u64 << (size * 8)) - 1)
-                };
-                mem.write_le(pa, size as usize, v)
-                    .map_err(|_| data_fault(mem, outside(va, Access::Write)))?;
-                obs.store(VirtAddr::new(va), pa, size, v);
-                self.pc = next;
-                self.instret += 1;
-                return Ok(());
-            }
+            Op::Beq => branch!(rs1 == rs2),
+            Op::Bne => branch!(rs1 != rs2),
+            Op::Blt => branch!((rs1 as i64) < (rs2 as i64)),
+            Op::Bge => branch!((rs1 as i64) >= (rs2 as i64)),
+            Op::Bltu => branch!(rs1 < rs2),
+            Op::Bgeu => branch!(rs1 >= rs2),
+            Op::Lb => load!(1) as i8 as i64 as u64,
+            Op::Lh => load!(2) as i16 as i64 as u64,
+            Op::Lw => sext32(load!(4)),
+            Op::Ld => load!(8),
+            Op::Lbu => load!(1),
+            Op::Lhu => load!(2),
+            Op::Lwu => load!(4),
+            Op::Sb => store!(1),
+            Op::Sh => store!(2),
+            Op::Sw => store!(4),
+            Op::Sd => store!(8),
             Op::Addi => rs1.wrapping_add(imm),
             Op::Slti => ((rs1 as i64) < (imm as i64)) as u64,
             Op::Sltiu => (rs1 < imm) as u64,

@@ -68,22 +68,17 @@ impl Registers {
         Self { x: [0; 32] }
     }
 
-    /// Reads register `r` (0..32; `x0` reads 0).
-    ///
-    /// # Panics
-    /// If `r >= 32` (decoded instructions only carry 5-bit numbers).
+    /// Reads register `r` (`x0` reads 0). Only the low 5 bits of `r` count,
+    /// as in an instruction's register fields.
     #[inline(always)]
     pub fn get(&self, r: usize) -> u64 {
-        self.x[r]
+        self.x[r & 31]
     }
 
-    /// Writes register `r`; a write to `x0` is discarded.
-    ///
-    /// # Panics
-    /// If `r >= 32`.
+    /// Writes register `r` (low 5 bits); a write to `x0` is discarded.
     #[inline(always)]
     pub fn set(&mut self, r: usize, value: u64) {
-        self.x[r] = value;
+        self.x[r & 31] = value;
         self.x[0] = 0;
     }
 

@@ -190,3 +190,31 @@ fn fetch_outside_bounds_faults_with_access_fetch() {
         (0x800, None, Access::Fetch, FaultKind::Bounds)
     );
 }
+
+#[test]
+fn code_stored_into_another_frame_is_decoded_when_reached() {
+    // Run the code at 0x1000 once (decoded and cached), overwrite its first
+    // instruction from code in frame 0, call it again.
+    let src = "
+        li   s1, 2
+    again:
+        call far
+        addi s1, s1, -1
+        beqz s1, done
+        li   t0, 0x1000
+        li   t1, 0x06450513     # addi a0, a0, 100
+        sw   t1, 0(t0)
+        j    again
+    done:
+        ecall
+        .balign 0x1000
+    far:
+        addi a0, a0, 1
+        ret";
+    let p = assemble(src, "t.s", &Options { text_base: 0 }).unwrap();
+    assert_eq!(p.symbol("far").unwrap().value, 0x1000);
+    let (mut cpu, mut mem) = load(src, 0);
+    let exit = cpu.run(&Identity::new(MEM), &mut mem, 1000, &mut NoObserver);
+    assert!(matches!(exit, Exit::Trap(Trap::Ecall { .. })), "{exit:?}");
+    assert_eq!(cpu.regs.get(10), 101);
+}
