@@ -6,14 +6,14 @@
 //! Exit codes (DESIGN.md): 0 success; 1 a strict run ended with an unhandled
 //! fault; 2 bad input, with a one-line message on stderr.
 
+pub mod asm;
 pub mod heap;
 pub mod malloc;
+pub mod run;
 pub mod scenario;
 pub mod sched;
 pub mod scheduler;
 pub mod stack;
-pub mod asm;
-pub mod run;
 pub mod translate;
 
 use clap::{Parser, Subcommand};

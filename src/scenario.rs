@@ -669,9 +669,21 @@ fn load_program(
                 .parent()
                 .unwrap_or(std::path::Path::new(""));
             let path = base.join(f.get_ref());
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                src.err(f.span(), &field("file"), format!("{}: {e}", path.display()))
-            })?;
+            let bad = |msg: String| {
+                src.err(
+                    f.span(),
+                    &field("file"),
+                    format!("{}: {msg}", path.display()),
+                )
+            };
+            let bytes = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
+            if bytes.starts_with(b"\x7fELF") {
+                // A RISC-V ELF executable (static, linked where it runs).
+                let prog = crate::elf::load(&bytes).map_err(|e| bad(e.to_string()))?;
+                return Ok(Some(prog));
+            }
+            let text = String::from_utf8(bytes)
+                .map_err(|_| bad("neither an ELF file nor UTF-8 assembly".into()))?;
             (text, path.display().to_string())
         }
     };
