@@ -175,17 +175,17 @@ impl AddressSpace {
                     start: s.code,
                     size: s.data,
                 });
-                // Without a stack the heap takes the rest of the address
-                // space, so that its break is the end (sbrk grows bounds).
-                let heap = if s.stack == 0 {
-                    size - (s.code + s.data)
+                // Without a stack the heap ends the address space, so that
+                // its break is the end (sbrk grows the bounds).
+                let heap_start = if s.stack == 0 {
+                    size - s.heap
                 } else {
-                    s.heap
+                    s.code + s.data
                 };
                 regions.push(Region {
                     kind: RegionKind::Heap,
-                    start: s.code + s.data,
-                    size: heap,
+                    start: heap_start,
+                    size: s.heap,
                 });
                 regions.push(Region {
                     kind: RegionKind::Stack,
