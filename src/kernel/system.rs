@@ -1032,3 +1032,120 @@ pub fn registers_view(regs: &MmuRegisters) -> RegistersView {
     }
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::layout::Sizes;
+
+    fn spec(name: &str, size: u64) -> ProcessSpec {
+        ProcessSpec {
+            name: name.into(),
+            program: name.into(),
+            sizes: Sizes {
+                total: Some(size),
+                ..Sizes::default()
+            },
+            ..ProcessSpec::default()
+        }
+    }
+
+    fn boot(strategy: Strategy) -> Kernel {
+        Kernel::boot(KernelConfig::new(16 * 1024, 1024, strategy)).unwrap()
+    }
+
+    #[test]
+    fn compaction_moves_bytes_and_updates_saved_base() {
+        let mut k = boot(Strategy::BaseBounds);
+        let p1 = k.spawn(&spec("P1", 1024)).unwrap();
+        let p2 = k.spawn(&spec("P2", 1024)).unwrap();
+        k.context_switch(p2, "start");
+        k.user_access(Access::Write, 10, 1, 0x5a);
+        k.kill(p1, "test".into());
+        assert!(k.compact());
+        assert_eq!(
+            k.proc(p2).mmu,
+            MmuRegisters::BaseBounds {
+                base: 1024,
+                bounds: 1024
+            }
+        );
+        // The running process's MMU was reloaded: its byte is still at va 10.
+        assert_eq!(k.user_access(Access::Read, 10, 1, 0), Some(Ok(0x5a)));
+        assert_eq!(k.free.holes().len(), 1);
+    }
+
+    #[test]
+    fn static_relocation_refuses_to_move_or_compact() {
+        let mut k = boot(Strategy::StaticRelocation);
+        let p1 = k.spawn(&spec("P1", 1024)).unwrap();
+        assert!(!k.move_process(p1, 8192));
+        assert!(!k.compact());
+        let refused = k
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::Refused { .. }))
+            .count();
+        assert_eq!(refused, 2);
+    }
+
+    #[test]
+    fn a_user_write_to_the_bounds_register_traps_and_kills() {
+        let mut k = boot(Strategy::BaseBounds);
+        let p1 = k.spawn(&spec("P1", 1024)).unwrap();
+        k.context_switch(p1, "start");
+        let wrote = k.user_load_registers(&MmuRegisters::BaseBounds {
+            base: 0,
+            bounds: 16 * 1024,
+        });
+        assert!(!wrote);
+        assert!(!k.proc(p1).alive());
+        assert_eq!(
+            k.mmu.registers(),
+            MmuRegisters::BaseBounds {
+                base: 1024,
+                bounds: 1024
+            },
+            "the MMU is unchanged"
+        );
+    }
+
+    #[test]
+    fn forgetting_the_mmu_reload_runs_p2_on_p1s_registers() {
+        let mut config = KernelConfig::new(16 * 1024, 1024, Strategy::BaseBounds);
+        config.forget_mmu_reload = true;
+        let mut k = Kernel::boot(config).unwrap();
+        let p1 = k.spawn(&spec("P1", 1024)).unwrap();
+        let p2 = k.spawn(&spec("P2", 1024)).unwrap();
+        k.context_switch(p1, "start");
+        k.context_switch(p2, "timer-interrupt");
+        k.user_access(Access::Write, 0, 1, 9);
+        assert_eq!(k.owner_of(1024, None), Owner::Process(p1));
+        assert!(
+            k.events
+                .iter()
+                .any(|e| matches!(e, Event::Violation { pid, .. } if *pid == p2))
+        );
+    }
+
+    #[test]
+    fn sbrk_moves_a_base_bounds_space_that_cannot_grow_in_place() {
+        let mut k = boot(Strategy::BaseBounds);
+        let p1 = k.spawn(&spec("P1", 1024)).unwrap();
+        let _p2 = k.spawn(&spec("P2", 1024)).unwrap();
+        k.context_switch(p1, "start");
+        k.user_access(Access::Write, 5, 1, 7);
+        let old = k.grow_heap(p1, 1024).unwrap();
+        assert_eq!(old, 1024);
+        let MmuRegisters::BaseBounds { base, bounds } = k.proc(p1).mmu else {
+            panic!()
+        };
+        assert_eq!((base, bounds), (3072, 2048), "moved past P2, bounds grown");
+        assert_eq!(k.user_access(Access::Read, 5, 1, 0), Some(Ok(7)));
+        assert_eq!(
+            k.grow_heap(p1, 1 << 20)
+                .map_err(|e| e.contains("out of memory")),
+            Err(true)
+        );
+    }
+}
