@@ -140,8 +140,7 @@ impl Kernel {
             Ok(()) => true,
             Err(e) => {
                 let fault = e.as_fault().unwrap_or_else(Fault::privileged);
-                self.proc_mut(pid).stats.faults += 1;
-                self.handle_fault(pid, fault);
+                self.privileged_trap(pid, fault, "writing the MMU registers");
                 false
             }
         }
@@ -156,8 +155,15 @@ impl Kernel {
         if self.mode == Mode::Kernel {
             return true;
         }
-        self.proc_mut(pid).stats.faults += 1;
-        self.handle_fault(pid, Fault::privileged());
+        self.privileged_trap(pid, Fault::privileged(), "setting the mode bit to kernel");
         false
+    }
+
+    /// A privileged operation from user mode: trap, and the OS kills the
+    /// process.
+    fn privileged_trap(&mut self, pid: Pid, fault: Fault, what: &str) {
+        self.proc_mut(pid).stats.faults += 1;
+        self.enter_kernel("privileged", format!("{what} in user mode"));
+        self.kill(pid, format!("{} ({what})", fault.kind.describe()));
     }
 }

@@ -272,7 +272,7 @@ impl Narrator {
                     "timer-interrupt" => "timer interrupt".to_string(),
                     "syscall" => format!("system call {detail}"),
                     "fault" => format!("fault: {detail}"),
-                    "privileged" => format!("privileged operation: {detail}"),
+                    "privileged" => format!("privileged operation, {detail}"),
                     c => format!("{c}: {detail}"),
                 };
                 writeln!(s, "  trap ({who}): {what} -> the OS runs in kernel mode")
@@ -293,32 +293,33 @@ impl Narrator {
                 let old = from.map(|p| self.name(p)).unwrap_or_else(|| "-".into());
                 let new = self.name(*to);
                 let r = registers.as_ref().map(regs).unwrap_or_default();
+                let head = if from.is_some() {
+                    format!("switch {old} -> {new}")
+                } else {
+                    format!("dispatch {new}")
+                };
                 match *step {
                     "save-registers" => {
                         writeln!(
                             s,
-                            "  switch {old} -> {new}: save {old}'s registers (pc, sp, ...) into its PCB"
+                            "  {head}: save {old}'s registers (pc, sp, ...) into its PCB"
                         )
                     }
-                    "save-mmu" => writeln!(
-                        s,
-                        "  switch {old} -> {new}: save the MMU registers ({r}) into {old}'s PCB"
-                    ),
+                    "save-mmu" => {
+                        writeln!(s, "  {head}: save the MMU registers ({r}) into {old}'s PCB")
+                    }
                     "load-mmu" => writeln!(
                         s,
-                        "  switch {old} -> {new}: load {new}'s MMU registers ({r}) from its PCB (privileged)"
+                        "  {head}: load {new}'s MMU registers ({r}) from its PCB (privileged)"
                     ),
                     "skip-mmu-reload" => writeln!(
                         s,
-                        "  switch {old} -> {new}: BUG: the kernel forgets to load {new}'s MMU registers; the MMU still holds {old}'s ({r})"
+                        "  {head}: BUG: the kernel forgets to load {new}'s MMU registers; the MMU still holds {old}'s ({r})"
                     ),
                     "restore-registers" => {
-                        writeln!(
-                            s,
-                            "  switch {old} -> {new}: restore {new}'s registers from its PCB"
-                        )
+                        writeln!(s, "  {head}: restore {new}'s registers from its PCB")
                     }
-                    other => writeln!(s, "  switch {old} -> {new}: {other}"),
+                    other => writeln!(s, "  {head}: {other}"),
                 }
             }
             Event::Swap {
