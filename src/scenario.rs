@@ -422,6 +422,13 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
                     format!("{b:#x} is inside the OS region [0, {os_size:#x})"),
                 ));
             }
+            if b as u128 + want > memory as u128 {
+                return Err(src.err(
+                    p.base.as_ref().map(|s| s.span()).unwrap_or(0..0),
+                    &field("base"),
+                    format!("{b:#x} + {want} bytes ends beyond physical memory ({memory} bytes)"),
+                ));
+            }
             if m.strategy != Strategy::TimeSharing && !p.delayed {
                 let size = want as u64;
                 if let Some((other, ob, os)) = fixed
@@ -508,13 +515,27 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
             let word = u32::try_from(word).map_err(|_| {
                 src.err(w.word.span(), &field("image.word"), "does not fit 32 bits")
             })?;
+            if at as u128 + 4 > want {
+                return Err(src.err(
+                    w.at.span(),
+                    &field("image.at"),
+                    format!("the word at {at:#x} does not fit the address space of {want} bytes"),
+                ));
+            }
             image.push((at, word.to_le_bytes().to_vec()));
         }
-        let relocations = p
-            .relocations
-            .iter()
-            .map(|r| src.num(r, &field("relocations")))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut relocations = Vec::new();
+        for r in &p.relocations {
+            let at = src.num(r, &field("relocations"))?;
+            if at as u128 + 4 > want {
+                return Err(src.err(
+                    r.span(),
+                    &field("relocations"),
+                    format!("{at:#x} is outside the address space of {want} bytes"),
+                ));
+            }
+            relocations.push(at);
+        }
         let ops = p
             .accesses
             .iter()
@@ -1055,6 +1076,54 @@ impl Runner {
             sc.processes[i].limit.saturating_sub(done) as f64
         } else {
             self.queues[i].len() as f64
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Event, parse, run};
+    use proptest::prelude::{Just, ProptestConfig, any, prop, prop_assert, prop_oneof, proptest};
+    use proptest::strategy::Strategy as _;
+    use proptest::test_runner::TestCaseError;
+
+    fn op() -> impl proptest::strategy::Strategy<Value = String> {
+        let n = prop_oneof![0u64..5000, Just(u64::MAX), Just(1u64 << 63), any::<u64>()];
+        (0..10usize, n).prop_map(|(k, n)| match k {
+            0 => format!("load {n}"),
+            1 => format!("store.d {n} = {n}"),
+            2 => format!("fetch {n}"),
+            3 => format!("sbrk {}", n % 10_000),
+            4 => format!("sbrk -{}", n % 10_000),
+            5 => format!("syscall {} {n}", n % 300),
+            6 => format!("set-bounds {n}"),
+            7 => "yield".to_string(),
+            8 => format!("store *{n}"),
+            _ => format!("load.w {}", n % 70_000),
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Whatever the processes do, the simulator finishes the run.
+        #[test]
+        fn any_access_list_under_any_strategy_runs_to_the_end(
+            ops in prop::collection::vec(op(), 1..30),
+            strategy in 0..6usize,
+            compact in any::<bool>(),
+        ) {
+            let strategy = ["uniprogramming", "time-sharing", "static-relocation", "base", "base-bounds", "segmentation"][strategy];
+            let list: Vec<String> = ops.iter().map(|o| format!("{o:?}")).collect();
+            let text = format!(
+                "script = [{}]\n[machine]\nmemory = \"16k\"\nos_size = \"1k\"\nstrategy = \"{strategy}\"\nva_bits = 14\n[[process]]\nname = \"P1\"\ncode = 512\nheap = 512\nstack = 512\naccesses = [{}]\n",
+                if compact { "\"compact\"" } else { "\"map\"" },
+                list.join(", ")
+            );
+            let sc = parse("fuzz.toml", &text).map_err(TestCaseError::fail)?;
+            let events = run(&sc);
+            let finished = matches!(events.last(), Some(Event::Cost { .. }));
+            prop_assert!(finished, "the run did not end with its cost");
         }
     }
 }
