@@ -123,7 +123,7 @@ struct ProcessToml {
     #[serde(default)]
     delayed: bool,
     /// RISC-V assembly source, inline.
-    source: Option<String>,
+    source: Option<Spanned<String>>,
     /// RISC-V assembly source file (relative to the scenario file).
     file: Option<Spanned<String>>,
     /// Where the program's .text is linked (default 0).
@@ -234,6 +234,11 @@ struct Source<'a> {
 }
 
 impl Source<'_> {
+    /// The 1-based line of byte `at`.
+    fn line(&self, at: usize) -> usize {
+        self.text[..at.min(self.text.len())].matches('\n').count() + 1
+    }
+
     /// `file:line:col`.
     fn at(&self, span: Range<usize>) -> String {
         let start = span.start.min(self.text.len());
@@ -684,7 +689,7 @@ fn load_program(
                 "give either source or file, not both",
             ));
         }
-        (Some(t), None) => (t.clone(), format!("{}[{}]", src.name, p.name.get_ref())),
+        (Some(t), None) => (t.get_ref().clone(), String::new()),
         (None, Some(f)) => {
             let base = std::path::Path::new(src.name)
                 .parent()
@@ -717,7 +722,22 @@ fn load_program(
     }
     let text_base = src.opt(&p.text_base, &field("text_base"))?.unwrap_or(0);
     let prog = crate::asm::assemble(&text, &file_name, &crate::asm::Options { text_base })
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| match &p.source {
+            // Inline source: the error's line is a line of the scenario file.
+            Some(t) => {
+                let file_line = src.line(t.span().start);
+                let rest = &src.text[t.span().start.min(src.text.len())..];
+                let skip = usize::from(rest.starts_with("\"\"\"\n") || rest.starts_with("'''\n"));
+                format!(
+                    "{}:{}: {}: {}",
+                    src.name,
+                    file_line + skip + e.line - 1,
+                    field("source"),
+                    e.message
+                )
+            }
+            None => e.to_string(),
+        })?;
     Ok(Some(prog))
 }
 

@@ -378,6 +378,25 @@ mod tests {
     }
 
     #[test]
+    fn ostep_layout_is_code_stack_heap() {
+        let a = AddressSpace::build(LayoutKind::Ostep, sizes(), None).unwrap();
+        let kinds: Vec<RegionKind> = a.regions.iter().map(|r| r.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![RegionKind::Code, RegionKind::Stack, RegionKind::Heap]
+        );
+        assert_eq!(a.region(RegionKind::Heap).unwrap().end(), 16 * 1024);
+    }
+
+    #[test]
+    fn segmented_stack_ends_at_the_top_of_segment_3() {
+        let a = AddressSpace::segmented(sizes(), 14).unwrap();
+        let stack = a.region(RegionKind::Stack).unwrap();
+        assert_eq!(stack.end(), 0x4000);
+        assert_eq!(a.region_of(0x1000), Some(RegionKind::Heap));
+    }
+
+    #[test]
     fn parts_larger_than_the_total_are_an_error() {
         let s = Sizes {
             total: Some(100),

@@ -196,7 +196,7 @@ accesses = ["load 4"]
         "asm.toml",
         "[machine]\nmemory = \"16k\"\nstrategy = \"base\"\n[[process]]\nname = \"P1\"\nsize = 100\nsource = \"\"\"\n  frob a0\n\"\"\"\n",
     );
-    vmlab(&["scenario", "run", &path]).bad_input(&["frob"]);
+    vmlab(&["scenario", "run", &path]).bad_input(&["asm.toml:8:", "source", "frob"]);
 }
 
 #[test]
