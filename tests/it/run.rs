@@ -176,3 +176,65 @@ fn c_programs_behave_as_under_qemu() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn segmentation_runs_the_examples_and_protects_code() {
+    let sum = vmlab(&["run", "examples/sum.s", "--mmu", "segmentation"]);
+    assert_eq!((sum.code, sum.stdout.as_str()), (55, "sum = 55\n"));
+    let heap = vmlab(&[
+        "run",
+        "examples/arraytest.s",
+        "--mmu",
+        "segmentation",
+        "--space",
+        "64k",
+    ]);
+    // The heap starts in segment 1 (at 16 KiB of a 64 KiB space).
+    assert!(
+        heap.ok().starts_with("sbrk(40) = 0x0000403"),
+        "{}",
+        heap.stdout
+    );
+    let dir = std::env::temp_dir().join(format!("vmlab-seg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("smc.s");
+    std::fs::write(&src, "_start: la a0, _start\nsw zero, 0(a0)\n").unwrap();
+    let run = vmlab(&[
+        "run",
+        src.to_str().unwrap(),
+        "--mmu",
+        "segmentation",
+        "--json",
+    ]);
+    assert_eq!(run.code, 1);
+    let last = run.json_lines().pop().unwrap();
+    assert_eq!(
+        (
+            last["fault"].as_str(),
+            last["access"].as_str(),
+            last["va"].as_u64()
+        ),
+        (Some("protection"), Some("write"), Some(0))
+    );
+    // The same store under base+bounds is allowed: no protection there.
+    assert_eq!(
+        vmlab(&["run", src.to_str().unwrap(), "--max-instructions", "3"]).code,
+        0
+    );
+    let trace = vmlab(&[
+        "run",
+        "examples/sum.s",
+        "--mmu",
+        "segmentation",
+        "--trace",
+        "--json",
+        "--max-instructions",
+        "6",
+    ]);
+    let lines = trace.json_lines();
+    let load = lines.iter().find(|l| l["kind"] == "load").unwrap();
+    assert_eq!(
+        (load["segment"].as_u64(), load["region"].as_str()),
+        (Some(1), Some("data"))
+    );
+}
