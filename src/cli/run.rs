@@ -149,6 +149,37 @@ impl Observer for Trace<'_> {
     fn store(&mut self, va: VirtAddr, pa: PhysAddr, size: u64, value: u64) {
         self.line("store", "write", va, pa, Some((size, value)));
     }
+    fn trap(&mut self, trap: &Trap) {
+        if let Trap::Fault { fault, .. } = trap {
+            self.fault_line(fault);
+        }
+    }
+}
+
+impl Trace<'_> {
+    /// The access that faulted: the record carries `fault` instead of `pa`.
+    fn fault_line(&mut self, fault: &crate::fault::Fault) {
+        let kind = match fault.access {
+            crate::mmu::Access::Fetch => "fetch",
+            crate::mmu::Access::Read => "load",
+            crate::mmu::Access::Write => "store",
+        };
+        let va = fault.va.as_u64();
+        let region = self.regions.of(va).name();
+        let r = if self.json {
+            let v = json!({"kind": kind, "va": va, "fault": fault.kind.name(), "access": fault.access.name(), "region": region});
+            writeln!(self.out, "{v}")
+        } else {
+            writeln!(
+                self.out,
+                "{kind} {va:#010x} -> fault: {} ({region})",
+                fault.kind.describe()
+            )
+        };
+        if let Err(e) = r {
+            self.error.get_or_insert(e);
+        }
+    }
 }
 
 impl Tracer for Trace<'_> {

@@ -87,6 +87,11 @@ fn a_fault_says_where_and_exits_1() {
     std::fs::create_dir_all(&dir).unwrap();
     let src = dir.join("wild.s");
     std::fs::write(&src, "li a0, 0x10000\nsw a0, 0(a0)\n").unwrap();
+    let trace = vmlab(&["run", src.to_str().unwrap(), "--space", "16k", "--trace"]);
+    assert_eq!(
+        trace.stdout.lines().last(),
+        Some("store 0x00010000 -> fault: segmentation violation: out of bounds (none)")
+    );
     let run = vmlab(&["run", src.to_str().unwrap(), "--space", "16k"]);
     assert_eq!(run.code, 1);
     assert!(
@@ -159,6 +164,21 @@ fn c_programs_behave_as_under_qemu() {
             .status()
             .unwrap();
         assert!(st.success(), "gcc failed on {name}.c");
+        // The relocations GNU ld kept: each place already encodes its
+        // target, so patching it with the target changes nothing.
+        let program = vmlab::elf::load(&std::fs::read(&elf).unwrap()).unwrap();
+        assert!(
+            !program.relocations.is_empty(),
+            "{name}: no relocations kept"
+        );
+        for r in &program.relocations {
+            let s = program.section_at(r.at).unwrap();
+            let at = (r.at - s.addr) as usize;
+            let place = &s.data[at..at + r.kind.width()];
+            let mut patched = place.to_vec();
+            r.kind.patch(&mut patched, r.target).unwrap();
+            assert_eq!(place, &patched[..], "{name}: {r:?}");
+        }
         let qemu = Command::new("qemu-riscv64").arg(&elf).output().unwrap();
         for mmu in ["identity", "base-bounds"] {
             let ours = vmlab(&["run", elf.to_str().unwrap(), "--mmu", mmu]);
