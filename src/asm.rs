@@ -31,6 +31,9 @@ use std::collections::{HashMap, HashSet};
 /// ld puts RISC-V programs too, so `qemu-riscv64` runs what we write.
 pub const DEFAULT_TEXT_BASE: u64 = 0x10000;
 
+/// The largest section the assembler builds (64 MiB).
+pub const MAX_SECTION: usize = 64 << 20;
+
 /// How to lay out the program.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Options {
@@ -376,6 +379,13 @@ impl Asm {
         if self.kind == Kind::Bss && bytes.iter().any(|&b| b != 0) {
             return Err(".bss holds only zeros (use .data for initialized data)".into());
         }
+        if self.out[self.kind as usize].len() + bytes.len() > MAX_SECTION {
+            return Err(format!(
+                "{} grows beyond {} MiB, the most vmlab assembles",
+                self.kind.name(),
+                MAX_SECTION >> 20
+            ));
+        }
         self.out[self.kind as usize].extend_from_slice(bytes);
         Ok(())
     }
@@ -506,8 +516,8 @@ impl Asm {
             }
             ".space" | ".zero" | ".skip" => {
                 let n = self.constant(ops.first().ok_or(format!("{name} needs a size"))?)?;
-                if !(0..=1 << 30).contains(&n) {
-                    return Err(format!("{name} size {n} out of range (0..=1 GiB)"));
+                if !(0..=MAX_SECTION as i64).contains(&n) {
+                    return Err(format!("{name} size {n} out of range (0..={MAX_SECTION})"));
                 }
                 let fill = match ops.get(1) {
                     Some(f) => self.constant(f)? as u8,

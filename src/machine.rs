@@ -158,6 +158,10 @@ pub trait Tracer: Observer {
     fn regions_changed(&mut self, regions: &Regions) {
         let _ = regions;
     }
+    /// The program wrote `bytes` (to fd 1 or 2), at this point of the run.
+    fn program_wrote(&mut self, bytes: &[u8]) {
+        let _ = bytes;
+    }
 }
 
 impl Tracer for NoObserver {}
@@ -376,6 +380,7 @@ impl Machine {
                 let (fd, buf, len) = (a0, self.cpu.regs.get(reg::A1), self.cpu.regs.get(reg::A2));
                 match self.copy_in(buf, len) {
                     Ok(bytes) if fd == 1 || fd == 2 => {
+                        tracer.program_wrote(&bytes);
                         out.write_all(&bytes)?;
                         len
                     }

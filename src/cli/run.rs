@@ -186,6 +186,18 @@ impl Tracer for Trace<'_> {
     fn regions_changed(&mut self, regions: &Regions) {
         self.regions = regions.clone();
     }
+    fn program_wrote(&mut self, bytes: &[u8]) {
+        // Text: the output itself, where it happens; JSON: a record.
+        let r = if self.json {
+            let text = String::from_utf8_lossy(bytes);
+            writeln!(self.out, "{}", json!({"kind": "output", "text": text}))
+        } else {
+            self.out.write_all(bytes)
+        };
+        if let Err(e) = r {
+            self.error.get_or_insert(e);
+        }
+    }
 }
 
 /// Runs `vmlab run`.
@@ -274,12 +286,11 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             },
             error: None,
         };
-        let mut program_out = Vec::new();
-        let o = machine.run(limit, &mut program_out, &mut trace)?;
+        // The trace prints what the program writes, where it writes it.
+        let o = machine.run(limit, &mut std::io::sink(), &mut trace)?;
         if let Some(e) = trace.error {
             return Err(e.into());
         }
-        out.write_all(&program_out)?;
         o
     } else {
         machine.run(limit, &mut *out, &mut crate::cpu::NoObserver)?

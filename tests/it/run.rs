@@ -258,3 +258,17 @@ fn segmentation_runs_the_examples_and_protects_code() {
         (Some(1), Some("data"))
     );
 }
+
+#[test]
+fn trace_shows_program_output_where_it_happens() {
+    let run = vmlab(&["run", "examples/sum.s", "--trace", "--json"]);
+    let lines = run.json_lines();
+    let outputs: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["kind"] == "output")
+        .map(|l| l["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(outputs, vec!["sum = ", "55\n"]);
+    assert_eq!(lines.last().unwrap()["kind"], "exit");
+    assert_eq!(lines.last().unwrap()["status"], 55);
+}
