@@ -497,6 +497,38 @@ mod tests {
     }
 
     #[test]
+    fn segment_quarter_fits_code_below_and_data_above() {
+        let at = |text: u64, data: u64| {
+            let src = ".text\nnop\n.data\n.word 1\n";
+            let p = crate::asm::assemble_with_data_at(
+                src,
+                "t.s",
+                &Options { text_base: text },
+                Some(data),
+            )
+            .unwrap();
+            segment_quarter(&p)
+        };
+        assert_eq!(at(0, 0x4000), Some(0x4000));
+        assert_eq!(at(0, 0x10000), Some(0x10000));
+        assert_eq!(
+            at(0x10000, 0x11000),
+            None,
+            "GNU-style layout: code and data in one quarter"
+        );
+    }
+
+    #[test]
+    fn segmentation_write_protects_code_and_grows_the_stack_down() {
+        let src = "addi sp, sp, -16\nsd ra, 8(sp)\nla a0, 0\nsw zero, 0(a0)\n";
+        let (outcome, _) = run(src, MmuKind::Segmentation, 0x1000);
+        let Outcome::Trapped(Trap::Fault { pc, fault, .. }) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!((pc, fault.kind), (16, crate::fault::FaultKind::Protection));
+    }
+
+    #[test]
     fn a_wild_store_is_a_bounds_fault() {
         let (outcome, _) = run(
             "li a0, 0x7fffffff\nsw a0, 0(a0)\n",
