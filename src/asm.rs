@@ -31,6 +31,9 @@ use std::collections::{HashMap, HashSet};
 /// ld puts RISC-V programs too, so `qemu-riscv64` runs what we write.
 pub const DEFAULT_TEXT_BASE: u64 = 0x10000;
 
+/// The largest section the assembler builds (64 MiB).
+pub const MAX_SECTION: usize = 64 << 20;
+
 /// How to lay out the program.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Options {
@@ -132,6 +135,20 @@ struct Asm {
 ///
 /// Returns the program image, or the first error with its file:line.
 pub fn assemble(source: &str, file: &str, options: &Options) -> Result<Program, AsmError> {
+    assemble_with_data_at(source, file, options, None)
+}
+
+/// Like [`assemble`], but `.data` (or, without data, `.bss`) starts at
+/// `data_base` when given: a segmented layout, code in one segment and data
+/// in the next.
+///
+/// Returns an error if the code and read-only data reach past `data_base`.
+pub fn assemble_with_data_at(
+    source: &str,
+    file: &str,
+    options: &Options,
+    data_base: Option<u64>,
+) -> Result<Program, AsmError> {
     let mut stmts = Vec::new();
     for (i, line) in source.lines().enumerate() {
         for part in syntax::split_line(line) {
@@ -166,7 +183,8 @@ pub fn assemble(source: &str, file: &str, options: &Options) -> Result<Program, 
     };
     // Pass 1: lay out.
     a.pass().map_err(|m| err(&a, m))?;
-    a.place(options.text_base).map_err(|m| err(&a, m))?;
+    a.place(options.text_base, data_base)
+        .map_err(|m| err(&a, m))?;
     // Pass 2: encode.
     a.final_pass = true;
     a.pass().map_err(|m| err(&a, m))?;
@@ -254,13 +272,27 @@ impl Asm {
     }
 
     /// Gives sections their addresses (between the passes).
-    fn place(&mut self, text_base: u64) -> Result<(), String> {
+    fn place(&mut self, text_base: u64, data_base: Option<u64>) -> Result<(), String> {
         const PAGE: u64 = 4096;
         let align = |v: u64, a: u64| v.checked_next_multiple_of(a);
         let mut end = text_base;
+        let data_empty = self.out[Kind::Data as usize].is_empty();
         for kind in KINDS {
             let size = self.out[kind as usize].len() as u64;
+            let fixed = match (kind, data_base) {
+                (Kind::Data, Some(d)) => Some(d),
+                (Kind::Bss, Some(d)) if data_empty => Some(d),
+                _ => None,
+            };
+            if let Some(d) = fixed {
+                if d < end || d % self.max_align[kind as usize] != 0 {
+                    return Err(format!(
+                        "the data cannot start at {d:#x}: code and read-only data end at {end:#x}"
+                    ));
+                }
+            }
             let base = match kind {
+                _ if fixed.is_some() => fixed,
                 Kind::Text => Some(text_base),
                 Kind::Bss if !self.out[Kind::Data as usize].is_empty() => {
                     align(end, self.max_align[3].max(16))
@@ -346,6 +378,13 @@ impl Asm {
     fn emit(&mut self, bytes: &[u8]) -> Result<(), String> {
         if self.kind == Kind::Bss && bytes.iter().any(|&b| b != 0) {
             return Err(".bss holds only zeros (use .data for initialized data)".into());
+        }
+        if self.out[self.kind as usize].len() + bytes.len() > MAX_SECTION {
+            return Err(format!(
+                "{} grows beyond {} MiB, the most vmlab assembles",
+                self.kind.name(),
+                MAX_SECTION >> 20
+            ));
         }
         self.out[self.kind as usize].extend_from_slice(bytes);
         Ok(())
@@ -477,8 +516,8 @@ impl Asm {
             }
             ".space" | ".zero" | ".skip" => {
                 let n = self.constant(ops.first().ok_or(format!("{name} needs a size"))?)?;
-                if !(0..=1 << 30).contains(&n) {
-                    return Err(format!("{name} size {n} out of range (0..=1 GiB)"));
+                if !(0..=MAX_SECTION as i64).contains(&n) {
+                    return Err(format!("{name} size {n} out of range (0..={MAX_SECTION})"));
                 }
                 let fill = match ops.get(1) {
                     Some(f) => self.constant(f)? as u8,

@@ -13,7 +13,8 @@
 //! ```
 //!
 //! It is placed in physical memory at `base` (`pa = base + va`) and the MMU
-//! (identity, base, or base + bounds with bounds = space) translates every
+//! (identity, base, base + bounds with bounds = space, or segmentation with
+//! code, heap and stack segments over the same placement) translates every
 //! access. System calls (number in `a7`, xv6 and Linux RISC-V numbers):
 //! `exit` (2, 93), `write` (16, 64) to fd 1 or 2, `sbrk` (12), `brk` (214).
 
@@ -21,7 +22,7 @@ use crate::addr::{PhysAddr, VirtAddr};
 use crate::cpu::registers::reg;
 use crate::cpu::{Cpu, Exit, NoObserver, Observer, Trap};
 use crate::memory::PhysicalMemory;
-use crate::mmu::{Access, AnyMmu, Base, BaseBounds, Identity, Mmu};
+use crate::mmu::{Access, AnyMmu, Base, BaseBounds, Identity, Mmu, Perms, Segment, Segmentation};
 use crate::program::Program;
 use std::io::Write;
 
@@ -34,6 +35,44 @@ pub enum MmuKind {
     Base,
     /// `va < bounds ? base + va : fault`, bounds = the address space size.
     BaseBounds,
+    /// Four segments, selected by the top two bits of the address: 0 code
+    /// (r-x), 1 data and heap (rw-, grows up), 2 unused, 3 stack (rw-,
+    /// grows down). The address space must be a power of two.
+    Segmentation,
+}
+
+/// The segmented layout's quarter size for `program` when it was linked
+/// without knowing it: the largest power of two at or below the start of its
+/// writable data (or above its code when it has none), if the code fits below
+/// it and the data in the quarter above.
+pub fn segment_quarter(program: &Program) -> Option<u64> {
+    let writable = |s: &&crate::program::Section| s.perms.contains(Perms::W);
+    let code_end = program
+        .sections
+        .iter()
+        .filter(|s| !writable(s))
+        .filter_map(|s| s.end())
+        .max()
+        .unwrap_or(0);
+    let data_start = program
+        .sections
+        .iter()
+        .filter(writable)
+        .map(|s| s.addr)
+        .min();
+    let data_end = program
+        .sections
+        .iter()
+        .filter(writable)
+        .filter_map(|s| s.end())
+        .max();
+    let q = match data_start {
+        Some(d) if d > 0 => 1u64 << (63 - d.leading_zeros()),
+        Some(_) => return None,
+        None => code_end.max(1).checked_next_power_of_two()?,
+    };
+    let q = q.max(16 << 10);
+    (code_end <= q && data_end.is_none_or(|e| e <= 2 * q)).then_some(q)
 }
 
 /// How to build the machine.
@@ -119,6 +158,10 @@ pub trait Tracer: Observer {
     fn regions_changed(&mut self, regions: &Regions) {
         let _ = regions;
     }
+    /// The program wrote `bytes` (to fd 1 or 2), at this point of the run.
+    fn program_wrote(&mut self, bytes: &[u8]) {
+        let _ = bytes;
+    }
 }
 
 impl Tracer for NoObserver {}
@@ -154,6 +197,8 @@ pub struct Machine {
     pub regions: Regions,
     /// Where the address space starts in physical memory.
     pub base: u64,
+    /// The break may not pass this address.
+    heap_limit: u64,
 }
 
 fn round_up(v: u64, to: u64) -> Option<u64> {
@@ -197,7 +242,48 @@ impl Machine {
             );
         }
         // 2. The MMU for this placement.
+        let writable = |s: &crate::program::Section| s.perms.contains(Perms::W);
+        let mut heap_limit = None;
         let mmu = match config.mmu {
+            MmuKind::Segmentation => {
+                if !space.is_power_of_two() || space < 16 << 10 {
+                    return Err(format!(
+                        "under segmentation the address space must be a power of two of at least 16 KiB, not {space:#x} (use --space)"
+                    ));
+                }
+                let q = space / 4;
+                for s in &program.sections {
+                    let (lo, hi, what) = if writable(s) {
+                        (q, 2 * q, "segment 1 (data and heap)")
+                    } else {
+                        (0, q, "segment 0 (code)")
+                    };
+                    if s.addr < lo || s.end().is_none_or(|e| e > hi) {
+                        return Err(format!(
+                            "{} at {:#x} does not fit {what} [{lo:#x}, {hi:#x}) of a segmented {space:#x}-byte address space",
+                            s.name, s.addr
+                        ));
+                    }
+                }
+                let code_end = program
+                    .sections
+                    .iter()
+                    .filter(|s| !writable(s))
+                    .filter_map(|s| s.end())
+                    .max()
+                    .unwrap_or(0);
+                heap_limit = Some(2 * q);
+                let segments = vec![
+                    Segment::up(config.base, code_end, Perms::R | Perms::X).named("code"),
+                    Segment::up(config.base + q, q, Perms::R | Perms::W).named("heap"),
+                    Segment::up(0, 0, Perms::empty()).named("unused"),
+                    Segment::down(phys_end, q, Perms::R | Perms::W).named("stack"),
+                ];
+                AnyMmu::Segmentation(
+                    Segmentation::new(space.trailing_zeros(), segments, config.phys_mem)
+                        .map_err(|e| e.to_string())?,
+                )
+            }
             MmuKind::Identity => AnyMmu::Identity(Identity::new(config.phys_mem)),
             MmuKind::Base => AnyMmu::Base(Base::new(config.base, config.phys_mem)),
             MmuKind::BaseBounds => AnyMmu::BaseBounds(
@@ -216,12 +302,16 @@ impl Machine {
             program
                 .sections
                 .iter()
-                .filter(|s| s.perms.contains(crate::mmu::Perms::X) == exec)
+                .filter(|s| s.perms.contains(Perms::X) == exec)
                 .map(|s| (s.addr, s.addr + s.size))
                 .collect::<Vec<_>>()
         };
         let heap_start = round_up(end, 16).unwrap_or(end);
-        let stack = (space / 2).min(1 << 20);
+        let stack = if config.mmu == MmuKind::Segmentation {
+            space / 4
+        } else {
+            (space / 2).min(1 << 20)
+        };
         let regions = Regions {
             code: ranges(true),
             data: ranges(false),
@@ -230,6 +320,7 @@ impl Machine {
             stack_bottom: (space - stack).max(heap_start),
             top: space,
         };
+        let heap_limit = heap_limit.unwrap_or(regions.stack_bottom);
         let mut cpu = Cpu::new(program.entry);
         cpu.regs.set(reg::SP, space & !15);
         Ok(Machine {
@@ -238,6 +329,7 @@ impl Machine {
             mem,
             regions,
             base: config.base,
+            heap_limit,
         })
     }
 
@@ -288,6 +380,7 @@ impl Machine {
                 let (fd, buf, len) = (a0, self.cpu.regs.get(reg::A1), self.cpu.regs.get(reg::A2));
                 match self.copy_in(buf, len) {
                     Ok(bytes) if fd == 1 || fd == 2 => {
+                        tracer.program_wrote(&bytes);
                         out.write_all(&bytes)?;
                         len
                     }
@@ -299,9 +392,7 @@ impl Machine {
                 // sbrk(n): old break, or -1 if the heap would reach the stack.
                 let old = self.regions.brk;
                 match old.checked_add_signed(a0 as i64) {
-                    Some(new)
-                        if new >= self.regions.heap_start && new <= self.regions.stack_bottom =>
-                    {
+                    Some(new) if new >= self.regions.heap_start && new <= self.heap_limit => {
                         self.regions.brk = new;
                         tracer.regions_changed(&self.regions);
                         old
@@ -311,7 +402,7 @@ impl Machine {
             }
             214 => {
                 // brk(addr): the new break, or the old one if refused.
-                if a0 >= self.regions.heap_start && a0 <= self.regions.stack_bottom {
+                if a0 >= self.regions.heap_start && a0 <= self.heap_limit {
                     self.regions.brk = a0;
                     tracer.regions_changed(&self.regions);
                 }
@@ -403,6 +494,38 @@ mod tests {
             li a7, 2
             ecall";
         assert_eq!(run(src, MmuKind::BaseBounds, 0x1000).0, Outcome::Exited(40));
+    }
+
+    #[test]
+    fn segment_quarter_fits_code_below_and_data_above() {
+        let at = |text: u64, data: u64| {
+            let src = ".text\nnop\n.data\n.word 1\n";
+            let p = crate::asm::assemble_with_data_at(
+                src,
+                "t.s",
+                &Options { text_base: text },
+                Some(data),
+            )
+            .unwrap();
+            segment_quarter(&p)
+        };
+        assert_eq!(at(0, 0x4000), Some(0x4000));
+        assert_eq!(at(0, 0x10000), Some(0x10000));
+        assert_eq!(
+            at(0x10000, 0x11000),
+            None,
+            "GNU-style layout: code and data in one quarter"
+        );
+    }
+
+    #[test]
+    fn segmentation_write_protects_code_and_grows_the_stack_down() {
+        let src = "addi sp, sp, -16\nsd ra, 8(sp)\nla a0, 0\nsw zero, 0(a0)\n";
+        let (outcome, _) = run(src, MmuKind::Segmentation, 0x1000);
+        let Outcome::Trapped(Trap::Fault { pc, fault, .. }) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!((pc, fault.kind), (16, crate::fault::FaultKind::Protection));
     }
 
     #[test]

@@ -9,6 +9,8 @@ mod heap;
 mod kernel;
 #[path = "it/ostep_alloc.rs"]
 mod ostep_alloc;
+#[path = "it/cpu_qemu.rs"]
+mod cpu_qemu;
 #[path = "it/run.rs"]
 mod run;
 #[path = "it/scenario.rs"]

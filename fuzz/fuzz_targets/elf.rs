@@ -6,8 +6,15 @@ use libfuzzer_sys::fuzz_target;
 use vmlab::machine::{Config, Machine, MmuKind};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(program) = vmlab::elf::load(data) else { return };
-    let config = Config { mmu: MmuKind::BaseBounds, base: 0, phys_mem: 1 << 24, space: None };
+    let Ok(program) = vmlab::elf::load(data) else {
+        return;
+    };
+    let config = Config {
+        mmu: MmuKind::BaseBounds,
+        base: 0,
+        phys_mem: 1 << 24,
+        space: None,
+    };
     if let Ok(mut m) = Machine::new(&program, &config) {
         let _ = m.run(10_000, &mut std::io::sink(), &mut vmlab::cpu::NoObserver);
     }

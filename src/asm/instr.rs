@@ -11,6 +11,7 @@
 //! | `seqz snez sltz sgtz` | `sltiu sltu slt slt` |
 //! | `beqz bnez blez bgez bltz bgtz` | branch against `zero` |
 //! | `bgt ble bgtu bleu` | `blt bge bltu bgeu`, operands swapped |
+//! | `lw rd, sym` / `sw rs, sym, rt` | `auipc` + the load/store, pc-relative |
 //! | `j jr ret nop`, `jal sym`, `jalr rs` | `jal zero`, `jalr zero`, `jalr zero, 0(ra)`, `addi zero`, `jal ra`, `jalr ra` |
 
 use super::Asm;
@@ -362,6 +363,11 @@ impl Asm {
                 want(3)?;
                 self.put(m, reg(&ops[0])?, reg(&ops[1])?, reg(&ops[2])?, 0)
             }
+            Format::I if is_load && n == 2 && !ops[1].trim_end().ends_with(')') => {
+                // `lw rd, symbol`: auipc rd, %pcrel_hi(symbol); lw rd, lo(rd).
+                let rd = reg(&ops[0])?;
+                self.pcrel_pair(&ops[1], rd, m, rd)
+            }
             Format::I if is_load || (info.op == Op::Jalr && n == 2) => {
                 want(2)?;
                 let rd = reg(&ops[0])?;
@@ -378,6 +384,18 @@ impl Asm {
                     self.constant(&ops[2])?
                 };
                 self.put(m, rd, rs1, 0, imm)
+            }
+            Format::S if n == 3 => {
+                // `sw rs2, symbol, rt`: auipc rt, %pcrel_hi(symbol); sw rs2, lo(rt).
+                let (rs2, rt) = (reg(&ops[0])?, reg(&ops[2])?);
+                let off = self.target(&ops[1])?;
+                let (hi, lo) = match pcrel_parts(off) {
+                    Ok(p) => p,
+                    Err(_) if !self.final_pass => (0, 0),
+                    Err(e) => return Err(e),
+                };
+                self.put("auipc", rt, 0, 0, hi)?;
+                self.put(m, 0, rt, rs2, lo)
             }
             Format::S => {
                 want(2)?;

@@ -88,3 +88,9 @@ fn strings_and_equ() {
     assert_eq!(words(&p), vec![0x0060_0513]);
     assert_eq!(p.sections[1].data, b"hi\n\0");
 }
+
+#[test]
+fn huge_sections_are_refused() {
+    assert!(err(".bss\n.space 0x4000000\n.space 1\n").contains(".bss grows beyond 64 MiB"));
+    assert!(err(".space 0x40000000").contains("out of range"));
+}

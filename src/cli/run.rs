@@ -5,7 +5,7 @@
 
 use super::{CliError, CmdResult, parse_size_arg};
 use crate::addr::{PhysAddr, VirtAddr};
-use crate::asm::{Options, assemble};
+use crate::asm::{Options, assemble_with_data_at};
 use crate::cpu::{Observer, Trap, parse_register};
 use crate::machine::{Config, Machine, MmuKind, Outcome, Regions, Tracer};
 use crate::program::Program;
@@ -24,7 +24,7 @@ Examples:
 pub struct Args {
     /// An assembly source (.s) or a static RISC-V ELF64 executable.
     program: PathBuf,
-    /// The MMU: identity, base or base-bounds.
+    /// The MMU: identity, base, base-bounds or segmentation.
     #[arg(long, default_value = "base-bounds", value_name = "KIND")]
     mmu: String,
     /// Where the address space starts in physical memory.
@@ -57,6 +57,14 @@ pub struct Args {
 /// Loads `path`: an ELF executable if it starts with the ELF magic, else
 /// assembly (text at address 0).
 pub fn load_program(path: &std::path::Path) -> Result<Program, CliError> {
+    load_program_with_data_at(path, None)
+}
+
+/// Like [`load_program`]; assembly puts its data at `data_base` if given.
+fn load_program_with_data_at(
+    path: &std::path::Path,
+    data_base: Option<u64>,
+) -> Result<Program, CliError> {
     let bytes =
         std::fs::read(path).map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
     if bytes.starts_with(b"\x7fELF") {
@@ -69,10 +77,11 @@ pub fn load_program(path: &std::path::Path) -> Result<Program, CliError> {
             path.display()
         ))
     })?;
-    assemble(
+    assemble_with_data_at(
         &text,
         &path.display().to_string(),
         &Options { text_base: 0 },
+        data_base,
     )
     .map_err(CliError::input)
 }
@@ -90,6 +99,8 @@ struct Trace<'a> {
     out: &'a mut dyn Write,
     json: bool,
     regions: Regions,
+    /// The segment table, to name each address's segment and offset.
+    segments: Option<crate::mmu::Segmentation>,
     error: Option<std::io::Error>,
 }
 
@@ -105,6 +116,10 @@ impl Trace<'_> {
         let region = self.regions.of(va.as_u64()).name();
         let r = if self.json {
             let mut v = json!({"kind": kind, "va": va.as_u64(), "pa": pa.as_u64(), "access": access, "region": region});
+            if let Some((segment, offset)) = self.segments.as_ref().and_then(|m| m.split(va)) {
+                v["segment"] = json!(segment);
+                v["offset"] = json!(offset);
+            }
             if let Some((size, value)) = extra {
                 v["size"] = json!(size);
                 v["value"] = json!(value);
@@ -134,11 +149,54 @@ impl Observer for Trace<'_> {
     fn store(&mut self, va: VirtAddr, pa: PhysAddr, size: u64, value: u64) {
         self.line("store", "write", va, pa, Some((size, value)));
     }
+    fn trap(&mut self, trap: &Trap) {
+        if let Trap::Fault { fault, .. } = trap {
+            self.fault_line(fault);
+        }
+    }
+}
+
+impl Trace<'_> {
+    /// The access that faulted: the record carries `fault` instead of `pa`.
+    fn fault_line(&mut self, fault: &crate::fault::Fault) {
+        let kind = match fault.access {
+            crate::mmu::Access::Fetch => "fetch",
+            crate::mmu::Access::Read => "load",
+            crate::mmu::Access::Write => "store",
+        };
+        let va = fault.va.as_u64();
+        let region = self.regions.of(va).name();
+        let r = if self.json {
+            let v = json!({"kind": kind, "va": va, "fault": fault.kind.name(), "access": fault.access.name(), "region": region});
+            writeln!(self.out, "{v}")
+        } else {
+            writeln!(
+                self.out,
+                "{kind} {va:#010x} -> fault: {} ({region})",
+                fault.kind.describe()
+            )
+        };
+        if let Err(e) = r {
+            self.error.get_or_insert(e);
+        }
+    }
 }
 
 impl Tracer for Trace<'_> {
     fn regions_changed(&mut self, regions: &Regions) {
         self.regions = regions.clone();
+    }
+    fn program_wrote(&mut self, bytes: &[u8]) {
+        // Text: the output itself, where it happens; JSON: a record.
+        let r = if self.json {
+            let text = String::from_utf8_lossy(bytes);
+            writeln!(self.out, "{}", json!({"kind": "output", "text": text}))
+        } else {
+            self.out.write_all(bytes)
+        };
+        if let Err(e) = r {
+            self.error.get_or_insert(e);
+        }
     }
 }
 
@@ -149,14 +207,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         "identity" => MmuKind::Identity,
         "base" => MmuKind::Base,
         "base-bounds" | "base+bounds" => MmuKind::BaseBounds,
-        "segmentation" => {
-            return Err(CliError::input(
-                "--mmu segmentation: vmlab run places one contiguous address space; use identity, base or base-bounds",
-            ));
-        }
+        "segmentation" => MmuKind::Segmentation,
         other => {
             return Err(CliError::input(format!(
-                "--mmu: unknown MMU '{other}' (identity, base, base-bounds)"
+                "--mmu: unknown MMU '{other}' (identity, base, base-bounds, segmentation)"
             )));
         }
     };
@@ -182,7 +236,30 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         regs.push((n, parse_size_arg("--reg", value.trim())?));
     }
     // 2. Load and place.
-    let program = load_program(&args.program)?;
+    let mut program = load_program(&args.program)?;
+    let mut space = space;
+    if mmu == MmuKind::Segmentation {
+        // Segmented layout: code in segment 0, data and heap in segment 1.
+        let is_elf = std::fs::read(&args.program).is_ok_and(|b| b.starts_with(b"\x7fELF"));
+        let quarter = match space {
+            Some(s) => s / 4,
+            None if is_elf => crate::machine::segment_quarter(&program).ok_or_else(|| {
+                CliError::input(format!(
+                    "{}: this ELF's layout does not put code and data in two segments of a power-of-two address space (use another --mmu)",
+                    args.program.display()
+                ))
+            })?,
+            None => {
+                // Room for the code, or the data and 64 KiB of heap.
+                let (_, end) = program.extent().unwrap_or((0, 0));
+                end.saturating_add(64 << 10).checked_next_power_of_two().unwrap_or(u64::MAX).max(16 << 10)
+            }
+        };
+        space = Some(quarter.saturating_mul(4));
+        if !is_elf {
+            program = load_program_with_data_at(&args.program, Some(quarter))?;
+        }
+    }
     let config = Config {
         mmu,
         base,
@@ -203,14 +280,17 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             out: &mut *out,
             json: args.json,
             regions,
+            segments: match &machine.mmu {
+                crate::mmu::AnyMmu::Segmentation(m) => Some(m.clone()),
+                _ => None,
+            },
             error: None,
         };
-        let mut program_out = Vec::new();
-        let o = machine.run(limit, &mut program_out, &mut trace)?;
+        // The trace prints what the program writes, where it writes it.
+        let o = machine.run(limit, &mut std::io::sink(), &mut trace)?;
         if let Some(e) = trace.error {
             return Err(e.into());
         }
-        out.write_all(&program_out)?;
         o
     } else {
         machine.run(limit, &mut *out, &mut crate::cpu::NoObserver)?

@@ -26,6 +26,12 @@ _start:
         li      t0, 0xdeadbeefcafe
         li      s1, 1 << 40
         la      a0, msg
+        lw      a0, msg
+        ld      t0, msg
+        lbu     a1, msg
+        sw      a0, msg, t0
+        sd      a1, msg, t1
+        sb      zero, msg, t2
         lla     a1, msg
         mv      a0, a1
         not     a0, a1

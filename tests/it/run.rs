@@ -87,6 +87,11 @@ fn a_fault_says_where_and_exits_1() {
     std::fs::create_dir_all(&dir).unwrap();
     let src = dir.join("wild.s");
     std::fs::write(&src, "li a0, 0x10000\nsw a0, 0(a0)\n").unwrap();
+    let trace = vmlab(&["run", src.to_str().unwrap(), "--space", "16k", "--trace"]);
+    assert_eq!(
+        trace.stdout.lines().last(),
+        Some("store 0x00010000 -> fault: segmentation violation: out of bounds (none)")
+    );
     let run = vmlab(&["run", src.to_str().unwrap(), "--space", "16k"]);
     assert_eq!(run.code, 1);
     assert!(
@@ -159,6 +164,21 @@ fn c_programs_behave_as_under_qemu() {
             .status()
             .unwrap();
         assert!(st.success(), "gcc failed on {name}.c");
+        // The relocations GNU ld kept: each place already encodes its
+        // target, so patching it with the target changes nothing.
+        let program = vmlab::elf::load(&std::fs::read(&elf).unwrap()).unwrap();
+        assert!(
+            !program.relocations.is_empty(),
+            "{name}: no relocations kept"
+        );
+        for r in &program.relocations {
+            let s = program.section_at(r.at).unwrap();
+            let at = (r.at - s.addr) as usize;
+            let place = &s.data[at..at + r.kind.width()];
+            let mut patched = place.to_vec();
+            r.kind.patch(&mut patched, r.target).unwrap();
+            assert_eq!(place, &patched[..], "{name}: {r:?}");
+        }
         let qemu = Command::new("qemu-riscv64").arg(&elf).output().unwrap();
         for mmu in ["identity", "base-bounds"] {
             let ours = vmlab(&["run", elf.to_str().unwrap(), "--mmu", mmu]);
@@ -175,4 +195,80 @@ fn c_programs_behave_as_under_qemu() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn segmentation_runs_the_examples_and_protects_code() {
+    let sum = vmlab(&["run", "examples/sum.s", "--mmu", "segmentation"]);
+    assert_eq!((sum.code, sum.stdout.as_str()), (55, "sum = 55\n"));
+    let heap = vmlab(&[
+        "run",
+        "examples/arraytest.s",
+        "--mmu",
+        "segmentation",
+        "--space",
+        "64k",
+    ]);
+    // The heap starts in segment 1 (at 16 KiB of a 64 KiB space).
+    assert!(
+        heap.ok().starts_with("sbrk(40) = 0x0000403"),
+        "{}",
+        heap.stdout
+    );
+    let dir = std::env::temp_dir().join(format!("vmlab-seg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("smc.s");
+    std::fs::write(&src, "_start: la a0, _start\nsw zero, 0(a0)\n").unwrap();
+    let run = vmlab(&[
+        "run",
+        src.to_str().unwrap(),
+        "--mmu",
+        "segmentation",
+        "--json",
+    ]);
+    assert_eq!(run.code, 1);
+    let last = run.json_lines().pop().unwrap();
+    assert_eq!(
+        (
+            last["fault"].as_str(),
+            last["access"].as_str(),
+            last["va"].as_u64()
+        ),
+        (Some("protection"), Some("write"), Some(0))
+    );
+    // The same store under base+bounds is allowed: no protection there.
+    assert_eq!(
+        vmlab(&["run", src.to_str().unwrap(), "--max-instructions", "3"]).code,
+        0
+    );
+    let trace = vmlab(&[
+        "run",
+        "examples/sum.s",
+        "--mmu",
+        "segmentation",
+        "--trace",
+        "--json",
+        "--max-instructions",
+        "6",
+    ]);
+    let lines = trace.json_lines();
+    let load = lines.iter().find(|l| l["kind"] == "load").unwrap();
+    assert_eq!(
+        (load["segment"].as_u64(), load["region"].as_str()),
+        (Some(1), Some("data"))
+    );
+}
+
+#[test]
+fn trace_shows_program_output_where_it_happens() {
+    let run = vmlab(&["run", "examples/sum.s", "--trace", "--json"]);
+    let lines = run.json_lines();
+    let outputs: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["kind"] == "output")
+        .map(|l| l["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(outputs, vec!["sum = ", "55\n"]);
+    assert_eq!(lines.last().unwrap()["kind"], "exit");
+    assert_eq!(lines.last().unwrap()["status"], 55);
 }
