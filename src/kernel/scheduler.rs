@@ -9,6 +9,21 @@
 //! - [`simulate`], a whole workload run on that policy, giving the timeline
 //!   (slots) and each job's turnaround, response and wait (lecture E1).
 //!
+//! How the kernel drives it (a timer interrupt every quantum):
+//!
+//! ```text
+//! sched.admit(pid, expected)                      // process becomes ready
+//! let (pid, remaining, slice) = sched.pick()?     // dispatch it
+//! ... run it for at most `slice` ...
+//! timer interrupt  -> sched.preempt(pid, remaining - ran)
+//! exit or blocking -> (nothing: it is no longer ready; admit again on wake-up)
+//! new process      -> if sched.should_preempt(running, left) { preempt it }  (STCF)
+//! ```
+//!
+//! A process whose running time is unknown is admitted with
+//! `f64::INFINITY`: FIFO then runs it until it exits, RR gives it quanta,
+//! SJF/STCF put it after every job with a known length.
+//!
 //! Conventions: ties go to the job listed first; under RR, jobs arriving at
 //! time t enter the ready queue before the job preempted at t goes back.
 //! Times are `f64` so that `vmlab scheduler` reproduces scheduler.py's
@@ -524,6 +539,22 @@ mod tests {
         s.admit(1, 10.0);
         assert!(s.should_preempt(0, 35.0));
         assert!(!Scheduler::new(Policy::Fifo).should_preempt(0, 1.0));
+    }
+
+    #[test]
+    fn timer_driven_round_robin_of_processes_with_unknown_length() {
+        let mut s = Scheduler::new(Policy::RoundRobin { quantum: 3.0 });
+        s.admit(7, f64::INFINITY);
+        s.admit(9, f64::INFINITY);
+        let mut order = Vec::new();
+        for _ in 0..4 {
+            let (pid, remaining, slice) = s.pick().unwrap();
+            assert_eq!(slice, 3.0);
+            order.push(pid);
+            s.preempt(pid, remaining - slice);
+        }
+        assert_eq!(order, vec![7, 9, 7, 9]);
+        assert_eq!(s.ready_len(), 2);
     }
 
     mod props {
