@@ -21,6 +21,7 @@
 
 pub mod coalesce;
 pub mod fit;
+pub mod layout;
 pub mod order;
 pub mod stack;
 
