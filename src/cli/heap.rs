@@ -385,7 +385,8 @@ fn what_if(out: &mut dyn Write, starts: &[(Fit, Start)], sizes: &[u64], json: bo
                 let r = match result {
                     Ok(a) => {
                         json!({"kind": "what-if", "policy": fit.name().to_lowercase(), "size": size,
-                                    "ok": true, "addr": a.addr, "block_size": a.size, "searched": a.searched})
+                                    "ok": true, "addr": a.addr, "block_size": a.size, "searched": a.searched,
+                               "exact_fit": heap.free_list().len() < start.heap.free_list().len()})
                     }
                     Err(e) => {
                         json!({"kind": "what-if", "policy": fit.name().to_lowercase(), "size": size,
@@ -396,18 +397,10 @@ fn what_if(out: &mut dyn Write, starts: &[(Fit, Start)], sizes: &[u64], json: bo
                 writeln!(out, "{r}")?;
                 continue;
             }
+            // An exact fit uses up its hole: the list gets shorter.
+            let exact = heap.free_list().len() < start.heap.free_list().len();
             let cell = match result {
-                Ok(a)
-                    if a.size
-                        == start
-                            .heap
-                            .free_list()
-                            .iter()
-                            .find(|h| h.addr == a.addr)
-                            .map_or(0, |h| h.size) =>
-                {
-                    format!("{} (exact)", a.addr)
-                }
+                Ok(a) if exact => format!("{} (exact)", a.addr),
                 Ok(a) => a.addr.to_string(),
                 Err(e) => {
                     failures += 1;
