@@ -273,7 +273,13 @@ impl Heap {
     /// unchanged.
     pub fn alloc(&mut self, request: u64) -> Result<Allocation, AllocError> {
         let needed = self.block_size(request)?;
-        let search = fit::search(self.config.fit, &self.free, needed, self.rover_index());
+        // Only next fit needs its starting place (finding it walks the list).
+        let rover = if self.config.fit == Fit::Next {
+            self.rover_index()
+        } else {
+            0
+        };
+        let search = fit::search(self.config.fit, &self.free, needed, rover);
         let Some(index) = search.index else {
             // No hole fits -> the request fails (a real allocator would ask
             // the OS for more with sbrk).

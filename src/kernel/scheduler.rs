@@ -184,6 +184,43 @@ pub struct Job {
     pub runtime: f64,
 }
 
+impl Job {
+    /// Parses a workload written `NAME:ARRIVAL:RUNTIME,...` (`A:0:40,B:0:20`).
+    ///
+    /// Errors name the job by position and say what is wrong: the shape, an
+    /// empty or repeated name, a time that is not a finite number >= 0.
+    pub fn parse_list(text: &str) -> Result<Vec<Job>, String> {
+        let mut jobs: Vec<Job> = Vec::new();
+        for (i, item) in text.split(',').enumerate() {
+            let bad = |why: &str| format!("job {} ('{item}'): {why}", i + 1);
+            let parts: Vec<&str> = item.split(':').collect();
+            let [name, arrival, runtime] = parts[..] else {
+                return Err(bad("write NAME:ARRIVAL:RUNTIME, e.g. A:0:40"));
+            };
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(bad("the name is empty"));
+            }
+            if jobs.iter().any(|j| j.name == name) {
+                return Err(bad("the name is used twice"));
+            }
+            let number = |what: &str, t: &str| {
+                t.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && *v >= 0.0)
+                    .ok_or_else(|| bad(&format!("the {what} '{t}' must be a number >= 0")))
+            };
+            jobs.push(Job {
+                name: name.to_string(),
+                arrival: number("arrival", arrival)?,
+                runtime: number("runtime", runtime)?,
+            });
+        }
+        Ok(jobs)
+    }
+}
+
 /// What happened in one stretch of time.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum SlotKind {
@@ -501,6 +538,14 @@ mod tests {
         assert_eq!(s.stats[0].completion, 40.0);
         let s = simulate(&e1(), Policy::Fifo, 1.0).unwrap();
         assert_eq!(s.stats[2].completion, 72.0);
+    }
+
+    #[test]
+    fn workloads_parse_and_errors_name_the_job() {
+        assert_eq!(Job::parse_list("A:0:40,B:0:20,C:5:10").unwrap(), e1());
+        assert!(Job::parse_list("A:0:40,B:0").unwrap_err().starts_with("job 2"));
+        assert!(Job::parse_list("A:0:-1").unwrap_err().contains(">= 0"));
+        assert!(Job::parse_list("A:0:1,A:1:1").unwrap_err().contains("twice"));
     }
 
     #[test]
