@@ -543,9 +543,17 @@ mod tests {
     #[test]
     fn workloads_parse_and_errors_name_the_job() {
         assert_eq!(Job::parse_list("A:0:40,B:0:20,C:5:10").unwrap(), e1());
-        assert!(Job::parse_list("A:0:40,B:0").unwrap_err().starts_with("job 2"));
+        assert!(
+            Job::parse_list("A:0:40,B:0")
+                .unwrap_err()
+                .starts_with("job 2")
+        );
         assert!(Job::parse_list("A:0:-1").unwrap_err().contains(">= 0"));
-        assert!(Job::parse_list("A:0:1,A:1:1").unwrap_err().contains("twice"));
+        assert!(
+            Job::parse_list("A:0:1,A:1:1")
+                .unwrap_err()
+                .contains("twice")
+        );
     }
 
     #[test]
