@@ -21,6 +21,7 @@
 
 pub mod coalesce;
 pub mod fit;
+pub mod layout;
 pub mod order;
 pub mod stack;
 
@@ -166,8 +167,10 @@ pub struct Heap {
     config: HeapConfig,
     free: Vec<Hole>,
     allocated: HashMap<u64, u64>,
-    /// Next fit: the list position where the next search starts.
-    rover: usize,
+    /// Next fit: the address where the last allocation ended; the next
+    /// search starts at the hole there (a list position would drift when
+    /// frees insert holes in front of it).
+    rover: u64,
 }
 
 impl Heap {
@@ -187,7 +190,7 @@ impl Heap {
             config,
             free: vec![Hole { addr: start, size }],
             allocated: HashMap::new(),
-            rover: 0,
+            rover: start,
         })
     }
 
@@ -270,7 +273,13 @@ impl Heap {
     /// unchanged.
     pub fn alloc(&mut self, request: u64) -> Result<Allocation, AllocError> {
         let needed = self.block_size(request)?;
-        let search = fit::search(self.config.fit, &self.free, needed, self.rover);
+        // Only next fit needs its starting place (finding it walks the list).
+        let rover = if self.config.fit == Fit::Next {
+            self.rover_index()
+        } else {
+            0
+        };
+        let search = fit::search(self.config.fit, &self.free, needed, rover);
         let Some(index) = search.index else {
             // No hole fits -> the request fails (a real allocator would ask
             // the OS for more with sbrk).
@@ -289,22 +298,36 @@ impl Heap {
                 addr: hole.addr + needed,
                 size: hole.size - needed,
             };
-            self.rover = index;
         } else {
             // Exact fit: the hole disappears.
             self.free.remove(index);
-            self.rover = if self.free.is_empty() {
-                0
-            } else {
-                index % self.free.len()
-            };
         }
+        self.rover = hole.addr + needed;
         self.allocated.insert(hole.addr, needed);
         Ok(Allocation {
             addr: hole.addr,
             size: needed,
             searched: search.searched,
         })
+    }
+
+    /// Next fit's starting list position: the hole that starts at (or, after
+    /// coalescing, contains) the rover address; else the first hole after
+    /// it in memory; else the front of the list.
+    fn rover_index(&self) -> usize {
+        let r = self.rover;
+        self.free
+            .iter()
+            .position(|h| h.addr <= r && r < h.end().max(h.addr + 1))
+            .or_else(|| {
+                self.free
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, h)| h.addr > r)
+                    .min_by_key(|(_, h)| h.addr)
+                    .map(|(i, _)| i)
+            })
+            .unwrap_or(0)
     }
 
     /// `free(addr)`: puts the block starting at `addr` back on the free list
@@ -320,9 +343,6 @@ impl Heap {
         order::insert(self.config.order, &mut self.free, Hole { addr, size });
         if self.config.coalesce {
             coalesce::merge_list_neighbours(&mut self.free);
-        }
-        if self.rover >= self.free.len() {
-            self.rover = 0;
         }
         Ok(size)
     }
@@ -381,6 +401,29 @@ mod tests {
         let a = h.alloc(10).unwrap();
         assert_eq!(h.free(a.addr), Ok(10));
         assert_eq!(h.free(a.addr), Err(FreeError::NotAllocated { addr: 0 }));
+    }
+
+    #[test]
+    fn next_fit_keeps_its_place_when_a_free_inserts_in_front() {
+        let config = HeapConfig {
+            fit: Fit::Next,
+            order: ListOrder::InsertFront,
+            ..HeapConfig::default()
+        };
+        let mut h = Heap::new(0, 100, config).unwrap();
+        let a = h.alloc(10).unwrap();
+        h.alloc(10).unwrap();
+        h.free(a.addr).unwrap();
+        // The list is [0:10, 20:80]; the search resumes at 20, not at 0.
+        let c = h.alloc(5).unwrap();
+        assert_eq!((c.addr, c.searched), (20, 1));
+        // The next request continues right after C...
+        let d = h.alloc(70).unwrap();
+        assert_eq!(d.addr, 25);
+        // ...and when the rest (5 bytes at 95) is too small, the search
+        // wraps around to the front of the list.
+        let e = h.alloc(8).unwrap();
+        assert_eq!((e.addr, e.searched), (0, 2));
     }
 
     #[test]

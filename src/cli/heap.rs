@@ -7,6 +7,7 @@
 //! heap ("where would 12 bytes go?"); `--policy all` compares the policies.
 
 use super::{CliError, CmdResult, parse_size_arg};
+use crate::heap::layout::{self, Piece};
 use crate::heap::{AllocError, Fit, Heap, HeapConfig, ListOrder};
 use crate::render::heap as draw;
 use serde_json::json;
@@ -95,8 +96,8 @@ fn parse_requests(items: &[String]) -> Result<Vec<Request>, CliError> {
         .collect()
 }
 
-/// A layout piece: a named block or a hole.
-fn parse_layout(text: &str) -> Result<Vec<(Option<String>, u64)>, CliError> {
+/// A layout: named blocks and holes.
+fn parse_layout(text: &str) -> Result<Vec<Piece>, CliError> {
     text.split(',')
         .enumerate()
         .map(|(i, item)| {
@@ -110,7 +111,10 @@ fn parse_layout(text: &str) -> Result<Vec<(Option<String>, u64)>, CliError> {
                     "{where_}: a piece needs at least 1 byte"
                 )));
             }
-            Ok(((name != "free").then(|| name.to_string()), size))
+            Ok(Piece {
+                name: (name != "free").then(|| name.to_string()),
+                size,
+            })
         })
         .collect()
 }
@@ -132,43 +136,14 @@ struct Start {
     names: HashMap<u64, String>,
 }
 
-/// Builds the starting heap: the layout's pieces are allocated in address
-/// order on a fresh heap (each carved from the front of the one hole), then
-/// its holes are freed in address order.
-fn build(
-    base: u64,
-    size: u64,
-    config: HeapConfig,
-    layout: &[(Option<String>, u64)],
-) -> Result<Start, CliError> {
-    let mut heap = Heap::new(base, size, config)
-        .map_err(|e| CliError::input(format!("--size/--base: {e}")))?;
-    let mut names = HashMap::new();
-    let mut holes = Vec::new();
-    for (name, piece) in layout {
-        // The piece is its block size: request it without header/alignment.
-        let request = piece
-            .checked_sub(config.header)
-            .filter(|r| heap.block_size(*r).ok() == Some(*piece));
-        let a = request
-            .and_then(|r| heap.alloc(r).ok())
-            .filter(|a| a.size == *piece)
-            .ok_or_else(|| {
-                CliError::input(format!(
-                    "--layout: the piece of {piece} bytes does not fit the heap (or its header/alignment)"
-                ))
-            })?;
-        match name {
-            Some(n) => {
-                names.insert(a.addr, n.clone());
-            }
-            None => holes.push(a.addr),
-        }
-    }
-    for addr in holes {
-        heap.free(addr).expect("just allocated");
-    }
-    Ok(Start { heap, names })
+/// Builds the starting heap from the layout (the library's `heap::layout`).
+fn build(base: u64, size: u64, config: HeapConfig, pieces: &[Piece]) -> Result<Start, CliError> {
+    let (heap, named) = layout::build(base, size, config, pieces)
+        .map_err(|e| CliError::input(format!("--layout: {e}")))?;
+    Ok(Start {
+        heap,
+        names: named.into_iter().collect(),
+    })
 }
 
 /// Runs `vmlab heap`.
@@ -179,7 +154,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
     };
     let layout_total = layout
         .iter()
-        .try_fold(0u64, |acc, p| acc.checked_add(p.1))
+        .try_fold(0u64, |acc, p| acc.checked_add(p.size))
         .ok_or_else(|| CliError::input("--layout: the pieces add up beyond 2^64"))?;
     let size = match &args.size {
         Some(s) => parse_size_arg("--size", s)?,
@@ -410,7 +385,8 @@ fn what_if(out: &mut dyn Write, starts: &[(Fit, Start)], sizes: &[u64], json: bo
                 let r = match result {
                     Ok(a) => {
                         json!({"kind": "what-if", "policy": fit.name().to_lowercase(), "size": size,
-                                    "ok": true, "addr": a.addr, "block_size": a.size, "searched": a.searched})
+                                    "ok": true, "addr": a.addr, "block_size": a.size, "searched": a.searched,
+                               "exact_fit": heap.free_list().len() < start.heap.free_list().len()})
                     }
                     Err(e) => {
                         json!({"kind": "what-if", "policy": fit.name().to_lowercase(), "size": size,
@@ -421,18 +397,10 @@ fn what_if(out: &mut dyn Write, starts: &[(Fit, Start)], sizes: &[u64], json: bo
                 writeln!(out, "{r}")?;
                 continue;
             }
+            // An exact fit uses up its hole: the list gets shorter.
+            let exact = heap.free_list().len() < start.heap.free_list().len();
             let cell = match result {
-                Ok(a)
-                    if a.size
-                        == start
-                            .heap
-                            .free_list()
-                            .iter()
-                            .find(|h| h.addr == a.addr)
-                            .map_or(0, |h| h.size) =>
-                {
-                    format!("{} (exact)", a.addr)
-                }
+                Ok(a) if exact => format!("{} (exact)", a.addr),
                 Ok(a) => a.addr.to_string(),
                 Err(e) => {
                     failures += 1;

@@ -43,36 +43,6 @@ pub struct Args {
     svg: Option<std::path::PathBuf>,
 }
 
-/// Parses `A:0:40,B:0:20` into jobs, naming the bad item.
-fn parse_jobs(text: &str) -> Result<Vec<Job>, CliError> {
-    let mut jobs: Vec<Job> = Vec::new();
-    for (i, item) in text.split(',').enumerate() {
-        let bad = |why: &str| CliError::input(format!("--jobs: job {} ('{item}'): {why}", i + 1));
-        let parts: Vec<&str> = item.split(':').collect();
-        let [name, arrival, runtime] = parts[..] else {
-            return Err(bad("write NAME:ARRIVAL:RUNTIME, e.g. A:0:40"));
-        };
-        let name = name.trim();
-        if name.is_empty() {
-            return Err(bad("the name is empty"));
-        }
-        if jobs.iter().any(|j| j.name == name) {
-            return Err(bad("the name is used twice"));
-        }
-        let number = |what: &str, t: &str| {
-            parse_float(t)
-                .filter(|v| v.is_finite() && *v >= 0.0)
-                .ok_or_else(|| bad(&format!("the {what} '{t}' must be a number >= 0")))
-        };
-        jobs.push(Job {
-            name: name.to_string(),
-            arrival: number("arrival", arrival)?,
-            runtime: number("runtime", runtime)?,
-        });
-    }
-    Ok(jobs)
-}
-
 /// The policies named by `--policy`.
 fn parse_policies(text: &str, quantum: f64) -> Result<Vec<Policy>, CliError> {
     let rr = Policy::RoundRobin { quantum };
@@ -92,7 +62,7 @@ fn parse_policies(text: &str, quantum: f64) -> Result<Vec<Policy>, CliError> {
 
 /// Runs `vmlab sched`.
 pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
-    let jobs = parse_jobs(&args.jobs)?;
+    let jobs = Job::parse_list(&args.jobs).map_err(|e| CliError::input(format!("--jobs: {e}")))?;
     let quantum = parse_float(&args.quantum)
         .ok_or_else(|| CliError::input(format!("--quantum: '{}' is not a number", args.quantum)))?;
     let switch_cost = parse_float(&args.switch_cost).ok_or_else(|| {

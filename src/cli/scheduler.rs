@@ -105,9 +105,9 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
                 "scheduler: option -j: need at least one job (got {jobs})"
             )));
         }
-        if maxlen < 0 {
+        if !(0..=1i128 << 53).contains(&maxlen) {
             return Err(CliError::input(format!(
-                "scheduler: option -m: the max length must be >= 0 (got {maxlen})"
+                "scheduler: option -m: the max length must be between 0 and 2^53 (got {maxlen})"
             )));
         }
         JobSource::Random {

@@ -10,6 +10,10 @@
 use super::PyRandom;
 use crate::heap::{AllocError, Allocation, Fit, Heap, HeapConfig, ListOrder};
 
+/// The largest whole number a float holds exactly: random sizes are drawn as
+/// `int(random() * range) + 1`.
+const MAX_EXACT: i128 = 1 << 53;
+
 /// A validated malloc.py configuration.
 #[derive(Clone, Debug)]
 pub struct MallocConfig {
@@ -133,6 +137,12 @@ impl MallocConfig {
                 self.range
             ));
         }
+        if self.range > MAX_EXACT {
+            return Err(format!(
+                "-r {}: the largest request must be at most 2^53 (sizes are drawn as floats)",
+                self.range
+            ));
+        }
         let heap = Heap::new(self.base, self.size, self.heap_config())
             .map_err(|e| format!("-S/-b: {e}"))?;
         if let Some(list) = &self.list {
@@ -248,6 +258,37 @@ fn run_random<E>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the flags and the list, a validated configuration runs
+        /// to the end without panicking, and every allocation lies inside
+        /// the heap.
+        #[test]
+        fn any_validated_configuration_runs(
+            seed in 0..1000i128, size in 0..300u64, header in 0..6u64, align in -1..5i128,
+            fit in 0..4usize, order in 0..5usize, coalesce in any::<bool>(),
+            ops in -2..60i128, range in 0..40i128, percent in 1..100i128,
+            list in proptest::option::of(proptest::collection::vec((any::<bool>(), 0..50u64), 1..30)),
+        ) {
+            let config = MallocConfig {
+                seed, size, base: 1000, header,
+                align: (align > 0).then_some(align as u64),
+                fit: Fit::ALL[fit], order: ListOrder::ALL[order], coalesce,
+                ops, range, percent_alloc: percent,
+                list: list.map(|l| l.into_iter().map(|(a, n)| if a { ListOp::Alloc(n) } else { ListOp::Free(n % 8) }).collect()),
+            };
+            if let Ok(heap) = config.validate() {
+                let result: Result<(), ()> = run(&config, heap, |step, _| {
+                    if let Step::Alloc { result: Ok(a), .. } = step {
+                        assert!(a.addr >= 1000 && a.addr + a.size <= 1000 + size);
+                    }
+                    Ok(())
+                });
+                prop_assert!(result.is_ok());
+            }
+        }
+    }
 
     #[test]
     fn list_parsing_names_the_bad_operation() {

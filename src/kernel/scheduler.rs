@@ -9,6 +9,21 @@
 //! - [`simulate`], a whole workload run on that policy, giving the timeline
 //!   (slots) and each job's turnaround, response and wait (lecture E1).
 //!
+//! How the kernel drives it (a timer interrupt every quantum):
+//!
+//! ```text
+//! sched.admit(pid, expected)                      // process becomes ready
+//! let (pid, remaining, slice) = sched.pick()?     // dispatch it
+//! ... run it for at most `slice` ...
+//! timer interrupt  -> sched.preempt(pid, remaining - ran)
+//! exit or blocking -> (nothing: it is no longer ready; admit again on wake-up)
+//! new process      -> if sched.should_preempt(running, left) { preempt it }  (STCF)
+//! ```
+//!
+//! A process whose running time is unknown is admitted with
+//! `f64::INFINITY`: FIFO then runs it until it exits, RR gives it quanta,
+//! SJF/STCF put it after every job with a known length.
+//!
 //! Conventions: ties go to the job listed first; under RR, jobs arriving at
 //! time t enter the ready queue before the job preempted at t goes back.
 //! Times are `f64` so that `vmlab scheduler` reproduces scheduler.py's
@@ -167,6 +182,43 @@ pub struct Job {
     pub arrival: f64,
     /// How long it runs in total.
     pub runtime: f64,
+}
+
+impl Job {
+    /// Parses a workload written `NAME:ARRIVAL:RUNTIME,...` (`A:0:40,B:0:20`).
+    ///
+    /// Errors name the job by position and say what is wrong: the shape, an
+    /// empty or repeated name, a time that is not a finite number >= 0.
+    pub fn parse_list(text: &str) -> Result<Vec<Job>, String> {
+        let mut jobs: Vec<Job> = Vec::new();
+        for (i, item) in text.split(',').enumerate() {
+            let bad = |why: &str| format!("job {} ('{item}'): {why}", i + 1);
+            let parts: Vec<&str> = item.split(':').collect();
+            let [name, arrival, runtime] = parts[..] else {
+                return Err(bad("write NAME:ARRIVAL:RUNTIME, e.g. A:0:40"));
+            };
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(bad("the name is empty"));
+            }
+            if jobs.iter().any(|j| j.name == name) {
+                return Err(bad("the name is used twice"));
+            }
+            let number = |what: &str, t: &str| {
+                t.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && *v >= 0.0)
+                    .ok_or_else(|| bad(&format!("the {what} '{t}' must be a number >= 0")))
+            };
+            jobs.push(Job {
+                name: name.to_string(),
+                arrival: number("arrival", arrival)?,
+                runtime: number("runtime", runtime)?,
+            });
+        }
+        Ok(jobs)
+    }
 }
 
 /// What happened in one stretch of time.
@@ -489,6 +541,22 @@ mod tests {
     }
 
     #[test]
+    fn workloads_parse_and_errors_name_the_job() {
+        assert_eq!(Job::parse_list("A:0:40,B:0:20,C:5:10").unwrap(), e1());
+        assert!(
+            Job::parse_list("A:0:40,B:0")
+                .unwrap_err()
+                .starts_with("job 2")
+        );
+        assert!(Job::parse_list("A:0:-1").unwrap_err().contains(">= 0"));
+        assert!(
+            Job::parse_list("A:0:1,A:1:1")
+                .unwrap_err()
+                .contains("twice")
+        );
+    }
+
+    #[test]
     fn idle_cpu_waits_for_the_next_arrival() {
         let jobs = vec![Job {
             name: "late".into(),
@@ -524,6 +592,22 @@ mod tests {
         s.admit(1, 10.0);
         assert!(s.should_preempt(0, 35.0));
         assert!(!Scheduler::new(Policy::Fifo).should_preempt(0, 1.0));
+    }
+
+    #[test]
+    fn timer_driven_round_robin_of_processes_with_unknown_length() {
+        let mut s = Scheduler::new(Policy::RoundRobin { quantum: 3.0 });
+        s.admit(7, f64::INFINITY);
+        s.admit(9, f64::INFINITY);
+        let mut order = Vec::new();
+        for _ in 0..4 {
+            let (pid, remaining, slice) = s.pick().unwrap();
+            assert_eq!(slice, 3.0);
+            order.push(pid);
+            s.preempt(pid, remaining - slice);
+        }
+        assert_eq!(order, vec![7, 9, 7, 9]);
+        assert_eq!(s.ready_len(), 2);
     }
 
     mod props {

@@ -63,19 +63,23 @@ pub fn text_chart(jobs: &[Job], s: &Schedule) -> String {
     if end <= 0.0 {
         return out;
     }
-    let columns = (end.ceil() as usize).clamp(1, 70);
-    let scale = end / columns as f64;
+    // One column per time unit, or per a whole number of units so that the
+    // chart stays within 70 columns.
+    let scale = (end / 70.0).ceil().max(1.0);
+    let columns = ((end / scale).ceil() as usize).max(1);
     let name_width = jobs.iter().map(|j| j.name.len()).max().unwrap_or(1).max(6);
     let _ = writeln!(out);
     for (j, job) in jobs.iter().enumerate() {
         let mut row = String::with_capacity(columns);
         for c in 0..columns {
-            let mid = (c as f64 + 0.5) * scale;
+            let (from, to) = (c as f64 * scale, (c as f64 + 1.0) * scale);
+            // A column shows what happened at any time inside it: running
+            // wins over waiting.
             let running = s
                 .slots
                 .iter()
-                .any(|sl| sl.kind == SlotKind::Run(j) && sl.start <= mid && mid < sl.end);
-            let waiting = mid >= job.arrival && mid < s.stats[j].completion;
+                .any(|sl| sl.kind == SlotKind::Run(j) && sl.start < to && from < sl.end);
+            let waiting = job.arrival < to && from < s.stats[j].completion;
             row.push(if running {
                 '#'
             } else if waiting {
@@ -89,11 +93,11 @@ pub fn text_chart(jobs: &[Job], s: &Schedule) -> String {
     if s.slots.iter().any(|sl| sl.kind == SlotKind::Switch) {
         let mut row = String::with_capacity(columns);
         for c in 0..columns {
-            let mid = (c as f64 + 0.5) * scale;
+            let (from, to) = (c as f64 * scale, (c as f64 + 1.0) * scale);
             let sw = s
                 .slots
                 .iter()
-                .any(|sl| sl.kind == SlotKind::Switch && sl.start <= mid && mid < sl.end);
+                .any(|sl| sl.kind == SlotKind::Switch && sl.start < to && from < sl.end);
             row.push(if sw { 'x' } else { ' ' });
         }
         let _ = writeln!(out, "  {:>w$} |{row}|", "switch", w = name_width);
@@ -104,7 +108,7 @@ pub fn text_chart(jobs: &[Job], s: &Schedule) -> String {
         "time",
         time(end),
         w = name_width,
-        r = columns
+        r = columns.max(2)
     );
     let _ = writeln!(
         out,

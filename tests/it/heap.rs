@@ -27,6 +27,11 @@ fn e3_where_each_request_goes_under_each_policy() {
         assert_eq!(at("best", size), best, "best fit {size}");
         assert_eq!(at("worst", size), worst, "worst fit {size}");
     }
+    let exact = recs
+        .iter()
+        .find(|r| r["policy"] == "best" && r["size"] == 16)
+        .unwrap();
+    assert_eq!(exact["exact_fit"], true);
     for policy in ["first", "best", "worst"] {
         let r = recs
             .iter()

@@ -224,7 +224,7 @@ fn scheduler_bad_job_lists_name_the_job() {
     vmlab(&["scheduler", "-l", "5,,3", "-c"]).bad_input(&["-l", "job 2", "not a number"]);
     vmlab(&["scheduler", "-l", "5,-3", "-c"]).bad_input(&["-l", "job 2", ">= 0"]);
     vmlab(&["scheduler", "-l", "5,inf", "-c"]).bad_input(&["job 2"]);
-    vmlab(&["scheduler", "-m", "-5", "-c"]).bad_input(&["-m"]);
+    vmlab(&["scheduler", "-m", "-5", "-c"]).bad_input(&["-m", "between 0"]);
     vmlab(&["scheduler", "-j", "x"]).bad_input(&["-j", "'x'"]);
 }
 
