@@ -3,14 +3,14 @@
 
 #[path = "it/asm_gnu.rs"]
 mod asm_gnu;
+#[path = "it/cpu_qemu.rs"]
+mod cpu_qemu;
 #[path = "it/heap.rs"]
 mod heap;
 #[path = "it/kernel.rs"]
 mod kernel;
 #[path = "it/ostep_alloc.rs"]
 mod ostep_alloc;
-#[path = "it/cpu_qemu.rs"]
-mod cpu_qemu;
 #[path = "it/run.rs"]
 mod run;
 #[path = "it/scenario.rs"]
