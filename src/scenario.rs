@@ -363,9 +363,26 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
                 format!("two processes are named '{pname}'"),
             ));
         }
-        let program_image = load_program(&src, p, &field, m.strategy)?;
-        let (pcode, pdata) = match &program_image {
-            Some(prog) => {
+        let va_bits = m.va_bits.unwrap_or(16);
+        let data_base = (m.strategy == Strategy::Segmentation && (3..=64).contains(&va_bits))
+            .then(|| 2u64 << (va_bits - 2));
+        let program_image = load_program(&src, p, &field, data_base)?;
+        let (pcode, pdata) = match (&program_image, data_base) {
+            (Some(prog), Some(data_base)) => {
+                // Segmented: text (and read-only data) in segment 0, data
+                // and bss in segment 2.
+                let end = |low: bool| {
+                    prog.sections
+                        .iter()
+                        .filter(|s| (s.addr < data_base) == low)
+                        .filter_map(|s| s.end())
+                        .max()
+                };
+                let code = end(true).unwrap_or(0);
+                let data = end(false).map(|e| e - data_base).unwrap_or(0);
+                (code, data)
+            }
+            (Some(prog), None) => {
                 let (_, hi) = prog.extent().unwrap_or((0, 0));
                 let data_start = prog
                     .sections
@@ -376,7 +393,7 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
                     .unwrap_or(hi);
                 (data_start, hi - data_start)
             }
-            None => (0, 0),
+            (None, _) => (0, 0),
         };
         let mut context = crate::kernel::process::Context::default();
         for (reg_name, value) in &p.registers {
@@ -678,7 +695,7 @@ fn load_program(
     src: &Source,
     p: &ProcessToml,
     field: &dyn Fn(&str) -> String,
-    strategy: Strategy,
+    data_base: Option<u64>,
 ) -> Result<Option<crate::program::Program>, String> {
     let (text, file_name) = match (&p.source, &p.file) {
         (None, None) => return Ok(None),
@@ -703,6 +720,11 @@ fn load_program(
                 )
             };
             let bytes = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
+            if bytes.starts_with(b"\x7fELF") && data_base.is_some() {
+                return Err(bad(
+                    "an ELF file is linked for a flat address space; under segmentation give assembly".into(),
+                ));
+            }
             if bytes.starts_with(b"\x7fELF") {
                 // A RISC-V ELF executable (static, linked where it runs).
                 let prog = crate::elf::load(&bytes).map_err(|e| bad(e.to_string()))?;
@@ -713,31 +735,29 @@ fn load_program(
             (text, path.display().to_string())
         }
     };
-    if strategy == Strategy::Segmentation {
-        return Err(src.err(
-            p.name.span(),
-            &field("source"),
-            "programs run under uniprogramming, time-sharing, static-relocation, base and base-bounds; under segmentation use an access list",
-        ));
-    }
     let text_base = src.opt(&p.text_base, &field("text_base"))?.unwrap_or(0);
-    let prog = crate::asm::assemble(&text, &file_name, &crate::asm::Options { text_base })
-        .map_err(|e| match &p.source {
-            // Inline source: the error's line is a line of the scenario file.
-            Some(t) => {
-                let file_line = src.line(t.span().start);
-                let rest = &src.text[t.span().start.min(src.text.len())..];
-                let skip = usize::from(rest.starts_with("\"\"\"\n") || rest.starts_with("'''\n"));
-                format!(
-                    "{}:{}: {}: {}",
-                    src.name,
-                    file_line + skip + e.line - 1,
-                    field("source"),
-                    e.message
-                )
-            }
-            None => e.to_string(),
-        })?;
+    let prog = crate::asm::assemble_with_data_at(
+        &text,
+        &file_name,
+        &crate::asm::Options { text_base },
+        data_base,
+    )
+    .map_err(|e| match &p.source {
+        // Inline source: the error's line is a line of the scenario file.
+        Some(t) => {
+            let file_line = src.line(t.span().start);
+            let rest = &src.text[t.span().start.min(src.text.len())..];
+            let skip = usize::from(rest.starts_with("\"\"\"\n") || rest.starts_with("'''\n"));
+            format!(
+                "{}:{}: {}: {}",
+                src.name,
+                file_line + skip + e.line - 1,
+                field("source"),
+                e.message
+            )
+        }
+        None => e.to_string(),
+    })?;
     Ok(Some(prog))
 }
 

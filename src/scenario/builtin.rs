@@ -39,6 +39,7 @@ pub const ALL: &[Builtin] = &[
     builtin!("e13-canonical"),
     builtin!("e14-latency"),
     builtin!("e15-where-does-it-live"),
+    builtin!("e15-segmentation"),
     builtin!("uniprogramming"),
 ];
 

@@ -433,7 +433,13 @@ fn e14_latency_table_is_the_lectures() {
 
 #[test]
 fn e15_every_access_is_labelled_with_its_region() {
-    let ev = run_json("e15");
+    for name in ["e15-where-does-it-live", "e15-segmentation"] {
+        e15_labels(name);
+    }
+}
+
+fn e15_labels(name: &str) {
+    let ev = run_json(name);
     let data: Vec<(String, u64, String)> = ev
         .iter()
         .filter(|e| matches!(e["kind"].as_str(), Some("load" | "store")))
