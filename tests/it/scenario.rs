@@ -478,3 +478,21 @@ fn uniprogramming_store_into_the_os_corrupts_it() {
     assert_eq!(v[0]["owner"], "os");
     assert!(text("uniprogramming").contains("the OS is corrupted"));
 }
+
+#[test]
+fn every_builtin_runs_in_text_and_json_with_a_kind_on_every_line() {
+    let list = vmlab(&["scenario", "list"]).ok().to_string();
+    for name in list.lines().filter_map(|l| l.split_whitespace().next()) {
+        let t = vmlab(&["scenario", "run", name]);
+        assert!(!t.ok().is_empty(), "{name}");
+        for e in run_json(name) {
+            assert!(e["kind"].is_string(), "{name}: {e}");
+        }
+    }
+}
+
+#[test]
+fn unknown_scenarios_are_bad_input() {
+    vmlab(&["scenario", "show", "e99"]).bad_input(&["e99", "scenario list"]);
+    vmlab(&["scenario", "run", "e8"]).bad_input(&["e8"]);
+}
