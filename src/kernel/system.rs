@@ -266,8 +266,10 @@ impl Kernel {
             .map(|p| p.pid)
     }
 
-    /// The address-space size a spec asks for under the current strategy.
-    fn image_size(&self, spec: &ProcessSpec) -> Result<AddressSpace, String> {
+    /// The (unsegmented) address space a spec asks for under the current
+    /// strategy: under uniprogramming and time sharing it defaults to all of
+    /// user memory.
+    fn flat_space(&self, spec: &ProcessSpec) -> Result<AddressSpace, String> {
         let mut sizes = spec.sizes;
         if matches!(
             self.config.strategy,
@@ -314,7 +316,7 @@ impl Kernel {
         let mut space = if strategy == Strategy::Segmentation {
             AddressSpace::segmented(spec.sizes, self.config.va_bits).map_err(|e| (e, 0))?
         } else {
-            self.image_size(spec).map_err(|e| (e, 0))?
+            self.flat_space(spec).map_err(|e| (e, 0))?
         };
         // Phase 2: physical memory.
         let mut memory = Vec::new();
@@ -334,7 +336,9 @@ impl Kernel {
                     self.free
                         .allocate_at(start, space.size)
                         .map_err(|e| (e, space.size))?;
-                } else if start + space.size > self.config.memory || start < self.config.os_size {
+                } else if start as u128 + space.size as u128 > self.config.memory as u128
+                    || start < self.config.os_size
+                {
                     return Err((
                         format!("[{start:#x}, +{:#x}) is not user memory", space.size),
                         space.size,
