@@ -549,18 +549,18 @@ impl Kernel {
         let load = self.proc(pid).load_address;
         let to_disk = self.config.strategy == Strategy::TimeSharing
             && self.disk.resident.is_some_and(|r| r != pid);
+        let mmu = self.process_mmu(pid);
         for (va, bytes) in &spec.image {
             for (i, byte) in bytes.iter().enumerate() {
-                let va = va + i as u64;
+                let Some(va) = va.checked_add(i as u64) else {
+                    continue;
+                };
                 if to_disk {
                     // Another process owns memory: the image waits on disk.
                     self.disk.poke(pid, va, *byte);
                     continue;
                 }
-                let pa = match load {
-                    Some(l) => Some(l + va),
-                    None => self.kernel_translate(pid, va),
-                };
+                let pa = kernel_pa(mmu.as_ref(), load, va);
                 if let Some(pa) = pa {
                     let _ = self.memory.write(PhysAddr::new(pa), &[*byte]);
                 }
@@ -594,13 +594,13 @@ impl Kernel {
     /// identity strategies), and sets the initial pc and sp.
     fn load_program(&mut self, pid: Pid, prog: &crate::program::Program, spec: &ProcessSpec) {
         let load = self.proc(pid).load_address.unwrap_or(0);
+        let mmu = self.process_mmu(pid);
         for sec in &prog.sections {
             for (i, byte) in sec.data.iter().enumerate() {
-                let va = sec.addr + i as u64;
-                let pa = match self.proc(pid).load_address {
-                    Some(l) => Some(l + va),
-                    None => self.kernel_translate(pid, va),
+                let Some(va) = sec.addr.checked_add(i as u64) else {
+                    continue;
                 };
+                let pa = kernel_pa(mmu.as_ref(), self.proc(pid).load_address, va);
                 if let Some(pa) = pa {
                     let _ = self.memory.write(PhysAddr::new(pa), &[*byte]);
                 }
@@ -676,11 +676,15 @@ impl Kernel {
     /// Translates `va` the way process `pid`'s MMU registers would (the
     /// kernel reading a process's memory), or `None` on a fault.
     pub fn kernel_translate(&self, pid: Pid, va: u64) -> Option<u64> {
+        kernel_pa(self.process_mmu(pid).as_ref(), None, va)
+    }
+
+    /// An MMU loaded with `pid`'s saved registers (kernel mode), for the
+    /// kernel to reach the process's memory.
+    fn process_mmu(&self, pid: Pid) -> Option<AnyMmu> {
         let mut mmu = self.mmu.clone();
         mmu.load_registers(Mode::Kernel, &self.proc(pid).mmu).ok()?;
-        mmu.translate(VirtAddr::new(va), Access::Read)
-            .ok()
-            .map(|pa| pa.as_u64())
+        Some(mmu)
     }
 
     // ------------------------------------------------------------------
@@ -703,8 +707,8 @@ impl Kernel {
     ) -> Option<Result<u64, Fault>> {
         let pid = self.current?;
         loop {
-            let t = self.mmu.explain(VirtAddr::new(va), access);
-            let result = t.result.and_then(|pa| {
+            let result = self.mmu.translate(VirtAddr::new(va), access);
+            let result = result.and_then(|pa| {
                 let fits = pa
                     .as_u64()
                     .checked_add(size)
@@ -972,6 +976,18 @@ impl Kernel {
         self.events.extend(summaries);
         let c = self.cost_event();
         self.emit(c);
+    }
+}
+
+/// Where the kernel finds a process's byte `va`: `load + va` for the
+/// strategies without translation, else through the process's MMU state.
+fn kernel_pa(mmu: Option<&AnyMmu>, load: Option<u64>, va: u64) -> Option<u64> {
+    match load {
+        Some(l) => l.checked_add(va),
+        None => mmu?
+            .translate(VirtAddr::new(va), Access::Read)
+            .ok()
+            .map(|pa| pa.as_u64()),
     }
 }
 
