@@ -147,7 +147,11 @@ fn random_instruction_sequences_match_qemu() {
     for seed in 1..=20u64 {
         let src = dir.join(format!("random{seed}.s"));
         let elf = dir.join(format!("random{seed}.elf"));
-        std::fs::write(&src, random_program(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15), 400)).unwrap();
+        std::fs::write(
+            &src,
+            random_program(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15), 400),
+        )
+        .unwrap();
         vmlab(&["asm", src.to_str().unwrap(), "-o", elf.to_str().unwrap()]).ok();
         let qemu = Command::new("qemu-riscv64").arg(&elf).output().unwrap();
         assert_eq!(qemu.status.code(), Some(0), "qemu failed on seed {seed}");
