@@ -6,6 +6,14 @@
 //! Exit codes (DESIGN.md): 0 success; 1 a strict run ended with an unhandled
 //! fault; 2 bad input, with a one-line message on stderr.
 
+pub mod asm;
+pub mod heap;
+pub mod malloc;
+pub mod run;
+pub mod scenario;
+pub mod sched;
+pub mod scheduler;
+pub mod stack;
 pub mod translate;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +37,24 @@ pub enum Command {
     /// Translate virtual addresses with base, base+bounds or segmentation,
     /// narrating every step.
     Translate(translate::Args),
+    /// Run the lecture's scenarios (or your own TOML): processes, memory
+    /// strategies, context switches, traps, narrated or as JSON events.
+    Scenario(scenario::Args),
+    /// Drop-in for OSTEP's malloc.py: free-list allocation problems and answers.
+    Malloc(malloc::Args),
+    /// Drop-in for OSTEP's scheduler.py: FIFO/SJF/RR problems and answers.
+    Scheduler(scheduler::Args),
+    /// CPU scheduling of a workload (FIFO, SJF, STCF, RR): Gantt chart and metrics.
+    Sched(sched::Args),
+    /// Heap allocation on the free list: fit policies, holes, fragmentation.
+    Heap(heap::Args),
+    /// Stack allocation by pointer bump: frees only in reverse order.
+    Stack(stack::Args),
+    /// Assemble RISC-V assembly into a static ELF64 executable.
+    Asm(asm::Args),
+    /// Run a program (assembly or ELF) on the RV64IM CPU, every access
+    /// translated by the MMU.
+    Run(run::Args),
 }
 
 /// Why a command could not do its job.
@@ -56,6 +82,14 @@ pub type CmdResult = Result<u8, CliError>;
 pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
     match cli.command {
         Command::Translate(args) => translate::run(args, out),
+        Command::Scenario(args) => scenario::run(args, out),
+        Command::Malloc(args) => malloc::run(args, out),
+        Command::Scheduler(args) => scheduler::run(args, out),
+        Command::Sched(args) => sched::run(args, out),
+        Command::Heap(args) => heap::run(args, out),
+        Command::Stack(args) => stack::run(args, out),
+        Command::Asm(args) => asm::run(args, out),
+        Command::Run(args) => run::run(args, out),
     }
 }
 

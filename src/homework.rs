@@ -4,3 +4,6 @@
 pub mod pyrandom;
 
 pub use pyrandom::PyRandom;
+pub mod malloc;
+pub mod pyvalue;
+pub mod scheduler;

@@ -9,14 +9,22 @@
 
 pub mod addr;
 pub mod cli;
+pub mod cost;
 pub mod fault;
+pub mod heap;
 pub mod homework;
 pub mod kernel;
 pub mod memory;
 pub mod mmu;
 pub mod render;
+pub mod scenario;
 
 pub use addr::{PhysAddr, Size, VirtAddr};
 pub use fault::{Fault, FaultKind};
 pub use memory::PhysicalMemory;
 pub use mmu::{Access, AnyMmu, Mmu, Mode};
+pub mod asm;
+pub mod cpu;
+pub mod elf;
+pub mod machine;
+pub mod program;

@@ -7,6 +7,12 @@
 //!
 //! Values are little-endian, as on RISC-V and x86. An access that does not
 //! fit inside the memory is an error value carrying the address.
+//!
+//! Every frame carries a *write generation*: a counter bumped by every write
+//! into the frame, whoever makes it (a store of the CPU, the kernel's loader,
+//! swap-in, compaction). The CPU caches decoded instructions per physical
+//! frame and compares the generation on each fetch, so code that is rewritten
+//! (self-modifying code, a relocated or swapped-in program) is decoded again.
 
 use crate::addr::PhysAddr;
 use std::collections::HashMap;
@@ -18,7 +24,15 @@ const FRAME_SHIFT: u32 = 12;
 /// Machines up to this size index their frames directly.
 const DENSE_LIMIT: u64 = 64 << 20;
 
-type Frame = Box<[u8; FRAME_SIZE as usize]>;
+/// One backed frame: its bytes and its write generation.
+struct FrameData {
+    bytes: [u8; FRAME_SIZE as usize],
+    /// Bumped by every write into the frame (starts at 1: a frame that is
+    /// backed differs from the all-zero unbacked one, generation 0).
+    generation: u64,
+}
+
+type Frame = Box<FrameData>;
 
 enum Frames {
     Dense(Vec<Option<Frame>>),
@@ -92,23 +106,47 @@ impl PhysicalMemory {
         }
     }
 
-    fn frame(&self, number: u64) -> Option<&[u8; FRAME_SIZE as usize]> {
+    #[inline]
+    fn frame_data(&self, number: u64) -> Option<&FrameData> {
         match &self.frames {
             Frames::Dense(v) => v.get(number as usize).and_then(|f| f.as_deref()),
             Frames::Sparse(m) => m.get(&number).map(|f| &**f),
         }
     }
 
+    #[inline]
+    fn frame(&self, number: u64) -> Option<&[u8; FRAME_SIZE as usize]> {
+        self.frame_data(number).map(|f| &f.bytes)
+    }
+
+    /// The frame's bytes for writing: backs it if needed and bumps its write
+    /// generation (the caller is about to write into it).
+    #[inline]
     fn frame_mut(&mut self, number: u64) -> &mut [u8; FRAME_SIZE as usize] {
         let allocated = &mut self.frames_allocated;
         let new_frame = || {
             *allocated += 1;
-            Box::new([0u8; FRAME_SIZE as usize])
+            Box::new(FrameData {
+                bytes: [0u8; FRAME_SIZE as usize],
+                generation: 0,
+            })
         };
-        match &mut self.frames {
+        let f = match &mut self.frames {
             Frames::Dense(v) => v[number as usize].get_or_insert_with(new_frame),
             Frames::Sparse(m) => m.entry(number).or_insert_with(new_frame),
-        }
+        };
+        f.generation += 1;
+        &mut f.bytes
+    }
+
+    /// The write generation of the frame holding `pa`: 0 while the frame was
+    /// never written, then bumped by every write into it. Two equal readings
+    /// mean the frame's bytes did not change in between (what the CPU's
+    /// decoded-instruction cache relies on).
+    #[inline]
+    pub fn generation(&self, pa: PhysAddr) -> u64 {
+        self.frame_data(pa.as_u64() >> FRAME_SHIFT)
+            .map_or(0, |f| f.generation)
     }
 
     /// Copies `buf.len()` bytes starting at `pa` into `buf`.
@@ -165,9 +203,21 @@ impl PhysicalMemory {
         let in_frame = (a % FRAME_SIZE) as usize;
         if in_frame + size <= FRAME_SIZE as usize {
             self.check(pa, size as u64)?;
-            if let Some(f) = self.frame(a >> FRAME_SHIFT) {
-                bytes[..size].copy_from_slice(&f[in_frame..in_frame + size]);
-            }
+            let Some(f) = self.frame(a >> FRAME_SHIFT) else {
+                return Ok(0);
+            };
+            // One fixed-size copy per width (no call to memmove).
+            let at = in_frame;
+            return Ok(match size {
+                1 => f[at] as u64,
+                2 => u16::from_le_bytes([f[at], f[at + 1]]) as u64,
+                4 => u32::from_le_bytes(f[at..at + 4].try_into().expect("4 bytes")) as u64,
+                8 => u64::from_le_bytes(f[at..at + 8].try_into().expect("8 bytes")),
+                _ => {
+                    bytes[..size].copy_from_slice(&f[at..at + size]);
+                    u64::from_le_bytes(bytes)
+                }
+            });
         } else {
             self.read(pa, &mut bytes[..size])?;
         }
@@ -180,6 +230,22 @@ impl PhysicalMemory {
     #[inline]
     pub fn write_le(&mut self, pa: PhysAddr, size: usize, value: u64) -> Result<(), MemoryError> {
         let size = size.min(8);
+        let a = pa.as_u64();
+        let in_frame = (a % FRAME_SIZE) as usize;
+        if in_frame + size <= FRAME_SIZE as usize {
+            // Fast path: the whole value lands in one frame.
+            self.check(pa, size as u64)?;
+            let f = self.frame_mut(a >> FRAME_SHIFT);
+            let at = in_frame;
+            match size {
+                1 => f[at] = value as u8,
+                2 => f[at..at + 2].copy_from_slice(&(value as u16).to_le_bytes()),
+                4 => f[at..at + 4].copy_from_slice(&(value as u32).to_le_bytes()),
+                8 => f[at..at + 8].copy_from_slice(&value.to_le_bytes()),
+                _ => f[at..at + size].copy_from_slice(&value.to_le_bytes()[..size]),
+            }
+            return Ok(());
+        }
         self.write(pa, &value.to_le_bytes()[..size])
     }
 
@@ -239,6 +305,21 @@ mod tests {
         assert!(m.read_le(PhysAddr::new(u64::MAX), 8).is_err());
         assert_eq!(m.read_le(PhysAddr::new(4092), 4), Ok(0));
         assert_eq!(m.frames_allocated(), 0, "a failed write writes nothing");
+    }
+
+    #[test]
+    fn every_write_bumps_the_frame_generation() {
+        let mut m = PhysicalMemory::new(1 << 16);
+        let pa = PhysAddr::new(4100);
+        assert_eq!(m.generation(pa), 0);
+        m.write_le(pa, 4, 1).unwrap();
+        let g1 = m.generation(pa);
+        assert!(g1 > 0);
+        m.write(PhysAddr::new(4096 + 4000), b"x").unwrap();
+        assert!(m.generation(pa) > g1, "any write into the frame counts");
+        let g2 = m.generation(pa);
+        m.write_le(PhysAddr::new(0), 4, 1).unwrap();
+        assert_eq!(m.generation(pa), g2, "other frames do not");
     }
 
     #[test]

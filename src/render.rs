@@ -2,4 +2,7 @@
 //! HTML). The simulation never prints; it returns results and events, and
 //! these functions turn them into output.
 
+pub mod events;
+pub mod gantt;
+pub mod heap;
 pub mod translation;

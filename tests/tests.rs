@@ -1,6 +1,22 @@
 //! Integration tests: every test runs the real `vmlab` binary, as a user does.
 //! One test binary; one module per command.
 
+#[path = "it/asm_gnu.rs"]
+mod asm_gnu;
+#[path = "it/cpu_qemu.rs"]
+mod cpu_qemu;
+#[path = "it/heap.rs"]
+mod heap;
+#[path = "it/kernel.rs"]
+mod kernel;
+#[path = "it/ostep_alloc.rs"]
+mod ostep_alloc;
+#[path = "it/run.rs"]
+mod run;
+#[path = "it/scenario.rs"]
+mod scenario;
+#[path = "it/sched.rs"]
+mod sched;
 #[path = "it/support.rs"]
 mod support;
 #[path = "it/translate.rs"]

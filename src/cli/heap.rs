@@ -1,0 +1,439 @@
+//! `vmlab heap`: alloc/free requests on the library's free-list allocator
+//! with a chosen fit policy, list order and coalescing, showing the memory
+//! map, the free list and fragmentation after every step (lecture E3).
+//!
+//! The starting heap is one hole, or a `--layout` of named blocks and holes
+//! in address order. `--what-if` tries each request alone on that starting
+//! heap ("where would 12 bytes go?"); `--policy all` compares the policies.
+
+use super::{CliError, CmdResult, parse_size_arg};
+use crate::heap::layout::{self, Piece};
+use crate::heap::{AllocError, Fit, Heap, HeapConfig, ListOrder};
+use crate::render::heap as draw;
+use serde_json::json;
+use std::collections::HashMap;
+use std::io::Write;
+
+/// Flags of `vmlab heap`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Requests: NAME:SIZE allocates SIZE bytes as NAME, free:NAME frees it, a bare
+SIZE allocates an unnamed block (named #1, #2, ...).
+
+Lecture E3 (where do 12, 16, 24, 32 bytes go?):
+  vmlab heap --layout free:16,A:12,free:24,B:16 --policy all --what-if 12 16 24 32
+A sequence on a 100-byte heap:
+  vmlab heap --size 100 --policy first A:20 B:30 free:A C:10")]
+pub struct Args {
+    /// Heap size in bytes (default: the layout's total, or 100).
+    #[arg(long, value_name = "SIZE")]
+    size: Option<String>,
+    /// Address of the heap's first byte.
+    #[arg(long, default_value = "0", value_name = "ADDR")]
+    base: String,
+    /// Starting heap in address order: NAME:SIZE blocks and free:SIZE holes,
+    /// e.g. free:16,A:12,free:24,B:16 (the rest of --size is a hole at the end).
+    #[arg(long, value_name = "LAYOUT")]
+    layout: Option<String>,
+    /// first, best, worst, next, or all.
+    #[arg(long, default_value = "best", value_name = "POLICY")]
+    policy: String,
+    /// Free-list order: addrsort, sizesort+, sizesort-, insert-front, insert-back.
+    #[arg(long, default_value = "addrsort", value_name = "ORDER")]
+    order: String,
+    /// Merge neighbouring holes after each free.
+    #[arg(long)]
+    coalesce: bool,
+    /// Header bytes in front of every block.
+    #[arg(long, default_value = "0", value_name = "SIZE")]
+    header: String,
+    /// Round requests up to a multiple of this.
+    #[arg(long, value_name = "SIZE")]
+    align: Option<String>,
+    /// Try each request alone on the starting heap instead of in sequence.
+    #[arg(long)]
+    what_if: bool,
+    /// Print JSON records instead of text.
+    #[arg(long)]
+    json: bool,
+    /// The requests.
+    #[arg(value_name = "REQUEST")]
+    requests: Vec<String>,
+}
+
+/// One request.
+#[derive(Clone, Debug, PartialEq)]
+enum Request {
+    Alloc { name: String, size: u64 },
+    Free { name: String },
+}
+
+fn parse_requests(items: &[String]) -> Result<Vec<Request>, CliError> {
+    let mut unnamed = 0;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let where_ = format!("request {} ('{item}')", i + 1);
+            if let Some(name) = item.strip_prefix("free:") {
+                return if name.is_empty() {
+                    Err(CliError::input(format!("{where_}: free:NAME needs a name")))
+                } else {
+                    Ok(Request::Free { name: name.into() })
+                };
+            }
+            let (name, size) = match item.split_once(':') {
+                Some((n, s)) if !n.is_empty() => (n.to_string(), s),
+                Some(_) => return Err(CliError::input(format!("{where_}: the name is empty"))),
+                None => {
+                    unnamed += 1;
+                    (format!("#{unnamed}"), item.as_str())
+                }
+            };
+            let size = parse_size_arg(&where_, size)?;
+            Ok(Request::Alloc { name, size })
+        })
+        .collect()
+}
+
+/// A layout: named blocks and holes.
+fn parse_layout(text: &str) -> Result<Vec<Piece>, CliError> {
+    text.split(',')
+        .enumerate()
+        .map(|(i, item)| {
+            let where_ = format!("--layout: piece {} ('{item}')", i + 1);
+            let (name, size) = item.split_once(':').ok_or_else(|| {
+                CliError::input(format!("{where_}: write NAME:SIZE or free:SIZE"))
+            })?;
+            let size = parse_size_arg(&where_, size)?;
+            if size == 0 {
+                return Err(CliError::input(format!(
+                    "{where_}: a piece needs at least 1 byte"
+                )));
+            }
+            Ok(Piece {
+                name: (name != "free").then(|| name.to_string()),
+                size,
+            })
+        })
+        .collect()
+}
+
+fn parse_fits(text: &str) -> Result<Vec<Fit>, CliError> {
+    if text.eq_ignore_ascii_case("all") {
+        return Ok(vec![Fit::First, Fit::Best, Fit::Worst]);
+    }
+    Fit::parse(text).map(|f| vec![f]).ok_or_else(|| {
+        CliError::input(format!(
+            "--policy: unknown policy '{text}' (first, best, worst, next or all)"
+        ))
+    })
+}
+
+/// The starting heap for one policy, with the names of its blocks.
+struct Start {
+    heap: Heap,
+    names: HashMap<u64, String>,
+}
+
+/// Builds the starting heap from the layout (the library's `heap::layout`).
+fn build(base: u64, size: u64, config: HeapConfig, pieces: &[Piece]) -> Result<Start, CliError> {
+    let (heap, named) = layout::build(base, size, config, pieces)
+        .map_err(|e| CliError::input(format!("--layout: {e}")))?;
+    Ok(Start {
+        heap,
+        names: named.into_iter().collect(),
+    })
+}
+
+/// Runs `vmlab heap`.
+pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
+    let layout = match &args.layout {
+        Some(t) => parse_layout(t)?,
+        None => Vec::new(),
+    };
+    let layout_total = layout
+        .iter()
+        .try_fold(0u64, |acc, p| acc.checked_add(p.size))
+        .ok_or_else(|| CliError::input("--layout: the pieces add up beyond 2^64"))?;
+    let size = match &args.size {
+        Some(s) => parse_size_arg("--size", s)?,
+        None if layout.is_empty() => 100,
+        None => layout_total,
+    };
+    if layout_total > size {
+        return Err(CliError::input(format!(
+            "--layout: the pieces take {layout_total} bytes but the heap has {size}"
+        )));
+    }
+    let base = parse_size_arg("--base", &args.base)?;
+    let order = ListOrder::parse(&args.order).ok_or_else(|| {
+        CliError::input(format!(
+            "--order: unknown order '{}' (addrsort, sizesort+, sizesort-, insert-front, insert-back)",
+            args.order
+        ))
+    })?;
+    let header = parse_size_arg("--header", &args.header)?;
+    let align = match &args.align {
+        Some(a) => match parse_size_arg("--align", a)? {
+            0 => return Err(CliError::input("--align: must be at least 1")),
+            n => Some(n),
+        },
+        None => None,
+    };
+    let fits = parse_fits(&args.policy)?;
+    let requests = parse_requests(&args.requests)?;
+    let config = |fit| HeapConfig {
+        fit,
+        order,
+        coalesce: args.coalesce,
+        header,
+        align,
+    };
+
+    if args.what_if {
+        let sizes: Vec<u64> = requests
+            .iter()
+            .map(|r| match r {
+                Request::Alloc { size, .. } => Ok(*size),
+                Request::Free { name } => Err(CliError::input(format!(
+                    "--what-if: free:{name}: only allocation requests can be tried"
+                ))),
+            })
+            .collect::<Result<_, _>>()?;
+        let starts = fits
+            .iter()
+            .map(|&f| build(base, size, config(f), &layout).map(|s| (f, s)))
+            .collect::<Result<Vec<_>, _>>()?;
+        return what_if(out, &starts, &sizes, args.json);
+    }
+
+    for (k, &fit) in fits.iter().enumerate() {
+        let start = build(base, size, config(fit), &layout)?;
+        if !args.json && k > 0 {
+            writeln!(out)?;
+        }
+        sequence(out, start, &requests, args.json)?;
+    }
+    Ok(0)
+}
+
+fn describe(heap: &Heap) -> String {
+    let c = heap.config();
+    format!(
+        "{} bytes at {}, {} fit, {}, {}{}{}",
+        heap.size(),
+        heap.start(),
+        c.fit.name().to_lowercase(),
+        c.order.name(),
+        if c.coalesce {
+            "coalescing"
+        } else {
+            "no coalescing"
+        },
+        if c.header > 0 {
+            format!(", header {}", c.header)
+        } else {
+            String::new()
+        },
+        c.align.map_or(String::new(), |a| format!(", align {a}"))
+    )
+}
+
+/// Runs the requests in order on `start`, showing the heap after each.
+fn sequence(out: &mut dyn Write, start: Start, requests: &[Request], json: bool) -> CmdResult {
+    let Start {
+        mut heap,
+        mut names,
+    } = start;
+    let policy = heap.config().fit.name().to_lowercase();
+    let mut by_name: HashMap<String, Option<u64>> =
+        names.iter().map(|(a, n)| (n.clone(), Some(*a))).collect();
+    if json {
+        let mut r =
+            json!({"kind": "start", "policy": policy, "base": heap.start(), "size": heap.size()});
+        merge(&mut r, draw::state_json(&heap));
+        writeln!(out, "{r}")?;
+    } else {
+        writeln!(out, "Heap: {}", describe(&heap))?;
+        writeln!(out, "  start       {}", draw::memory_map(&heap, &names))?;
+        writeln!(out, "  free list   {}", draw::free_list(&heap))?;
+        writeln!(out, "              {}", draw::summary(&heap))?;
+    }
+    for (i, req) in requests.iter().enumerate() {
+        let (line, mut record) = match req {
+            Request::Alloc { name, size } => {
+                if by_name.get(name).is_some_and(|a| a.is_some()) {
+                    return Err(CliError::input(format!(
+                        "request {} ('{name}:{size}'): {name} is already allocated",
+                        i + 1
+                    )));
+                }
+                match heap.alloc(*size) {
+                    Ok(a) => {
+                        names.insert(a.addr, name.clone());
+                        by_name.insert(name.clone(), Some(a.addr));
+                        (
+                            format!(
+                                "alloc {name} ({size} bytes) -> {} ({} byte block, searched {} element{})",
+                                a.addr,
+                                a.size,
+                                a.searched,
+                                if a.searched == 1 { "" } else { "s" }
+                            ),
+                            json!({"kind": "alloc", "policy": policy, "name": name, "size": size, "ok": true,
+                                   "addr": a.addr, "block_size": a.size, "searched": a.searched}),
+                        )
+                    }
+                    Err(e) => {
+                        by_name.insert(name.clone(), None);
+                        let why = if e.is_external_fragmentation() {
+                            format!("{e}: external fragmentation")
+                        } else {
+                            e.to_string()
+                        };
+                        (
+                            format!("alloc {name} ({size} bytes) -> FAILS: {why}"),
+                            json!({"kind": "alloc", "policy": policy, "name": name, "size": size, "ok": false,
+                                   "addr": null, "searched": e.searched(), "reason": e.to_string(),
+                                   "external_fragmentation": e.is_external_fragmentation()}),
+                        )
+                    }
+                }
+            }
+            Request::Free { name } => match by_name.get(name) {
+                None => {
+                    return Err(CliError::input(format!(
+                        "request {} (free:{name}): nothing named {name} was allocated",
+                        i + 1
+                    )));
+                }
+                Some(None) => (
+                    format!("free {name} -> nothing to free ({name} holds no block)"),
+                    json!({"kind": "free", "policy": policy, "name": name, "ok": false, "addr": null}),
+                ),
+                Some(Some(addr)) => {
+                    let addr = *addr;
+                    let freed = heap.free(addr).map_err(CliError::input)?;
+                    names.remove(&addr);
+                    by_name.insert(name.clone(), None);
+                    (
+                        format!("free {name} ({freed} bytes at {addr})"),
+                        json!({"kind": "free", "policy": policy, "name": name, "ok": true,
+                               "addr": addr, "size": freed}),
+                    )
+                }
+            },
+        };
+        if json {
+            merge(&mut record, draw::state_json(&heap));
+            writeln!(out, "{record}")?;
+        } else {
+            writeln!(out, "{}. {line}", i + 1)?;
+            writeln!(out, "  map         {}", draw::memory_map(&heap, &names))?;
+            writeln!(out, "  free list   {}", draw::free_list(&heap))?;
+            writeln!(out, "              {}", draw::summary(&heap))?;
+        }
+    }
+    Ok(0)
+}
+
+fn merge(into: &mut serde_json::Value, from: serde_json::Value) {
+    if let (Some(a), serde_json::Value::Object(b)) = (into.as_object_mut(), from) {
+        a.extend(b);
+    }
+}
+
+/// Tries each size alone on each policy's starting heap.
+fn what_if(out: &mut dyn Write, starts: &[(Fit, Start)], sizes: &[u64], json: bool) -> CmdResult {
+    let first = &starts[0].1;
+    if !json {
+        writeln!(
+            out,
+            "Heap: {}",
+            describe(&first.heap).split(", ").next().unwrap_or_default()
+        )?;
+        writeln!(
+            out,
+            "  map         {}",
+            draw::memory_map(&first.heap, &first.names)
+        )?;
+        writeln!(out, "  free list   {}", draw::free_list(&first.heap))?;
+        writeln!(out, "              {}", draw::summary(&first.heap))?;
+        writeln!(out)?;
+        write!(out, "  {:>8}", "request")?;
+        for (fit, _) in starts {
+            write!(
+                out,
+                "  {:>12}",
+                format!("{} fit", fit.name().to_lowercase())
+            )?;
+        }
+        writeln!(out)?;
+    }
+    let mut notes = Vec::new();
+    for &size in sizes {
+        if !json {
+            write!(out, "  {size:>8}")?;
+        }
+        let mut failures = 0;
+        let mut last_error = None;
+        for (fit, start) in starts {
+            let mut heap = start.heap.clone();
+            let result = heap.alloc(size);
+            if json {
+                let r = match result {
+                    Ok(a) => {
+                        json!({"kind": "what-if", "policy": fit.name().to_lowercase(), "size": size,
+                                    "ok": true, "addr": a.addr, "block_size": a.size, "searched": a.searched,
+                               "exact_fit": heap.free_list().len() < start.heap.free_list().len()})
+                    }
+                    Err(e) => {
+                        json!({"kind": "what-if", "policy": fit.name().to_lowercase(), "size": size,
+                                     "ok": false, "addr": null, "reason": e.to_string(),
+                                     "external_fragmentation": e.is_external_fragmentation()})
+                    }
+                };
+                writeln!(out, "{r}")?;
+                continue;
+            }
+            // An exact fit uses up its hole: the list gets shorter.
+            let exact = heap.free_list().len() < start.heap.free_list().len();
+            let cell = match result {
+                Ok(a) if exact => format!("{} (exact)", a.addr),
+                Ok(a) => a.addr.to_string(),
+                Err(e) => {
+                    failures += 1;
+                    last_error = Some(e);
+                    "fails".to_string()
+                }
+            };
+            write!(out, "  {cell:>12}")?;
+        }
+        if !json {
+            writeln!(out)?;
+            if let Some(e) = last_error {
+                let scope = if failures == starts.len() {
+                    "every policy"
+                } else {
+                    "some policies"
+                };
+                let why = match e {
+                    AllocError::NoFit {
+                        largest_hole,
+                        free_total,
+                        ..
+                    } if e.is_external_fragmentation() => format!(
+                        "the largest hole is {largest_hole} bytes although {free_total} bytes are free (external fragmentation)"
+                    ),
+                    e => e.to_string(),
+                };
+                notes.push(format!("{size} fails under {scope}: {why}"));
+            }
+        }
+    }
+    for n in notes {
+        writeln!(out, "  {n}")?;
+    }
+    Ok(0)
+}

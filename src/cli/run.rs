@@ -1,0 +1,357 @@
+//! `vmlab run PROGRAM`: assemble (`.s`) or load (ELF) a program, place it in
+//! physical memory, and run it on the RV64IM CPU with every access
+//! translated by the chosen MMU. `--trace` narrates every access in the
+//! lecture's words; `--json` gives the same as JSON lines.
+
+use super::{CliError, CmdResult, parse_size_arg};
+use crate::addr::{PhysAddr, VirtAddr};
+use crate::asm::{Options, assemble_with_data_at};
+use crate::cpu::{Observer, Trap, parse_register};
+use crate::machine::{Config, Machine, MmuKind, Outcome, Regions, Tracer};
+use crate::program::Program;
+use serde_json::json;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Flags of `vmlab run`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Examples:
+  vmlab run examples/sum.s
+  vmlab run examples/e4.s --mmu base-bounds --base 4k --space 1k --reg s0=0x200 \\
+            --max-instructions 3 --trace
+  vmlab run prog.elf --mmu identity --stats")]
+pub struct Args {
+    /// An assembly source (.s) or a static RISC-V ELF64 executable.
+    program: PathBuf,
+    /// The MMU: identity, base, base-bounds or segmentation.
+    #[arg(long, default_value = "base-bounds", value_name = "KIND")]
+    mmu: String,
+    /// Where the address space starts in physical memory.
+    #[arg(long, value_name = "ADDR")]
+    base: Option<String>,
+    /// Physical memory size.
+    #[arg(long, default_value = "64m", value_name = "SIZE")]
+    phys_mem: String,
+    /// Address-space size (the bounds); default: the program + 128 KiB,
+    /// rounded up to a power of two.
+    #[arg(long, value_name = "SIZE")]
+    space: Option<String>,
+    /// Set a register before the run, e.g. `s0=0x200` (repeatable).
+    #[arg(long = "reg", value_name = "NAME=VALUE")]
+    regs: Vec<String>,
+    /// Print every fetch, load and store with its translation and region.
+    #[arg(long)]
+    trace: bool,
+    /// JSON lines instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Stop after this many instructions.
+    #[arg(long, default_value = "1000000000", value_name = "N")]
+    max_instructions: String,
+    /// Print the instruction count and rate on stderr.
+    #[arg(long)]
+    stats: bool,
+}
+
+/// Loads `path`: an ELF executable if it starts with the ELF magic, else
+/// assembly (text at address 0).
+pub fn load_program(path: &std::path::Path) -> Result<Program, CliError> {
+    load_program_with_data_at(path, None)
+}
+
+/// Like [`load_program`]; assembly puts its data at `data_base` if given.
+fn load_program_with_data_at(
+    path: &std::path::Path,
+    data_base: Option<u64>,
+) -> Result<Program, CliError> {
+    let bytes =
+        std::fs::read(path).map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
+    if bytes.starts_with(b"\x7fELF") {
+        return crate::elf::load(&bytes)
+            .map_err(|e| CliError::input(format!("{}: {e}", path.display())));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        CliError::input(format!(
+            "{}: neither an ELF executable nor assembly text",
+            path.display()
+        ))
+    })?;
+    assemble_with_data_at(
+        &text,
+        &path.display().to_string(),
+        &Options { text_base: 0 },
+        data_base,
+    )
+    .map_err(CliError::input)
+}
+
+/// This thread's CPU time in seconds (Linux `/proc/thread-self/schedstat`),
+/// so a rate measured on a busy machine is not diluted by waiting.
+fn cpu_time() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(ns as f64 / 1e9)
+}
+
+/// Prints every access, labelled with its region.
+struct Trace<'a> {
+    out: &'a mut dyn Write,
+    json: bool,
+    regions: Regions,
+    /// The segment table, to name each address's segment and offset.
+    segments: Option<crate::mmu::Segmentation>,
+    error: Option<std::io::Error>,
+}
+
+impl Trace<'_> {
+    fn line(
+        &mut self,
+        kind: &str,
+        access: &str,
+        va: VirtAddr,
+        pa: PhysAddr,
+        extra: Option<(u64, u64)>,
+    ) {
+        let region = self.regions.of(va.as_u64()).name();
+        let r = if self.json {
+            let mut v = json!({"kind": kind, "va": va.as_u64(), "pa": pa.as_u64(), "access": access, "region": region});
+            if let Some((segment, offset)) = self.segments.as_ref().and_then(|m| m.split(va)) {
+                v["segment"] = json!(segment);
+                v["offset"] = json!(offset);
+            }
+            if let Some((size, value)) = extra {
+                v["size"] = json!(size);
+                v["value"] = json!(value);
+            }
+            writeln!(self.out, "{v}")
+        } else {
+            writeln!(
+                self.out,
+                "{kind} {:#010x} -> {:#010x} ({region})",
+                va.as_u64(),
+                pa.as_u64()
+            )
+        };
+        if let Err(e) = r {
+            self.error.get_or_insert(e);
+        }
+    }
+}
+
+impl Observer for Trace<'_> {
+    fn fetch(&mut self, va: VirtAddr, pa: PhysAddr) {
+        self.line("fetch", "fetch", va, pa, None);
+    }
+    fn load(&mut self, va: VirtAddr, pa: PhysAddr, size: u64, value: u64) {
+        self.line("load", "read", va, pa, Some((size, value)));
+    }
+    fn store(&mut self, va: VirtAddr, pa: PhysAddr, size: u64, value: u64) {
+        self.line("store", "write", va, pa, Some((size, value)));
+    }
+    fn trap(&mut self, trap: &Trap) {
+        if let Trap::Fault { fault, .. } = trap {
+            self.fault_line(fault);
+        }
+    }
+}
+
+impl Trace<'_> {
+    /// The access that faulted: the record carries `fault` instead of `pa`.
+    fn fault_line(&mut self, fault: &crate::fault::Fault) {
+        let kind = match fault.access {
+            crate::mmu::Access::Fetch => "fetch",
+            crate::mmu::Access::Read => "load",
+            crate::mmu::Access::Write => "store",
+        };
+        let va = fault.va.as_u64();
+        let region = self.regions.of(va).name();
+        let r = if self.json {
+            let v = json!({"kind": kind, "va": va, "fault": fault.kind.name(), "access": fault.access.name(), "region": region});
+            writeln!(self.out, "{v}")
+        } else {
+            writeln!(
+                self.out,
+                "{kind} {va:#010x} -> fault: {} ({region})",
+                fault.kind.describe()
+            )
+        };
+        if let Err(e) = r {
+            self.error.get_or_insert(e);
+        }
+    }
+}
+
+impl Tracer for Trace<'_> {
+    fn regions_changed(&mut self, regions: &Regions) {
+        self.regions = regions.clone();
+    }
+    fn program_wrote(&mut self, bytes: &[u8]) {
+        // Text: the output itself, where it happens; JSON: a record.
+        let r = if self.json {
+            let text = String::from_utf8_lossy(bytes);
+            writeln!(self.out, "{}", json!({"kind": "output", "text": text}))
+        } else {
+            self.out.write_all(bytes)
+        };
+        if let Err(e) = r {
+            self.error.get_or_insert(e);
+        }
+    }
+}
+
+/// Runs `vmlab run`.
+pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
+    // 1. Validate every flag before doing anything.
+    let mmu = match args.mmu.as_str() {
+        "identity" => MmuKind::Identity,
+        "base" => MmuKind::Base,
+        "base-bounds" | "base+bounds" => MmuKind::BaseBounds,
+        "segmentation" => MmuKind::Segmentation,
+        other => {
+            return Err(CliError::input(format!(
+                "--mmu: unknown MMU '{other}' (identity, base, base-bounds, segmentation)"
+            )));
+        }
+    };
+    let base = match &args.base {
+        Some(b) => parse_size_arg("--base", b)?,
+        None if mmu == MmuKind::Identity => 0,
+        None => 0x1000,
+    };
+    let phys_mem = parse_size_arg("--phys-mem", &args.phys_mem)?;
+    let space = args
+        .space
+        .as_deref()
+        .map(|s| parse_size_arg("--space", s))
+        .transpose()?;
+    let limit = parse_size_arg("--max-instructions", &args.max_instructions)?;
+    let mut regs = Vec::new();
+    for r in &args.regs {
+        let (name, value) = r.split_once('=').ok_or_else(|| {
+            CliError::input(format!("--reg {r}: expected NAME=VALUE, e.g. s0=0x200"))
+        })?;
+        let n = parse_register(name.trim())
+            .ok_or_else(|| CliError::input(format!("--reg {r}: '{name}' is not a register")))?;
+        regs.push((n, parse_size_arg("--reg", value.trim())?));
+    }
+    // 2. Load and place.
+    let mut program = load_program(&args.program)?;
+    let mut space = space;
+    if mmu == MmuKind::Segmentation {
+        // Segmented layout: code in segment 0, data and heap in segment 1.
+        let is_elf = std::fs::read(&args.program).is_ok_and(|b| b.starts_with(b"\x7fELF"));
+        let quarter = match space {
+            Some(s) => s / 4,
+            None if is_elf => crate::machine::segment_quarter(&program).ok_or_else(|| {
+                CliError::input(format!(
+                    "{}: this ELF's layout does not put code and data in two segments of a power-of-two address space (use another --mmu)",
+                    args.program.display()
+                ))
+            })?,
+            None => {
+                // Room for the code, or the data and 64 KiB of heap.
+                let (_, end) = program.extent().unwrap_or((0, 0));
+                end.saturating_add(64 << 10).checked_next_power_of_two().unwrap_or(u64::MAX).max(16 << 10)
+            }
+        };
+        space = Some(quarter.saturating_mul(4));
+        if !is_elf {
+            program = load_program_with_data_at(&args.program, Some(quarter))?;
+        }
+    }
+    let config = Config {
+        mmu,
+        base,
+        phys_mem,
+        space,
+    };
+    let mut machine = Machine::new(&program, &config)
+        .map_err(|e| CliError::input(format!("{}: {e}", args.program.display())))?;
+    for (n, v) in regs {
+        machine.cpu.regs.set(n, v);
+    }
+    // 3. Run.
+    let started = std::time::Instant::now();
+    let cpu_before = cpu_time();
+    let outcome = if args.trace {
+        let regions = machine.regions.clone();
+        let mut trace = Trace {
+            out: &mut *out,
+            json: args.json,
+            regions,
+            segments: match &machine.mmu {
+                crate::mmu::AnyMmu::Segmentation(m) => Some(m.clone()),
+                _ => None,
+            },
+            error: None,
+        };
+        // The trace prints what the program writes, where it writes it.
+        let o = machine.run(limit, &mut std::io::sink(), &mut trace)?;
+        if let Some(e) = trace.error {
+            return Err(e.into());
+        }
+        o
+    } else {
+        machine.run(limit, &mut *out, &mut crate::cpu::NoObserver)?
+    };
+    let elapsed = started.elapsed();
+    let count = machine.cpu.instret;
+    if args.stats {
+        let rate = |secs: f64| count as f64 / secs.max(1e-9) / 1e6;
+        let wall = elapsed.as_secs_f64();
+        let mut line = format!(
+            "instructions: {count}  time: {wall:.3} s  rate: {:.1} M instructions/s",
+            rate(wall)
+        );
+        if let (Some(before), Some(after)) = (cpu_before, cpu_time()) {
+            let cpu = after - before;
+            line += &format!("  (cpu time {cpu:.3} s: {:.1} M instructions/s)", rate(cpu));
+        }
+        eprintln!("{line}");
+    }
+    // 4. Report how it ended.
+    match outcome {
+        Outcome::Exited(status) => {
+            if args.json {
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"kind": "exit", "status": status, "instructions": count})
+                )?;
+            }
+            Ok((status & 0xff) as u8)
+        }
+        Outcome::Limit => {
+            if args.json {
+                writeln!(out, "{}", json!({"kind": "limit", "instructions": count}))?;
+            }
+            out.flush()?;
+            eprintln!("vmlab: stopped after {count} instructions (--max-instructions)");
+            Ok(0)
+        }
+        Outcome::Trapped(trap) => {
+            if args.json {
+                let mut v = json!({"kind": trap.name(), "pc": trap.pc(), "instructions": count});
+                if let Trap::Fault { word, fault, .. } = trap {
+                    v["va"] = json!(fault.va.as_u64());
+                    v["access"] = json!(fault.access.name());
+                    v["fault"] = json!(fault.kind.name());
+                    v["instruction"] = json!(word);
+                }
+                if let Trap::Illegal { word, .. } = trap {
+                    v["instruction"] = json!(word);
+                }
+                writeln!(out, "{v}")?;
+            }
+            out.flush()?;
+            eprintln!("vmlab: {trap}");
+            Ok(1)
+        }
+        Outcome::UnknownSyscall { number, pc } => {
+            out.flush()?;
+            eprintln!("vmlab: unknown system call {number} (a7) at pc {pc:#x}");
+            Ok(1)
+        }
+    }
+}

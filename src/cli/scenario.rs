@@ -1,0 +1,136 @@
+//! `vmlab scenario`: list, show and run scenarios (built-in or TOML files).
+
+use super::{CliError, CmdResult};
+use crate::kernel::event::Event;
+use crate::render::events;
+use crate::scenario::{self, builtin};
+use std::io::Write;
+
+/// Flags of `vmlab scenario`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Action {
+    /// List the built-in scenarios with a one-line description.
+    List,
+    /// Print a built-in scenario's TOML (to copy and edit).
+    Show {
+        /// The scenario's name (see `vmlab scenario list`).
+        name: String,
+    },
+    /// Run a scenario file or a built-in scenario and narrate it.
+    Run {
+        /// A TOML file, or a built-in scenario's name.
+        scenario: String,
+        /// Print the event log as JSON lines instead of the narration.
+        #[arg(long)]
+        json: bool,
+        /// Exit with code 1 if any process was killed by a fault.
+        #[arg(long)]
+        strict: bool,
+    },
+}
+
+/// Runs `vmlab scenario`.
+pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
+    match args.action {
+        Action::List => {
+            for b in builtin::ALL {
+                writeln!(out, "{:<24} {}", b.name, builtin::description(b))?;
+            }
+            Ok(0)
+        }
+        Action::Show { name } => {
+            let b = builtin::find(&name).ok_or_else(|| unknown(&name))?;
+            write!(out, "{}", b.toml)?;
+            Ok(0)
+        }
+        Action::Run {
+            scenario: which,
+            json,
+            strict,
+        } => {
+            let (origin, text) = if std::path::Path::new(&which).exists() {
+                let text = std::fs::read_to_string(&which)
+                    .map_err(|e| CliError::input(format!("{which}: {e}")))?;
+                (which.clone(), text)
+            } else {
+                let b = builtin::find(&which).ok_or_else(|| unknown(&which))?;
+                (format!("{}.toml", b.name), b.toml.to_string())
+            };
+            if let Some(cmds) = scenario::commands_of(&origin, &text).map_err(CliError::Input)? {
+                return run_commands(&origin, &text, &cmds, json, out);
+            }
+            let sc = scenario::parse(&origin, &text).map_err(CliError::Input)?;
+            let log = scenario::run(&sc);
+            if json {
+                write!(out, "{}", events::to_json_lines(&log))?;
+            } else {
+                writeln!(out, "{}", sc.title)?;
+                write!(out, "{}", events::narrate(&log, sc.switch_steps))?;
+            }
+            let killed = log.iter().any(|e| matches!(e, Event::Kill { .. }));
+            Ok(if strict && killed { 1 } else { 0 })
+        }
+    }
+}
+
+/// Runs a wrapper scenario: each command as `vmlab CMD ...` would (with
+/// `--json` added for JSON output). A command refusing its input (as E2's
+/// out-of-order free) is part of the story: its message is printed and the
+/// scenario goes on.
+fn run_commands(
+    origin: &str,
+    text: &str,
+    cmds: &[Vec<String>],
+    json: bool,
+    out: &mut dyn Write,
+) -> CmdResult {
+    let title = toml::from_str::<toml::Table>(text)
+        .ok()
+        .and_then(|t| t.get("title").and_then(|v| v.as_str()).map(String::from))
+        .unwrap_or_else(|| origin.to_string());
+    if !json {
+        writeln!(out, "{title}")?;
+    }
+    for cmd in cmds {
+        if cmd[0] == "scenario" {
+            return Err(CliError::input(format!(
+                "{origin}: commands: a scenario cannot run another scenario"
+            )));
+        }
+        let mut argv = vec!["vmlab".to_string()];
+        argv.extend(cmd.iter().cloned());
+        if json {
+            argv.push("--json".into());
+        } else {
+            writeln!(out, "\n$ vmlab {}", cmd.join(" "))?;
+        }
+        let cli = <super::Cli as clap::Parser>::try_parse_from(&argv).map_err(|e| {
+            let first = e.to_string();
+            let first = first.lines().next().unwrap_or("").to_string();
+            CliError::input(format!("{origin}: commands: {}: {first}", cmd.join(" ")))
+        })?;
+        match super::run(cli, out) {
+            Ok(_) => {}
+            Err(CliError::Input(m)) if json => {
+                let rec =
+                    serde_json::json!({"kind": "error", "command": cmd.join(" "), "message": m});
+                writeln!(out, "{rec}")?;
+            }
+            Err(CliError::Input(m)) => writeln!(out, "vmlab: {m}")?,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(0)
+}
+
+fn unknown(name: &str) -> CliError {
+    CliError::input(format!(
+        "no scenario file or built-in scenario named '{name}' (see vmlab scenario list)"
+    ))
+}

@@ -1,0 +1,300 @@
+//! Executing one decoded instruction: its effect on registers, pc and
+//! memory, with every memory access translated by the MMU.
+//!
+//! Faults are precise: a load or store translates (and checks alignment)
+//! before anything changes, and a jump to a misaligned target traps at the
+//! jump, so a trapped instruction has no effect at all.
+//!
+//! Choices where RISC-V leaves room: a misaligned load or store (address not
+//! a multiple of its size) faults with `misaligned` rather than being split;
+//! a load or store is checked by the MMU at its first *and* last byte, so an
+//! 8-byte load straddling the bounds faults; `fence` does nothing (one
+//! in-order hart, coherent decode cache).
+
+use super::decode::{Inst, Op};
+use super::registers::ABI_NAMES;
+use super::{Cpu, Observer, Trap};
+use crate::addr::{PhysAddr, VirtAddr};
+use crate::fault::{Fault, FaultKind};
+use crate::memory::{FRAME_SIZE, PhysicalMemory};
+use crate::mmu::{Access, Mmu};
+
+/// Translates a data access of `size` bytes at `va`: alignment, then the
+/// MMU at the first and the last byte, which must be contiguous.
+#[inline(always)]
+fn translate_data<M: Mmu>(mmu: &M, va: u64, size: u64, access: Access) -> Result<PhysAddr, Fault> {
+    if va & (size - 1) != 0 {
+        return Err(Fault::new(VirtAddr::new(va), access, FaultKind::Misaligned));
+    }
+    let pa = mmu.translate(VirtAddr::new(va), access)?;
+    if size > 1 {
+        // Aligned, so `va + size - 1` cannot wrap.
+        let last_va = va + (size - 1);
+        let last = mmu.translate(VirtAddr::new(last_va), access)?;
+        if last.as_u64() != pa.as_u64().wrapping_add(size - 1) {
+            return Err(Fault::new(
+                VirtAddr::new(last_va),
+                access,
+                FaultKind::Bounds,
+            ));
+        }
+    }
+    Ok(pa)
+}
+
+fn outside(va: u64, access: Access) -> Fault {
+    Fault::new(VirtAddr::new(va), access, FaultKind::OutsidePhysicalMemory)
+}
+
+#[inline(always)]
+fn sext32(v: u64) -> u64 {
+    v as i32 as i64 as u64
+}
+
+impl Cpu {
+    /// Executes the instruction at `pc`. On a trap, returns it (with the CPU
+    /// state as the trap's contract in [`Trap`] says).
+    #[inline(always)]
+    pub(super) fn step<M: Mmu, O: Observer>(
+        &mut self,
+        mmu: &M,
+        mem: &mut PhysicalMemory,
+        obs: &mut O,
+    ) -> Result<(), Trap> {
+        let pc = self.pc;
+        // 1. Fetch: translate the pc like any other address.
+        if pc & 3 != 0 {
+            let fault = Fault::new(VirtAddr::new(pc), Access::Fetch, FaultKind::Misaligned);
+            return Err(Trap::Fault {
+                pc,
+                word: None,
+                fault,
+            });
+        }
+        let fetch_pa = mmu
+            .translate(VirtAddr::new(pc), Access::Fetch)
+            .map_err(|fault| Trap::Fault {
+                pc,
+                word: None,
+                fault,
+            })?;
+        obs.fetch(VirtAddr::new(pc), fetch_pa);
+        let inst = self.cache.fetch(mem, fetch_pa).map_err(|_| Trap::Fault {
+            pc,
+            word: None,
+            fault: outside(pc, Access::Fetch),
+        })?;
+        // A trap of this instruction names its word: read it again (cold path).
+        let data_fault = |mem: &PhysicalMemory, fault: Fault| Trap::Fault {
+            pc,
+            word: mem.read_le(fetch_pa, 4).ok().map(|w| w as u32),
+            fault,
+        };
+        // 2. Execute.
+        let rs1 = self.regs.get(inst.rs1 as usize);
+        let rs2 = self.regs.get(inst.rs2 as usize);
+        let imm = inst.imm as i64 as u64;
+        let rd = inst.rd as usize;
+        let mut next = pc.wrapping_add(4);
+        // A taken branch to a misaligned target faults at the branch.
+        macro_rules! branch {
+            ($taken:expr) => {{
+                if $taken {
+                    let target = pc.wrapping_add(imm);
+                    if target & 3 != 0 {
+                        let fault =
+                            Fault::new(VirtAddr::new(target), Access::Fetch, FaultKind::Misaligned);
+                        return Err(data_fault(mem, fault));
+                    }
+                    next = target;
+                }
+                self.pc = next;
+                self.instret += 1;
+                return Ok(());
+            }};
+        }
+        // A load of $size bytes: translate (read), then read memory.
+        macro_rules! load {
+            ($size:expr) => {{
+                let va = rs1.wrapping_add(imm);
+                let pa =
+                    translate_data(mmu, va, $size, Access::Read).map_err(|f| data_fault(mem, f))?;
+                let raw = mem
+                    .read_le(pa, $size)
+                    .map_err(|_| data_fault(mem, outside(va, Access::Read)))?;
+                obs.load(VirtAddr::new(va), pa, $size, raw);
+                raw
+            }};
+        }
+        // A store of the low $size bytes of rs2: translate (write), write.
+        macro_rules! store {
+            ($size:expr) => {{
+                let va = rs1.wrapping_add(imm);
+                let pa = translate_data(mmu, va, $size, Access::Write)
+                    .map_err(|f| data_fault(mem, f))?;
+                let v = if $size == 8 {
+                    rs2
+                } else {
+                    rs2 & ((1u64 << ($size * 8)) - 1)
+                };
+                mem.write_le(pa, $size, v)
+                    .map_err(|_| data_fault(mem, outside(va, Access::Write)))?;
+                obs.store(VirtAddr::new(va), pa, $size, v);
+                if self.cache.current_frame() == Some(pa.as_u64() / FRAME_SIZE) {
+                    // Self-modifying code: the running frame changed.
+                    self.cache.recheck();
+                }
+                self.pc = next;
+                self.instret += 1;
+                return Ok(());
+            }};
+        }
+        let value: u64 = match inst.op {
+            Op::Lui => imm,
+            Op::Auipc => pc.wrapping_add(imm),
+            Op::Jal | Op::Jalr => {
+                let target = if inst.op == Op::Jal {
+                    pc.wrapping_add(imm)
+                } else {
+                    rs1.wrapping_add(imm) & !1
+                };
+                if target & 3 != 0 {
+                    let fault =
+                        Fault::new(VirtAddr::new(target), Access::Fetch, FaultKind::Misaligned);
+                    return Err(data_fault(mem, fault));
+                }
+                let link = next;
+                next = target;
+                link
+            }
+            Op::Beq => branch!(rs1 == rs2),
+            Op::Bne => branch!(rs1 != rs2),
+            Op::Blt => branch!((rs1 as i64) < (rs2 as i64)),
+            Op::Bge => branch!((rs1 as i64) >= (rs2 as i64)),
+            Op::Bltu => branch!(rs1 < rs2),
+            Op::Bgeu => branch!(rs1 >= rs2),
+            Op::Lb => load!(1) as i8 as i64 as u64,
+            Op::Lh => load!(2) as i16 as i64 as u64,
+            Op::Lw => sext32(load!(4)),
+            Op::Ld => load!(8),
+            Op::Lbu => load!(1),
+            Op::Lhu => load!(2),
+            Op::Lwu => load!(4),
+            Op::Sb => store!(1),
+            Op::Sh => store!(2),
+            Op::Sw => store!(4),
+            Op::Sd => store!(8),
+            Op::Addi => rs1.wrapping_add(imm),
+            Op::Slti => ((rs1 as i64) < (imm as i64)) as u64,
+            Op::Sltiu => (rs1 < imm) as u64,
+            Op::Xori => rs1 ^ imm,
+            Op::Ori => rs1 | imm,
+            Op::Andi => rs1 & imm,
+            Op::Slli => rs1 << (imm & 63),
+            Op::Srli => rs1 >> (imm & 63),
+            Op::Srai => ((rs1 as i64) >> (imm & 63)) as u64,
+            Op::Addiw => sext32(rs1.wrapping_add(imm)),
+            Op::Slliw => sext32(((rs1 as u32) << (imm & 31)) as u64),
+            Op::Srliw => sext32(((rs1 as u32) >> (imm & 31)) as u64),
+            Op::Sraiw => ((rs1 as i32) >> (imm & 31)) as i64 as u64,
+            Op::Add => rs1.wrapping_add(rs2),
+            Op::Sub => rs1.wrapping_sub(rs2),
+            Op::Sll => rs1 << (rs2 & 63),
+            Op::Slt => ((rs1 as i64) < (rs2 as i64)) as u64,
+            Op::Sltu => (rs1 < rs2) as u64,
+            Op::Xor => rs1 ^ rs2,
+            Op::Srl => rs1 >> (rs2 & 63),
+            Op::Sra => ((rs1 as i64) >> (rs2 & 63)) as u64,
+            Op::Or => rs1 | rs2,
+            Op::And => rs1 & rs2,
+            Op::Addw => sext32(rs1.wrapping_add(rs2)),
+            Op::Subw => sext32(rs1.wrapping_sub(rs2)),
+            Op::Sllw => sext32(((rs1 as u32) << (rs2 & 31)) as u64),
+            Op::Srlw => sext32(((rs1 as u32) >> (rs2 & 31)) as u64),
+            Op::Sraw => ((rs1 as i32) >> (rs2 & 31)) as i64 as u64,
+            Op::Mul => rs1.wrapping_mul(rs2),
+            Op::Mulh => ((rs1 as i64 as i128 * rs2 as i64 as i128) >> 64) as u64,
+            Op::Mulhsu => ((rs1 as i64 as i128 * rs2 as i128) >> 64) as u64,
+            Op::Mulhu => ((rs1 as u128 * rs2 as u128) >> 64) as u64,
+            // Division by zero and overflow do not trap on RISC-V: the
+            // results are fixed by the spec (quotient all ones, remainder
+            // the dividend; MIN / -1 = MIN, remainder 0).
+            Op::Div => match rs2 {
+                0 => u64::MAX,
+                _ => (rs1 as i64).wrapping_div(rs2 as i64) as u64,
+            },
+            Op::Divu => rs1.checked_div(rs2).unwrap_or(u64::MAX),
+            Op::Rem => match rs2 {
+                0 => rs1,
+                _ => (rs1 as i64).wrapping_rem(rs2 as i64) as u64,
+            },
+            Op::Remu => rs1.checked_rem(rs2).unwrap_or(rs1),
+            Op::Mulw => sext32(rs1.wrapping_mul(rs2)),
+            Op::Divw => match rs2 as i32 {
+                0 => u64::MAX,
+                d => (rs1 as i32).wrapping_div(d) as i64 as u64,
+            },
+            Op::Divuw => match rs2 as u32 {
+                0 => u64::MAX,
+                d => sext32(((rs1 as u32) / d) as u64),
+            },
+            Op::Remw => match rs2 as i32 {
+                0 => sext32(rs1),
+                d => (rs1 as i32).wrapping_rem(d) as i64 as u64,
+            },
+            Op::Remuw => match rs2 as u32 {
+                0 => sext32(rs1),
+                d => sext32(((rs1 as u32) % d) as u64),
+            },
+            Op::Fence => {
+                self.pc = next;
+                self.instret += 1;
+                return Ok(());
+            }
+            Op::Ecall | Op::Ebreak => {
+                self.pc = next;
+                self.instret += 1;
+                return Err(if inst.op == Op::Ecall {
+                    Trap::Ecall { pc }
+                } else {
+                    Trap::Ebreak { pc }
+                });
+            }
+            Op::Illegal => {
+                return Err(Trap::Illegal {
+                    pc,
+                    word: inst.imm as u32,
+                });
+            }
+        };
+        // 3. Write back and advance.
+        self.regs.set(rd, value);
+        self.pc = next;
+        self.instret += 1;
+        Ok(())
+    }
+}
+
+/// The instruction in assembler syntax, e.g. `lw a0, 8(s0)`, with branch
+/// and jump offsets relative to the instruction (`beq a0, zero, -8`).
+pub fn disassemble(inst: Inst) -> String {
+    use super::decode::Format;
+    let r = |n: u8| ABI_NAMES[n as usize];
+    let Some(info) = inst.op.info() else {
+        return format!(".word {:#010x}", inst.imm as u32);
+    };
+    let name = info.name;
+    let (rd, rs1, rs2, imm) = (r(inst.rd), r(inst.rs1), r(inst.rs2), inst.imm);
+    match info.format {
+        Format::R => format!("{name} {rd}, {rs1}, {rs2}"),
+        Format::I if inst.op.access_size().is_some() || inst.op == Op::Jalr => {
+            format!("{name} {rd}, {imm}({rs1})")
+        }
+        Format::I | Format::Shift64 | Format::Shift32 => format!("{name} {rd}, {rs1}, {imm}"),
+        Format::S => format!("{name} {rs2}, {imm}({rs1})"),
+        Format::B => format!("{name} {rs1}, {rs2}, {imm}"),
+        Format::U => format!("{name} {rd}, {:#x}", (imm as u32) >> 12),
+        Format::J => format!("{name} {rd}, {imm}"),
+        Format::Fixed => name.to_string(),
+    }
+}

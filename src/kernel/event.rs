@@ -1,0 +1,385 @@
+//! What happened, as data: the kernel never prints, it appends events to a
+//! log, and renderers (`render::events`) turn them into the lecture's
+//! narration or JSON lines.
+//!
+//! Every event serializes with a `"kind"` field; access records carry `pid`,
+//! `va`, `access` and either `pa` or `fault` (DESIGN.md).
+
+use crate::cost::{Estimate, Level};
+use serde::Serialize;
+
+/// A process id.
+pub type Pid = u32;
+
+/// Who owns a physical byte.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "owner", content = "owner_pid")]
+pub enum Owner {
+    /// The operating system's reserved region.
+    Os,
+    /// A process's allocation.
+    Process(Pid),
+    /// Nobody: a hole.
+    Free,
+}
+
+/// One memory access by a process: its translation and its effect.
+#[derive(Clone, PartialEq, Debug, Serialize)]
+pub struct AccessRecord {
+    /// The process.
+    pub pid: Pid,
+    /// The virtual address it issued.
+    pub va: u64,
+    /// `fetch`, `read` or `write`.
+    pub access: &'static str,
+    /// The physical address, when the translation succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pa: Option<u64>,
+    /// The fault, when it did not (`bounds`, `protection`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<&'static str>,
+    /// Segment number, under segmentation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment: Option<u32>,
+    /// Offset within the segment, under segmentation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    /// The region of the process's address space the address lies in
+    /// (`code`, `data`, `heap`, `stack`, `none`).
+    pub region: &'static str,
+    /// The byte read or written (absent for fetches and faults).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<u64>,
+    /// Size of the access in bytes.
+    pub size: u64,
+}
+
+/// A block of physical memory given to (or taken from) a process.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct Block {
+    /// What it holds (`image`, `code`, `heap`, `stack`, `data`).
+    pub what: String,
+    /// First physical byte.
+    pub start: u64,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// One line of a memory map.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct MapEntry {
+    /// First physical byte.
+    pub start: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// `os`, `free`, or the owning process's name and block (`P1 heap`).
+    pub owner: String,
+}
+
+/// The MMU registers as a record (base/bounds or a segment table).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct RegistersView {
+    /// The mechanism.
+    pub mechanism: &'static str,
+    /// Base register.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<u64>,
+    /// Bounds register.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bounds: Option<u64>,
+    /// Segment table: (base, size, perms, grows down).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<SegmentView>,
+}
+
+/// One segment-table entry as a record.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct SegmentView {
+    /// Base.
+    pub base: u64,
+    /// Size (bounds).
+    pub size: u64,
+    /// `rwx` style.
+    pub perms: String,
+    /// Whether it grows down.
+    pub grows_down: bool,
+}
+
+/// Something the simulated system did.
+#[derive(Clone, PartialEq, Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Event {
+    /// Narration from the scenario (the lecture's words).
+    Note {
+        /// The text.
+        text: String,
+    },
+    /// The machine being simulated.
+    Machine {
+        /// The memory strategy.
+        strategy: &'static str,
+        /// Physical memory in bytes.
+        memory: u64,
+        /// Size of the OS's reserved region at physical address 0.
+        os_size: u64,
+        /// Placement policy.
+        placement: &'static str,
+    },
+    /// The loader placed a process in memory.
+    Spawn {
+        /// The new process.
+        pid: Pid,
+        /// Its name.
+        name: String,
+        /// Size of its address space.
+        size: u64,
+        /// Where its pieces went.
+        blocks: Vec<Block>,
+        /// The MMU registers saved in its PCB.
+        registers: RegistersView,
+    },
+    /// A process could not be loaded.
+    LoadFailed {
+        /// The process's name.
+        name: String,
+        /// How much it needed (the largest piece that did not fit).
+        needed: u64,
+        /// Total free memory.
+        free_total: u64,
+        /// The largest hole.
+        largest_hole: u64,
+        /// Why.
+        reason: String,
+    },
+    /// Static relocation: the loader rewrote one absolute address.
+    Relocate {
+        /// The process.
+        pid: Pid,
+        /// The address as written in the program.
+        from: u64,
+        /// The address after adding the load address.
+        to: u64,
+        /// Where the address sits (an instruction or data word).
+        what: String,
+    },
+    /// An instruction fetch.
+    Fetch(AccessRecord),
+    /// A load.
+    Load(AccessRecord),
+    /// A store.
+    Store(AccessRecord),
+    /// An access reached memory the process does not own.
+    Violation {
+        /// The process that made the access.
+        pid: Pid,
+        /// The virtual address it issued.
+        va: u64,
+        /// Where it landed.
+        pa: u64,
+        /// `read` or `write` (or `fetch`).
+        access: &'static str,
+        /// Who owns that byte.
+        #[serde(flatten)]
+        owner: Owner,
+        /// The owner's virtual address of that byte, when a process owns it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        owner_va: Option<u64>,
+    },
+    /// The processor enters the kernel.
+    Trap {
+        /// The process that was running.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pid: Option<Pid>,
+        /// `fault`, `syscall`, `timer-interrupt`, `privileged`.
+        cause: &'static str,
+        /// Detail (the fault, the call).
+        detail: String,
+    },
+    /// The mode bit changed.
+    Mode {
+        /// `kernel` or `user`.
+        mode: &'static str,
+    },
+    /// One step of a context switch.
+    ContextSwitch {
+        /// The process switched away from.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        from: Option<Pid>,
+        /// The process switched to.
+        to: Pid,
+        /// `save-registers`, `save-mmu`, `load-mmu`, `skip-mmu-reload`,
+        /// `restore-registers`.
+        step: &'static str,
+        /// The MMU registers saved or loaded.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        registers: Option<RegistersView>,
+    },
+    /// Time sharing: an address space written to or read from the disk.
+    Swap {
+        /// The process.
+        pid: Pid,
+        /// `out` (memory to disk) or `in`.
+        direction: &'static str,
+        /// Bytes moved.
+        bytes: u64,
+    },
+    /// A system call and its result.
+    Syscall {
+        /// The caller.
+        pid: Pid,
+        /// Its name (`sbrk`, `write`, ...).
+        name: &'static str,
+        /// Its number in the ABI in use.
+        number: u64,
+        /// The arguments.
+        args: Vec<u64>,
+        /// The return value, or the error.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        result: Option<u64>,
+        /// Why it failed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// Console output of the write system call.
+    Output {
+        /// The writer.
+        pid: Pid,
+        /// The text.
+        text: String,
+    },
+    /// The OS took a block of physical memory from the free list.
+    Alloc {
+        /// For whom.
+        pid: Pid,
+        /// The block.
+        #[serde(flatten)]
+        block: Block,
+    },
+    /// The OS returned a block to the free list.
+    Free {
+        /// Whose it was.
+        pid: Pid,
+        /// The block.
+        #[serde(flatten)]
+        block: Block,
+    },
+    /// A heap or stack grew or shrank.
+    Grow {
+        /// The process.
+        pid: Pid,
+        /// `heap` or `stack`.
+        region: &'static str,
+        /// Old size.
+        old_size: u64,
+        /// New size.
+        new_size: u64,
+        /// `in-place`, `moved`, or `implicit` (the stack, on a fault).
+        how: &'static str,
+    },
+    /// The OS moved a block of a process (compaction, relocation on growth).
+    Move {
+        /// The process.
+        pid: Pid,
+        /// What moved.
+        what: String,
+        /// Old physical start.
+        from: u64,
+        /// New physical start.
+        to: u64,
+        /// Bytes copied.
+        bytes: u64,
+    },
+    /// The OS refused an operation, with the reason.
+    Refused {
+        /// The operation.
+        operation: String,
+        /// Why.
+        reason: String,
+    },
+    /// A process was killed by the OS.
+    Kill {
+        /// The process.
+        pid: Pid,
+        /// Why.
+        reason: String,
+    },
+    /// A process exited.
+    Exit {
+        /// The process.
+        pid: Pid,
+        /// Its exit status.
+        status: u64,
+    },
+    /// The physical memory map.
+    MemoryMap {
+        /// Entries in address order.
+        entries: Vec<MapEntry>,
+        /// Total free bytes.
+        free_total: u64,
+        /// The largest hole.
+        largest_hole: u64,
+    },
+    /// The latency table in use.
+    CostTable {
+        /// The levels.
+        levels: Vec<Level>,
+        /// Which level serves memory accesses.
+        served_by: &'static str,
+        /// Disk latency (ns).
+        disk_latency_ns: f64,
+        /// Disk bandwidth (bytes/s).
+        disk_bytes_per_sec: f64,
+    },
+    /// What one process did.
+    ProcessSummary {
+        /// The process.
+        pid: Pid,
+        /// Its name.
+        name: String,
+        /// `zombie` (exited or killed) or where it stands.
+        state: &'static str,
+        /// Instructions (access-list items).
+        instructions: u64,
+        /// Memory accesses.
+        accesses: u64,
+        /// Faults taken.
+        faults: u64,
+    },
+    /// The same workload under another strategy, next to this run's.
+    Compare {
+        /// This run's strategy.
+        strategy: &'static str,
+        /// Its estimated time (ns).
+        total_ns: f64,
+        /// The other strategy.
+        other: &'static str,
+        /// The other run's estimated time (ns).
+        other_total_ns: f64,
+        /// Bytes the other run moved to and from disk.
+        other_disk_bytes: u64,
+        /// `total_ns / other_total_ns`.
+        ratio: f64,
+    },
+    /// The run's totals and estimated time.
+    Cost {
+        /// The strategy these numbers belong to.
+        strategy: &'static str,
+        /// Instructions.
+        instructions: u64,
+        /// Memory accesses.
+        accesses: u64,
+        /// Context switches.
+        context_switches: u64,
+        /// Disk transfers.
+        disk_transfers: u64,
+        /// Bytes moved to and from disk.
+        disk_bytes: u64,
+        /// Bytes copied by the OS in memory.
+        copied_bytes: u64,
+        /// Estimated time, by part.
+        #[serde(flatten)]
+        estimate: Estimate,
+        /// The total, in nanoseconds.
+        total_ns: f64,
+    },
+}

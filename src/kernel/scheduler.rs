@@ -1,0 +1,651 @@
+//! CPU scheduling (the lecture's review): FIFO, SJF, STCF and round robin,
+//! with arrival times and an optional context-switch cost.
+//!
+//! Two ways in:
+//! - [`Scheduler`], the policy the kernel drives: jobs (processes) are
+//!   `admit`ted when they become ready, `pick` chooses who runs next and for
+//!   how long at most, `preempt` puts a running job back, `should_preempt`
+//!   tells the kernel whether a newly ready job takes the CPU (STCF).
+//! - [`simulate`], a whole workload run on that policy, giving the timeline
+//!   (slots) and each job's turnaround, response and wait (lecture E1).
+//!
+//! How the kernel drives it (a timer interrupt every quantum):
+//!
+//! ```text
+//! sched.admit(pid, expected)                      // process becomes ready
+//! let (pid, remaining, slice) = sched.pick()?     // dispatch it
+//! ... run it for at most `slice` ...
+//! timer interrupt  -> sched.preempt(pid, remaining - ran)
+//! exit or blocking -> (nothing: it is no longer ready; admit again on wake-up)
+//! new process      -> if sched.should_preempt(running, left) { preempt it }  (STCF)
+//! ```
+//!
+//! A process whose running time is unknown is admitted with
+//! `f64::INFINITY`: FIFO then runs it until it exits, RR gives it quanta,
+//! SJF/STCF put it after every job with a known length.
+//!
+//! Conventions: ties go to the job listed first; under RR, jobs arriving at
+//! time t enter the ready queue before the job preempted at t goes back.
+//! Times are `f64` so that `vmlab scheduler` reproduces scheduler.py's
+//! floating-point arithmetic exactly; whole numbers stay exact.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+/// A scheduling policy.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Policy {
+    /// First in, first out: run each job to completion in arrival order.
+    Fifo,
+    /// Shortest job first (non-preemptive).
+    Sjf,
+    /// Shortest time-to-completion first (preemptive SJF).
+    Stcf,
+    /// Round robin with a time slice.
+    RoundRobin {
+        /// Length of a time slice (> 0).
+        quantum: f64,
+    },
+}
+
+impl Policy {
+    /// Short lower-case name: fifo, sjf, stcf, rr.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Policy::Fifo => "fifo",
+            Policy::Sjf => "sjf",
+            Policy::Stcf => "stcf",
+            Policy::RoundRobin { .. } => "rr",
+        }
+    }
+
+    /// Whether a job arriving may take the CPU from a running one.
+    pub fn preemptive(&self) -> bool {
+        matches!(self, Policy::Stcf | Policy::RoundRobin { .. })
+    }
+}
+
+/// A ready job as the scheduler sees it. Ordered for shortest-first:
+/// less remaining time first, then the job listed first (lower id).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Ready {
+    id: usize,
+    remaining: f64,
+}
+
+impl Eq for Ready {}
+
+impl Ord for Ready {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.remaining
+            .total_cmp(&other.remaining)
+            .then(self.id.cmp(&other.id))
+    }
+}
+
+impl PartialOrd for Ready {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The ready queue: arrival order (FIFO, RR) or a min-heap on remaining
+/// time (SJF, STCF), so a pick costs O(log n) even with 100 000 jobs.
+#[derive(Clone, Debug)]
+enum ReadyQueue {
+    Arrival(VecDeque<Ready>),
+    Shortest(BinaryHeap<Reverse<Ready>>),
+}
+
+/// The policy the kernel drives: a ready queue and the rule that picks from it.
+///
+/// Job ids double as the listing order for ties (lower id = listed first).
+#[derive(Clone, Debug)]
+pub struct Scheduler {
+    policy: Policy,
+    queue: ReadyQueue,
+}
+
+impl Scheduler {
+    /// An empty ready queue under `policy`.
+    pub fn new(policy: Policy) -> Scheduler {
+        let queue = match policy {
+            Policy::Fifo | Policy::RoundRobin { .. } => ReadyQueue::Arrival(VecDeque::new()),
+            Policy::Sjf | Policy::Stcf => ReadyQueue::Shortest(BinaryHeap::new()),
+        };
+        Scheduler { policy, queue }
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    /// Number of ready jobs.
+    pub fn ready_len(&self) -> usize {
+        match &self.queue {
+            ReadyQueue::Arrival(q) => q.len(),
+            ReadyQueue::Shortest(h) => h.len(),
+        }
+    }
+
+    /// Job `id` becomes ready with `remaining` time to run (arrival, or
+    /// back from a preemption). Under FIFO/RR it joins the back of the queue.
+    pub fn admit(&mut self, id: usize, remaining: f64) {
+        let r = Ready { id, remaining };
+        match &mut self.queue {
+            ReadyQueue::Arrival(q) => q.push_back(r),
+            ReadyQueue::Shortest(h) => h.push(Reverse(r)),
+        }
+    }
+
+    /// Puts a preempted job back (the same as `admit`; under RR the kernel
+    /// admits the jobs that arrived meanwhile first).
+    pub fn preempt(&mut self, id: usize, remaining: f64) {
+        self.admit(id, remaining);
+    }
+
+    /// Chooses the next job and removes it from the queue. Returns its id,
+    /// its remaining time, and the longest it may run before the scheduler
+    /// wants the CPU back (`remaining`, or the quantum under RR).
+    pub fn pick(&mut self) -> Option<(usize, f64, f64)> {
+        let r = match &mut self.queue {
+            ReadyQueue::Arrival(q) => q.pop_front()?,
+            ReadyQueue::Shortest(h) => h.pop()?.0,
+        };
+        let slice = match self.policy {
+            Policy::RoundRobin { quantum } if r.remaining > quantum => quantum,
+            _ => r.remaining,
+        };
+        Some((r.id, r.remaining, slice))
+    }
+
+    /// Under STCF: whether some ready job should displace the running job
+    /// `id` with `remaining` time left (shorter, or as short and listed
+    /// first). Always false under the other policies.
+    pub fn should_preempt(&self, id: usize, remaining: f64) -> bool {
+        match (&self.queue, self.policy) {
+            (ReadyQueue::Shortest(h), Policy::Stcf) => h
+                .peek()
+                .is_some_and(|best| best.0 < Ready { id, remaining }),
+            _ => false,
+        }
+    }
+}
+
+/// A job of a workload.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    /// Its name (A, B, C, or a number).
+    pub name: String,
+    /// When it arrives.
+    pub arrival: f64,
+    /// How long it runs in total.
+    pub runtime: f64,
+}
+
+impl Job {
+    /// Parses a workload written `NAME:ARRIVAL:RUNTIME,...` (`A:0:40,B:0:20`).
+    ///
+    /// Errors name the job by position and say what is wrong: the shape, an
+    /// empty or repeated name, a time that is not a finite number >= 0.
+    pub fn parse_list(text: &str) -> Result<Vec<Job>, String> {
+        let mut jobs: Vec<Job> = Vec::new();
+        for (i, item) in text.split(',').enumerate() {
+            let bad = |why: &str| format!("job {} ('{item}'): {why}", i + 1);
+            let parts: Vec<&str> = item.split(':').collect();
+            let [name, arrival, runtime] = parts[..] else {
+                return Err(bad("write NAME:ARRIVAL:RUNTIME, e.g. A:0:40"));
+            };
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(bad("the name is empty"));
+            }
+            if jobs.iter().any(|j| j.name == name) {
+                return Err(bad("the name is used twice"));
+            }
+            let number = |what: &str, t: &str| {
+                t.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && *v >= 0.0)
+                    .ok_or_else(|| bad(&format!("the {what} '{t}' must be a number >= 0")))
+            };
+            jobs.push(Job {
+                name: name.to_string(),
+                arrival: number("arrival", arrival)?,
+                runtime: number("runtime", runtime)?,
+            });
+        }
+        Ok(jobs)
+    }
+}
+
+/// What happened in one stretch of time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SlotKind {
+    /// Job (index into the workload) ran.
+    Run(usize),
+    /// The kernel switched between jobs (context-switch cost).
+    Switch,
+    /// Nothing was ready.
+    Idle,
+}
+
+/// One stretch of the timeline: `[start, end)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Slot {
+    /// What ran.
+    pub kind: SlotKind,
+    /// Start time.
+    pub start: f64,
+    /// End time.
+    pub end: f64,
+    /// The time given, exactly as the scheduler computed it (`end - start`
+    /// may differ from it in the last bit when times are fractional).
+    pub length: f64,
+}
+
+/// The metrics of one job.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct JobStats {
+    /// First time it ran.
+    pub first_run: f64,
+    /// When it finished.
+    pub completion: f64,
+    /// completion - arrival.
+    pub turnaround: f64,
+    /// first_run - arrival.
+    pub response: f64,
+    /// turnaround - runtime: time spent ready but not running.
+    pub wait: f64,
+}
+
+/// A finished workload run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Schedule {
+    /// The timeline, in time order.
+    pub slots: Vec<Slot>,
+    /// Per job, in workload order.
+    pub stats: Vec<JobStats>,
+}
+
+impl Schedule {
+    /// Averages of (turnaround, response, wait) over all jobs (0 when none).
+    pub fn averages(&self) -> (f64, f64, f64) {
+        let n = self.stats.len().max(1) as f64;
+        let sum = |f: fn(&JobStats) -> f64| self.stats.iter().map(f).sum::<f64>() / n;
+        (sum(|s| s.turnaround), sum(|s| s.response), sum(|s| s.wait))
+    }
+}
+
+/// Why a workload cannot run.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ScheduleError {
+    /// Negative, infinite or NaN runtime/arrival.
+    #[error("job {job}: {what} must be a finite number >= 0 (got {value})")]
+    BadTime {
+        /// The job's name.
+        job: String,
+        /// "runtime" or "arrival".
+        what: &'static str,
+        /// The bad value.
+        value: f64,
+    },
+    /// A round-robin quantum that is not > 0 (the run would never end).
+    #[error("the RR quantum must be > 0 (got {0})")]
+    BadQuantum(f64),
+    /// A negative or non-finite switch cost.
+    #[error("the context-switch cost must be a finite number >= 0 (got {0})")]
+    BadSwitchCost(f64),
+}
+
+/// Runs `jobs` to completion under `policy`, charging `switch_cost` whenever
+/// the CPU passes from one job to a different one.
+///
+/// The kernel's loop in miniature: admit arrivals, pick, run until the job
+/// finishes, its slice ends or (STCF) a shorter job arrives; repeat.
+pub fn simulate(jobs: &[Job], policy: Policy, switch_cost: f64) -> Result<Schedule, ScheduleError> {
+    validate(jobs, policy, switch_cost)?;
+    // Arrival order; ties in listing order (a stable sort).
+    let mut arrivals: Vec<usize> = (0..jobs.len()).collect();
+    arrivals.sort_by(|&a, &b| jobs[a].arrival.total_cmp(&jobs[b].arrival));
+    let mut next_arrival = 0;
+
+    let mut sched = Scheduler::new(policy);
+    let mut slots = Vec::new();
+    let mut first_run: Vec<Option<f64>> = vec![None; jobs.len()];
+    let mut completion = vec![0.0; jobs.len()];
+    let mut done = 0;
+    let mut now = 0.0;
+    let mut last: Option<usize> = None;
+
+    let admit_until = |now: f64, sched: &mut Scheduler, next: &mut usize| {
+        while *next < arrivals.len() && jobs[arrivals[*next]].arrival <= now {
+            let id = arrivals[*next];
+            sched.admit(id, jobs[id].runtime);
+            *next += 1;
+        }
+    };
+
+    while done < jobs.len() {
+        admit_until(now, &mut sched, &mut next_arrival);
+        let Some((id, remaining, mut slice)) = sched.pick() else {
+            // Nothing ready: the CPU idles until the next arrival.
+            let until = jobs[arrivals[next_arrival]].arrival;
+            slots.push(Slot {
+                kind: SlotKind::Idle,
+                start: now,
+                end: until,
+                length: until - now,
+            });
+            now = until;
+            continue;
+        };
+        if switch_cost > 0.0 && last.is_some_and(|l| l != id) {
+            slots.push(Slot {
+                kind: SlotKind::Switch,
+                start: now,
+                end: now + switch_cost,
+                length: switch_cost,
+            });
+            now += switch_cost;
+            // Jobs arriving during the switch are ready now.
+            admit_until(now, &mut sched, &mut next_arrival);
+        }
+        if policy == Policy::Stcf {
+            // Run only until the next arrival, when the choice is made again.
+            if let Some(&a) = arrivals.get(next_arrival) {
+                let gap = jobs[a].arrival - now;
+                if gap < slice {
+                    slice = gap;
+                }
+            }
+        }
+        first_run[id].get_or_insert(now);
+        let end = now + slice;
+        slots.push(Slot {
+            kind: SlotKind::Run(id),
+            start: now,
+            end,
+            length: slice,
+        });
+        now = end;
+        last = Some(id);
+        // The job's slice is over: finished, or back to the queue after
+        // the jobs that arrived meanwhile.
+        let left = match policy {
+            Policy::RoundRobin { quantum } if remaining > quantum => remaining - quantum,
+            _ if slice < remaining => remaining - slice,
+            _ => 0.0,
+        };
+        admit_until(now, &mut sched, &mut next_arrival);
+        if left > 0.0 {
+            sched.preempt(id, left);
+        } else {
+            completion[id] = now;
+            done += 1;
+        }
+    }
+
+    let stats = jobs
+        .iter()
+        .enumerate()
+        .map(|(i, job)| {
+            let first = first_run[i].unwrap_or(job.arrival);
+            let turnaround = completion[i] - job.arrival;
+            JobStats {
+                first_run: first,
+                completion: completion[i],
+                turnaround,
+                response: first - job.arrival,
+                wait: turnaround - job.runtime,
+            }
+        })
+        .collect();
+    Ok(Schedule {
+        slots: merge_runs(slots, policy),
+        stats,
+    })
+}
+
+/// Joins consecutive slots of the same job split only by STCF's stops at
+/// arrivals (RR keeps every quantum as its own slot, as the lecture draws it).
+fn merge_runs(slots: Vec<Slot>, policy: Policy) -> Vec<Slot> {
+    if policy != Policy::Stcf {
+        return slots;
+    }
+    let mut merged: Vec<Slot> = Vec::with_capacity(slots.len());
+    for s in slots {
+        match merged.last_mut() {
+            Some(prev) if prev.kind == s.kind && prev.end == s.start => {
+                prev.end = s.end;
+                prev.length += s.length;
+            }
+            _ => merged.push(s),
+        }
+    }
+    merged
+}
+
+/// Checks times, quantum and switch cost.
+fn validate(jobs: &[Job], policy: Policy, switch_cost: f64) -> Result<(), ScheduleError> {
+    for job in jobs {
+        for (what, value) in [("runtime", job.runtime), ("arrival", job.arrival)] {
+            if !value.is_finite() || value < 0.0 {
+                return Err(ScheduleError::BadTime {
+                    job: job.name.clone(),
+                    what,
+                    value,
+                });
+            }
+        }
+    }
+    if let Policy::RoundRobin { quantum } = policy {
+        if !(quantum.is_finite() && quantum > 0.0) {
+            return Err(ScheduleError::BadQuantum(quantum));
+        }
+    }
+    if !switch_cost.is_finite() || switch_cost < 0.0 {
+        return Err(ScheduleError::BadSwitchCost(switch_cost));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// E1's workload.
+    fn e1() -> Vec<Job> {
+        [("A", 0.0, 40.0), ("B", 0.0, 20.0), ("C", 5.0, 10.0)]
+            .into_iter()
+            .map(|(n, a, r)| Job {
+                name: n.into(),
+                arrival: a,
+                runtime: r,
+            })
+            .collect()
+    }
+
+    fn timeline(s: &Schedule) -> Vec<(usize, f64, f64)> {
+        s.slots
+            .iter()
+            .filter_map(|sl| match sl.kind {
+                SlotKind::Run(j) => Some((j, sl.start, sl.end)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn column(s: &Schedule, f: fn(&JobStats) -> f64) -> Vec<f64> {
+        s.stats.iter().map(f).collect()
+    }
+
+    #[test]
+    fn e1_fifo() {
+        let s = simulate(&e1(), Policy::Fifo, 0.0).unwrap();
+        assert_eq!(
+            timeline(&s),
+            vec![(0, 0.0, 40.0), (1, 40.0, 60.0), (2, 60.0, 70.0)]
+        );
+        assert_eq!(column(&s, |j| j.turnaround), vec![40.0, 60.0, 65.0]);
+        assert_eq!(column(&s, |j| j.response), vec![0.0, 40.0, 55.0]);
+    }
+
+    #[test]
+    fn e1_sjf() {
+        let s = simulate(&e1(), Policy::Sjf, 0.0).unwrap();
+        assert_eq!(
+            timeline(&s),
+            vec![(1, 0.0, 20.0), (2, 20.0, 30.0), (0, 30.0, 70.0)]
+        );
+        assert_eq!(column(&s, |j| j.turnaround), vec![70.0, 20.0, 25.0]);
+        assert_eq!(column(&s, |j| j.response), vec![30.0, 0.0, 15.0]);
+    }
+
+    #[test]
+    fn e1_stcf() {
+        let s = simulate(&e1(), Policy::Stcf, 0.0).unwrap();
+        assert_eq!(
+            timeline(&s),
+            vec![
+                (1, 0.0, 5.0),
+                (2, 5.0, 15.0),
+                (1, 15.0, 30.0),
+                (0, 30.0, 70.0)
+            ]
+        );
+        assert_eq!(column(&s, |j| j.turnaround), vec![70.0, 30.0, 10.0]);
+        assert_eq!(column(&s, |j| j.response), vec![30.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn e1_rr_quantum_5_arrivals_queue_before_the_preempted_job() {
+        let s = simulate(&e1(), Policy::RoundRobin { quantum: 5.0 }, 0.0).unwrap();
+        let order: String = timeline(&s).iter().map(|t| ["A", "B", "C"][t.0]).collect();
+        assert_eq!(order, "ABCABCABABAAAA");
+        assert_eq!(column(&s, |j| j.turnaround), vec![70.0, 50.0, 25.0]);
+        assert_eq!(column(&s, |j| j.response), vec![0.0, 5.0, 5.0]);
+        let (t, r, _) = s.averages();
+        assert_eq!(format!("{t:.2} {r:.2}"), "48.33 3.33");
+    }
+
+    #[test]
+    fn switch_cost_is_charged_between_different_jobs_only() {
+        let jobs = &e1()[..1];
+        let s = simulate(jobs, Policy::RoundRobin { quantum: 5.0 }, 1.0).unwrap();
+        assert_eq!(s.stats[0].completion, 40.0);
+        let s = simulate(&e1(), Policy::Fifo, 1.0).unwrap();
+        assert_eq!(s.stats[2].completion, 72.0);
+    }
+
+    #[test]
+    fn workloads_parse_and_errors_name_the_job() {
+        assert_eq!(Job::parse_list("A:0:40,B:0:20,C:5:10").unwrap(), e1());
+        assert!(
+            Job::parse_list("A:0:40,B:0")
+                .unwrap_err()
+                .starts_with("job 2")
+        );
+        assert!(Job::parse_list("A:0:-1").unwrap_err().contains(">= 0"));
+        assert!(
+            Job::parse_list("A:0:1,A:1:1")
+                .unwrap_err()
+                .contains("twice")
+        );
+    }
+
+    #[test]
+    fn idle_cpu_waits_for_the_next_arrival() {
+        let jobs = vec![Job {
+            name: "late".into(),
+            arrival: 10.0,
+            runtime: 5.0,
+        }];
+        let s = simulate(&jobs, Policy::Fifo, 0.0).unwrap();
+        assert_eq!(s.slots[0].kind, SlotKind::Idle);
+        assert_eq!(s.stats[0].completion, 15.0);
+        assert_eq!(s.stats[0].response, 0.0);
+    }
+
+    #[test]
+    fn zero_quantum_and_negative_runtime_are_refused() {
+        assert_eq!(
+            simulate(&e1(), Policy::RoundRobin { quantum: 0.0 }, 0.0),
+            Err(ScheduleError::BadQuantum(0.0))
+        );
+        let mut jobs = e1();
+        jobs[1].runtime = -3.0;
+        assert!(matches!(
+            simulate(&jobs, Policy::Fifo, 0.0),
+            Err(ScheduleError::BadTime { .. })
+        ));
+    }
+
+    #[test]
+    fn kernel_driven_stcf_preempts_for_a_shorter_job() {
+        let mut s = Scheduler::new(Policy::Stcf);
+        s.admit(0, 40.0);
+        let (id, _, _) = s.pick().unwrap();
+        assert_eq!(id, 0);
+        s.admit(1, 10.0);
+        assert!(s.should_preempt(0, 35.0));
+        assert!(!Scheduler::new(Policy::Fifo).should_preempt(0, 1.0));
+    }
+
+    #[test]
+    fn timer_driven_round_robin_of_processes_with_unknown_length() {
+        let mut s = Scheduler::new(Policy::RoundRobin { quantum: 3.0 });
+        s.admit(7, f64::INFINITY);
+        s.admit(9, f64::INFINITY);
+        let mut order = Vec::new();
+        for _ in 0..4 {
+            let (pid, remaining, slice) = s.pick().unwrap();
+            assert_eq!(slice, 3.0);
+            order.push(pid);
+            s.preempt(pid, remaining - slice);
+        }
+        assert_eq!(order, vec![7, 9, 7, 9]);
+        assert_eq!(s.ready_len(), 2);
+    }
+
+    mod props {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Every policy runs each job for exactly its runtime, never two
+            /// at once, and the metrics agree with the timeline.
+            #[test]
+            fn every_job_gets_exactly_its_runtime(
+                spec in proptest::collection::vec((0..20u32, 0..15u32), 1..8),
+                which in 0..4usize,
+                q in 1..6u32,
+            ) {
+                let jobs: Vec<Job> = spec.iter().enumerate().map(|(i, &(a, r))| Job {
+                    name: i.to_string(), arrival: a as f64, runtime: r as f64,
+                }).collect();
+                let policy = [Policy::Fifo, Policy::Sjf, Policy::Stcf,
+                    Policy::RoundRobin { quantum: q as f64 }][which];
+                let s = simulate(&jobs, policy, 0.0).unwrap();
+                let mut ran = vec![0.0; jobs.len()];
+                let mut t = 0.0;
+                for sl in &s.slots {
+                    prop_assert!(sl.start >= t);
+                    t = sl.end;
+                    if let SlotKind::Run(j) = sl.kind {
+                        prop_assert!(sl.start >= jobs[j].arrival);
+                        ran[j] += sl.end - sl.start;
+                    }
+                }
+                for (j, job) in jobs.iter().enumerate() {
+                    prop_assert_eq!(ran[j], job.runtime);
+                    let st = s.stats[j];
+                    prop_assert!(st.wait >= 0.0 && st.response >= 0.0);
+                    prop_assert!(st.response <= st.wait);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,552 @@
+//! A whole (small) machine running one program: CPU + MMU + physical memory
+//! and a minimal kernel for three system calls — enough to run the examples
+//! and compiled C programs. The full OS (processes, context switches, the
+//! loader's policies) is `kernel`'s; this runner is its smallest case.
+//!
+//! The address space of the program, as the lecture draws it:
+//!
+//! ```text
+//!   0                                                         space
+//!   | code | data/bss | heap -> (brk)      free       <- stack |
+//!                                                  ^ stack region: the top
+//!                                                    `stack` bytes
+//! ```
+//!
+//! It is placed in physical memory at `base` (`pa = base + va`) and the MMU
+//! (identity, base, base + bounds with bounds = space, or segmentation with
+//! code, heap and stack segments over the same placement) translates every
+//! access. System calls (number in `a7`, xv6 and Linux RISC-V numbers):
+//! `exit` (2, 93), `write` (16, 64) to fd 1 or 2, `sbrk` (12), `brk` (214).
+
+use crate::addr::{PhysAddr, VirtAddr};
+use crate::cpu::registers::reg;
+use crate::cpu::{Cpu, Exit, NoObserver, Observer, Trap};
+use crate::memory::PhysicalMemory;
+use crate::mmu::{Access, AnyMmu, Base, BaseBounds, Identity, Mmu, Perms, Segment, Segmentation};
+use crate::program::Program;
+use std::io::Write;
+
+/// Which translation the MMU performs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MmuKind {
+    /// `pa = va` (the program is placed at physical `va`).
+    Identity,
+    /// `pa = base + va`, no check.
+    Base,
+    /// `va < bounds ? base + va : fault`, bounds = the address space size.
+    BaseBounds,
+    /// Four segments, selected by the top two bits of the address: 0 code
+    /// (r-x), 1 data and heap (rw-, grows up), 2 unused, 3 stack (rw-,
+    /// grows down). The address space must be a power of two.
+    Segmentation,
+}
+
+/// The segmented layout's quarter size for `program` when it was linked
+/// without knowing it: the largest power of two at or below the start of its
+/// writable data (or above its code when it has none), if the code fits below
+/// it and the data in the quarter above.
+pub fn segment_quarter(program: &Program) -> Option<u64> {
+    let writable = |s: &&crate::program::Section| s.perms.contains(Perms::W);
+    let code_end = program
+        .sections
+        .iter()
+        .filter(|s| !writable(s))
+        .filter_map(|s| s.end())
+        .max()
+        .unwrap_or(0);
+    let data_start = program
+        .sections
+        .iter()
+        .filter(writable)
+        .map(|s| s.addr)
+        .min();
+    let data_end = program
+        .sections
+        .iter()
+        .filter(writable)
+        .filter_map(|s| s.end())
+        .max();
+    let q = match data_start {
+        Some(d) if d > 0 => 1u64 << (63 - d.leading_zeros()),
+        Some(_) => return None,
+        None => code_end.max(1).checked_next_power_of_two()?,
+    };
+    let q = q.max(16 << 10);
+    (code_end <= q && data_end.is_none_or(|e| e <= 2 * q)).then_some(q)
+}
+
+/// How to build the machine.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The MMU mechanism.
+    pub mmu: MmuKind,
+    /// Where the address space starts in physical memory.
+    pub base: u64,
+    /// Physical memory size.
+    pub phys_mem: u64,
+    /// Address-space size; `None` picks one that holds the program plus
+    /// 64 KiB of heap and 64 KiB of stack, rounded up to a power of two.
+    pub space: Option<u64>,
+}
+
+/// The region an address falls in (E15: where does it live?).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Region {
+    /// Instructions.
+    Code,
+    /// Static data (`.data`, `.rodata`, `.bss`).
+    Data,
+    /// Between the end of the program and the break.
+    Heap,
+    /// The top of the address space.
+    Stack,
+    /// None of these.
+    None,
+}
+
+impl Region {
+    /// `code`, `data`, `heap`, `stack`, `none`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Region::Code => "code",
+            Region::Data => "data",
+            Region::Heap => "heap",
+            Region::Stack => "stack",
+            Region::None => "none",
+        }
+    }
+}
+
+/// The layout of the address space, for labelling accesses.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Regions {
+    /// Code ranges `[lo, hi)`.
+    pub code: Vec<(u64, u64)>,
+    /// Static data ranges.
+    pub data: Vec<(u64, u64)>,
+    /// Start of the heap.
+    pub heap_start: u64,
+    /// The break (end of the heap).
+    pub brk: u64,
+    /// Lowest address of the stack region.
+    pub stack_bottom: u64,
+    /// One past the top of the stack (the address-space size).
+    pub top: u64,
+}
+
+impl Regions {
+    /// The region holding `va`.
+    pub fn of(&self, va: u64) -> Region {
+        let inside = |r: &[(u64, u64)]| r.iter().any(|&(lo, hi)| va >= lo && va < hi);
+        if inside(&self.code) {
+            Region::Code
+        } else if inside(&self.data) {
+            Region::Data
+        } else if va >= self.heap_start && va < self.brk {
+            Region::Heap
+        } else if va >= self.stack_bottom && va < self.top {
+            Region::Stack
+        } else {
+            Region::None
+        }
+    }
+}
+
+/// An observer that also wants to know when the heap moves.
+pub trait Tracer: Observer {
+    /// The break moved (after `sbrk`/`brk`).
+    fn regions_changed(&mut self, regions: &Regions) {
+        let _ = regions;
+    }
+    /// The program wrote `bytes` (to fd 1 or 2), at this point of the run.
+    fn program_wrote(&mut self, bytes: &[u8]) {
+        let _ = bytes;
+    }
+}
+
+impl Tracer for NoObserver {}
+
+/// How a run ended.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Outcome {
+    /// The program called exit with this status.
+    Exited(i64),
+    /// An unhandled trap: a fault, an illegal instruction, `ebreak`.
+    Trapped(Trap),
+    /// An `ecall` with a number this runner does not know.
+    UnknownSyscall {
+        /// The number in `a7`.
+        number: u64,
+        /// Where.
+        pc: u64,
+    },
+    /// The instruction limit was reached.
+    Limit,
+}
+
+/// A machine running one program.
+#[derive(Debug)]
+pub struct Machine {
+    /// The CPU.
+    pub cpu: Cpu,
+    /// The MMU, loaded with this program's registers.
+    pub mmu: AnyMmu,
+    /// Physical memory.
+    pub mem: PhysicalMemory,
+    /// The address-space layout.
+    pub regions: Regions,
+    /// Where the address space starts in physical memory.
+    pub base: u64,
+    /// The break may not pass this address.
+    heap_limit: u64,
+}
+
+fn round_up(v: u64, to: u64) -> Option<u64> {
+    v.checked_next_multiple_of(to)
+}
+
+impl Machine {
+    /// Builds the machine and loads `program` into it: each section copied
+    /// to `base + va`, pc at the entry, `sp` at the top of the address space.
+    ///
+    /// Returns a message when the program does not fit the address space or
+    /// the address space does not fit physical memory.
+    pub fn new(program: &Program, config: &Config) -> Result<Machine, String> {
+        // 1. The address space: big enough for the program.
+        let (_, end) = program.extent().ok_or("the program is empty")?;
+        let space = match config.space {
+            Some(s) => s,
+            None => round_up(end, 4096)
+                .and_then(|e| e.checked_add(128 << 10))
+                .and_then(u64::checked_next_power_of_two)
+                .ok_or("the program ends too high to run")?,
+        };
+        if end > space {
+            return Err(format!(
+                "the program ends at {end:#x}, beyond the address space of {space:#x} bytes (use a larger --space)"
+            ));
+        }
+        let phys_end = config
+            .base
+            .checked_add(space)
+            .ok_or("--base + address space passes 2^64")?;
+        if phys_end > config.phys_mem {
+            return Err(format!(
+                "the address space [{:#x}, {phys_end:#x}) does not fit physical memory of {:#x} bytes (use --phys-mem)",
+                config.base, config.phys_mem
+            ));
+        }
+        if config.mmu == MmuKind::Identity && config.base != 0 {
+            return Err(
+                "--base needs --mmu base or base-bounds (identity translates pa = va)".into(),
+            );
+        }
+        // 2. The MMU for this placement.
+        let writable = |s: &crate::program::Section| s.perms.contains(Perms::W);
+        let mut heap_limit = None;
+        let mmu = match config.mmu {
+            MmuKind::Segmentation => {
+                if !space.is_power_of_two() || space < 16 << 10 {
+                    return Err(format!(
+                        "under segmentation the address space must be a power of two of at least 16 KiB, not {space:#x} (use --space)"
+                    ));
+                }
+                let q = space / 4;
+                for s in &program.sections {
+                    let (lo, hi, what) = if writable(s) {
+                        (q, 2 * q, "segment 1 (data and heap)")
+                    } else {
+                        (0, q, "segment 0 (code)")
+                    };
+                    if s.addr < lo || s.end().is_none_or(|e| e > hi) {
+                        return Err(format!(
+                            "{} at {:#x} does not fit {what} [{lo:#x}, {hi:#x}) of a segmented {space:#x}-byte address space",
+                            s.name, s.addr
+                        ));
+                    }
+                }
+                let code_end = program
+                    .sections
+                    .iter()
+                    .filter(|s| !writable(s))
+                    .filter_map(|s| s.end())
+                    .max()
+                    .unwrap_or(0);
+                heap_limit = Some(2 * q);
+                let segments = vec![
+                    Segment::up(config.base, code_end, Perms::R | Perms::X).named("code"),
+                    Segment::up(config.base + q, q, Perms::R | Perms::W).named("heap"),
+                    Segment::up(0, 0, Perms::empty()).named("unused"),
+                    Segment::down(phys_end, q, Perms::R | Perms::W).named("stack"),
+                ];
+                AnyMmu::Segmentation(
+                    Segmentation::new(space.trailing_zeros(), segments, config.phys_mem)
+                        .map_err(|e| e.to_string())?,
+                )
+            }
+            MmuKind::Identity => AnyMmu::Identity(Identity::new(config.phys_mem)),
+            MmuKind::Base => AnyMmu::Base(Base::new(config.base, config.phys_mem)),
+            MmuKind::BaseBounds => AnyMmu::BaseBounds(
+                BaseBounds::new(config.base, space, config.phys_mem).map_err(|e| e.to_string())?,
+            ),
+        };
+        // 3. Copy the sections in (the kernel writes physical memory).
+        let mut mem = PhysicalMemory::new(config.phys_mem);
+        for s in &program.sections {
+            let pa = config.base + s.addr;
+            mem.write(PhysAddr::new(pa), &s.data)
+                .map_err(|e| e.to_string())?;
+        }
+        // 4. Regions, heap and stack.
+        let ranges = |exec: bool| {
+            program
+                .sections
+                .iter()
+                .filter(|s| s.perms.contains(Perms::X) == exec)
+                .map(|s| (s.addr, s.addr + s.size))
+                .collect::<Vec<_>>()
+        };
+        let heap_start = round_up(end, 16).unwrap_or(end);
+        let stack = if config.mmu == MmuKind::Segmentation {
+            space / 4
+        } else {
+            (space / 2).min(1 << 20)
+        };
+        let regions = Regions {
+            code: ranges(true),
+            data: ranges(false),
+            heap_start,
+            brk: heap_start,
+            stack_bottom: (space - stack).max(heap_start),
+            top: space,
+        };
+        let heap_limit = heap_limit.unwrap_or(regions.stack_bottom);
+        let mut cpu = Cpu::new(program.entry);
+        cpu.regs.set(reg::SP, space & !15);
+        Ok(Machine {
+            cpu,
+            mmu,
+            mem,
+            regions,
+            base: config.base,
+            heap_limit,
+        })
+    }
+
+    /// Runs until the program exits, traps, or `limit` instructions have run,
+    /// writing what the program writes to `out` and every access to `tracer`.
+    pub fn run<T: Tracer>(
+        &mut self,
+        limit: u64,
+        out: &mut dyn Write,
+        tracer: &mut T,
+    ) -> std::io::Result<Outcome> {
+        loop {
+            let left = limit.saturating_sub(self.cpu.instret);
+            if left == 0 {
+                return Ok(Outcome::Limit);
+            }
+            // Dispatch on the mechanism once per slice, not on every access.
+            let exit = match &self.mmu {
+                AnyMmu::Identity(m) => self.cpu.run(m, &mut self.mem, left, tracer),
+                AnyMmu::Base(m) => self.cpu.run(m, &mut self.mem, left, tracer),
+                AnyMmu::BaseBounds(m) => self.cpu.run(m, &mut self.mem, left, tracer),
+                AnyMmu::Segmentation(m) => self.cpu.run(m, &mut self.mem, left, tracer),
+            };
+            match exit {
+                Exit::Budget => return Ok(Outcome::Limit),
+                Exit::Trap(Trap::Ecall { pc }) => {
+                    if let Some(outcome) = self.syscall(pc, out, tracer)? {
+                        return Ok(outcome);
+                    }
+                }
+                Exit::Trap(trap) => return Ok(Outcome::Trapped(trap)),
+            }
+        }
+    }
+
+    /// Handles one system call; `Some` when the run ends.
+    fn syscall<T: Tracer>(
+        &mut self,
+        pc: u64,
+        out: &mut dyn Write,
+        tracer: &mut T,
+    ) -> std::io::Result<Option<Outcome>> {
+        let number = self.cpu.regs.get(reg::A7);
+        let a0 = self.cpu.regs.get(reg::A0);
+        let result = match number {
+            2 | 93 | 94 => return Ok(Some(Outcome::Exited(a0 as i64))),
+            16 | 64 => {
+                let (fd, buf, len) = (a0, self.cpu.regs.get(reg::A1), self.cpu.regs.get(reg::A2));
+                match self.copy_in(buf, len) {
+                    Ok(bytes) if fd == 1 || fd == 2 => {
+                        tracer.program_wrote(&bytes);
+                        out.write_all(&bytes)?;
+                        len
+                    }
+                    // A bad fd or buffer: the call fails, the process lives.
+                    _ => u64::MAX,
+                }
+            }
+            12 => {
+                // sbrk(n): old break, or -1 if the heap would reach the stack.
+                let old = self.regions.brk;
+                match old.checked_add_signed(a0 as i64) {
+                    Some(new) if new >= self.regions.heap_start && new <= self.heap_limit => {
+                        self.regions.brk = new;
+                        tracer.regions_changed(&self.regions);
+                        old
+                    }
+                    _ => u64::MAX,
+                }
+            }
+            214 => {
+                // brk(addr): the new break, or the old one if refused.
+                if a0 >= self.regions.heap_start && a0 <= self.heap_limit {
+                    self.regions.brk = a0;
+                    tracer.regions_changed(&self.regions);
+                }
+                self.regions.brk
+            }
+            _ => return Ok(Some(Outcome::UnknownSyscall { number, pc })),
+        };
+        self.cpu.regs.set(reg::A0, result);
+        Ok(None)
+    }
+
+    /// Copies `len` bytes from the program's virtual address `va`, each
+    /// byte translated by the MMU as a read (the kernel's copy-in).
+    pub fn copy_in(&self, va: u64, len: u64) -> Result<Vec<u8>, crate::fault::Fault> {
+        let mut bytes = Vec::new();
+        for i in 0..len.min(1 << 24) {
+            let v = VirtAddr::new(va.wrapping_add(i));
+            let pa = self.mmu.translate(v, Access::Read)?;
+            let b = self.mem.read_le(pa, 1).map_err(|_| {
+                crate::fault::Fault::new(
+                    v,
+                    Access::Read,
+                    crate::fault::FaultKind::OutsidePhysicalMemory,
+                )
+            })?;
+            bytes.push(b as u8);
+        }
+        Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asm::{Options, assemble};
+
+    fn run(src: &str, mmu: MmuKind, base: u64) -> (Outcome, String) {
+        let p = assemble(src, "t.s", &Options { text_base: 0 }).unwrap();
+        let config = Config {
+            mmu,
+            base,
+            phys_mem: 1 << 22,
+            space: None,
+        };
+        let mut m = Machine::new(&p, &config).unwrap();
+        let mut out = Vec::new();
+        let outcome = m.run(1_000_000, &mut out, &mut NoObserver).unwrap();
+        (outcome, String::from_utf8(out).unwrap())
+    }
+
+    const HELLO: &str = "
+        la a1, msg
+        li a0, 1
+        li a2, 6
+        li a7, 64
+        ecall
+        li a0, 7
+        li a7, 93
+        ecall
+    .data
+    msg: .ascii \"hello\\n\"";
+
+    #[test]
+    fn hello_writes_and_exits_under_every_mmu() {
+        for (mmu, base) in [
+            (MmuKind::Identity, 0),
+            (MmuKind::Base, 0x8000),
+            (MmuKind::BaseBounds, 0x10000),
+        ] {
+            assert_eq!(
+                run(HELLO, mmu, base),
+                (Outcome::Exited(7), "hello\n".into()),
+                "{mmu:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn three_sbrk_calls_are_40_bytes_apart() {
+        let src = "
+            li a7, 12
+            li a0, 40
+            ecall
+            mv s1, a0
+            li a0, 40
+            ecall
+            mv s2, a0
+            sub a0, s2, s1
+            li a7, 2
+            ecall";
+        assert_eq!(run(src, MmuKind::BaseBounds, 0x1000).0, Outcome::Exited(40));
+    }
+
+    #[test]
+    fn segment_quarter_fits_code_below_and_data_above() {
+        let at = |text: u64, data: u64| {
+            let src = ".text\nnop\n.data\n.word 1\n";
+            let p = crate::asm::assemble_with_data_at(
+                src,
+                "t.s",
+                &Options { text_base: text },
+                Some(data),
+            )
+            .unwrap();
+            segment_quarter(&p)
+        };
+        assert_eq!(at(0, 0x4000), Some(0x4000));
+        assert_eq!(at(0, 0x10000), Some(0x10000));
+        assert_eq!(
+            at(0x10000, 0x11000),
+            None,
+            "GNU-style layout: code and data in one quarter"
+        );
+    }
+
+    #[test]
+    fn segmentation_write_protects_code_and_grows_the_stack_down() {
+        let src = "addi sp, sp, -16\nsd ra, 8(sp)\nla a0, 0\nsw zero, 0(a0)\n";
+        let (outcome, _) = run(src, MmuKind::Segmentation, 0x1000);
+        let Outcome::Trapped(Trap::Fault { pc, fault, .. }) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!((pc, fault.kind), (16, crate::fault::FaultKind::Protection));
+    }
+
+    #[test]
+    fn a_wild_store_is_a_bounds_fault() {
+        let (outcome, _) = run(
+            "li a0, 0x7fffffff\nsw a0, 0(a0)\n",
+            MmuKind::BaseBounds,
+            0x1000,
+        );
+        let Outcome::Trapped(Trap::Fault { fault, .. }) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(fault.kind, crate::fault::FaultKind::Misaligned);
+        let (outcome, _) = run(
+            "li a0, 0x7ffffff0\nsw a0, 0(a0)\n",
+            MmuKind::BaseBounds,
+            0x1000,
+        );
+        let Outcome::Trapped(Trap::Fault { fault, .. }) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(fault.kind, crate::fault::FaultKind::Bounds);
+    }
+}

@@ -1,0 +1,520 @@
+//! Renders a kernel event log: the lecture's narration, one line (or a small
+//! table) per event, or JSON lines (one object per event, `kind` first).
+
+use crate::cost::human_ns;
+use crate::kernel::event::{AccessRecord, Event, Owner, Pid, RegistersView};
+use std::collections::HashMap;
+use std::fmt::Write;
+
+/// One JSON object per line.
+pub fn to_json_lines(events: &[Event]) -> String {
+    let mut s = String::new();
+    for e in events {
+        let line = serde_json::to_string(e).unwrap_or_else(|_| "{}".into());
+        s.push_str(&line);
+        s.push('\n');
+    }
+    s
+}
+
+/// The narration of a whole log. With `switch_steps` every step of a
+/// context switch gets its line; otherwise one line per switch.
+pub fn narrate(events: &[Event], switch_steps: bool) -> String {
+    let mut n = Narrator {
+        switch_steps,
+        ..Narrator::default()
+    };
+    let mut s = String::new();
+    for e in events {
+        n.event(e, &mut s);
+    }
+    s
+}
+
+#[derive(Default)]
+struct Narrator {
+    names: HashMap<Pid, String>,
+    switch_steps: bool,
+    dynamic: bool,
+}
+
+fn regs(r: &RegistersView) -> String {
+    match (r.base, r.bounds) {
+        (Some(b), Some(l)) => format!("base={b} ({b:#x}) bounds={l} ({l:#x})"),
+        (Some(b), None) => format!("base={b} ({b:#x})"),
+        _ if !r.segments.is_empty() => {
+            let segs: Vec<String> = r
+                .segments
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    format!(
+                        "seg{i} base={:#x} size={:#x} {}{}",
+                        s.base,
+                        s.size,
+                        s.perms,
+                        if s.grows_down { " down" } else { "" }
+                    )
+                })
+                .collect();
+            segs.join("; ")
+        }
+        _ => "no translation registers".into(),
+    }
+}
+
+fn addr(v: u64) -> String {
+    if v < 10_000 {
+        format!("{v} ({v:#x})")
+    } else {
+        format!("{v:#x}")
+    }
+}
+
+impl Narrator {
+    fn name(&self, pid: Pid) -> String {
+        self.names
+            .get(&pid)
+            .cloned()
+            .unwrap_or_else(|| format!("pid {pid}"))
+    }
+
+    fn access(&self, verb: &str, r: &AccessRecord, s: &mut String) {
+        let who = self.name(r.pid);
+        let mut line = format!("  {who}: {verb} {}", addr(r.va));
+        if let (Some(seg), Some(off)) = (r.segment, r.offset) {
+            let _ = write!(line, " (segment {seg}, offset {off:#x})");
+        }
+        if r.region != "none" {
+            let _ = write!(line, " [{}]", r.region);
+        }
+        match (r.pa, r.fault) {
+            (Some(pa), _) => {
+                let _ = write!(line, " -> PA {}", addr(pa));
+                if let Some(v) = r.value {
+                    let _ = write!(
+                        line,
+                        ", {} {v}",
+                        if verb == "store" { "wrote" } else { "read" }
+                    );
+                }
+            }
+            (_, Some(f)) => {
+                let _ = write!(line, " -> FAULT ({f})");
+            }
+            _ => {}
+        }
+        let _ = writeln!(s, "{line}");
+    }
+
+    /// The one-line form of a context switch (brief narration); `None` for
+    /// the events it leaves out.
+    fn brief(&self, e: &Event) -> Option<Option<String>> {
+        match e {
+            Event::Trap {
+                cause: "timer-interrupt",
+                ..
+            }
+            | Event::Mode { .. } => Some(None),
+            Event::ContextSwitch {
+                from,
+                to,
+                step,
+                registers,
+            } => {
+                let new = self.name(*to);
+                let old = from.map(|p| self.name(p));
+                let head = match &old {
+                    Some(o) => format!("  context switch {o} -> {new}"),
+                    None => format!("  dispatch {new}"),
+                };
+                Some(match (*step, registers) {
+                    ("load-mmu", Some(r)) => Some(format!("{head}: MMU loaded with {}", regs(r))),
+                    ("skip-mmu-reload", Some(r)) => Some(format!(
+                        "{head}: BUG: MMU not reloaded, still {}'s ({})",
+                        old.unwrap_or_default(),
+                        regs(r)
+                    )),
+                    ("restore-registers", Some(_)) | ("restore-registers", None)
+                        if registers.is_none() && !self.dynamic =>
+                    {
+                        Some(head)
+                    }
+                    _ => None,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    fn event(&mut self, e: &Event, s: &mut String) {
+        if let Event::Machine { strategy, .. } = e {
+            self.dynamic = matches!(*strategy, "base" | "base-bounds" | "segmentation");
+        }
+        if !self.switch_steps {
+            if let Some(line) = self.brief(e) {
+                if let Some(l) = line {
+                    let _ = writeln!(s, "{l}");
+                }
+                return;
+            }
+        }
+        let _ = match e {
+            Event::Note { text } => writeln!(s, "\n{text}"),
+            Event::Machine {
+                strategy,
+                memory,
+                os_size,
+                placement,
+            } => writeln!(
+                s,
+                "Machine: {memory} bytes of physical memory, OS region [0, {os_size:#x}), strategy {strategy}, placement {placement}"
+            ),
+            Event::Spawn {
+                pid,
+                name,
+                size,
+                blocks,
+                registers,
+            } => {
+                self.names.insert(*pid, name.clone());
+                let placed: Vec<String> = blocks
+                    .iter()
+                    .map(|b| format!("{} at PA [{:#x}, {:#x})", b.what, b.start, b.start + b.size))
+                    .collect();
+                let _ = writeln!(
+                    s,
+                    "  loader: {name} (pid {pid}), address space of {size} bytes: {}",
+                    placed.join(", ")
+                );
+                if registers.mechanism != "identity" {
+                    writeln!(s, "          PCB of {name} holds {}", regs(registers))
+                } else {
+                    Ok(())
+                }
+            }
+            Event::LoadFailed {
+                name,
+                needed,
+                free_total,
+                largest_hole,
+                reason,
+            } => writeln!(
+                s,
+                "  loader: cannot load {name} ({needed} bytes): {reason} [free {free_total}, largest hole {largest_hole}]"
+            ),
+            Event::Relocate {
+                pid,
+                from,
+                to,
+                what,
+            } => writeln!(
+                s,
+                "  loader: {} rewrites {from:#x} -> {to:#x} ({what})",
+                self.name(*pid)
+            ),
+            Event::Fetch(r) => {
+                self.access("fetch", r, s);
+                Ok(())
+            }
+            Event::Load(r) => {
+                self.access("load", r, s);
+                Ok(())
+            }
+            Event::Store(r) => {
+                self.access("store", r, s);
+                Ok(())
+            }
+            Event::Violation {
+                pid,
+                pa,
+                access,
+                owner,
+                owner_va,
+                ..
+            } => {
+                let who = self.name(*pid);
+                let did = match *access {
+                    "write" => "wrote into",
+                    "read" => "read",
+                    _ => "fetched from",
+                };
+                match owner {
+                    Owner::Os => writeln!(
+                        s,
+                        "  !! {who} {did} the OS's memory at PA {pa:#x}: {}",
+                        if *access == "write" {
+                            "the OS is corrupted"
+                        } else {
+                            "nothing protects the OS"
+                        }
+                    ),
+                    Owner::Process(other) => writeln!(
+                        s,
+                        "  !! PA {pa:#x} belongs to {}{}: {who} {did} {}'s memory{}",
+                        self.name(*other),
+                        owner_va
+                            .map(|v| format!(" (its address {})", addr(v)))
+                            .unwrap_or_default(),
+                        self.name(*other),
+                        if *access == "write" {
+                            format!(" -- {who} has corrupted {}", self.name(*other))
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    Owner::Free => writeln!(s, "  !! {who} {did} free memory at PA {pa:#x}"),
+                }
+            }
+            Event::Trap { pid, cause, detail } => {
+                let who = pid.map(|p| self.name(p)).unwrap_or_else(|| "-".into());
+                let what = match *cause {
+                    "timer-interrupt" => "timer interrupt".to_string(),
+                    "syscall" => format!("system call {detail}"),
+                    "fault" => format!("fault: {detail}"),
+                    "privileged" => format!("privileged operation, {detail}"),
+                    c => format!("{c}: {detail}"),
+                };
+                writeln!(s, "  trap ({who}): {what} -> the OS runs in kernel mode")
+            }
+            Event::Mode { mode } => {
+                if *mode == "user" {
+                    writeln!(s, "  return from trap -> user mode")
+                } else {
+                    Ok(())
+                }
+            }
+            Event::ContextSwitch {
+                from,
+                to,
+                step,
+                registers,
+            } => {
+                let old = from.map(|p| self.name(p)).unwrap_or_else(|| "-".into());
+                let new = self.name(*to);
+                let r = registers.as_ref().map(regs).unwrap_or_default();
+                let head = if from.is_some() {
+                    format!("switch {old} -> {new}")
+                } else {
+                    format!("dispatch {new}")
+                };
+                match *step {
+                    "save-registers" => {
+                        writeln!(
+                            s,
+                            "  {head}: save {old}'s registers (pc, sp, ...) into its PCB"
+                        )
+                    }
+                    "save-mmu" => {
+                        writeln!(s, "  {head}: save the MMU registers ({r}) into {old}'s PCB")
+                    }
+                    "load-mmu" => writeln!(
+                        s,
+                        "  {head}: load {new}'s MMU registers ({r}) from its PCB (privileged)"
+                    ),
+                    "skip-mmu-reload" => writeln!(
+                        s,
+                        "  {head}: BUG: the kernel forgets to load {new}'s MMU registers; the MMU still holds {old}'s ({r})"
+                    ),
+                    "restore-registers" => {
+                        writeln!(s, "  {head}: restore {new}'s registers from its PCB")
+                    }
+                    other => writeln!(s, "  {head}: {other}"),
+                }
+            }
+            Event::Swap {
+                pid,
+                direction,
+                bytes,
+            } => {
+                let who = self.name(*pid);
+                if *direction == "out" {
+                    writeln!(
+                        s,
+                        "  swap out {who}: its whole address space ({bytes} bytes) written to disk"
+                    )
+                } else {
+                    writeln!(s, "  swap in {who}: {bytes} bytes read back from disk")
+                }
+            }
+            Event::Syscall {
+                pid,
+                name,
+                number,
+                args,
+                result,
+                error,
+            } => {
+                let a: Vec<String> = args.iter().map(|a| (*a as i64).to_string()).collect();
+                let r = match (result, error) {
+                    (Some(v), None) => format!(" = {}", addr(*v)),
+                    (Some(v), Some(e)) => format!(" = {} ({e})", addr(*v)),
+                    (None, Some(e)) => format!(" = -1 ({e})"),
+                    (None, None) => String::new(),
+                };
+                writeln!(
+                    s,
+                    "  {}: {name}({}) [syscall {number}]{r}",
+                    self.name(*pid),
+                    a.join(", ")
+                )
+            }
+            Event::Output { pid, text } => {
+                writeln!(s, "  {} writes to the console: {text}", self.name(*pid))
+            }
+            Event::Alloc { pid, block } => writeln!(
+                s,
+                "  OS gives {} a {} block at PA [{:#x}, {:#x})",
+                self.name(*pid),
+                block.what,
+                block.start,
+                block.start + block.size
+            ),
+            Event::Free { pid, block } => writeln!(
+                s,
+                "  OS frees {}'s {} at PA [{:#x}, {:#x})",
+                self.name(*pid),
+                block.what,
+                block.start,
+                block.start + block.size
+            ),
+            Event::Grow {
+                pid,
+                region,
+                old_size,
+                new_size,
+                how,
+            } => {
+                let how = match *how {
+                    "in-place" => "in place",
+                    "moved" => "after moving it",
+                    "implicit" => {
+                        "implicitly, on the fault: the OS recognized a reference just below the stack"
+                    }
+                    h => h,
+                };
+                writeln!(
+                    s,
+                    "  {}'s {region} {} from {old_size} to {new_size} bytes {how}",
+                    self.name(*pid),
+                    if new_size >= old_size {
+                        "grows"
+                    } else {
+                        "shrinks"
+                    }
+                )
+            }
+            Event::Move {
+                pid,
+                what,
+                from,
+                to,
+                bytes,
+            } => writeln!(
+                s,
+                "  OS moves {}'s {what} from PA {from:#x} to {to:#x} ({bytes} bytes copied) and updates its registers",
+                self.name(*pid)
+            ),
+            Event::Refused { operation, reason } => {
+                writeln!(s, "  refused: {operation}: {reason}")
+            }
+            Event::Kill { pid, reason } => {
+                writeln!(s, "  OS kills {}: {reason}", self.name(*pid))
+            }
+            Event::Exit { pid, status } => {
+                writeln!(s, "  {} exits with status {status}", self.name(*pid))
+            }
+            Event::MemoryMap {
+                entries,
+                free_total,
+                largest_hole,
+            } => {
+                let _ = writeln!(s, "  physical memory:");
+                for m in entries {
+                    let _ = writeln!(
+                        s,
+                        "    [{:#07x}, {:#07x})  {:>6}  {}",
+                        m.start,
+                        m.start + m.size,
+                        m.size,
+                        m.owner
+                    );
+                }
+                writeln!(
+                    s,
+                    "    free {free_total} bytes in total, largest hole {largest_hole}"
+                )
+            }
+            Event::CostTable {
+                levels,
+                served_by,
+                disk_latency_ns,
+                disk_bytes_per_sec,
+            } => {
+                let _ = writeln!(s, "  level  size     latency");
+                for l in levels {
+                    let lat = if l.name == "CPU" {
+                        format!("< {}", human_ns(l.latency_ns))
+                    } else {
+                        human_ns(l.latency_ns)
+                    };
+                    let _ = writeln!(s, "  {:<6} {:<8} {lat}", l.name, l.size);
+                }
+                writeln!(
+                    s,
+                    "  disk   -        {} + bytes / {:.0} MB/s\n  (memory accesses are charged at {served_by})",
+                    human_ns(*disk_latency_ns),
+                    disk_bytes_per_sec / 1e6
+                )
+            }
+            Event::ProcessSummary {
+                pid,
+                name,
+                state,
+                instructions,
+                accesses,
+                faults,
+            } => writeln!(
+                s,
+                "  {name} (pid {pid}): {state}; {instructions} instructions, {accesses} memory accesses, {faults} faults"
+            ),
+            Event::Compare {
+                strategy,
+                total_ns,
+                other,
+                other_total_ns,
+                ratio,
+                ..
+            } => writeln!(
+                s,
+                "  the same workload: {strategy} {} vs {other} {}: {strategy} is {ratio:.0}x slower",
+                human_ns(*total_ns),
+                human_ns(*other_total_ns)
+            ),
+            Event::Cost {
+                strategy,
+                instructions,
+                accesses,
+                context_switches,
+                disk_transfers,
+                disk_bytes,
+                copied_bytes,
+                estimate,
+                total_ns,
+            } => {
+                let _ = writeln!(
+                    s,
+                    "  cost ({strategy}): {instructions} instructions, {accesses} memory accesses, {context_switches} context switches, {disk_bytes} bytes to/from disk in {disk_transfers} transfers, {copied_bytes} bytes copied"
+                );
+                writeln!(
+                    s,
+                    "    estimated time {} = CPU {} + memory {} + disk {}",
+                    human_ns(*total_ns),
+                    human_ns(estimate.cpu_ns),
+                    human_ns(estimate.memory_ns),
+                    human_ns(estimate.disk_ns)
+                )
+            }
+        };
+    }
+}

@@ -1,0 +1,324 @@
+//! Gantt charts of a schedule (lecture E1): the slot sequence, a text chart
+//! with one row per job, the metrics table, JSON records and an SVG picture.
+
+use crate::kernel::scheduler::{Job, Policy, Schedule, SlotKind};
+use serde_json::{Value, json};
+use std::fmt::Write;
+
+/// A time as a person writes it: `5`, `2.5`.
+pub fn time(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else {
+        let s = format!("{x:.6}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+/// A time as a JSON number: an integer when whole, else a float.
+pub fn time_json(x: f64) -> Value {
+    if x.fract() == 0.0 && x.abs() < 9e15 {
+        json!(x as i64)
+    } else {
+        json!(x)
+    }
+}
+
+/// The policy's title: `FIFO`, `SJF`, `STCF`, `RR (quantum 5)`.
+pub fn title(policy: Policy) -> String {
+    match policy {
+        Policy::RoundRobin { quantum } => format!("RR (quantum {})", time(quantum)),
+        p => p.name().to_uppercase(),
+    }
+}
+
+/// What a slot shows: the job's name, `switch` or `idle`.
+fn label(jobs: &[Job], kind: SlotKind) -> &str {
+    match kind {
+        SlotKind::Run(j) => &jobs[j].name,
+        SlotKind::Switch => "switch",
+        SlotKind::Idle => "idle",
+    }
+}
+
+/// The chart: the slot sequence (`A 0-5, B 5-10, ...`), then one row per
+/// job, one column per `scale` time units: `#` running, `.` ready but
+/// waiting, blank before arrival and after completion.
+pub fn text_chart(jobs: &[Job], s: &Schedule) -> String {
+    let mut out = String::new();
+    let seq: Vec<String> = s
+        .slots
+        .iter()
+        .map(|sl| {
+            format!(
+                "{} {}-{}",
+                label(jobs, sl.kind),
+                time(sl.start),
+                time(sl.end)
+            )
+        })
+        .collect();
+    let _ = writeln!(out, "  {}", seq.join(", "));
+    let end = s.slots.last().map_or(0.0, |sl| sl.end);
+    if end <= 0.0 {
+        return out;
+    }
+    // One column per time unit, or per a whole number of units so that the
+    // chart stays within 70 columns.
+    let scale = (end / 70.0).ceil().max(1.0);
+    let columns = ((end / scale).ceil() as usize).max(1);
+    let name_width = jobs.iter().map(|j| j.name.len()).max().unwrap_or(1).max(6);
+    let _ = writeln!(out);
+    for (j, job) in jobs.iter().enumerate() {
+        let mut row = String::with_capacity(columns);
+        for c in 0..columns {
+            let (from, to) = (c as f64 * scale, (c as f64 + 1.0) * scale);
+            // A column shows what happened at any time inside it: running
+            // wins over waiting.
+            let running = s
+                .slots
+                .iter()
+                .any(|sl| sl.kind == SlotKind::Run(j) && sl.start < to && from < sl.end);
+            let waiting = job.arrival < to && from < s.stats[j].completion;
+            row.push(if running {
+                '#'
+            } else if waiting {
+                '.'
+            } else {
+                ' '
+            });
+        }
+        let _ = writeln!(out, "  {:>w$} |{row}|", job.name, w = name_width);
+    }
+    if s.slots.iter().any(|sl| sl.kind == SlotKind::Switch) {
+        let mut row = String::with_capacity(columns);
+        for c in 0..columns {
+            let (from, to) = (c as f64 * scale, (c as f64 + 1.0) * scale);
+            let sw = s
+                .slots
+                .iter()
+                .any(|sl| sl.kind == SlotKind::Switch && sl.start < to && from < sl.end);
+            row.push(if sw { 'x' } else { ' ' });
+        }
+        let _ = writeln!(out, "  {:>w$} |{row}|", "switch", w = name_width);
+    }
+    let _ = writeln!(
+        out,
+        "  {:>w$}  0{:>r$}",
+        "time",
+        time(end),
+        w = name_width,
+        r = columns.max(2)
+    );
+    let _ = writeln!(
+        out,
+        "  (# running, . waiting; one column = {} time unit{})",
+        time(scale),
+        if scale == 1.0 { "" } else { "s" }
+    );
+    out
+}
+
+/// The metrics table: per job and the averages (2 decimals).
+pub fn metrics_table(jobs: &[Job], s: &Schedule) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "  {:<6} {:>7} {:>7} {:>9} {:>10} {:>10} {:>8} {:>6}",
+        "job", "arrival", "runtime", "first run", "completion", "turnaround", "response", "wait"
+    );
+    for (job, st) in jobs.iter().zip(&s.stats) {
+        let _ = writeln!(
+            out,
+            "  {:<6} {:>7} {:>7} {:>9} {:>10} {:>10} {:>8} {:>6}",
+            job.name,
+            time(job.arrival),
+            time(job.runtime),
+            time(st.first_run),
+            time(st.completion),
+            time(st.turnaround),
+            time(st.response),
+            time(st.wait)
+        );
+    }
+    let (t, r, w) = s.averages();
+    let _ = writeln!(
+        out,
+        "  {:<6} {:>7} {:>7} {:>9} {:>10} {:>10.2} {:>8.2} {:>6.2}",
+        "avg", "", "", "", "", t, r, w
+    );
+    out
+}
+
+/// JSON records: one per slot (`slot`, `switch`, `idle`), one per job, one
+/// `average`; each carries `policy`.
+pub fn json_records(jobs: &[Job], policy: Policy, s: &Schedule) -> Vec<Value> {
+    let p = policy.name();
+    let mut v = Vec::new();
+    for sl in &s.slots {
+        v.push(match sl.kind {
+            SlotKind::Run(j) => json!({"kind": "slot", "policy": p, "job": jobs[j].name,
+                "start": time_json(sl.start), "end": time_json(sl.end)}),
+            SlotKind::Switch => json!({"kind": "switch", "policy": p,
+                "start": time_json(sl.start), "end": time_json(sl.end)}),
+            SlotKind::Idle => json!({"kind": "idle", "policy": p,
+                "start": time_json(sl.start), "end": time_json(sl.end)}),
+        });
+    }
+    for (job, st) in jobs.iter().zip(&s.stats) {
+        v.push(json!({"kind": "job", "policy": p, "job": job.name,
+            "arrival": time_json(job.arrival), "runtime": time_json(job.runtime),
+            "first_run": time_json(st.first_run), "completion": time_json(st.completion),
+            "turnaround": time_json(st.turnaround), "response": time_json(st.response),
+            "wait": time_json(st.wait)}));
+    }
+    let (t, r, w) = s.averages();
+    v.push(
+        json!({"kind": "average", "policy": p, "turnaround": time_json(t),
+        "response": time_json(r), "wait": time_json(w)}),
+    );
+    v
+}
+
+/// Fill colours for jobs, in order.
+const COLOURS: [&str; 8] = [
+    "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f",
+];
+
+/// Escapes text for SVG.
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// An SVG Gantt chart: one lane per job (per policy when several are
+/// given), bars for the slots, a time axis.
+pub fn svg(jobs: &[Job], runs: &[(Policy, Schedule)]) -> String {
+    let end = runs
+        .iter()
+        .filter_map(|(_, s)| s.slots.last().map(|sl| sl.end))
+        .fold(0.0f64, f64::max)
+        .max(1.0);
+    let (left, lane, width) = (110.0, 22.0, 700.0);
+    let x = |t: f64| left + t / end * width;
+    let block = (jobs.len() as f64 + 1.0) * lane + 30.0;
+    let height = block * runs.len() as f64 + 30.0;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{height}" font-family="sans-serif" font-size="12">"#,
+        left + width + 30.0
+    );
+    for (k, (policy, s)) in runs.iter().enumerate() {
+        let top = k as f64 * block + 20.0;
+        let _ = writeln!(
+            o,
+            r#"<text x="4" y="{top}" font-weight="bold">{}</text>"#,
+            esc(&title(*policy))
+        );
+        for (j, job) in jobs.iter().enumerate() {
+            let y = top + 8.0 + j as f64 * lane;
+            let _ = writeln!(
+                o,
+                r#"<text x="4" y="{}">{}</text>"#,
+                y + 15.0,
+                esc(&job.name)
+            );
+            for sl in &s.slots {
+                let on_lane = sl.kind == SlotKind::Run(j);
+                if on_lane {
+                    let _ = writeln!(
+                        o,
+                        r##"<rect x="{:.2}" y="{y}" width="{:.2}" height="{}" fill="{}" stroke="#222"><title>{} {}-{}</title></rect>"##,
+                        x(sl.start),
+                        x(sl.end) - x(sl.start),
+                        lane - 4.0,
+                        COLOURS[j % COLOURS.len()],
+                        esc(&job.name),
+                        time(sl.start),
+                        time(sl.end)
+                    );
+                }
+            }
+        }
+        for sl in s.slots.iter().filter(|sl| sl.kind == SlotKind::Switch) {
+            let y = top + 8.0 + jobs.len() as f64 * lane;
+            let _ = writeln!(
+                o,
+                r##"<rect x="{:.2}" y="{y}" width="{:.2}" height="6" fill="#999"><title>switch</title></rect>"##,
+                x(sl.start),
+                x(sl.end) - x(sl.start)
+            );
+        }
+        let axis = top + 8.0 + jobs.len() as f64 * lane + 10.0;
+        let _ = writeln!(
+            o,
+            r##"<line x1="{left}" y1="{axis}" x2="{}" y2="{axis}" stroke="#000"/>"##,
+            left + width
+        );
+        let mut ticks: Vec<f64> = s.slots.iter().map(|sl| sl.end).collect();
+        ticks.insert(0, 0.0);
+        ticks.dedup();
+        for t in ticks {
+            let _ = writeln!(
+                o,
+                r#"<text x="{:.2}" y="{}" text-anchor="middle" font-size="10">{}</text>"#,
+                x(t),
+                axis + 12.0,
+                time(t)
+            );
+        }
+    }
+    o.push_str("</svg>\n");
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::scheduler::simulate;
+
+    fn e1() -> Vec<Job> {
+        [("A", 0.0, 40.0), ("B", 0.0, 20.0), ("C", 5.0, 10.0)]
+            .into_iter()
+            .map(|(n, a, r)| Job {
+                name: n.into(),
+                arrival: a,
+                runtime: r,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn chart_rows_show_running_and_waiting() {
+        let jobs = e1();
+        let s = simulate(&jobs, Policy::Fifo, 0.0).unwrap();
+        let chart = text_chart(&jobs, &s);
+        assert!(chart.starts_with("  A 0-40, B 40-60, C 60-70\n"), "{chart}");
+        let c_row = chart
+            .lines()
+            .find(|l| l.trim_start().starts_with("C |"))
+            .unwrap();
+        assert_eq!(
+            c_row.trim_start(),
+            format!("C |{}{}{}|", " ".repeat(5), ".".repeat(55), "#".repeat(10))
+        );
+    }
+
+    #[test]
+    fn svg_has_a_bar_per_slot() {
+        let jobs = e1();
+        let s = simulate(&jobs, Policy::RoundRobin { quantum: 5.0 }, 0.0).unwrap();
+        let pic = svg(&jobs, &[(Policy::RoundRobin { quantum: 5.0 }, s)]);
+        assert_eq!(pic.matches("<rect").count(), 14);
+        assert!(pic.starts_with("<svg") && pic.ends_with("</svg>\n"));
+    }
+
+    #[test]
+    fn times_print_plainly() {
+        assert_eq!(time(5.0), "5");
+        assert_eq!(time(2.5), "2.5");
+        assert_eq!(time_json(70.0), json!(70));
+    }
+}

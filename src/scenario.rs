@@ -1,0 +1,1169 @@
+//! Scenarios: a machine, its OS's policies and some processes, described in
+//! TOML, run by the kernel, told as a story (or as JSON events).
+//!
+//! ```toml
+//! title = "Dynamic relocation with a base register"
+//! description = "P1 and P2 relocated by a base register; P1 corrupts P2"
+//!
+//! [machine]
+//! memory = "16k"          # physical memory
+//! os_size = "1k"          # the OS's region at physical 0
+//! strategy = "base"       # uniprogramming | time-sharing | static-relocation
+//!                         # | base | base-bounds | segmentation
+//! placement = "first-fit" # | best-fit | worst-fit | next-fit
+//!
+//! [[process]]
+//! name = "P1"
+//! size = "1k"             # or code/data/heap/stack sizes
+//! base = "1k"             # a fixed place (else the placement policy)
+//! accesses = ["load 100", "store 3072"]
+//!
+//! script = ["say P1 runs", "P1: load 100", "P2: load 100"]
+//! ```
+//!
+//! The `script` interleaves processes explicitly (each change of process is
+//! a context switch); afterwards any `accesses` lists still pending run under
+//! the scheduler (`[machine] scheduler = "rr"`, `quantum`). Script lines:
+//! `say TEXT`, `NAME: OPERATION` (see [`ops`]), `spawn NAME`, `switch NAME`,
+//! `compact`, `move NAME ADDR`, `map`, `costs`.
+//!
+//! Errors name the file, line and column, and the field.
+
+pub mod builtin;
+pub mod ops;
+
+use crate::addr::parse_number;
+use crate::cost::CostModel;
+use crate::kernel::event::{Event, Pid};
+use crate::kernel::exec::RunOutcome;
+use crate::kernel::layout::{LayoutKind, Sizes};
+use crate::kernel::placement::Fit;
+use crate::kernel::process::ProcState;
+use crate::kernel::syscall::{Abi, Call, SyscallOutcome};
+use crate::kernel::system::{Kernel, KernelConfig, ProcessSpec, Strategy};
+use crate::mmu::{Mmu, MmuRegisters, Perms, Segment};
+use ops::Op;
+use serde::Deserialize;
+use std::collections::VecDeque;
+use std::ops::Range;
+use toml::Spanned;
+
+/// A number as TOML may hold it: `1024` or `"1k"` / `"0x400"`.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(untagged)]
+enum Num {
+    Int(i64),
+    Text(String),
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileToml {
+    title: Option<String>,
+    #[serde(default)]
+    switch_steps: bool,
+    description: Option<String>,
+    machine: MachineToml,
+    cost: Option<CostModel>,
+    #[serde(default, rename = "process")]
+    processes: Vec<ProcessToml>,
+    #[serde(default)]
+    script: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct MachineToml {
+    memory: Spanned<Num>,
+    os_size: Option<Spanned<Num>>,
+    strategy: Strategy,
+    placement: Option<Fit>,
+    layout: Option<LayoutKind>,
+    va_bits: Option<u32>,
+    stack_limit: Option<Spanned<Num>>,
+    #[serde(default)]
+    forget_mmu_reload: bool,
+    share_code: Option<bool>,
+    syscalls: Option<Abi>,
+    random_stack: Option<i64>,
+    scheduler: Option<SchedulerToml>,
+    quantum: Option<Spanned<u64>>,
+    #[serde(default)]
+    compare: Vec<Strategy>,
+    timer: Option<Spanned<u64>>,
+}
+
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+enum SchedulerToml {
+    Fifo,
+    Sjf,
+    Stcf,
+    Rr,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct ProcessToml {
+    name: Spanned<String>,
+    program: Option<String>,
+    size: Option<Spanned<Num>>,
+    code: Option<Spanned<Num>>,
+    data: Option<Spanned<Num>>,
+    heap: Option<Spanned<Num>>,
+    stack: Option<Spanned<Num>>,
+    base: Option<Spanned<Num>>,
+    segments: Option<Vec<SegmentToml>>,
+    #[serde(default)]
+    accesses: Vec<Spanned<String>>,
+    #[serde(default)]
+    image: Vec<WordToml>,
+    #[serde(default)]
+    relocations: Vec<Spanned<Num>>,
+    #[serde(default)]
+    delayed: bool,
+    /// RISC-V assembly source, inline.
+    source: Option<Spanned<String>>,
+    /// RISC-V assembly source file (relative to the scenario file).
+    file: Option<Spanned<String>>,
+    /// Where the program's .text is linked (default 0).
+    text_base: Option<Spanned<Num>>,
+    /// Initial register values by ABI name (`s0 = "0x200"`).
+    #[serde(default)]
+    registers: std::collections::BTreeMap<String, Spanned<Num>>,
+    /// The most instructions the program may run (default 100000).
+    limit: Option<u64>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct SegmentToml {
+    base: Spanned<Num>,
+    size: Spanned<Num>,
+    perms: Spanned<String>,
+    #[serde(default)]
+    grows_down: bool,
+    name: Option<String>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct WordToml {
+    at: Spanned<Num>,
+    word: Spanned<Num>,
+}
+
+/// How leftover access lists and programs are scheduled (by the kernel's
+/// `scheduler` policies).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Scheduler {
+    /// Each process runs to the end, in order.
+    Fifo,
+    /// Shortest (fewest remaining operations) first, to the end.
+    Sjf,
+    /// Shortest remaining first (all processes arrive at 0, so as SJF).
+    Stcf,
+    /// Round robin: `quantum` operations (programs: `timer` instructions)
+    /// per turn.
+    RoundRobin(u64),
+}
+
+/// One process of a scenario.
+#[derive(Clone, Debug)]
+pub struct ProcessDef {
+    /// What the loader gets.
+    pub spec: ProcessSpec,
+    /// Its access list.
+    pub ops: Vec<Op>,
+    /// Loaded only by a `spawn` script line.
+    pub delayed: bool,
+    /// Whether it runs a program on the CPU.
+    pub runs_program: bool,
+    /// The most instructions its program may run.
+    pub limit: u64,
+}
+
+/// One line of a script.
+#[derive(Clone, Debug)]
+pub enum ScriptItem {
+    /// Narration.
+    Say(String),
+    /// A process does something (switching to it first); the line's text.
+    Do(String, Op, String),
+    /// Load a (delayed) process.
+    Spawn(String),
+    /// Switch to a process.
+    Switch(String),
+    /// Compaction.
+    Compact,
+    /// Move a process.
+    Move(String, u64),
+    /// Show the memory map.
+    Map,
+    /// Show the latency table.
+    Costs,
+}
+
+/// A validated scenario, ready to run.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// One-line title.
+    pub title: String,
+    /// One-line description.
+    pub description: String,
+    /// The machine and OS.
+    pub config: KernelConfig,
+    /// The processes.
+    pub processes: Vec<ProcessDef>,
+    /// The script.
+    pub script: Vec<ScriptItem>,
+    /// How access lists are scheduled.
+    pub scheduler: Scheduler,
+    /// Strategies to run the same workload under, for comparison.
+    pub compare: Vec<Strategy>,
+    /// Narrate every step of each context switch (else one line each).
+    pub switch_steps: bool,
+    /// Instructions per time slice for programs (the timer interrupt).
+    pub timer: u64,
+}
+
+/// Where the text came from, for error messages.
+struct Source<'a> {
+    name: &'a str,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    /// The 1-based line of byte `at`.
+    fn line(&self, at: usize) -> usize {
+        self.text[..at.min(self.text.len())].matches('\n').count() + 1
+    }
+
+    /// `file:line:col`.
+    fn at(&self, span: Range<usize>) -> String {
+        let start = span.start.min(self.text.len());
+        let before = &self.text[..start];
+        let line = before.matches('\n').count() + 1;
+        let col = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+        format!("{}:{line}:{col}", self.name)
+    }
+
+    fn line_text(&self, span: Range<usize>) -> String {
+        let start = span.start.min(self.text.len());
+        let from = self.text[..start].rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let to = self.text[start..]
+            .find('\n')
+            .map(|i| start + i)
+            .unwrap_or(self.text.len());
+        self.text[from..to].trim().to_string()
+    }
+
+    fn err(&self, span: Range<usize>, field: &str, msg: impl std::fmt::Display) -> String {
+        format!("{}: {field}: {msg}", self.at(span))
+    }
+
+    fn num(&self, n: &Spanned<Num>, field: &str) -> Result<u64, String> {
+        match n.get_ref() {
+            Num::Int(i) => {
+                u64::try_from(*i).map_err(|_| self.err(n.span(), field, format!("{i} is negative")))
+            }
+            Num::Text(t) => parse_number(t).map_err(|e| self.err(n.span(), field, e)),
+        }
+    }
+
+    fn opt(&self, n: &Option<Spanned<Num>>, field: &str) -> Result<Option<u64>, String> {
+        n.as_ref().map(|n| self.num(n, field)).transpose()
+    }
+}
+
+/// Parses and validates a scenario. `name` is used in error messages
+/// (`file:line:col: field: message`).
+///
+/// Impossible machines (a process larger than user memory, fixed placements
+/// that overlap each other or the OS) are errors too.
+pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
+    let src = Source { name, text };
+    let file: FileToml = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        let msg = e.message().trim().replace('\n', " ");
+        format!(
+            "{}: {msg} (in `{}`)",
+            src.at(span.clone()),
+            src.line_text(span)
+        )
+    })?;
+    let m = &file.machine;
+    let memory = src.num(&m.memory, "machine.memory")?;
+    if memory == 0 {
+        return Err(src.err(m.memory.span(), "machine.memory", "must be more than 0"));
+    }
+    let os_size = src.opt(&m.os_size, "machine.os_size")?.unwrap_or(0);
+    if os_size > memory {
+        return Err(src.err(
+            m.os_size.as_ref().map(|s| s.span()).unwrap_or(0..0),
+            "machine.os_size",
+            format!("the OS region ({os_size} bytes) is larger than memory ({memory} bytes)"),
+        ));
+    }
+    let mut config = KernelConfig::new(memory, os_size, m.strategy);
+    config.placement = m.placement.unwrap_or_default();
+    config.layout = m.layout.unwrap_or_default();
+    config.va_bits = m.va_bits.unwrap_or(16);
+    if !(3..=64).contains(&config.va_bits) {
+        return Err(format!(
+            "{name}: machine.va_bits = {}: must be 3..64",
+            config.va_bits
+        ));
+    }
+    if let Some(limit) = src.opt(&m.stack_limit, "machine.stack_limit")? {
+        config.stack_limit = limit;
+    }
+    config.forget_mmu_reload = m.forget_mmu_reload;
+    config.share_code = m.share_code.unwrap_or(true);
+    config.abi = m.syscalls.unwrap_or_default();
+    config.random_stack = m.random_stack.map(i128::from);
+    if let Some(cost) = &file.cost {
+        cost.validate().map_err(|e| format!("{name}: {e}"))?;
+        config.cost = cost.clone();
+    }
+    let scheduler = match (m.scheduler, &m.quantum) {
+        (Some(SchedulerToml::Fifo), _) => Scheduler::Fifo,
+        (Some(SchedulerToml::Sjf), _) => Scheduler::Sjf,
+        (Some(SchedulerToml::Stcf), _) => Scheduler::Stcf,
+        (_, Some(q)) if *q.get_ref() == 0 => {
+            return Err(src.err(q.span(), "machine.quantum", "must be at least 1"));
+        }
+        (_, q) => Scheduler::RoundRobin(q.as_ref().map(|q| *q.get_ref()).unwrap_or(1)),
+    };
+
+    let timer = match &m.timer {
+        Some(t) if *t.get_ref() == 0 => {
+            return Err(src.err(t.span(), "machine.timer", "must be at least 1"));
+        }
+        Some(t) => *t.get_ref(),
+        None => 1000,
+    };
+    let user = memory - os_size;
+    let mut processes: Vec<ProcessDef> = Vec::new();
+    let mut fixed: Vec<(String, u64, u64)> = Vec::new();
+    for (i, p) in file.processes.iter().enumerate() {
+        let pname = p.name.get_ref().trim().to_string();
+        let field = |f: &str| format!("process[{i}] ({pname}).{f}");
+        if pname.is_empty() || pname.contains(char::is_whitespace) || pname.contains(':') {
+            return Err(src.err(
+                p.name.span(),
+                "process.name",
+                format!("'{pname}' must be one word without ':'"),
+            ));
+        }
+        if processes.iter().any(|q| q.spec.name == pname) {
+            return Err(src.err(
+                p.name.span(),
+                "process.name",
+                format!("two processes are named '{pname}'"),
+            ));
+        }
+        let va_bits = m.va_bits.unwrap_or(16);
+        let data_base = (m.strategy == Strategy::Segmentation && (3..=64).contains(&va_bits))
+            .then(|| 2u64 << (va_bits - 2));
+        let program_image = load_program(&src, p, &field, data_base)?;
+        let (pcode, pdata) = match (&program_image, data_base) {
+            (Some(prog), Some(data_base)) => {
+                // Segmented: text (and read-only data) in segment 0, data
+                // and bss in segment 2.
+                let end = |low: bool| {
+                    prog.sections
+                        .iter()
+                        .filter(|s| (s.addr < data_base) == low)
+                        .filter_map(|s| s.end())
+                        .max()
+                };
+                let code = end(true).unwrap_or(0);
+                let data = end(false).map(|e| e - data_base).unwrap_or(0);
+                (code, data)
+            }
+            (Some(prog), None) => {
+                let (_, hi) = prog.extent().unwrap_or((0, 0));
+                let data_start = prog
+                    .sections
+                    .iter()
+                    .filter(|s| !s.perms.contains(Perms::X))
+                    .map(|s| s.addr)
+                    .min()
+                    .unwrap_or(hi);
+                (data_start, hi - data_start)
+            }
+            (None, _) => (0, 0),
+        };
+        let mut context = crate::kernel::process::Context::default();
+        for (reg_name, value) in &p.registers {
+            let r = crate::cpu::parse_register(reg_name).ok_or_else(|| {
+                src.err(
+                    value.span(),
+                    &field("registers"),
+                    format!("unknown register '{reg_name}'"),
+                )
+            })?;
+            let v = src.num(value, &field(&format!("registers.{reg_name}")))?;
+            if reg_name == "pc" {
+                context.pc = v;
+            } else {
+                context.x[r] = v;
+            }
+        }
+        if !p.registers.is_empty() && program_image.is_none() {
+            return Err(src.err(
+                p.name.span(),
+                &field("registers"),
+                "registers need a program (source or file)",
+            ));
+        }
+        let sizes = Sizes {
+            code: src.opt(&p.code, &field("code"))?.unwrap_or(pcode),
+            data: src.opt(&p.data, &field("data"))?.unwrap_or(pdata),
+            heap: src.opt(&p.heap, &field("heap"))?.unwrap_or(0),
+            stack: src.opt(&p.stack, &field("stack"))?.unwrap_or(0),
+            total: src.opt(&p.size, &field("size"))?,
+        };
+        let parts =
+            sizes.code as u128 + sizes.data as u128 + sizes.heap as u128 + sizes.stack as u128;
+        let want = (sizes.total.unwrap_or(0) as u128).max(parts);
+        if want > user as u128 {
+            return Err(src.err(
+                p.name.span(),
+                &field("size"),
+                format!("the process needs {want} bytes but memory has only {user} bytes for processes: it can never be loaded"),
+            ));
+        }
+        let base = src.opt(&p.base, &field("base"))?;
+        if let Some(b) = base {
+            if b < os_size {
+                return Err(src.err(
+                    p.base.as_ref().map(|s| s.span()).unwrap_or(0..0),
+                    &field("base"),
+                    format!("{b:#x} is inside the OS region [0, {os_size:#x})"),
+                ));
+            }
+            if b as u128 + want > memory as u128 {
+                return Err(src.err(
+                    p.base.as_ref().map(|s| s.span()).unwrap_or(0..0),
+                    &field("base"),
+                    format!("{b:#x} + {want} bytes ends beyond physical memory ({memory} bytes)"),
+                ));
+            }
+            if m.strategy != Strategy::TimeSharing && !p.delayed {
+                let size = want as u64;
+                if let Some((other, ob, os)) = fixed
+                    .iter()
+                    .find(|(_, ob, os)| b < ob + os && *ob < b + size)
+                {
+                    return Err(src.err(
+                        p.base.as_ref().map(|s| s.span()).unwrap_or(0..0),
+                        &field("base"),
+                        format!(
+                            "[{b:#x}, {:#x}) overlaps {other} at [{ob:#x}, {:#x})",
+                            b + size,
+                            ob + os
+                        ),
+                    ));
+                }
+                fixed.push((pname.clone(), b, size));
+            }
+        }
+        let segments = match &p.segments {
+            None => None,
+            Some(list) => {
+                if m.strategy != Strategy::Segmentation {
+                    return Err(format!(
+                        "{name}: {}: segments need strategy = \"segmentation\"",
+                        field("segments")
+                    ));
+                }
+                if list.len() != 4 {
+                    return Err(format!(
+                        "{name}: {}: {} entries; the MMU has 4 segments",
+                        field("segments"),
+                        list.len()
+                    ));
+                }
+                let mut table = Vec::new();
+                for (j, s) in list.iter().enumerate() {
+                    let f = field(&format!("segments[{j}]"));
+                    let sbase = src.num(&s.base, &f)?;
+                    let size = src.num(&s.size, &f)?;
+                    let perms = Perms::parse(s.perms.get_ref())
+                        .map_err(|e| src.err(s.perms.span(), &f, e))?;
+                    let mut seg = if s.grows_down {
+                        Segment::down(sbase, size, perms)
+                    } else {
+                        Segment::up(sbase, size, perms)
+                    };
+                    if let Some(n) = &s.name {
+                        seg = seg.named(n.clone());
+                    }
+                    if size > 0 {
+                        let (lo, hi) = seg
+                            .phys_range()
+                            .ok_or_else(|| src.err(s.base.span(), &f, "starts below physical 0"))?;
+                        if hi > memory || lo < os_size {
+                            return Err(src.err(s.base.span(), &f, format!("[{lo:#x}, {hi:#x}) is not inside user memory [{os_size:#x}, {memory:#x})")));
+                        }
+                        if let Some((other, ob, os)) = fixed
+                            .iter()
+                            .find(|(_, ob, os)| !p.delayed && lo < ob + os && *ob < hi)
+                        {
+                            return Err(src.err(
+                                s.base.span(),
+                                &f,
+                                format!(
+                                    "[{lo:#x}, {hi:#x}) overlaps {other} at [{ob:#x}, {:#x})",
+                                    ob + os
+                                ),
+                            ));
+                        }
+                        if !p.delayed {
+                            fixed.push((format!("{pname} segment {j}"), lo, size));
+                        }
+                    }
+                    table.push(seg);
+                }
+                Some(table)
+            }
+        };
+        let mut image = Vec::new();
+        for w in &p.image {
+            let at = src.num(&w.at, &field("image.at"))?;
+            let word = src.num(&w.word, &field("image.word"))?;
+            let word = u32::try_from(word).map_err(|_| {
+                src.err(w.word.span(), &field("image.word"), "does not fit 32 bits")
+            })?;
+            if at as u128 + 4 > want {
+                return Err(src.err(
+                    w.at.span(),
+                    &field("image.at"),
+                    format!("the word at {at:#x} does not fit the address space of {want} bytes"),
+                ));
+            }
+            image.push((at, word.to_le_bytes().to_vec()));
+        }
+        let mut relocations = Vec::new();
+        for r in &p.relocations {
+            let at = src.num(r, &field("relocations"))?;
+            if at as u128 + 4 > want {
+                return Err(src.err(
+                    r.span(),
+                    &field("relocations"),
+                    format!("{at:#x} is outside the address space of {want} bytes"),
+                ));
+            }
+            relocations.push(at);
+        }
+        let ops = p
+            .accesses
+            .iter()
+            .map(|a| Op::parse(a.get_ref()).map_err(|e| src.err(a.span(), &field("accesses"), e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        processes.push(ProcessDef {
+            spec: ProcessSpec {
+                name: pname.clone(),
+                program: p.program.clone().unwrap_or_else(|| pname.clone()),
+                sizes,
+                base,
+                segments,
+                image,
+                relocations,
+                context,
+                program_image: program_image.clone(),
+            },
+            ops,
+            delayed: p.delayed,
+            runs_program: program_image.is_some(),
+            limit: p.limit.unwrap_or(100_000),
+        });
+    }
+    if m.strategy == Strategy::Uniprogramming && processes.iter().filter(|p| !p.delayed).count() > 1
+    {
+        return Err(format!(
+            "{name}: uniprogramming runs one process at a time; mark the others delayed = true and spawn them later"
+        ));
+    }
+
+    let known = |n: &str| processes.iter().any(|p| p.spec.name == n);
+    let mut script = Vec::new();
+    for line in &file.script {
+        let text = line.get_ref().trim();
+        let bad = |msg: String| src.err(line.span(), "script", msg);
+        let (word, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+        let rest = rest.trim();
+        let item = match word {
+            "say" => ScriptItem::Say(rest.to_string()),
+            "compact" => ScriptItem::Compact,
+            "map" => ScriptItem::Map,
+            "costs" => ScriptItem::Costs,
+            "spawn" | "switch" => {
+                if !known(rest) {
+                    return Err(bad(format!("no process named '{rest}'")));
+                }
+                if word == "spawn" {
+                    ScriptItem::Spawn(rest.into())
+                } else {
+                    ScriptItem::Switch(rest.into())
+                }
+            }
+            "move" => {
+                let (p, addr) = rest
+                    .split_once(char::is_whitespace)
+                    .ok_or_else(|| bad("move needs NAME ADDR".into()))?;
+                if !known(p) {
+                    return Err(bad(format!("no process named '{p}'")));
+                }
+                ScriptItem::Move(
+                    p.into(),
+                    parse_number(addr.trim()).map_err(|e| bad(e.to_string()))?,
+                )
+            }
+            _ => match text.split_once(':') {
+                Some((p, op)) => {
+                    let p = p.trim();
+                    if !known(p) {
+                        return Err(bad(format!("no process named '{p}'")));
+                    }
+                    ScriptItem::Do(p.into(), Op::parse(op).map_err(bad)?, text.to_string())
+                }
+                None => {
+                    return Err(bad(format!(
+                        "'{text}': expected 'NAME: OPERATION', say, spawn, switch, compact, move, map or costs"
+                    )));
+                }
+            },
+        };
+        script.push(item);
+    }
+    Kernel::boot(config.clone()).map_err(|e| format!("{name}: machine: {e}"))?;
+    Ok(Scenario {
+        title: file.title.unwrap_or_else(|| name.to_string()),
+        description: file.description.unwrap_or_default(),
+        config,
+        processes,
+        script,
+        scheduler,
+        compare: m.compare.clone(),
+        switch_steps: file.switch_steps,
+        timer,
+    })
+}
+
+/// A scenario that wraps other vmlab commands (E1-E3: `sched`, `stack`,
+/// `heap`): its `commands = [["sched", "--policy", "all"], ...]`, or `None`
+/// for a machine scenario. Errors name the file and the field.
+pub fn commands_of(name: &str, text: &str) -> Result<Option<Vec<Vec<String>>>, String> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Wrapper {
+        #[allow(dead_code)]
+        title: Option<String>,
+        #[allow(dead_code)]
+        description: Option<String>,
+        commands: Spanned<Vec<Vec<String>>>,
+    }
+    let Ok(table) = toml::from_str::<toml::Table>(text) else {
+        return Ok(None);
+    };
+    if !table.contains_key("commands") {
+        return Ok(None);
+    }
+    let src = Source { name, text };
+    let w: Wrapper = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        format!(
+            "{}: {} (in `{}`)",
+            src.at(span.clone()),
+            e.message().trim(),
+            src.line_text(span)
+        )
+    })?;
+    let span = w.commands.span();
+    let cmds = w.commands.into_inner();
+    if cmds.is_empty() || cmds.iter().any(|c| c.is_empty()) {
+        return Err(src.err(span, "commands", "each command needs at least its name"));
+    }
+    Ok(Some(cmds))
+}
+
+/// Assembles a process's program (inline `source` or `file`), if it has one.
+fn load_program(
+    src: &Source,
+    p: &ProcessToml,
+    field: &dyn Fn(&str) -> String,
+    data_base: Option<u64>,
+) -> Result<Option<crate::program::Program>, String> {
+    let (text, file_name) = match (&p.source, &p.file) {
+        (None, None) => return Ok(None),
+        (Some(_), Some(f)) => {
+            return Err(src.err(
+                f.span(),
+                &field("file"),
+                "give either source or file, not both",
+            ));
+        }
+        (Some(t), None) => (t.get_ref().clone(), String::new()),
+        (None, Some(f)) => {
+            let base = std::path::Path::new(src.name)
+                .parent()
+                .unwrap_or(std::path::Path::new(""));
+            let path = base.join(f.get_ref());
+            let bad = |msg: String| {
+                src.err(
+                    f.span(),
+                    &field("file"),
+                    format!("{}: {msg}", path.display()),
+                )
+            };
+            let bytes = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
+            if bytes.starts_with(b"\x7fELF") && data_base.is_some() {
+                return Err(bad(
+                    "an ELF file is linked for a flat address space; under segmentation give assembly".into(),
+                ));
+            }
+            if bytes.starts_with(b"\x7fELF") {
+                // A RISC-V ELF executable (static, linked where it runs).
+                let prog = crate::elf::load(&bytes).map_err(|e| bad(e.to_string()))?;
+                return Ok(Some(prog));
+            }
+            let text = String::from_utf8(bytes)
+                .map_err(|_| bad("neither an ELF file nor UTF-8 assembly".into()))?;
+            (text, path.display().to_string())
+        }
+    };
+    let text_base = src.opt(&p.text_base, &field("text_base"))?.unwrap_or(0);
+    let prog = crate::asm::assemble_with_data_at(
+        &text,
+        &file_name,
+        &crate::asm::Options { text_base },
+        data_base,
+    )
+    .map_err(|e| match &p.source {
+        // Inline source: the error's line is a line of the scenario file.
+        Some(t) => {
+            let file_line = src.line(t.span().start);
+            let rest = &src.text[t.span().start.min(src.text.len())..];
+            let skip = usize::from(rest.starts_with("\"\"\"\n") || rest.starts_with("'''\n"));
+            format!(
+                "{}:{}: {}: {}",
+                src.name,
+                file_line + skip + e.line - 1,
+                field("source"),
+                e.message
+            )
+        }
+        None => e.to_string(),
+    })?;
+    Ok(Some(prog))
+}
+
+/// What an operation did to the process.
+enum Step {
+    Continue,
+    Gone,
+    Yielded,
+}
+
+/// Runs a scenario to the end and returns the event log. Never fails: a
+/// faulting process is killed and the others go on.
+pub fn run(sc: &Scenario) -> Vec<Event> {
+    let mut events = run_once(sc, sc.config.strategy);
+    let Some(Event::Cost {
+        total_ns, strategy, ..
+    }) = events.last().cloned()
+    else {
+        return events;
+    };
+    for &other in &sc.compare {
+        let their = run_once(sc, other);
+        if let Some(Event::Cost {
+            total_ns: other_total_ns,
+            disk_bytes,
+            ..
+        }) = their.last().cloned()
+        {
+            events.push(their.last().cloned().unwrap_or(Event::Note {
+                text: String::new(),
+            }));
+            events.push(Event::Compare {
+                strategy,
+                total_ns,
+                other: other.name(),
+                other_total_ns,
+                other_disk_bytes: disk_bytes,
+                ratio: if other_total_ns > 0.0 {
+                    total_ns / other_total_ns
+                } else {
+                    0.0
+                },
+            });
+        }
+    }
+    events
+}
+
+struct Runner {
+    k: Kernel,
+    queues: Vec<VecDeque<Op>>,
+    pids: Vec<Option<Pid>>,
+}
+
+fn run_once(sc: &Scenario, strategy: Strategy) -> Vec<Event> {
+    let mut config = sc.config.clone();
+    config.strategy = strategy;
+    let Ok(k) = Kernel::boot(config) else {
+        return Vec::new();
+    };
+    let mut r = Runner {
+        k,
+        queues: sc
+            .processes
+            .iter()
+            .map(|p| p.ops.iter().cloned().collect())
+            .collect(),
+        pids: vec![None; sc.processes.len()],
+    };
+    let mut script = sc.script.clone();
+    for i in 0..sc.processes.len() {
+        if !sc.processes[i].delayed {
+            r.spawn(sc, i, &mut script);
+        }
+    }
+    let index = |n: &str| sc.processes.iter().position(|p| p.spec.name == n);
+    for item in script {
+        match item {
+            ScriptItem::Say(t) => r.k.note(t),
+            ScriptItem::Map => {
+                let m = r.k.memory_map();
+                r.k.emit(m);
+            }
+            ScriptItem::Costs => {
+                let c = &r.k.config.cost;
+                let e = Event::CostTable {
+                    levels: c.table(),
+                    served_by: match c.served_by {
+                        crate::cost::ServedBy::L1 => "L1",
+                        crate::cost::ServedBy::L2 => "L2",
+                        crate::cost::ServedBy::L3 => "L3",
+                        crate::cost::ServedBy::Dram => "DRAM",
+                    },
+                    disk_latency_ns: c.disk_latency_ns,
+                    disk_bytes_per_sec: c.disk_bytes_per_sec,
+                };
+                r.k.emit(e);
+            }
+            ScriptItem::Compact => {
+                r.k.compact();
+            }
+            ScriptItem::Spawn(n) => {
+                if let Some(i) = index(&n) {
+                    let mut none = Vec::new();
+                    r.spawn(sc, i, &mut none);
+                    // Static relocation of this process's script lines is
+                    // done when the script is read: see `spawn`.
+                }
+            }
+            ScriptItem::Move(n, to) => {
+                if let Some(pid) = index(&n).and_then(|i| r.pids[i]) {
+                    r.k.move_process(pid, to);
+                }
+            }
+            ScriptItem::Switch(n) => {
+                if let Some(pid) = r.live(index(&n), &n, "switch") {
+                    r.k.context_switch(pid, "timer-interrupt");
+                }
+            }
+            ScriptItem::Do(n, op, text) => {
+                if let Some(pid) = r.live(index(&n), &n, &text) {
+                    let op = r.relocate(pid, op);
+                    r.k.context_switch(pid, "timer-interrupt");
+                    r.exec(pid, &op);
+                }
+            }
+        }
+    }
+    r.schedule(sc);
+    r.k.finish();
+    r.k.events
+}
+
+impl Runner {
+    /// Loads process `i`; under static relocation its access list is
+    /// rewritten by the loader.
+    fn spawn(&mut self, sc: &Scenario, i: usize, _script: &mut [ScriptItem]) {
+        let Ok(pid) = self.k.spawn(&sc.processes[i].spec) else {
+            return;
+        };
+        self.pids[i] = Some(pid);
+        let ops: Vec<Op> = self.queues[i].drain(..).collect();
+        for op in ops {
+            let op = self.relocate(pid, op);
+            self.queues[i].push_back(op);
+        }
+    }
+
+    /// The static loader's rewrite of one operation's address.
+    fn relocate(&mut self, pid: Pid, op: Op) -> Op {
+        match op {
+            Op::Access {
+                access,
+                va,
+                value,
+                raw: false,
+                size,
+            } if self.k.config.strategy == Strategy::StaticRelocation => {
+                let verb = match access {
+                    crate::mmu::Access::Fetch => "fetch",
+                    crate::mmu::Access::Read => "load",
+                    crate::mmu::Access::Write => "store",
+                };
+                let to = self
+                    .k
+                    .relocate_address(pid, va, &format!("address of '{verb} {va:#x}'"));
+                Op::Access {
+                    access,
+                    va: to,
+                    value,
+                    raw: true,
+                    size,
+                }
+            }
+            op => op,
+        }
+    }
+
+    /// The pid of a live process, or a `refused` event saying why not.
+    fn live(&mut self, i: Option<usize>, name: &str, what: &str) -> Option<Pid> {
+        let pid = i.and_then(|i| self.pids[i]);
+        let reason = match pid {
+            None => format!("{name} is not loaded"),
+            Some(p) if !self.k.proc(p).alive() => format!("{name} has terminated"),
+            Some(p) => return Some(p),
+        };
+        self.k.emit(Event::Refused {
+            operation: what.to_string(),
+            reason,
+        });
+        None
+    }
+
+    /// Runs one operation of the current process `pid`.
+    fn exec(&mut self, pid: Pid, op: &Op) -> Step {
+        let k = &mut self.k;
+        k.counts.instructions += 1;
+        k.proc_mut(pid).stats.instructions += 1;
+        let abi = k.config.abi;
+        let call = |k: &mut Kernel, c: Call, args: [u64; 3], bytes: &[u8]| {
+            let n = abi.number(c).unwrap_or(u64::MAX);
+            k.syscall(n, args, bytes)
+        };
+        let outcome = match op {
+            Op::Access {
+                access,
+                va,
+                value,
+                size,
+                ..
+            } => {
+                return match k.user_access(*access, *va, *size, value.unwrap_or(pid as u64)) {
+                    Some(Ok(_)) => Step::Continue,
+                    _ => Step::Gone,
+                };
+            }
+            Op::Sbrk(n) => {
+                if abi == Abi::Linux {
+                    let brk = call(k, Call::Brk, [0, 0, 0], &[]);
+                    match brk {
+                        SyscallOutcome::Return(b) => {
+                            call(k, Call::Brk, [(b as i128 + *n as i128) as u64, 0, 0], &[])
+                        }
+                        o => o,
+                    }
+                } else {
+                    call(k, Call::Sbrk, [*n as u64, 0, 0], &[])
+                }
+            }
+            Op::Getpid => call(k, Call::Getpid, [0; 3], &[]),
+            Op::Write(t) => call(k, Call::Write, [1, 0, t.len() as u64], t.as_bytes()),
+            Op::Exit(s) => call(k, Call::Exit, [*s, 0, 0], &[]),
+            Op::Yield => call(k, Call::Yield, [0; 3], &[]),
+            Op::Syscall(n, args) => {
+                let mut a = [0u64; 3];
+                a[..args.len()].copy_from_slice(args);
+                k.syscall(*n, a, b"")
+            }
+            Op::SetBase(v) | Op::SetBounds(v) => {
+                let regs = match (k.mmu.registers(), op) {
+                    (MmuRegisters::BaseBounds { bounds, .. }, Op::SetBase(_)) => {
+                        MmuRegisters::BaseBounds { base: *v, bounds }
+                    }
+                    (MmuRegisters::BaseBounds { base, .. }, _) => {
+                        MmuRegisters::BaseBounds { base, bounds: *v }
+                    }
+                    (MmuRegisters::Base { .. }, _) => MmuRegisters::Base { base: *v },
+                    (other, _) => other,
+                };
+                k.user_load_registers(&regs);
+                return if k.proc(pid).alive() {
+                    Step::Continue
+                } else {
+                    Step::Gone
+                };
+            }
+            Op::SetMode => {
+                k.user_set_kernel_mode();
+                return if k.proc(pid).alive() {
+                    Step::Continue
+                } else {
+                    Step::Gone
+                };
+            }
+        };
+        match outcome {
+            SyscallOutcome::Return(_) => Step::Continue,
+            SyscallOutcome::Exited => Step::Gone,
+            SyscallOutcome::Yielded => Step::Yielded,
+        }
+    }
+
+    /// Runs what is left: access lists and programs, FIFO or round robin.
+    /// A process whose access list ends exits with status 0; a program
+    /// runs until it exits, is killed, or reaches its instruction limit.
+    fn schedule(&mut self, sc: &Scenario) {
+        use crate::kernel::scheduler::{Policy, Scheduler as Queue};
+        let policy = match sc.scheduler {
+            Scheduler::Fifo => Policy::Fifo,
+            Scheduler::Sjf => Policy::Sjf,
+            Scheduler::Stcf => Policy::Stcf,
+            Scheduler::RoundRobin(q) => Policy::RoundRobin { quantum: q as f64 },
+        };
+        let rr = matches!(sc.scheduler, Scheduler::RoundRobin(_));
+        let program = |i: usize| sc.processes[i].runs_program;
+        let mut queue = Queue::new(policy);
+        for i in 0..self.queues.len() {
+            if (!self.queues[i].is_empty() || program(i)) && self.pids[i].is_some() {
+                queue.admit(i, self.remaining(sc, i));
+            }
+        }
+        while let Some((i, _, slice)) = queue.pick() {
+            let Some(pid) = self.pids[i] else { continue };
+            if !self.k.proc(pid).alive() {
+                continue;
+            }
+            self.k.context_switch(pid, "timer-interrupt");
+            if program(i) {
+                let limit = sc.processes[i].limit;
+                let left = limit.saturating_sub(self.k.proc(pid).stats.instructions);
+                let budget = if rr { sc.timer.min(left) } else { left };
+                if self.k.run_program(budget) == RunOutcome::Gone {
+                    continue;
+                }
+                if self.k.proc(pid).stats.instructions >= limit {
+                    let name = self.k.proc(pid).name.clone();
+                    self.k
+                        .enter_kernel("timer-interrupt", format!("stop {name}"));
+                    self.k.kill(
+                        pid,
+                        format!("the scenario stops {name} after its instruction limit ({limit})"),
+                    );
+                    continue;
+                }
+                queue.preempt(i, self.remaining(sc, i));
+                continue;
+            }
+            let mut used = 0.0;
+            let mut gone = false;
+            while used < slice {
+                let Some(op) = self.queues[i].pop_front() else {
+                    break;
+                };
+                used += 1.0;
+                match self.exec(pid, &op) {
+                    Step::Continue => {}
+                    Step::Gone => {
+                        gone = true;
+                        break;
+                    }
+                    Step::Yielded => break,
+                }
+            }
+            if gone {
+                continue;
+            }
+            if self.queues[i].is_empty() {
+                if self.k.proc(pid).state != ProcState::Zombie {
+                    // The end of the list: the process calls exit(0).
+                    let n = self.k.config.abi.number(Call::Exit).unwrap_or(2);
+                    self.k.syscall(n, [0; 3], b"");
+                }
+            } else {
+                queue.preempt(i, self.remaining(sc, i));
+            }
+        }
+    }
+
+    /// What is left for process `i`: operations, or instructions up to its
+    /// limit for a program.
+    fn remaining(&self, sc: &Scenario, i: usize) -> f64 {
+        if sc.processes[i].runs_program {
+            let done = self.pids[i]
+                .map(|p| self.k.proc(p).stats.instructions)
+                .unwrap_or(0);
+            sc.processes[i].limit.saturating_sub(done) as f64
+        } else {
+            self.queues[i].len() as f64
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Event, parse, run};
+    use proptest::prelude::{Just, ProptestConfig, any, prop, prop_assert, prop_oneof, proptest};
+    use proptest::strategy::Strategy as _;
+    use proptest::test_runner::TestCaseError;
+
+    fn op() -> impl proptest::strategy::Strategy<Value = String> {
+        let n = prop_oneof![0u64..5000, Just(u64::MAX), Just(1u64 << 63), any::<u64>()];
+        (0..10usize, n).prop_map(|(k, n)| match k {
+            0 => format!("load {n}"),
+            1 => format!("store.d {n} = {n}"),
+            2 => format!("fetch {n}"),
+            3 => format!("sbrk {}", n % 10_000),
+            4 => format!("sbrk -{}", n % 10_000),
+            5 => format!("syscall {} {n}", n % 300),
+            6 => format!("set-bounds {n}"),
+            7 => "yield".to_string(),
+            8 => format!("store *{n}"),
+            _ => format!("load.w {}", n % 70_000),
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Whatever the processes do, the simulator finishes the run.
+        #[test]
+        fn any_access_list_under_any_strategy_runs_to_the_end(
+            ops in prop::collection::vec(op(), 1..30),
+            strategy in 0..6usize,
+            compact in any::<bool>(),
+        ) {
+            let strategy = ["uniprogramming", "time-sharing", "static-relocation", "base", "base-bounds", "segmentation"][strategy];
+            let list: Vec<String> = ops.iter().map(|o| format!("{o:?}")).collect();
+            let text = format!(
+                "script = [{}]\n[machine]\nmemory = \"16k\"\nos_size = \"1k\"\nstrategy = \"{strategy}\"\nva_bits = 14\n[[process]]\nname = \"P1\"\ncode = 512\nheap = 512\nstack = 512\naccesses = [{}]\n",
+                if compact { "\"compact\"" } else { "\"map\"" },
+                list.join(", ")
+            );
+            let sc = parse("fuzz.toml", &text).map_err(TestCaseError::fail)?;
+            let events = run(&sc);
+            let finished = matches!(events.last(), Some(Event::Cost { .. }));
+            prop_assert!(finished, "the run did not end with its cost");
+        }
+    }
+}

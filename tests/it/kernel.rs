@@ -1,0 +1,292 @@
+//! The kernel through `vmlab scenario run FILE`: strategies, syscalls and
+//! bad input (malformed scenarios name file, line and field; impossible
+//! machines exit 2; a faulting process never takes the simulator down).
+
+use super::support::vmlab;
+use serde_json::Value;
+
+fn write(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("vmlab-kernel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn json(path: &str) -> Vec<Value> {
+    vmlab(&["scenario", "run", path, "--json"]).json_lines()
+}
+
+const TWO: &str = r#"
+[machine]
+memory = "16k"
+os_size = "1k"
+strategy = "base-bounds"
+
+[[process]]
+name = "P1"
+size = "1k"
+accesses = ["load 100", "store 2000", "load 5"]
+
+[[process]]
+name = "P2"
+size = "1k"
+accesses = ["store 0 = 7", "load 0", "getpid"]
+"#;
+
+#[test]
+fn a_faulting_process_is_killed_and_the_other_finishes() {
+    let path = write("two.toml", TWO);
+    let ev = json(&path);
+    let kills: Vec<_> = ev.iter().filter(|e| e["kind"] == "kill").collect();
+    assert_eq!(kills.len(), 1);
+    assert_eq!(kills[0]["pid"], 1);
+    let exits: Vec<_> = ev.iter().filter(|e| e["kind"] == "exit").collect();
+    assert_eq!(exits.len(), 1);
+    assert_eq!(exits[0]["pid"], 2);
+    let getpid = ev
+        .iter()
+        .find(|e| e["kind"] == "syscall" && e["name"] == "getpid")
+        .unwrap();
+    assert_eq!(
+        (getpid["number"].as_u64(), getpid["result"].as_u64()),
+        (Some(11), Some(2))
+    );
+    // --strict turns the kill into exit code 1.
+    assert_eq!(vmlab(&["scenario", "run", &path, "--strict"]).code, 1);
+}
+
+#[test]
+fn linux_numbering_uses_brk_and_93() {
+    let path = write(
+        "linux.toml",
+        r#"
+[machine]
+memory = "16k"
+strategy = "base-bounds"
+syscalls = "linux"
+
+[[process]]
+name = "P1"
+size = "1k"
+accesses = ["sbrk 100", "write hi", "exit 3"]
+"#,
+    );
+    let ev = json(&path);
+    let calls: Vec<(String, u64)> = ev
+        .iter()
+        .filter(|e| e["kind"] == "syscall")
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_string(),
+                e["number"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        vec![
+            ("brk".into(), 214),
+            ("brk".into(), 214),
+            ("write".into(), 64),
+            ("exit".into(), 93)
+        ]
+    );
+    let out = ev.iter().find(|e| e["kind"] == "output").unwrap();
+    assert_eq!(out["text"], "hi");
+}
+
+#[test]
+fn sbrk_fails_cleanly_when_memory_is_exhausted() {
+    let path = write(
+        "oom.toml",
+        r#"
+[machine]
+memory = "4k"
+strategy = "base-bounds"
+
+[[process]]
+name = "P1"
+size = "1k"
+accesses = ["sbrk 2048", "sbrk 4096", "load 2500"]
+"#,
+    );
+    let ev = json(&path);
+    let sbrk: Vec<&Value> = ev.iter().filter(|e| e["kind"] == "syscall").collect();
+    assert_eq!(sbrk[0]["result"], 1024, "the old break");
+    assert!(sbrk[1].get("result").is_none());
+    assert!(sbrk[1]["error"].as_str().unwrap().contains("out of memory"));
+    // The process goes on; the grown heap is usable.
+    let load = ev.iter().find(|e| e["kind"] == "load").unwrap();
+    assert!(load.get("pa").is_some());
+}
+
+#[test]
+fn malformed_scenarios_name_file_line_and_field() {
+    let path = write(
+        "typo.toml",
+        "[machine]\nmemory = \"16k\"\nstrategy = \"base\"\nmemroy = 3\n",
+    );
+    vmlab(&["scenario", "run", &path]).bad_input(&["typo.toml:4:1", "memroy"]);
+    let path = write(
+        "num.toml",
+        "[machine]\nmemory = \"16q\"\nstrategy = \"base\"\n",
+    );
+    vmlab(&["scenario", "run", &path]).bad_input(&["num.toml:2:", "machine.memory", "16q"]);
+    let path = write(
+        "op.toml",
+        "[machine]\nmemory = \"16k\"\nstrategy = \"base\"\n[[process]]\nname = \"P1\"\nsize = 100\naccesses = [\"load 1\", \"lod 2\"]\n",
+    );
+    vmlab(&["scenario", "run", &path]).bad_input(&["op.toml:7:", "accesses", "lod"]);
+    let path = write(
+        "strat.toml",
+        "[machine]\nmemory = \"16k\"\nstrategy = \"paging\"\n",
+    );
+    vmlab(&["scenario", "run", &path]).bad_input(&["strat.toml:3:", "paging"]);
+    vmlab(&["scenario", "run", "no-such-scenario"]).bad_input(&["no-such-scenario"]);
+}
+
+#[test]
+fn impossible_machines_are_clear_errors() {
+    let path = write(
+        "big.toml",
+        "[machine]\nmemory = \"16k\"\nos_size = \"4k\"\nstrategy = \"base-bounds\"\n[[process]]\nname = \"P1\"\nsize = \"13k\"\n",
+    );
+    vmlab(&["scenario", "run", &path]).bad_input(&["big.toml:", "P1", "can never be loaded"]);
+    let path = write(
+        "overlap.toml",
+        "[machine]\nmemory = \"16k\"\nstrategy = \"base\"\n[[process]]\nname = \"P1\"\nsize = \"2k\"\nbase = \"1k\"\n[[process]]\nname = \"P2\"\nsize = \"2k\"\nbase = \"2k\"\n",
+    );
+    vmlab(&["scenario", "run", &path]).bad_input(&["overlap.toml:", "P2", "overlaps P1"]);
+    let path = write(
+        "os.toml",
+        "[machine]\nmemory = \"16k\"\nos_size = \"4k\"\nstrategy = \"base\"\n[[process]]\nname = \"P1\"\nsize = \"1k\"\nbase = \"1k\"\n",
+    );
+    vmlab(&["scenario", "run", &path]).bad_input(&["os.toml:", "OS region"]);
+}
+
+#[test]
+fn a_bad_program_is_killed_not_a_crash() {
+    let path = write(
+        "prog.toml",
+        r#"
+[machine]
+memory = "16k"
+strategy = "base-bounds"
+
+[[process]]
+name = "wild"
+size = "1k"
+source = """
+    li t0, 5000
+    sw t0, 0(t0)
+"""
+
+[[process]]
+name = "fine"
+size = "1k"
+accesses = ["load 4"]
+"#,
+    );
+    let ev = json(&path);
+    let kill = ev.iter().find(|e| e["kind"] == "kill").unwrap();
+    assert_eq!(kill["pid"], 1);
+    assert!(ev.iter().any(|e| e["kind"] == "exit" && e["pid"] == 2));
+    let path = write(
+        "asm.toml",
+        "[machine]\nmemory = \"16k\"\nstrategy = \"base\"\n[[process]]\nname = \"P1\"\nsize = 100\nsource = \"\"\"\n  frob a0\n\"\"\"\n",
+    );
+    vmlab(&["scenario", "run", &path]).bad_input(&["asm.toml:8:", "source", "frob"]);
+}
+
+#[test]
+fn time_sharing_counts_every_byte_moved() {
+    let path = write(
+        "ts.toml",
+        r#"
+[machine]
+memory = "8k"
+strategy = "time-sharing"
+quantum = 1
+
+[[process]]
+name = "A"
+accesses = ["store 10 = 1", "load 10"]
+
+[[process]]
+name = "B"
+accesses = ["store 10 = 2", "load 10"]
+"#,
+    );
+    let ev = json(&path);
+    // Each process sees its own value at address 10: swapping preserved it.
+    let loads: Vec<(u64, u64)> = ev
+        .iter()
+        .filter(|e| e["kind"] == "load")
+        .map(|e| (e["pid"].as_u64().unwrap(), e["value"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(loads, vec![(1, 1), (2, 2)]);
+    let cost = ev.iter().find(|e| e["kind"] == "cost").unwrap();
+    let swapped: u64 = ev
+        .iter()
+        .filter(|e| e["kind"] == "swap")
+        .map(|e| e["bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(cost["disk_bytes"].as_u64(), Some(swapped));
+    assert!(swapped >= 3 * 8192);
+}
+
+#[test]
+fn sjf_runs_the_shorter_access_list_first() {
+    let path = write(
+        "sjf.toml",
+        r#"
+[machine]
+memory = "16k"
+strategy = "base-bounds"
+scheduler = "sjf"
+
+[[process]]
+name = "long"
+size = "1k"
+accesses = ["load 1", "load 2", "load 3"]
+
+[[process]]
+name = "short"
+size = "1k"
+accesses = ["load 1"]
+"#,
+    );
+    let exits: Vec<u64> = json(&path)
+        .iter()
+        .filter(|e| e["kind"] == "exit")
+        .map(|e| e["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(exits, vec![2, 1]);
+}
+
+#[test]
+fn stack_grows_implicitly_only_up_to_the_limit() {
+    let path = write(
+        "stack.toml",
+        r#"
+[machine]
+memory = "16k"
+strategy = "segmentation"
+va_bits = 14
+stack_limit = "1k"
+
+[[process]]
+name = "P1"
+code = 256
+stack = 256
+accesses = ["store 0x3e00 = 1", "load 0x3c00", "load 0x3bff"]
+"#,
+    );
+    let ev = json(&path);
+    let grow: Vec<&Value> = ev.iter().filter(|e| e["kind"] == "grow").collect();
+    assert_eq!(grow.len(), 2);
+    assert_eq!(grow[1]["new_size"], 1024);
+    let kill = ev.iter().find(|e| e["kind"] == "kill").unwrap();
+    assert!(kill["reason"].as_str().unwrap().contains("out of bounds"));
+}
