@@ -6,6 +6,9 @@
 //! Exit codes (DESIGN.md): 0 success; 1 a strict run ended with an unhandled
 //! fault; 2 bad input, with a one-line message on stderr.
 
+pub mod ostep;
+pub mod relocation;
+pub mod segmentation;
 pub mod translate;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +32,10 @@ pub enum Command {
     /// Translate virtual addresses with base, base+bounds or segmentation,
     /// narrating every step.
     Translate(translate::Args),
+    /// OSTEP relocation.py drop-in: base-and-bounds homework problems.
+    Relocation(relocation::Args),
+    /// OSTEP segmentation.py drop-in: two-segment homework problems.
+    Segmentation(segmentation::Args),
 }
 
 /// Why a command could not do its job.
@@ -56,6 +63,8 @@ pub type CmdResult = Result<u8, CliError>;
 pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
     match cli.command {
         Command::Translate(args) => translate::run(args, out),
+        Command::Relocation(args) => relocation::run(args, out),
+        Command::Segmentation(args) => segmentation::run(args, out),
     }
 }
 

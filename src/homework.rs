@@ -1,6 +1,12 @@
 //! The OSTEP homework drop-ins: the same flags, problems and answers as the
 //! original Python simulators, byte for byte, with CPython-exact randomness.
 
+pub mod lines;
+pub mod pyconv;
 pub mod pyrandom;
+pub mod quiz;
+pub mod relocation;
+pub mod segmentation;
+pub mod vtrace;
 
 pub use pyrandom::PyRandom;

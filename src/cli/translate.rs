@@ -11,7 +11,9 @@ use std::io::Write;
 
 /// Flags of `vmlab translate`.
 #[derive(clap::Args, Debug)]
-#[command(allow_negative_numbers = true, after_help = "\
+#[command(
+    allow_negative_numbers = true,
+    after_help = "\
 Examples:
   vmlab translate --base 1024 --bounds 1024 100 1000 3072
   vmlab translate --va-bits 14 --segment 0x2000:0x6ff:r --segment 0:0x4ff:rw \\
@@ -20,7 +22,8 @@ Examples:
                   --segment 0x3000:0xfff:rw --segment 0:0:- w:0x0240
 
 An address may carry its access as a prefix: r:0x100 (read), w:0x100 (write),
-f:0x100 (fetch); otherwise --access applies.")]
+f:0x100 (fetch); otherwise --access applies."
+)]
 pub struct Args {
     /// Base register: dynamic relocation (without --bounds, no protection).
     #[arg(long, value_name = "ADDR")]
@@ -224,5 +227,10 @@ fn describe(mmu: &AnyMmu) -> String {
             }
             text
         }
+        AnyMmu::Paging(p) => format!(
+            "paging: {} entries, page size {}",
+            p.entries().len(),
+            Size::new(p.page_size())
+        ),
     }
 }
