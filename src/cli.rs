@@ -7,6 +7,7 @@
 //! fault; 2 bad input, with a one-line message on stderr.
 
 pub mod ostep;
+pub mod paging;
 pub mod relocation;
 pub mod segmentation;
 pub mod translate;
@@ -36,6 +37,10 @@ pub enum Command {
     Relocation(relocation::Args),
     /// OSTEP segmentation.py drop-in: two-segment homework problems.
     Segmentation(segmentation::Args),
+    /// OSTEP paging-linear-translate.py drop-in: linear page-table homework
+    /// problems.
+    #[command(name = "paging-linear-translate", visible_alias = "paging")]
+    Paging(paging::Args),
 }
 
 /// Why a command could not do its job.
@@ -65,6 +70,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
         Command::Translate(args) => translate::run(args, out),
         Command::Relocation(args) => relocation::run(args, out),
         Command::Segmentation(args) => segmentation::run(args, out),
+        Command::Paging(args) => paging::run(args, out),
     }
 }
 

@@ -47,7 +47,7 @@ pub enum Outcome {
         psize: u64,
     },
     /// A problem to solve.
-    Problem(Problem),
+    Problem(Box<Problem>),
 }
 
 /// A generated problem: the MMU's registers and a random trace still to be
@@ -142,12 +142,12 @@ pub fn generate(opts: &Options) -> Result<Outcome, String> {
         return Ok(Outcome::DoesNotFit { base, limit, psize });
     }
     let mmu = BaseBounds::new(base, limit, psize).map_err(|e| e.to_string())?;
-    Ok(Outcome::Problem(Problem {
+    Ok(Outcome::Problem(Box::new(Problem {
         mmu,
         asize,
         count: u64::try_from(opts.num.max(0)).unwrap_or(u64::MAX),
         rng,
-    }))
+    })))
 }
 
 /// The original draws a base until `base + size < psize`: refuse when no

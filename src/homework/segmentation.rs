@@ -60,7 +60,7 @@ pub enum Outcome {
     /// It shows the registers, then finds the segments overlap (exit 1).
     Overlap(Registers),
     /// A problem to solve.
-    Problem(Problem),
+    Problem(Box<Problem>),
 }
 
 /// A generated problem.
@@ -237,13 +237,13 @@ pub fn generate(opts: &Options) -> Result<Outcome, String> {
             registers.base1
         ));
     }
-    Ok(Outcome::Problem(Problem {
+    Ok(Outcome::Problem(Box::new(Problem {
         registers,
         mmu,
         asize,
         source,
         rng,
-    }))
+    })))
 }
 
 /// The original draws segment 1's low end `b` until `b + len1 < psize` and
@@ -257,9 +257,13 @@ fn segment1_placement_possible(base0: u64, len0: u64, len1: u64, psize: u64) -> 
         i128::from(psize),
     );
     let highest = p - l1 - 1; // the largest b with b + len1 < psize
-    let above = (highest - (b0 + l0)).max(0); // b in (base0 + len0, highest]
-    let below = (b0 - l1).clamp(0, highest + 1); // b in [0, base0 - len1)
-    let room = if highest < 0 { 0 } else { above + below };
+    let room = if highest < 0 {
+        0
+    } else {
+        let above = (highest - (b0 + l0)).max(0); // b in (base0 + len0, highest]
+        let below = (b0 - l1).clamp(0, highest + 1); // b in [0, base0 - len1)
+        above + below
+    };
     if room == 0 || room << 32 < p {
         return Err(format!(
             "-L: segment 1 ({len1} bytes) cannot be placed at random in {psize} bytes of physical memory beside segment 0 at [{base0}, {}) (the original loops forever)",
