@@ -8,7 +8,7 @@
 //! input error instead.
 
 use super::PyRandom;
-use super::lines::{dec, hex};
+use super::lines::{Lines, Sink};
 use super::pyconv::convert_size;
 use super::vtrace::{AddressSource, draw_below};
 use crate::addr::VirtAddr;
@@ -196,22 +196,21 @@ Use verbose mode (-v) if you want to print the VPN # by\n\
 each entry of the page table.\n\n\
 Page Table (from entry 0 down to the max size)\n",
     )?;
-    let mut line = Vec::with_capacity(64);
+    let mut lines = Lines::new(out);
     for (vpn, pte) in mmu.entries().iter().enumerate() {
-        line.clear();
         if verbose {
-            line.extend_from_slice(b"  [");
-            dec(&mut line, vpn as i128, 8);
-            line.extend_from_slice(b"]  ");
+            lines.text(b"  [");
+            lines.dec(vpn as u64, 8);
+            lines.text(b"]  ");
         } else {
-            line.extend_from_slice(b"  ");
+            lines.text(b"  ");
         }
-        line.extend_from_slice(b"0x");
-        hex(&mut line, pte_word(pte), 8);
-        line.push(b'\n');
-        out.write_all(&line)?;
+        lines.text(b"0x");
+        lines.hex(pte_word(pte), 8);
+        lines.text(b"\n");
     }
-    out.write_all(b"\n")
+    lines.text(b"\n");
+    lines.finish()
 }
 
 /// The entry as the original prints it: valid bit 31, PFN below.
@@ -238,49 +237,52 @@ pub fn write_text(
     let mmu = problem.mmu.clone();
     write_page_table(&mmu, opts.verbose, out)?;
     out.write_all(b"Virtual Address Trace\n")?;
-    let mut line = Vec::with_capacity(128);
+    let mut lines = Lines::new(out);
     for va in problem.addresses() {
-        line.clear();
-        question_line(&mut line, va);
+        question_line(&mut lines, va);
         if !solve {
-            line.extend_from_slice(b"PA or invalid address?\n");
+            lines.text(b"PA or invalid address?\n");
         } else {
             let (vpn, _) = mmu.split(VirtAddr::new(va));
             match mmu.translate(VirtAddr::new(va), Access::Read) {
                 Ok(pa) => {
-                    hex(&mut line, pa.as_u64(), 8);
-                    line.extend_from_slice(b" (decimal ");
-                    dec(&mut line, i128::from(pa.as_u64()), 8);
-                    line.extend_from_slice(b") [VPN ");
-                    dec(&mut line, i128::from(vpn), 0);
-                    line.extend_from_slice(b"]\n");
+                    lines.hex(pa.as_u64(), 8);
+                    lines.text(b" (decimal ");
+                    lines.dec(pa.as_u64(), 8);
+                    lines.text(b") [VPN ");
+                    lines.dec(vpn, 0);
+                    lines.text(b"]\n");
                 }
                 Err(_) => {
-                    line.extend_from_slice(b" Invalid (VPN ");
-                    dec(&mut line, i128::from(vpn), 0);
-                    line.extend_from_slice(b" not valid)\n");
+                    lines.text(b" Invalid (VPN ");
+                    lines.dec(vpn, 0);
+                    lines.text(b" not valid)\n");
                 }
             }
         }
-        out.write_all(&line)?;
+        if lines.failed() {
+            break;
+        }
     }
-    out.write_all(b"\n")?;
+    lines.text(b"\n");
     if !solve {
-        out.write_all(
+        lines.text(
             b"For each virtual address, write down the physical address it translates to\n\
 OR write down that it is an out-of-bounds address (e.g., segfault).\n\n",
-        )?;
+        );
     }
+    lines.finish()?;
     Ok(0)
 }
 
 /// `  VA 0x%08x (decimal: %8d) --> ` into `line`.
-pub fn question_line(line: &mut Vec<u8>, va: u64) {
-    line.extend_from_slice(b"  VA 0x");
-    hex(line, va, 8);
-    line.extend_from_slice(b" (decimal: ");
-    dec(line, i128::from(va), 8);
-    line.extend_from_slice(b") --> ");
+#[inline]
+pub fn question_line<S: Sink + ?Sized>(line: &mut S, va: u64) {
+    line.text(b"  VA 0x");
+    line.hex(va, 8);
+    line.text(b" (decimal: ");
+    line.dec(va, 8);
+    line.text(b") --> ");
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! [`generate`] returns an input error instead.
 
 use super::PyRandom;
-use super::lines::{dec, hex};
+use super::lines::{Lines, Sink};
 use super::pyconv::convert_size;
 use super::vtrace::draw_below;
 use crate::addr::VirtAddr;
@@ -212,46 +212,49 @@ pub fn write_text(
     write_registers(problem.mmu.base(), problem.mmu.bounds(), out)?;
     out.write_all(b"Virtual Address Trace\n")?;
     let mmu = problem.mmu.clone();
-    let mut line = Vec::with_capacity(128);
+    let mut lines = Lines::new(out);
     for (i, va) in problem.addresses().enumerate() {
-        line.clear();
-        question_line(&mut line, i as u64, va);
+        question_line(&mut lines, i as u64, va);
         if !solve {
-            line.extend_from_slice(b"PA or segmentation violation?\n");
+            lines.text(b"PA or segmentation violation?\n");
         } else {
             match mmu.translate(VirtAddr::new(va), Access::Read) {
                 Ok(pa) => {
-                    line.extend_from_slice(b"VALID: 0x");
-                    hex(&mut line, pa.as_u64(), 8);
-                    line.extend_from_slice(b" (decimal: ");
-                    dec(&mut line, i128::from(pa.as_u64()), 4);
-                    line.extend_from_slice(b")\n");
+                    lines.text(b"VALID: 0x");
+                    lines.hex(pa.as_u64(), 8);
+                    lines.text(b" (decimal: ");
+                    lines.dec(pa.as_u64(), 4);
+                    lines.text(b")\n");
                 }
-                Err(_) => line.extend_from_slice(b"SEGMENTATION VIOLATION\n"),
+                Err(_) => lines.text(b"SEGMENTATION VIOLATION\n"),
             }
         }
-        out.write_all(&line)?;
+        if lines.failed() {
+            break;
+        }
     }
-    out.write_all(b"\n")?;
+    lines.text(b"\n");
     if !solve {
-        out.write_all(
+        lines.text(
             b"For each virtual address, either write down the physical address it translates to\n\
 OR write down that it is an out-of-bounds address (a segmentation violation). For\n\
 this problem, you should assume a simple virtual address space of a given size.\n\n",
-        )?;
+        );
     }
+    lines.finish()?;
     Ok(0)
 }
 
 /// `  VA %2d: 0x%08x (decimal: %4d) --> ` into `line`.
-pub fn question_line(line: &mut Vec<u8>, index: u64, va: u64) {
-    line.extend_from_slice(b"  VA ");
-    dec(line, i128::from(index), 2);
-    line.extend_from_slice(b": 0x");
-    hex(line, va, 8);
-    line.extend_from_slice(b" (decimal: ");
-    dec(line, i128::from(va), 4);
-    line.extend_from_slice(b") --> ");
+#[inline]
+pub fn question_line<S: Sink + ?Sized>(line: &mut S, index: u64, va: u64) {
+    line.text(b"  VA ");
+    line.dec(index, 2);
+    line.text(b": 0x");
+    line.hex(va, 8);
+    line.text(b" (decimal: ");
+    line.dec(va, 4);
+    line.text(b") --> ");
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! [`generate`] returns an input error instead.
 
 use super::PyRandom;
-use super::lines::{dec, hex};
+use super::lines::{Lines, Sink};
 use super::pyconv::convert_size;
 use super::relocation::placement_possible;
 use super::vtrace::{AddressSource, draw_below};
@@ -324,45 +324,48 @@ pub fn write_text(
     out.write_all(b"Virtual Address Trace\n")?;
     let mmu = problem.mmu.clone();
     let asize = problem.asize;
-    let mut line = Vec::with_capacity(128);
+    let mut lines = Lines::new(out);
     for (i, va) in problem.addresses().enumerate() {
         let va = match va {
             Ok(va) => va,
             Err(bad) => {
-                writeln!(out, "{}", out_of_range_message(bad, asize))?;
+                lines.text(out_of_range_message(bad, asize).as_bytes());
+                lines.text(b"\n");
+                lines.finish()?;
                 return Ok(1);
             }
         };
-        line.clear();
-        question_line(&mut line, i as u64, va);
+        question_line(&mut lines, i as u64, va);
         if !solve {
-            line.extend_from_slice(b"PA or segmentation violation?\n");
+            lines.text(b"PA or segmentation violation?\n");
         } else {
             let segment = mmu.split(VirtAddr::new(va)).map_or(0, |(s, _)| s);
             match mmu.translate(VirtAddr::new(va), Access::Read) {
                 Ok(pa) => {
-                    line.extend_from_slice(if segment == 0 {
+                    lines.text(if segment == 0 {
                         b"VALID in SEG0: 0x"
                     } else {
                         b"VALID in SEG1: 0x"
                     });
-                    hex(&mut line, pa.as_u64(), 8);
-                    line.extend_from_slice(b" (decimal: ");
-                    dec(&mut line, i128::from(pa.as_u64()), 4);
-                    line.extend_from_slice(b")\n");
+                    lines.hex(pa.as_u64(), 8);
+                    lines.text(b" (decimal: ");
+                    lines.dec(pa.as_u64(), 4);
+                    lines.text(b")\n");
                 }
-                Err(_) => line.extend_from_slice(if segment == 0 {
+                Err(_) => lines.text(if segment == 0 {
                     b"SEGMENTATION VIOLATION (SEG0)\n"
                 } else {
                     b"SEGMENTATION VIOLATION (SEG1)\n"
                 }),
             }
         }
-        out.write_all(&line)?;
+        if lines.failed() {
+            break;
+        }
     }
-    out.write_all(b"\n")?;
+    lines.text(b"\n");
     if !solve {
-        out.write_all(
+        lines.text(
             b"For each virtual address, either write down the physical address it translates to\n\
 OR write down that it is an out-of-bounds address (a segmentation violation). For\n\
 this problem, you should assume a simple address space with two segments: the top\n\
@@ -370,13 +373,15 @@ bit of the virtual address can thus be used to check whether the virtual address
 is in segment 0 (topbit=0) or segment 1 (topbit=1). Note that the base/limit pairs\n\
 given to you grow in different directions, depending on the segment, i.e., segment 0\n\
 grows in the positive direction, whereas segment 1 in the negative. \n\n",
-        )?;
+        );
     }
+    lines.finish()?;
     Ok(0)
 }
 
 /// `  VA %2d: 0x%08x (decimal: %4d) --> ` into `line`.
-pub fn question_line(line: &mut Vec<u8>, index: u64, va: u64) {
+#[inline]
+pub fn question_line<S: Sink + ?Sized>(line: &mut S, index: u64, va: u64) {
     super::relocation::question_line(line, index, va);
 }
 
