@@ -79,7 +79,6 @@ pub fn generate(opts: &Options) -> Result<Outcome, String> {
     let asize = size("-a", &opts.asize)?;
     let psize = size("-p", &opts.psize)?;
     let pagesize = size("-P", &opts.pagesize)?;
-    let source = AddressSource::parse(&opts.addresses, opts.num)?;
     let mut rng = PyRandom::new(opts.seed);
 
     // The original's checks, in its order.
@@ -129,6 +128,8 @@ pub fn generate(opts: &Options) -> Result<Outcome, String> {
             "Error in argument: page size must be a power of 2",
         ));
     }
+    // The addresses are read only now, as in the original.
+    let source = AddressSource::parse(&opts.addresses, opts.num)?;
     if let Some(bad) = source.first_out_of_range(asize) {
         return Err(format!(
             "-A: virtual address {bad} is outside the address space [0, {asize})"

@@ -85,8 +85,6 @@ fn size(flag: &str, text: &str) -> Result<i128, String> {
 pub fn generate(opts: &Options) -> Result<Outcome, String> {
     let asize = size("-a", &opts.asize)?;
     let psize = size("-p", &opts.psize)?;
-    let limit = size("-l", &opts.limit)?;
-    let base = size("-b", &opts.base)?;
     let mut rng = PyRandom::new(opts.seed);
 
     // The original's own checks, in its order.
@@ -105,6 +103,9 @@ pub fn generate(opts: &Options) -> Result<Outcome, String> {
             "Error: physical memory size must be GREATER than address space size (for this simulation)",
         ));
     }
+    // The registers are read only now, as in the original.
+    let limit = size("-l", &opts.limit)?;
+    let base = size("-b", &opts.base)?;
     // Where the original prints negative addresses: refuse.
     if asize < 0 {
         return Err(format!(

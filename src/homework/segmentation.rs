@@ -99,11 +99,6 @@ fn size(flag: &str, text: &str) -> Result<i128, String> {
 pub fn generate(opts: &Options) -> Result<Outcome, String> {
     let asize = size("-a", &opts.asize)?;
     let psize = size("-p", &opts.psize)?;
-    let len0 = size("-l", &opts.len0)?;
-    let len1 = size("-L", &opts.len1)?;
-    let base0 = size("-b", &opts.base0)?;
-    let base1 = size("-B", &opts.base1)?;
-    let source = AddressSource::parse(&opts.addresses, opts.num)?;
     let mut rng = PyRandom::new(opts.seed);
 
     if psize <= 4 {
@@ -121,6 +116,11 @@ pub fn generate(opts: &Options) -> Result<Outcome, String> {
             "physical memory size > address space size (for this simulation)",
         ));
     }
+    // The registers are read only now, as in the original.
+    let len0 = size("-l", &opts.len0)?;
+    let len1 = size("-L", &opts.len1)?;
+    let base0 = size("-b", &opts.base0)?;
+    let base1 = size("-B", &opts.base1)?;
     if asize < 0 {
         return Err(format!(
             "-a: address-space size {asize} is negative (sizes are unsigned)"
@@ -215,6 +215,8 @@ pub fn generate(opts: &Options) -> Result<Outcome, String> {
     if l0 + b0 > low1 && low1 > b0 {
         return Ok(Outcome::Overlap(registers));
     }
+    // The addresses are read only now, as in the original.
+    let source = AddressSource::parse(&opts.addresses, opts.num)?;
 
     // Where the original would go on with nonsense: the MMU refuses segments
     // outside physical memory or below 0, and overlapping segments are
