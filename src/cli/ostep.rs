@@ -6,7 +6,7 @@ use super::{CliError, CmdResult};
 use crate::homework::pyconv::optparse_int;
 use crate::homework::quiz::{self, Question};
 use serde_json::{Value, json};
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 
 /// Reads an optparse `int` flag (`-s`, `-n`, `-u`), naming the flag.
 pub fn int_flag(flag: &str, text: &str) -> Result<i128, CliError> {
@@ -42,7 +42,8 @@ pub fn quiz_on_stdin(
         "Answer each question with the physical address (decimal, or hex with 0x)\nor with 'violation' if the access faults."
     )?;
     let stdin = io::stdin();
+    let echo = !stdin.is_terminal();
     let mut input = stdin.lock();
-    quiz::run(questions, total, &mut input, out)?;
+    quiz::run(questions, total, &mut input, echo, out)?;
     Ok(0)
 }

@@ -97,12 +97,15 @@ pub struct Score {
 /// writing the verdict to `out` (flushed after every prompt so a person at a
 /// terminal sees it). Stops early, cleanly, at end of input. Ends with the
 /// score line. `total` is the number of questions, for the score line.
+/// With `echo` (input from a pipe, not typed), each answer is written after
+/// its question so the transcript reads like a session.
 ///
 /// Returns the score; errors only when reading or writing fails.
 pub fn run(
     questions: impl IntoIterator<Item = Question>,
     total: u64,
     input: &mut dyn BufRead,
+    echo: bool,
     out: &mut dyn Write,
 ) -> io::Result<Score> {
     let mut score = Score::default();
@@ -119,6 +122,9 @@ pub fn run(
                 score.answered
             )?;
             break;
+        }
+        if echo {
+            writeln!(out, "{}", line.trim())?;
         }
         let given = parse_answer(&line);
         score.answered += 1;
@@ -179,7 +185,7 @@ mod tests {
         ];
         let mut input = "10\n0x5\n".as_bytes();
         let mut out = Vec::new();
-        let score = run(questions, 4, &mut input, &mut out).unwrap();
+        let score = run(questions, 4, &mut input, true, &mut out).unwrap();
         assert_eq!(
             score,
             Score {
@@ -188,7 +194,7 @@ mod tests {
             }
         );
         let text = String::from_utf8(out).unwrap();
-        assert!(text.contains("right: because"), "{text}");
+        assert!(text.starts_with("VA 1? 10\n    right: because\n"), "{text}");
         assert!(text.contains("wrong (you said 5 = 0x5)"), "{text}");
         assert!(text.contains("End of input after 2 of 4"), "{text}");
         assert!(
