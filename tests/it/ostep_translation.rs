@@ -166,7 +166,8 @@ fn relocation_negative_address_space_is_refused() {
 
 #[test]
 fn negative_base_or_limit_other_than_random_is_refused() {
-    vmlab(&["relocation", "-b", "-5", "-c"]).bad_input(&["-b", "negative"]);
+    vmlab(&["relocation", "-b", "-5", "-l", "100", "-c"]).bad_input(&["-b", "negative"]);
+    vmlab(&["segmentation", "-l", "-2", "-c"]).bad_input(&["-l", "negative"]);
     vmlab(&["segmentation", "-L", "-2", "-c"]).bad_input(&["-L", "negative"]);
     // -1 is the originals' "pick at random", spelled out.
     let explicit = vmlab(&["relocation", "-b", "-1", "-l", "-1", "-c"]);
@@ -306,6 +307,12 @@ fn segmentation_address_outside_the_space_keeps_the_original_error() {
 #[test]
 fn paging_address_beyond_the_space_is_refused() {
     vmlab(&["paging", "-A", "20000", "-c"]).bad_input(&["-A", "20000", "outside"]);
+}
+
+#[test]
+fn paging_address_beyond_32_bits_is_refused_not_masked() {
+    // The original masks the VA to 32 bits and answers as if it were VA 0.
+    vmlab(&["paging", "-A", "4294967296", "-c"]).bad_input(&["-A", "4294967296", "outside"]);
 }
 
 #[test]
