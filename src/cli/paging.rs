@@ -127,7 +127,9 @@ fn json(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
         }
         Outcome::Problem(p) => p,
     };
-    let mmu = problem.mmu.clone();
+    let total = problem.source.len();
+    let asize = problem.asize;
+    let (mmu, addresses) = problem.trace();
     let table: Vec<_> = mmu
         .entries()
         .iter()
@@ -146,14 +148,14 @@ fn json(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
             "kind": "problem",
             "sim": "paging-linear-translate",
             "seed": opts.seed.to_string().parse::<serde_json::Number>().ok(),
-            "asize": problem.asize,
+            "asize": asize,
             "psize": mmu.phys_size(),
             "page_size": mmu.page_size(),
             "page_table": table,
-            "questions": problem.source.len(),
+            "questions": total,
         }),
     )?;
-    for (i, va) in problem.addresses().enumerate() {
+    for (i, va) in addresses.enumerate() {
         let (vpn, offset) = mmu.split(VirtAddr::new(va));
         let mut rec = json!({
             "kind": "question", "index": i, "va": va, "access": "read",
@@ -172,11 +174,11 @@ fn quiz(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
     let Outcome::Problem(mut problem) = outcome else {
         return Ok(paging::write_text(opts, outcome, false, out)?);
     };
-    let mmu = problem.mmu.clone();
-    paging::write_header(opts, out)?;
-    paging::write_page_table(&mmu, opts.verbose, out)?;
     let total = problem.source.len();
-    let questions = problem.addresses().map(|va| {
+    let (mmu, addresses) = problem.trace();
+    paging::write_header(opts, out)?;
+    paging::write_page_table(mmu, opts.verbose, out)?;
+    let questions = addresses.map(|va| {
         let mut line = Vec::new();
         question_line(&mut line, va);
         line.extend_from_slice(b"PA or invalid address?");

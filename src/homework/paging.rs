@@ -15,6 +15,10 @@ use crate::addr::VirtAddr;
 use crate::mmu::{Access, LinearPageTable, Mmu, PageTableEntry};
 use std::io::{self, Write};
 
+/// The most page-table entries vmlab builds (16 Mi, 256 MiB of table): the
+/// original would need hours and gigabytes beyond that.
+pub const MAX_PAGES: u64 = 1 << 24;
+
 /// The original's flags.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -58,11 +62,14 @@ pub struct Problem {
 }
 
 impl Problem {
-    /// The trace in order (every address is inside the address space).
-    pub fn addresses(&mut self) -> impl Iterator<Item = u64> + '_ {
-        self.source
+    /// The page table and the trace in order (every address is inside the
+    /// address space), borrowed together so the table is never copied.
+    pub fn trace(&mut self) -> (&LinearPageTable, impl Iterator<Item = u64> + '_) {
+        let addresses = self
+            .source
             .iter(&mut self.rng, self.asize)
-            .map(|va| va.unwrap_or_default())
+            .map(|va| va.unwrap_or_default());
+        (&self.mmu, addresses)
     }
 }
 
@@ -73,8 +80,9 @@ fn size(flag: &str, text: &str) -> Result<i128, String> {
 /// Draws the problem as the original does.
 ///
 /// Returns `Err` (one line; vmlab exits 2) for malformed numbers, a page
-/// size of 0 or below, and `-A` addresses outside the address space (the
-/// original crashes or answers nonsense there).
+/// size of 0 or below, `-A` addresses outside the address space (the
+/// original crashes or answers nonsense there), and page tables of more
+/// than [`MAX_PAGES`] entries.
 pub fn generate(opts: &Options) -> Result<Outcome, String> {
     let asize = size("-a", &opts.asize)?;
     let psize = size("-p", &opts.psize)?;
@@ -140,6 +148,11 @@ pub fn generate(opts: &Options) -> Result<Outcome, String> {
     // and a valid page gets a random free frame.
     let frames = psize / pagesize;
     let vpages = asize / pagesize;
+    if vpages > MAX_PAGES {
+        return Err(format!(
+            "-P: a {asize}-byte address space in {pagesize}-byte pages needs {vpages} page-table entries; this simulation allows at most {MAX_PAGES} (use a larger page size)"
+        ));
+    }
     let threshold = 100.0 - opts.used as f64;
     let mut taken = vec![0u64; frames.div_ceil(64) as usize];
     let mut entries = Vec::with_capacity(vpages as usize);
@@ -235,11 +248,11 @@ pub fn write_text(
         }
         Outcome::Problem(p) => p,
     };
-    let mmu = problem.mmu.clone();
-    write_page_table(&mmu, opts.verbose, out)?;
+    let (mmu, addresses) = problem.trace();
+    write_page_table(mmu, opts.verbose, out)?;
     out.write_all(b"Virtual Address Trace\n")?;
     let mut lines = Lines::new(out);
-    for va in problem.addresses() {
+    for va in addresses {
         question_line(&mut lines, va);
         if !solve {
             lines.text(b"PA or invalid address?\n");
@@ -310,7 +323,7 @@ mod tests {
         };
         let words: Vec<u64> = p.mmu.entries().iter().map(pte_word).collect();
         assert_eq!(words, [0x8000000c, 0, 0, 0x80000006]);
-        let vas: Vec<u64> = p.addresses().collect();
+        let vas: Vec<u64> = p.trace().1.collect();
         assert_eq!(vas, [12841, 4969, 7808, 9558, 14878]);
     }
 
@@ -319,6 +332,13 @@ mod tests {
         let mut o = opts();
         o.pagesize = "0".into();
         assert!(generate(&o).unwrap_err().contains("-P"));
+    }
+
+    #[test]
+    fn page_tables_beyond_the_limit_are_refused() {
+        let mut o = opts();
+        (o.asize, o.psize, o.pagesize) = ("512m".into(), "1000m".into(), "1".into());
+        assert!(generate(&o).unwrap_err().contains("at most 16777216"));
     }
 
     #[test]

@@ -327,6 +327,12 @@ fn paging_page_size_zero_is_refused() {
 }
 
 #[test]
+fn paging_page_table_beyond_16_mi_entries_is_refused() {
+    vmlab(&["paging", "-a", "32m", "-p", "64m", "-P", "1", "-c"])
+        .bad_input(&["-P", "at most 16777216"]);
+}
+
+#[test]
 fn paging_last_address_of_the_space_is_fine() {
     let out = vmlab(&["paging", "-s", "0", "-A", "16383,0", "-c"]);
     assert!(
