@@ -262,6 +262,23 @@ mod tests {
     }
 
     #[test]
+    fn narration_names_the_vpn_the_entry_and_the_frame() {
+        let m = ostep_seed0();
+        let ok =
+            crate::render::translation::narrate(&m.explain(VirtAddr::new(0x3229), Access::Read));
+        assert!(ok.contains("vpn = va >> 12 = 3, offset 0x229"), "{ok}");
+        assert!(ok.contains("page_table[3]: valid, pfn 6"), "{ok}");
+        assert!(
+            ok.contains("join   frame 6 | offset 0x229 = 0x6229"),
+            "{ok}"
+        );
+        let bad =
+            crate::render::translation::narrate(&m.explain(VirtAddr::new(0x1369), Access::Read));
+        assert!(bad.contains("page_table[1]: NOT valid"), "{bad}");
+        assert!(bad.contains("invalid page"), "{bad}");
+    }
+
+    #[test]
     fn page_size_must_be_a_power_of_two_and_frames_must_exist() {
         assert_eq!(
             LinearPageTable::new(3000, vec![], 1 << 16),
