@@ -9,10 +9,14 @@
 pub mod asm;
 pub mod heap;
 pub mod malloc;
+pub mod ostep;
+pub mod paging;
+pub mod relocation;
 pub mod run;
 pub mod scenario;
 pub mod sched;
 pub mod scheduler;
+pub mod segmentation;
 pub mod stack;
 pub mod translate;
 
@@ -55,6 +59,14 @@ pub enum Command {
     /// Run a program (assembly or ELF) on the RV64IM CPU, every access
     /// translated by the MMU.
     Run(run::Args),
+    /// OSTEP relocation.py drop-in: base-and-bounds homework problems.
+    Relocation(relocation::Args),
+    /// OSTEP segmentation.py drop-in: two-segment homework problems.
+    Segmentation(segmentation::Args),
+    /// OSTEP paging-linear-translate.py drop-in: linear page-table homework
+    /// problems.
+    #[command(name = "paging-linear-translate", visible_alias = "paging")]
+    Paging(paging::Args),
 }
 
 /// Why a command could not do its job.
@@ -90,6 +102,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
         Command::Stack(args) => stack::run(args, out),
         Command::Asm(args) => asm::run(args, out),
         Command::Run(args) => run::run(args, out),
+        Command::Relocation(args) => relocation::run(args, out),
+        Command::Segmentation(args) => segmentation::run(args, out),
+        Command::Paging(args) => paging::run(args, out),
     }
 }
 

@@ -27,6 +27,8 @@ pub enum FaultKind {
     AddressWidth,
     /// A load, store or fetch whose address is not a multiple of its size.
     Misaligned,
+    /// Paging: the page-table entry's valid bit is clear.
+    InvalidPage,
 }
 
 impl FaultKind {
@@ -41,6 +43,7 @@ impl FaultKind {
             FaultKind::Overflow => "overflow",
             FaultKind::AddressWidth => "address-width",
             FaultKind::Misaligned => "misaligned",
+            FaultKind::InvalidPage => "invalid-page",
         }
     }
 
@@ -55,6 +58,7 @@ impl FaultKind {
             FaultKind::Overflow => "address arithmetic overflow",
             FaultKind::AddressWidth => "address does not fit the address width",
             FaultKind::Misaligned => "misaligned access",
+            FaultKind::InvalidPage => "segmentation violation: invalid page",
         }
     }
 }

@@ -9,6 +9,7 @@
 //! | base register (dynamic relocation) | [`base`] | `pa = base + va` |
 //! | base + bounds | [`base_bounds`] | `va < bounds ? base + va : fault` |
 //! | segmentation | [`segmentation`] | `seg = top bits; offset < size ? base + offset : fault` |
+//! | paging (linear page table) | [`paging`] | `pte = table[vpn]; valid ? pfn * page_size + offset : fault` |
 //!
 //! Every mechanism implements [`Mmu::walk`] once; [`Mmu::translate`] (the fast
 //! path, no record kept) and [`Mmu::explain`] (every step kept, for narration)
@@ -20,11 +21,13 @@
 pub mod base;
 pub mod base_bounds;
 pub mod identity;
+pub mod paging;
 pub mod segmentation;
 
 pub use base::Base;
 pub use base_bounds::BaseBounds;
 pub use identity::Identity;
+pub use paging::{LinearPageTable, PageTableEntry};
 pub use segmentation::{Segment, Segmentation};
 
 use crate::addr::{PhysAddr, VirtAddr};
@@ -205,6 +208,33 @@ pub enum Step {
         /// The difference (`None` below zero).
         pa: Option<u64>,
     },
+    /// Paging: the low bits are the offset in the page, the rest the VPN.
+    SplitPage {
+        /// The virtual page number.
+        vpn: u64,
+        /// The offset inside the page.
+        offset: u64,
+        /// How many bits form the offset.
+        offset_bits: u32,
+    },
+    /// Paging: the page-table entry of `vpn` was read.
+    PageTableLookup {
+        /// The virtual page number.
+        vpn: u64,
+        /// The entry's valid bit.
+        valid: bool,
+        /// The entry's frame number.
+        pfn: u64,
+    },
+    /// Paging: `pa = pfn * page_size + offset` (`None` on overflow).
+    JoinFrame {
+        /// The physical frame number.
+        pfn: u64,
+        /// The offset inside the page.
+        offset: u64,
+        /// The physical address.
+        pa: Option<u64>,
+    },
     /// The physical address must exist.
     CheckPhysical {
         /// The physical address.
@@ -282,6 +312,13 @@ pub enum MmuRegisters {
     },
     /// The segment table.
     Segments(Vec<Segment>),
+    /// A linear page table (standing for the page-table base register).
+    PageTable {
+        /// log2 of the page size.
+        page_bits: u32,
+        /// The entries, indexed by VPN.
+        entries: Vec<PageTableEntry>,
+    },
 }
 
 /// Why loading MMU registers failed.
@@ -323,6 +360,7 @@ impl MmuRegisters {
             MmuRegisters::Base { .. } => "base",
             MmuRegisters::BaseBounds { .. } => "base-bounds",
             MmuRegisters::Segments(_) => "segmentation",
+            MmuRegisters::PageTable { .. } => "paging",
         }
     }
 }
@@ -373,6 +411,9 @@ pub enum ConfigError {
         /// The most the offset can address.
         max: u64,
     },
+    /// The page size is not a power of two.
+    #[error("a page size of {0} bytes is not a power of two")]
+    PageSize(u64),
 }
 
 /// Checks that `[start, start + size)` lies inside physical memory.
@@ -465,6 +506,8 @@ pub enum AnyMmu {
     BaseBounds(BaseBounds),
     /// Segment table.
     Segmentation(Segmentation),
+    /// Linear page table.
+    Paging(LinearPageTable),
 }
 
 impl Mmu for AnyMmu {
@@ -474,6 +517,7 @@ impl Mmu for AnyMmu {
             AnyMmu::Base(m) => m.mechanism(),
             AnyMmu::BaseBounds(m) => m.mechanism(),
             AnyMmu::Segmentation(m) => m.mechanism(),
+            AnyMmu::Paging(m) => m.mechanism(),
         }
     }
 
@@ -489,6 +533,7 @@ impl Mmu for AnyMmu {
             AnyMmu::Base(m) => m.walk(va, access, rec),
             AnyMmu::BaseBounds(m) => m.walk(va, access, rec),
             AnyMmu::Segmentation(m) => m.walk(va, access, rec),
+            AnyMmu::Paging(m) => m.walk(va, access, rec),
         }
     }
 
@@ -498,6 +543,7 @@ impl Mmu for AnyMmu {
             AnyMmu::Base(m) => m.registers(),
             AnyMmu::BaseBounds(m) => m.registers(),
             AnyMmu::Segmentation(m) => m.registers(),
+            AnyMmu::Paging(m) => m.registers(),
         }
     }
 
@@ -507,6 +553,7 @@ impl Mmu for AnyMmu {
             AnyMmu::Base(m) => m.load_registers(mode, regs),
             AnyMmu::BaseBounds(m) => m.load_registers(mode, regs),
             AnyMmu::Segmentation(m) => m.load_registers(mode, regs),
+            AnyMmu::Paging(m) => m.load_registers(mode, regs),
         }
     }
 }

@@ -11,6 +11,10 @@ mod heap;
 mod kernel;
 #[path = "it/ostep_alloc.rs"]
 mod ostep_alloc;
+#[path = "it/ostep_quiz.rs"]
+mod ostep_quiz;
+#[path = "it/ostep_translation.rs"]
+mod ostep_translation;
 #[path = "it/run.rs"]
 mod run;
 #[path = "it/scenario.rs"]

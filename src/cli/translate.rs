@@ -227,5 +227,10 @@ fn describe(mmu: &AnyMmu) -> String {
             }
             text
         }
+        AnyMmu::Paging(p) => format!(
+            "paging: {} entries, page size {}",
+            p.entries().len(),
+            Size::new(p.page_size())
+        ),
     }
 }

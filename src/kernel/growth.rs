@@ -322,7 +322,8 @@ impl Kernel {
                         s.base = if s.grows_down { to + size } else { to };
                     }
                 }
-                MmuRegisters::None => {}
+                // The kernel places no paged processes yet: nothing to relocate.
+                MmuRegisters::None | MmuRegisters::PageTable { .. } => {}
             }
             if q == pid {
                 self.emit(Event::Move {

@@ -1032,7 +1032,7 @@ pub fn registers_view(regs: &MmuRegisters) -> RegistersView {
         segments: Vec::new(),
     };
     match regs {
-        MmuRegisters::None => {}
+        MmuRegisters::None | MmuRegisters::PageTable { .. } => {}
         MmuRegisters::Base { base } => v.base = Some(*base),
         MmuRegisters::BaseBounds { base, bounds } => {
             v.base = Some(*base);

@@ -68,6 +68,28 @@ pub fn narrate(t: &Translation) -> String {
                 Some(pa) => writeln!(s, "  sub    base {base:#x} - {distance:#x} = {pa:#x}"),
                 None => writeln!(s, "  sub    base {base:#x} - {distance:#x} is below 0"),
             },
+            Step::SplitPage {
+                vpn,
+                offset,
+                offset_bits,
+            } => writeln!(
+                s,
+                "  split  vpn = va >> {offset_bits} = {vpn}, offset {offset:#x} ({offset})"
+            ),
+            Step::PageTableLookup { vpn, valid, pfn } => {
+                if *valid {
+                    writeln!(s, "  pte    page_table[{vpn}]: valid, pfn {pfn}")
+                } else {
+                    writeln!(s, "  pte    page_table[{vpn}]: NOT valid")
+                }
+            }
+            Step::JoinFrame { pfn, offset, pa } => match pa {
+                Some(pa) => writeln!(s, "  join   frame {pfn} | offset {offset:#x} = {pa:#x}"),
+                None => writeln!(
+                    s,
+                    "  join   frame {pfn} | offset {offset:#x} overflows 64 bits"
+                ),
+            },
             Step::CheckPhysical { pa, phys_size, ok } => {
                 if *ok {
                     Ok(())

@@ -1,0 +1,177 @@
+//! `vmlab relocation`: the OSTEP `relocation.py` homework (base and bounds),
+//! byte for byte, plus `--json` (problem and answers for graders) and
+//! `--quiz` (asks, checks and scores the student's answers).
+
+use super::ostep::{int_flag, quiz_on_stdin, record, refused_json};
+use super::{CliError, CmdResult};
+use crate::addr::VirtAddr;
+use crate::homework::quiz::{Expected, Question};
+use crate::homework::relocation::{self, Options, Outcome, question_line};
+use crate::mmu::{Access, Mmu};
+use serde_json::json;
+use std::io::Write;
+
+/// Flags of `vmlab relocation` (those of `relocation.py`, plus `--json` and
+/// `--quiz`). Long names may be abbreviated, as optparse allows.
+#[derive(clap::Args, Debug)]
+#[command(
+    infer_long_args = true,
+    args_override_self = true,
+    after_help = "\
+Examples:
+  vmlab relocation -s 1            a problem (seed 1)
+  vmlab relocation -s 1 -c         ... with the answers
+  vmlab relocation -s 1 --quiz     ... asked one by one, answers checked
+  vmlab relocation -s 1 --json     ... as JSON lines for a grader"
+)]
+pub struct Args {
+    /// The random seed.
+    #[arg(
+        short = 's',
+        long = "seed",
+        default_value = "0",
+        allow_hyphen_values = true
+    )]
+    seed: String,
+    /// Address space size (e.g., 16, 64k, 32m, 1g, 0x400).
+    #[arg(
+        short = 'a',
+        long = "asize",
+        default_value = "1k",
+        allow_hyphen_values = true
+    )]
+    asize: String,
+    /// Physical memory size (e.g., 16, 64k, 32m, 1g).
+    #[arg(
+        short = 'p',
+        long = "physmem",
+        default_value = "16k",
+        allow_hyphen_values = true
+    )]
+    psize: String,
+    /// Number of virtual addresses to generate.
+    #[arg(
+        short = 'n',
+        long = "addresses",
+        default_value = "5",
+        allow_hyphen_values = true
+    )]
+    num: String,
+    /// Value of the base register (-1: random).
+    #[arg(
+        short = 'b',
+        long = "b",
+        default_value = "-1",
+        allow_hyphen_values = true
+    )]
+    base: String,
+    /// Value of the limit (bounds) register (-1: random).
+    #[arg(
+        short = 'l',
+        long = "l",
+        default_value = "-1",
+        allow_hyphen_values = true
+    )]
+    limit: String,
+    /// Compute the answers.
+    #[arg(short = 'c', long = "compute")]
+    solve: bool,
+    /// Print the problem and its answers as JSON lines.
+    #[arg(long, conflicts_with = "quiz")]
+    json: bool,
+    /// Ask each question, read answers from stdin, and score them.
+    #[arg(long)]
+    quiz: bool,
+}
+
+/// Runs `vmlab relocation`.
+pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
+    let opts = Options {
+        seed: int_flag("-s", &args.seed)?,
+        asize: args.asize,
+        psize: args.psize,
+        num: int_flag("-n", &args.num)?,
+        base: args.base,
+        limit: args.limit,
+    };
+    let outcome = relocation::generate(&opts).map_err(CliError::Input)?;
+    if args.json {
+        return json(&opts, outcome, out);
+    }
+    if args.quiz {
+        return quiz(&opts, outcome, out);
+    }
+    Ok(relocation::write_text(&opts, outcome, args.solve, out)?)
+}
+
+fn json(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
+    let mut problem = match outcome {
+        Outcome::Refused(message) => return refused_json(out, "relocation", message),
+        Outcome::DoesNotFit { base, limit, psize } => {
+            let message = format!(
+                "address space does not fit into physical memory with those base/bounds values (base {base} + limit {limit} > {psize})"
+            );
+            return refused_json(out, "relocation", &message);
+        }
+        Outcome::Problem(p) => p,
+    };
+    let mmu = problem.mmu.clone();
+    record(
+        out,
+        &json!({
+            "kind": "problem",
+            "sim": "relocation",
+            "seed": opts.seed.to_string().parse::<serde_json::Number>().ok(),
+            "asize": problem.asize,
+            "psize": mmu.phys_size(),
+            "base": mmu.base(),
+            "bounds": mmu.bounds(),
+            "questions": problem.count,
+        }),
+    )?;
+    for (i, va) in problem.addresses().enumerate() {
+        let mut r = json!({"kind": "question", "index": i, "va": va, "access": "read"});
+        match mmu.translate(VirtAddr::new(va), Access::Read) {
+            Ok(pa) => r["pa"] = json!(pa.as_u64()),
+            Err(f) => r["fault"] = json!(f.kind.name()),
+        }
+        record(out, &r)?;
+    }
+    Ok(0)
+}
+
+fn quiz(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
+    let Outcome::Problem(mut problem) = outcome else {
+        return Ok(relocation::write_text(opts, outcome, false, out)?);
+    };
+    let mmu = problem.mmu.clone();
+    relocation::write_header(opts, out)?;
+    relocation::write_registers(mmu.base(), mmu.bounds(), out)?;
+    let total = problem.count;
+    let questions = problem.addresses().enumerate().map(|(i, va)| {
+        let mut line = Vec::new();
+        question_line(&mut line, i as u64, va);
+        line.extend_from_slice(b"PA or segmentation violation?");
+        let prompt = String::from_utf8_lossy(&line).into_owned();
+        let (base, limit) = (mmu.base(), mmu.bounds());
+        match mmu.translate(VirtAddr::new(va), Access::Read) {
+            Ok(pa) => Question {
+                prompt,
+                expected: Expected::Address(pa.as_u64()),
+                explanation: format!(
+                    "VA {va} < limit {limit}, so PA = base {base} + {va} = {pa} ({:#x})",
+                    pa.as_u64(),
+                    pa = pa.as_u64()
+                ),
+            },
+            Err(_) => Question {
+                prompt,
+                expected: Expected::Fault,
+                explanation: format!(
+                    "VA {va} >= limit {limit}: out of bounds, a segmentation violation"
+                ),
+            },
+        }
+    });
+    quiz_on_stdin(questions, total, out)
+}

@@ -1,0 +1,206 @@
+//! How the OSTEP simulators read numbers from their command lines, so that
+//! vmlab reads the same text as the same value.
+//!
+//! Two readers:
+//!
+//! - [`optparse_int`]: an option declared `type="int"` (`-s`, `-n`, `-u`).
+//!   Python's optparse picks the radix from the prefix: `0x` hex, `0b`
+//!   binary, a leading `0` octal, decimal otherwise (a sign forces decimal).
+//! - [`convert_size`]: the simulators' `convert()` for sizes, bases and
+//!   limits: a decimal integer with an optional unit `k`, `m`, `g` (powers of
+//!   1024). vmlab also accepts hex (`0x100`), which the originals crash on,
+//!   and names fractions (`1.5k`) clearly instead of a traceback.
+//!
+//! Values are `i128` because the originals compute with Python integers and
+//! some of their checks depend on signs (`-1` means "pick at random").
+
+/// Parses an optparse `int` option the way Python does.
+///
+/// Returns a one-line message naming the text when it is not an integer in
+/// the radix its prefix selects, or does not fit 127 bits.
+pub fn optparse_int(text: &str) -> Result<i128, String> {
+    let bad = || format!("'{text}' is not an integer");
+    let t = text.trim_end();
+    let lower = t.to_ascii_lowercase();
+    let (digits, radix, negative) = if let Some(rest) = lower.strip_prefix("0x") {
+        (rest.to_string(), 16, false)
+    } else if let Some(rest) = lower.strip_prefix("0b") {
+        (rest.to_string(), 2, false)
+    } else if let Some(rest) = lower.strip_prefix('0') {
+        // Python's int(text, 8) also takes an explicit 0o prefix.
+        let rest = rest.strip_prefix('o').unwrap_or(rest);
+        let rest = if rest.is_empty() { "0" } else { rest };
+        (rest.to_string(), 8, false)
+    } else {
+        let t = lower.trim_start();
+        match t.strip_prefix('-') {
+            Some(rest) => (rest.to_string(), 10, true),
+            None => (t.strip_prefix('+').unwrap_or(t).to_string(), 10, false),
+        }
+    };
+    let magnitude = parse_digits(&digits, radix).ok_or_else(bad)?;
+    Ok(if negative { -magnitude } else { magnitude })
+}
+
+/// Digits in `radix` with Python's single underscores between them (and
+/// after a radix prefix); `None` when malformed or too large.
+fn parse_digits(digits: &str, radix: u32) -> Option<i128> {
+    let digits = if radix == 10 {
+        digits
+    } else {
+        digits.strip_prefix('_').unwrap_or(digits)
+    };
+    if digits.is_empty() || digits.starts_with('_') || digits.ends_with('_') {
+        return None;
+    }
+    if digits.contains("__") {
+        return None;
+    }
+    let mut value: i128 = 0;
+    for c in digits.chars().filter(|&c| c != '_') {
+        let d = c.to_digit(radix)?;
+        value = value
+            .checked_mul(i128::from(radix))?
+            .checked_add(i128::from(d))?;
+    }
+    Some(value)
+}
+
+/// Why a size could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SizeTextError {
+    /// Nothing was given.
+    #[error("empty value")]
+    Empty,
+    /// A decimal point: sizes are whole bytes.
+    #[error("'{0}' is fractional (use whole bytes, e.g. 1536 instead of 1.5k)")]
+    Fractional(String),
+    /// Not a number at all.
+    #[error("'{0}' is not a number (expected e.g. 16, 64k, 32m, 1g or 0x3000)")]
+    Malformed(String),
+    /// More than 2^64 - 1 in magnitude.
+    #[error("'{0}' is too large (more than 2^64 - 1)")]
+    TooLarge(String),
+}
+
+/// The simulators' `convert()`: a decimal integer (sign allowed) with an
+/// optional unit `k`/`m`/`g` in either case; plus hex (`0x100`, `-0x10`).
+///
+/// Returns a [`SizeTextError`] naming the text for empty, fractional,
+/// malformed or out-of-range (beyond ±(2^64 - 1)) input.
+pub fn convert_size(text: &str) -> Result<i128, SizeTextError> {
+    let owned = || text.to_string();
+    if text.is_empty() {
+        return Err(SizeTextError::Empty);
+    }
+    let trimmed = text.trim();
+    let (negative, unsigned) = match trimmed.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, trimmed.strip_prefix('+').unwrap_or(trimmed)),
+    };
+    let hex = unsigned
+        .strip_prefix("0x")
+        .or_else(|| unsigned.strip_prefix("0X"));
+    let magnitude = if let Some(hex) = hex {
+        parse_digits(hex, 16).ok_or_else(|| SizeTextError::Malformed(owned()))?
+    } else {
+        // The unit is the last character of the raw text, as in convert().
+        let multiplier: i128 = match text.as_bytes().last() {
+            Some(b'k' | b'K') => 1 << 10,
+            Some(b'm' | b'M') => 1 << 20,
+            Some(b'g' | b'G') => 1 << 30,
+            _ => 1,
+        };
+        let number = if multiplier == 1 {
+            unsigned
+        } else {
+            &unsigned[..unsigned.len() - 1]
+        };
+        let number = number.trim();
+        if number.contains('.') || number.contains('e') || number.contains('E') {
+            if number.parse::<f64>().is_ok() {
+                return Err(SizeTextError::Fractional(owned()));
+            }
+            return Err(SizeTextError::Malformed(owned()));
+        }
+        if number.starts_with(['+', '-']) {
+            return Err(SizeTextError::Malformed(owned()));
+        }
+        let value = parse_digits(number, 10).ok_or_else(|| {
+            if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
+                SizeTextError::TooLarge(owned())
+            } else {
+                SizeTextError::Malformed(owned())
+            }
+        })?;
+        value
+            .checked_mul(multiplier)
+            .ok_or_else(|| SizeTextError::TooLarge(owned()))?
+    };
+    if magnitude > i128::from(u64::MAX) {
+        return Err(SizeTextError::TooLarge(owned()));
+    }
+    Ok(if negative { -magnitude } else { magnitude })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn optparse_radix_follows_the_prefix() {
+        assert_eq!(optparse_int("5"), Ok(5));
+        assert_eq!(optparse_int("-7"), Ok(-7));
+        assert_eq!(optparse_int("+7"), Ok(7));
+        assert_eq!(optparse_int("0x10"), Ok(16));
+        assert_eq!(optparse_int("0X1f"), Ok(31));
+        assert_eq!(optparse_int("0b101"), Ok(5));
+        assert_eq!(optparse_int("010"), Ok(8));
+        assert_eq!(optparse_int("0"), Ok(0));
+        assert_eq!(optparse_int("-010"), Ok(-10));
+        assert_eq!(optparse_int("1_000"), Ok(1000));
+        assert_eq!(optparse_int(" 5"), Ok(5));
+    }
+
+    #[test]
+    fn optparse_rejects_what_python_rejects() {
+        for bad in ["", "08", "x", "1.5", "-0x10", "5k", "1__0", "_1", "0x"] {
+            assert!(optparse_int(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sizes_read_like_convert() {
+        assert_eq!(convert_size("16"), Ok(16));
+        assert_eq!(convert_size("1k"), Ok(1024));
+        assert_eq!(convert_size("64K"), Ok(65536));
+        assert_eq!(convert_size("32m"), Ok(32 << 20));
+        assert_eq!(convert_size("1g"), Ok(1 << 30));
+        assert_eq!(convert_size("-1"), Ok(-1));
+        assert_eq!(convert_size("-1k"), Ok(-1024));
+        assert_eq!(convert_size("007"), Ok(7));
+    }
+
+    #[test]
+    fn hex_is_accepted_and_fractions_are_named() {
+        assert_eq!(convert_size("0x100"), Ok(256));
+        assert_eq!(convert_size("0X3000"), Ok(0x3000));
+        assert!(matches!(
+            convert_size("1.5k"),
+            Err(SizeTextError::Fractional(_))
+        ));
+        assert!(matches!(
+            convert_size("16q"),
+            Err(SizeTextError::Malformed(_))
+        ));
+        assert!(matches!(
+            convert_size("k"),
+            Err(SizeTextError::Malformed(_))
+        ));
+        assert_eq!(convert_size(""), Err(SizeTextError::Empty));
+        assert!(matches!(
+            convert_size("99999999999999999999g"),
+            Err(SizeTextError::TooLarge(_))
+        ));
+    }
+}
