@@ -6,6 +6,7 @@
 //! Exit codes (DESIGN.md): 0 success; 1 a strict run ended with an unhandled
 //! fault; 2 bad input, with a one-line message on stderr.
 
+pub mod trace;
 pub mod translate;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,9 @@ pub enum Command {
     /// Translate virtual addresses with base, base+bounds or segmentation,
     /// narrating every step.
     Translate(translate::Args),
+    /// Replay an address trace (text, binary, Valgrind lackey) through an
+    /// MMU at memory speed and count what it did.
+    Trace(trace::Args),
 }
 
 /// Why a command could not do its job.
@@ -56,6 +60,7 @@ pub type CmdResult = Result<u8, CliError>;
 pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
     match cli.command {
         Command::Translate(args) => translate::run(args, out),
+        Command::Trace(args) => trace::run(args, out),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod kernel;
 pub mod memory;
 pub mod mmu;
 pub mod render;
+pub mod trace;
 
 pub use addr::{PhysAddr, Size, VirtAddr};
 pub use fault::{Fault, FaultKind};

@@ -2,4 +2,5 @@
 //! HTML). The simulation never prints; it returns results and events, and
 //! these functions turn them into output.
 
+pub mod trace;
 pub mod translation;

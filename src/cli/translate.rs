@@ -11,7 +11,9 @@ use std::io::Write;
 
 /// Flags of `vmlab translate`.
 #[derive(clap::Args, Debug)]
-#[command(allow_negative_numbers = true, after_help = "\
+#[command(
+    allow_negative_numbers = true,
+    after_help = "\
 Examples:
   vmlab translate --base 1024 --bounds 1024 100 1000 3072
   vmlab translate --va-bits 14 --segment 0x2000:0x6ff:r --segment 0:0x4ff:rw \\
@@ -20,7 +22,8 @@ Examples:
                   --segment 0x3000:0xfff:rw --segment 0:0:- w:0x0240
 
 An address may carry its access as a prefix: r:0x100 (read), w:0x100 (write),
-f:0x100 (fetch); otherwise --access applies.")]
+f:0x100 (fetch); otherwise --access applies."
+)]
 pub struct Args {
     /// Base register: dynamic relocation (without --bounds, no protection).
     #[arg(long, value_name = "ADDR")]
@@ -89,6 +92,31 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
 
 /// Chooses and configures the mechanism from the flags.
 fn build_mmu(args: &Args, phys_size: u64) -> Result<AnyMmu, CliError> {
+    let flags = MechanismFlags {
+        base: args.base.as_deref(),
+        bounds: args.bounds.as_deref(),
+        segments: &args.segments,
+        va_bits: args.va_bits,
+    };
+    build_mechanism(&flags, phys_size)
+}
+
+/// The mechanism flags `translate` and `trace` share: `--base`,
+/// `--bounds`, `--segment`, `--va-bits`.
+pub(crate) struct MechanismFlags<'a> {
+    pub base: Option<&'a str>,
+    pub bounds: Option<&'a str>,
+    pub segments: &'a [String],
+    pub va_bits: Option<u32>,
+}
+
+/// Chooses and configures the mechanism from the shared flags (segments ->
+/// segmentation, base and bounds -> base+bounds, base alone -> base only,
+/// nothing -> identity). Bad flags are a [`CliError::Input`].
+pub(crate) fn build_mechanism(
+    args: &MechanismFlags<'_>,
+    phys_size: u64,
+) -> Result<AnyMmu, CliError> {
     if !args.segments.is_empty() {
         if args.base.is_some() || args.bounds.is_some() {
             return Err(CliError::input(
@@ -115,7 +143,7 @@ fn build_mmu(args: &Args, phys_size: u64) -> Result<AnyMmu, CliError> {
             "--va-bits: {bits} is not between 1 and 64"
         )));
     }
-    match (&args.base, &args.bounds) {
+    match (args.base, args.bounds) {
         (Some(base), Some(bounds)) => {
             let base = parse_size_arg("--base", base)?;
             let bounds = parse_size_arg("--bounds", bounds)?;
@@ -189,7 +217,7 @@ fn parse_request(
 }
 
 /// The header line: the mechanism and its registers.
-fn describe(mmu: &AnyMmu) -> String {
+pub(crate) fn describe(mmu: &AnyMmu) -> String {
     use crate::addr::{Size, hex_and_decimal};
     match mmu {
         AnyMmu::Identity(_) => "no translation (identity): pa = va".to_string(),
