@@ -237,6 +237,7 @@ fn replay_with<M: Mechanism>(
             Ok(())
         }
     ))?;
+    stats.settle();
     Ok(Report {
         stats,
         bad,

@@ -6,7 +6,7 @@
 //! inlined into it: no dynamic dispatch and no allocation per address. The
 //! run-time choice of mechanism is made once per trace, not per reference.
 
-use super::stats::{Stats, access_index, fault_index};
+use super::stats::{LANES, SegmentStats, Stats, access_index, fault_index};
 use crate::addr::VirtAddr;
 use crate::mmu::{Access, Base, BaseBounds, Identity, Mmu, Segmentation};
 
@@ -100,7 +100,8 @@ impl Translated {
 /// `KEEP` is true, appends the physical address and access of each reference
 /// that translated to `out` (which the caller clears between batches).
 ///
-/// `stats` must have been made with `mmu.segment_count()` segments. For
+/// `stats` must have been made with `mmu.segment_count()` segments; its
+/// per-segment counters are complete after [`Stats::settle`]. For
 /// [`Accesses::Each`] the slice must be as long as `vas` (checked).
 pub fn translate_batch<M: Mechanism, const KEEP: bool>(
     mmu: &M,
@@ -109,59 +110,118 @@ pub fn translate_batch<M: Mechanism, const KEEP: bool>(
     stats: &mut Stats,
     out: &mut Translated,
 ) {
+    let mut acc = Counters {
+        lanes: [[0u64; VALID + 1]; LANES],
+        lowest: stats.lowest_va,
+        highest: stats.highest_va,
+        segment_count: stats.segments.len(),
+        segments: &mut stats.segment_lanes[..],
+    };
+    let mut by_access = stats.by_access;
     match accesses {
         Accesses::Uniform(access) => {
-            stats.by_access[access_index(access)] += vas.len() as u64;
-            for &va in vas {
-                one::<M, KEEP>(mmu, va, access, stats, out);
+            by_access[access_index(access)] += vas.len() as u64;
+            let quads = vas.chunks_exact(LANES);
+            for &va in quads.remainder() {
+                acc.step::<M, KEEP>(mmu, 0, va, access, out);
+            }
+            for q in quads {
+                acc.step::<M, KEEP>(mmu, 0, q[0], access, out);
+                acc.step::<M, KEEP>(mmu, 1, q[1], access, out);
+                acc.step::<M, KEEP>(mmu, 2, q[2], access, out);
+                acc.step::<M, KEEP>(mmu, 3, q[3], access, out);
             }
         }
         Accesses::Each(kinds) => {
             assert_eq!(kinds.len(), vas.len(), "one access kind per address");
-            for (&va, &access) in vas.iter().zip(kinds) {
-                stats.by_access[access_index(access)] += 1;
-                one::<M, KEEP>(mmu, va, access, stats, out);
+            let tail = vas.len() / LANES * LANES;
+            for (&va, &access) in vas[tail..].iter().zip(&kinds[tail..]) {
+                acc.step::<M, KEEP>(mmu, 0, va, access, out);
+            }
+            let quads = vas.chunks_exact(LANES).zip(kinds.chunks_exact(LANES));
+            for (q, k) in quads {
+                acc.step::<M, KEEP>(mmu, 0, q[0], k[0], out);
+                acc.step::<M, KEEP>(mmu, 1, q[1], k[1], out);
+                acc.step::<M, KEEP>(mmu, 2, q[2], k[2], out);
+                acc.step::<M, KEEP>(mmu, 3, q[3], k[3], out);
+            }
+            for &access in kinds {
+                by_access[access_index(access)] += 1;
+            }
+        }
+    }
+    let Counters {
+        lanes,
+        lowest,
+        highest,
+        ..
+    } = acc;
+    stats.by_access = by_access;
+    stats.lowest_va = lowest;
+    stats.highest_va = highest;
+    for lane in &lanes {
+        for (total, n) in stats.faults.iter_mut().zip(lane) {
+            *total += n;
+        }
+        stats.valid += lane[VALID];
+    }
+}
+
+/// The counters of one batch, kept local (registers and L1) while it runs.
+struct Counters<'s> {
+    /// Outcomes: slot 0..8 a fault kind, slot 8 a valid reference. Four
+    /// lanes, used in turn, so consecutive references never wait on the
+    /// same counter.
+    lanes: [[u64; VALID + 1]; LANES],
+    lowest: u64,
+    highest: u64,
+    segment_count: usize,
+    /// `LANES` copies of the per-segment counters, lane-major.
+    segments: &'s mut [SegmentStats],
+}
+
+impl Counters<'_> {
+    /// One reference: translate with the real MMU, then count.
+    #[inline(always)]
+    fn step<M: Mechanism, const KEEP: bool>(
+        &mut self,
+        mmu: &M,
+        lane: usize,
+        va: u64,
+        access: Access,
+        out: &mut Translated,
+    ) {
+        let result = mmu.translate(VirtAddr::new(va), access);
+        let segment = mmu.segment_of(va);
+        match result {
+            Ok(pa) => {
+                self.lanes[lane][VALID] += 1;
+                self.lowest = self.lowest.min(va);
+                self.highest = self.highest.max(va);
+                if let Some(s) = segment {
+                    let seg = &mut self.segments[lane * self.segment_count + s];
+                    seg.references += 1;
+                    seg.valid += 1;
+                    seg.lowest_va = seg.lowest_va.min(va);
+                    seg.highest_va = seg.highest_va.max(va);
+                }
+                if KEEP {
+                    out.pas.push(pa.as_u64());
+                    out.accesses.push(access);
+                }
+            }
+            Err(fault) => {
+                self.lanes[lane][fault_index(fault.kind)] += 1;
+                if let Some(s) = segment {
+                    self.segments[lane * self.segment_count + s].references += 1;
+                }
             }
         }
     }
 }
 
-/// One reference: translate with the real MMU, then count.
-#[inline(always)]
-fn one<M: Mechanism, const KEEP: bool>(
-    mmu: &M,
-    va: u64,
-    access: Access,
-    stats: &mut Stats,
-    out: &mut Translated,
-) {
-    let result = mmu.translate(VirtAddr::new(va), access);
-    let segment = mmu.segment_of(va);
-    match result {
-        Ok(pa) => {
-            stats.valid += 1;
-            stats.lowest_va = stats.lowest_va.min(va);
-            stats.highest_va = stats.highest_va.max(va);
-            if let Some(s) = segment {
-                let seg = &mut stats.segments[s];
-                seg.references += 1;
-                seg.valid += 1;
-                seg.lowest_va = seg.lowest_va.min(va);
-                seg.highest_va = seg.highest_va.max(va);
-            }
-            if KEEP {
-                out.pas.push(pa.as_u64());
-                out.accesses.push(access);
-            }
-        }
-        Err(fault) => {
-            stats.faults[fault_index(fault.kind)] += 1;
-            if let Some(s) = segment {
-                stats.segments[s].references += 1;
-            }
-        }
-    }
-}
+/// The counter slot of a valid reference (after the fault kinds).
+const VALID: usize = 8;
 
 #[cfg(test)]
 mod tests {
@@ -215,6 +275,7 @@ mod tests {
             &mut stats,
             &mut Translated::default(),
         );
+        stats.settle();
         assert_eq!(stats.of_access(Access::Write), 2);
         assert_eq!(stats.valid, 3);
         assert_eq!(stats.of_fault(crate::FaultKind::Protection), 1);

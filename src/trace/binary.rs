@@ -74,6 +74,13 @@ impl Decoder for BinDecoder {
     {
         let whole = b.len() / 8 * 8;
         for block in b[..whole].chunks(BATCH * 8) {
+            // On a little-endian machine an aligned block already is the
+            // addresses (a mapped file is page-aligned): no copy at all.
+            #[cfg(target_endian = "little")]
+            if let Ok(vas) = bytemuck::try_cast_slice::<u8, u64>(block) {
+                emit(vas, Accesses::Uniform(self.access))?;
+                continue;
+            }
             let n = block.len() / 8;
             for (va, bytes) in self.vas.iter_mut().zip(block.chunks_exact(8)) {
                 *va = u64::from_le_bytes(bytes.try_into().expect("8 bytes"));

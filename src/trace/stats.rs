@@ -21,6 +21,9 @@ pub const FAULT_KINDS: [FaultKind; 8] = [
     FaultKind::Misaligned,
 ];
 
+/// How many interleaved copies of the counters the batch loop keeps.
+pub const LANES: usize = 4;
+
 /// Every access kind, in the order of their counters.
 pub const ACCESSES: [Access; 3] = [Access::Fetch, Access::Read, Access::Write];
 
@@ -99,7 +102,12 @@ pub struct Stats {
     /// The highest virtual address translated (0 if none).
     pub highest_va: u64,
     /// Per segment (segmentation only; empty for the other mechanisms).
+    /// Complete only after [`Stats::settle`].
     pub segments: Vec<SegmentStats>,
+    /// Per segment, in `LANES` interleaved copies (lane-major) that the
+    /// batch loop updates in turn, so that consecutive references to the
+    /// same segment do not wait on each other; folded by [`Stats::settle`].
+    pub(crate) segment_lanes: Vec<SegmentStats>,
 }
 
 impl Stats {
@@ -112,6 +120,25 @@ impl Stats {
             lowest_va: u64::MAX,
             highest_va: 0,
             segments: vec![SegmentStats::default(); segments],
+            segment_lanes: vec![SegmentStats::default(); segments * LANES],
+        }
+    }
+
+    /// Folds the per-lane segment counters into [`Stats::segments`]. Call
+    /// once after the last batch (calling again adds nothing).
+    pub fn settle(&mut self) {
+        let n = self.segments.len();
+        if n == 0 {
+            return;
+        }
+        for lane in self.segment_lanes.chunks_exact_mut(n) {
+            for (total, part) in self.segments.iter_mut().zip(lane.iter_mut()) {
+                total.references += part.references;
+                total.valid += part.valid;
+                total.lowest_va = total.lowest_va.min(part.lowest_va);
+                total.highest_va = total.highest_va.max(part.highest_va);
+                *part = SegmentStats::default();
+            }
         }
     }
 
