@@ -3,5 +3,7 @@
 
 #[path = "it/support.rs"]
 mod support;
+#[path = "it/trace.rs"]
+mod trace;
 #[path = "it/translate.rs"]
 mod translate;

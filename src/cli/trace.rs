@@ -142,8 +142,22 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         ));
     }
 
-    // The input, its format, and (stdin + auto layout) the kept window.
-    let mut input = open(&args.trace)?;
+    // The input. From stdin with --layout auto, the first window is kept
+    // in memory: the layout is fitted to it, then it is replayed with the
+    // rest of stdin.
+    let mut window: Option<Arc<[u8]>> = None;
+    let mut input = if is_stdin && auto {
+        let mut kept = Vec::new();
+        io::stdin()
+            .take(STDIN_LAYOUT_WINDOW as u64)
+            .read_to_end(&mut kept)
+            .map_err(|e| CliError::input(format!("{name}: {e}")))?;
+        let kept: Arc<[u8]> = kept.into();
+        window = Some(kept.clone());
+        Input::stream(Box::new(io::Cursor::new(kept).chain(io::stdin())))
+    } else {
+        open(&args.trace)?
+    };
     let format = match &args.format {
         Some(f) => f
             .parse::<Format>()
@@ -164,21 +178,15 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
 
     // The mechanism: from the flags, or fitted to the trace.
     let mmu = if auto {
-        let scan = if is_stdin {
-            let mut window = Vec::new();
-            io::stdin()
-                .take(STDIN_LAYOUT_WINDOW as u64)
-                .read_to_end(&mut window)
-                .map_err(|e| CliError::input(format!("{name}: {e}")))?;
-            let window: Arc<[u8]> = window.into();
-            let mut first = Input::stream(Box::new(io::Cursor::new(window.clone())));
-            let scan = trace::scan(&mut first, &opts).map_err(|e| trace_error(&name, e))?;
-            input = Input::stream(Box::new(io::Cursor::new(window).chain(io::stdin())));
-            scan
-        } else {
-            let scan = trace::scan(&mut input, &opts).map_err(|e| trace_error(&name, e))?;
-            input = open(&args.trace)?;
-            scan
+        let scan = match &window {
+            Some(kept) => {
+                let mut first = Input::stream(Box::new(io::Cursor::new(kept.clone())));
+                trace::scan(&mut first, &opts).map_err(|e| trace_error(&name, e))?
+            }
+            None => {
+                let mut first = open(&args.trace)?;
+                trace::scan(&mut first, &opts).map_err(|e| trace_error(&name, e))?
+            }
         };
         AnyMmu::Segmentation(scan.build(phys_mem).map_err(CliError::input)?)
     } else {

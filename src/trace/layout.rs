@@ -10,9 +10,10 @@
 //! `2^MAX_SEGMENT_BITS` entries). Then each used segment gets:
 //!
 //! - a name and permissions from what touched it: fetched -> `code` (X),
-//!   the highest segment, if it is not code and there are others -> `stack`
-//!   (grows down, like OSTEP's), anything else -> `data` (globals, heap,
-//!   mappings); R and W as read and written;
+//!   fetched and written -> `code+data` (a program's text and its globals
+//!   or heap can share a segment); the highest segment, if it is not code
+//!   and there are others -> `stack` (grows down, like OSTEP's); anything
+//!   else -> `data`; R and W as read and written;
 //! - a size just covering what was touched (rounded up to 4 KiB), from
 //!   offset 0 for a segment growing up, from the top for the stack;
 //! - a place in physical memory: segments packed one after another.
@@ -197,7 +198,9 @@ impl LayoutScan {
                 let size = round((c.highest & offset_mask) as u128 + 1);
                 let base = cursor;
                 cursor = cursor.checked_add(size).ok_or_else(too_big)?;
-                let name = if c.perms.contains(Perms::X) {
+                let name = if c.perms.contains(Perms::X | Perms::W) {
+                    "code+data"
+                } else if c.perms.contains(Perms::X) {
                     "code"
                 } else {
                     "data"
@@ -256,7 +259,7 @@ mod tests {
         // the program, then loader + libc + heap, then the stack.
         assert_eq!(m.offset_bits(), 26);
         assert_eq!(used.len(), 3);
-        assert_eq!(used[0].name.as_deref(), Some("code"));
+        assert_eq!(used[0].name.as_deref(), Some("code+data"));
         assert_eq!(used[0].perms, Perms::X | Perms::W);
         assert_eq!(used[1].perms, Perms::all());
         let stack = used[2];
