@@ -6,13 +6,17 @@
 //! record boundary: a whole number of fixed-size binary records, or whole
 //! lines of text. A record or line is never split between two chunks.
 
-use memmap2::{Advice, Mmap};
+use memmap2::{Advice, Mmap, UncheckedAdvice};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
 /// How much of the trace one chunk holds (about; it ends on a boundary).
 pub const CHUNK_BYTES: usize = 1 << 20;
+
+/// How often a mapped file's pages already read are given back (a
+/// multiple of the page size).
+const RELEASE_BYTES: usize = 64 << 20;
 
 /// The longest line a streamed text trace may have: the buffer grows for a
 /// long line up to this, then the input is refused (memory stays bounded).
@@ -29,8 +33,13 @@ pub enum Unit {
 
 /// Where the bytes come from.
 enum Source {
-    /// A memory-mapped file and how far it has been handed out.
-    Mapped { map: Mmap, pos: usize },
+    /// A memory-mapped file, how far it has been handed out, and up to
+    /// where its pages have been given back.
+    Mapped {
+        map: Mmap,
+        pos: usize,
+        released: usize,
+    },
     /// A stream read through `buf`; `start..end` is not yet handed out.
     Stream {
         reader: Box<dyn Read>,
@@ -70,7 +79,11 @@ impl Input {
         let map = unsafe { Mmap::map(&file)? };
         let _ = map.advise(Advice::Sequential);
         Ok(Input {
-            source: Source::Mapped { map, pos: 0 },
+            source: Source::Mapped {
+                map,
+                pos: 0,
+                released: 0,
+            },
             len: Some(len),
             consumed: 0,
         })
@@ -119,7 +132,7 @@ impl Input {
     /// them: what format detection looks at.
     pub fn peek(&mut self) -> io::Result<&[u8]> {
         match &mut self.source {
-            Source::Mapped { map, pos } => Ok(&map[*pos..map.len().min(*pos + CHUNK_BYTES)]),
+            Source::Mapped { map, pos, .. } => Ok(&map[*pos..map.len().min(*pos + CHUNK_BYTES)]),
             Source::Stream {
                 reader,
                 buf,
@@ -145,7 +158,25 @@ impl Input {
     pub fn next_chunk(&mut self, unit: Unit) -> io::Result<Option<&[u8]>> {
         let chunk: &[u8] = match &mut self.source {
             Source::Empty => return Ok(None),
-            Source::Mapped { map, pos } => {
+            Source::Mapped { map, pos, released } => {
+                // Give back the pages already read, so that the resident
+                // set stays small however large the file is.
+                let done = *pos / RELEASE_BYTES * RELEASE_BYTES;
+                if done > *released {
+                    // SAFETY: MADV_DONTNEED on a read-only file mapping only
+                    // drops the pages from this process; reading them again
+                    // would fault them back in from the file. The chunks
+                    // handed out before `pos` are no longer borrowed (this
+                    // method takes `&mut self`) and are never read again.
+                    let _ = unsafe {
+                        map.unchecked_advise_range(
+                            UncheckedAdvice::DontNeed,
+                            *released,
+                            done - *released,
+                        )
+                    };
+                    *released = done;
+                }
                 let rest = &map[*pos..];
                 if rest.is_empty() {
                     return Ok(None);
