@@ -125,7 +125,7 @@ pub fn summary_text(s: &Summary<'_>) -> String {
         let _ = writeln!(t);
         let _ = writeln!(
             t,
-            "seg    name   base           size           perms grows      references      faults  lowest va       highest va"
+            "seg    name       base           size           perms grows      references      faults  lowest va       highest va"
         );
         for (i, (seg, ss)) in m.segments().iter().zip(&st.segments).enumerate() {
             if seg.size == 0 && ss.references == 0 {
@@ -138,7 +138,7 @@ pub fn summary_text(s: &Summary<'_>) -> String {
                 });
             let _ = writeln!(
                 t,
-                "{i:<6} {:<6} {:<14} {:<14} {:<5} {:<5} {:>15} {:>11}  {lo:<15} {hi}",
+                "{i:<6} {:<10} {:<14} {:<14} {:<5} {:<5} {:>15} {:>11}  {lo:<15} {hi}",
                 seg.name.as_deref().unwrap_or("-"),
                 format!("{:#x}", seg.base),
                 format!("{:#x}", seg.size),

@@ -141,7 +141,7 @@ pub struct Malformed {
 
 impl std::fmt::Display for Malformed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {} in '{}'", self.at, self.why, self.content)
+        write!(f, "{}: {}: '{}'", self.at, self.why, self.content)
     }
 }
 
@@ -239,7 +239,7 @@ mod tests {
             ..BadInput::default()
         };
         let e = bad.report(Location::Line(3), b"zz\n", "bad").unwrap_err();
-        assert_eq!(e.to_string(), "line 3: bad in 'zz'");
+        assert_eq!(e.to_string(), "line 3: bad: 'zz'");
         let mut lax = BadInput::default();
         lax.report(Location::Line(3), b"zz", "bad").unwrap();
         lax.report(Location::Line(4), b"yy", "bad").unwrap();
