@@ -5,9 +5,11 @@
 //! The hardware selects a segment by the top bits of the address, so the
 //! layout chooses *where to cut*: the touched addresses are grouped into
 //! clusters (runs of touched 1 MiB chunks), and the offset width is the
-//! largest that still puts every cluster in a segment of its own (fewer
-//! clusters are merged, closest first, while the table would need more than
-//! `2^MAX_SEGMENT_BITS` entries). Then each used segment gets:
+//! largest that gives neighbouring clusters different segments while each
+//! cluster stays inside one segment and the table has at most
+//! `2^MAX_SEGMENT_BITS` entries (when that is impossible, the two
+//! neighbours hardest to separate merge, and it tries again). Then each used
+//! segment gets:
 //!
 //! - a name and permissions from what touched it: fetched -> `code` (X),
 //!   fetched and written -> `code+data` (a program's text and its globals
@@ -300,6 +302,33 @@ mod tests {
         assert!(m.segment_bits() <= MAX_SEGMENT_BITS);
         for &(va, a) in &refs {
             assert!(m.translate(VirtAddr::new(va), a).is_ok());
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever a trace touches, the fitted table translates all of it
+        /// with the access it was made with.
+        #[test]
+        fn the_auto_layout_fits_every_reference_it_saw(
+            refs in proptest::collection::vec(
+                (proptest::prelude::any::<u64>(), 0u8..3, 0u32..64),
+                1..40,
+            )
+        ) {
+            let refs: Vec<(u64, Access)> = refs
+                .into_iter()
+                .map(|(va, k, shift)| {
+                    (va >> shift, [Access::Fetch, Access::Read, Access::Write][k as usize])
+                })
+                .collect();
+            let m = scan(&refs);
+            proptest::prop_assert!(m.segment_bits() <= MAX_SEGMENT_BITS);
+            for &(va, a) in &refs {
+                proptest::prop_assert!(
+                    m.translate(VirtAddr::new(va), a).is_ok(),
+                    "{:#x} {:?} in {:?}", va, a, m
+                );
+            }
         }
     }
 
