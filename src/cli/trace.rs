@@ -6,8 +6,8 @@
 //!
 //! The mechanism flags are `vmlab translate`'s (shared parser); `--layout
 //! auto` fits a segment table to the trace instead (two passes over a file;
-//! from stdin, the table is fitted to the first 72 MiB, which are kept in
-//! memory and then replayed with the rest).
+//! from stdin or a pipe, the table is fitted to the first 72 MiB, which are
+//! kept in memory and then replayed with the rest).
 
 use super::translate::{MechanismFlags, build_mechanism, describe};
 use super::{CliError, CmdResult, parse_size_arg};
@@ -142,19 +142,27 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         ));
     }
 
-    // The input. From stdin with --layout auto, the first window is kept
-    // in memory: the layout is fitted to it, then it is replayed with the
-    // rest of stdin.
+    // The input. A stream (stdin, a pipe) cannot be read twice: with
+    // --layout auto its first window is kept in memory, the layout is
+    // fitted to it, then it is replayed with the rest of the stream.
+    let streamed =
+        is_stdin || std::fs::metadata(&args.trace).is_ok_and(|m| !m.is_file() && !m.is_dir());
     let mut window: Option<Arc<[u8]>> = None;
-    let mut input = if is_stdin && auto {
+    let mut input = if streamed && auto {
+        let mut reader: Box<dyn Read> = if is_stdin {
+            Box::new(io::stdin())
+        } else {
+            Box::new(File::open(&args.trace).map_err(|e| CliError::input(format!("{name}: {e}")))?)
+        };
         let mut kept = Vec::new();
-        io::stdin()
+        reader
+            .by_ref()
             .take(STDIN_LAYOUT_WINDOW as u64)
             .read_to_end(&mut kept)
             .map_err(|e| CliError::input(format!("{name}: {e}")))?;
         let kept: Arc<[u8]> = kept.into();
         window = Some(kept.clone());
-        Input::stream(Box::new(io::Cursor::new(kept).chain(io::stdin())))
+        Input::stream(Box::new(io::Cursor::new(kept).chain(reader)))
     } else {
         open(&args.trace)?
     };

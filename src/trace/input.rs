@@ -60,12 +60,25 @@ pub struct Input {
 }
 
 impl Input {
-    /// Opens `path` by mapping it into memory.
+    /// Opens `path`: a regular file is mapped into memory; anything else
+    /// that can be read (a pipe such as `<(valgrind ...)`, a device) is
+    /// streamed like standard input.
     ///
-    /// Fails with the I/O error if it cannot be opened or mapped.
+    /// Fails with the I/O error if it cannot be opened or mapped, or if it
+    /// is a directory.
     pub fn open(path: &Path) -> io::Result<Input> {
         let file = File::open(path)?;
-        let len = file.metadata()?.len();
+        let meta = file.metadata()?;
+        if meta.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "is a directory, not a trace",
+            ));
+        }
+        if !meta.is_file() {
+            return Ok(Input::stream(Box::new(file)));
+        }
+        let len = meta.len();
         if len == 0 {
             return Ok(Input {
                 source: Source::Empty,
