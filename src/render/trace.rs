@@ -128,7 +128,7 @@ pub fn summary_text(s: &Summary<'_>) -> String {
             "seg    name       base           size           perms grows      references      faults  lowest va       highest va"
         );
         for (i, (seg, ss)) in m.segments().iter().zip(&st.segments).enumerate() {
-            if seg.size == 0 && ss.references == 0 {
+            if seg.size == 0 && ss.references() == 0 {
                 continue;
             }
             let (lo, hi) = ss
@@ -144,8 +144,8 @@ pub fn summary_text(s: &Summary<'_>) -> String {
                 format!("{:#x}", seg.size),
                 seg.perms.to_string(),
                 if seg.grows_down { "down" } else { "up" },
-                ss.references,
-                ss.faults(),
+                ss.references(),
+                ss.faults,
             );
         }
     } else if let Some((lo, hi)) = st.touched() {
@@ -209,7 +209,7 @@ pub fn summary_json(s: &Summary<'_>) -> Value {
             .iter()
             .zip(&st.segments)
             .enumerate()
-            .filter(|(_, (seg, ss))| seg.size > 0 || ss.references > 0)
+            .filter(|(_, (seg, ss))| seg.size > 0 || ss.references() > 0)
             .map(|(i, (seg, ss))| {
                 let mut r = Map::new();
                 r.insert("segment".into(), json!(i));
@@ -221,9 +221,9 @@ pub fn summary_json(s: &Summary<'_>) -> Value {
                     "grows".into(),
                     json!(if seg.grows_down { "down" } else { "up" }),
                 );
-                r.insert("references".into(), json!(ss.references));
+                r.insert("references".into(), json!(ss.references()));
                 r.insert("valid".into(), json!(ss.valid));
-                r.insert("faults".into(), json!(ss.faults()));
+                r.insert("faults".into(), json!(ss.faults));
                 if let Some((lo, hi)) = ss.touched() {
                     r.insert("lowest_va".into(), json!(lo));
                     r.insert("highest_va".into(), json!(hi));

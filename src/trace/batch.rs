@@ -100,8 +100,8 @@ impl Translated {
 /// `KEEP` is true, appends the physical address and access of each reference
 /// that translated to `out` (which the caller clears between batches).
 ///
-/// `stats` must have been made with `mmu.segment_count()` segments; its
-/// per-segment counters are complete after [`Stats::settle`]. For
+/// `stats` must have been made with `mmu.segment_count()` segments; call
+/// [`Stats::settle`] after the last batch. For
 /// [`Accesses::Each`] the slice must be as long as `vas` (checked).
 pub fn translate_batch<M: Mechanism, const KEEP: bool>(
     mmu: &M,
@@ -114,8 +114,7 @@ pub fn translate_batch<M: Mechanism, const KEEP: bool>(
         lanes: [[0u64; VALID + 1]; LANES],
         lowest: stats.lowest_va,
         highest: stats.highest_va,
-        segment_count: stats.segments.len(),
-        segments: &mut stats.segment_lanes[..],
+        segments: &mut stats.segments[..],
     };
     let mut by_access = stats.by_access;
     match accesses {
@@ -175,8 +174,6 @@ struct Counters<'s> {
     lanes: [[u64; VALID + 1]; LANES],
     lowest: u64,
     highest: u64,
-    segment_count: usize,
-    /// `LANES` copies of the per-segment counters, lane-major.
     segments: &'s mut [SegmentStats],
 }
 
@@ -196,14 +193,19 @@ impl Counters<'_> {
         match result {
             Ok(pa) => {
                 self.lanes[lane][VALID] += 1;
-                self.lowest = self.lowest.min(va);
-                self.highest = self.highest.max(va);
-                if let Some(s) = segment {
-                    let seg = &mut self.segments[lane * self.segment_count + s];
-                    seg.references += 1;
-                    seg.valid += 1;
-                    seg.lowest_va = seg.lowest_va.min(va);
-                    seg.highest_va = seg.highest_va.max(va);
+                match segment {
+                    // Segmented: the segment keeps the extremes (settled
+                    // into the totals at the end).
+                    Some(s) => {
+                        let seg = &mut self.segments[s];
+                        seg.valid += 1;
+                        seg.lowest_va = seg.lowest_va.min(va);
+                        seg.highest_va = seg.highest_va.max(va);
+                    }
+                    None => {
+                        self.lowest = self.lowest.min(va);
+                        self.highest = self.highest.max(va);
+                    }
                 }
                 if KEEP {
                     out.pas.push(pa.as_u64());
@@ -213,7 +215,7 @@ impl Counters<'_> {
             Err(fault) => {
                 self.lanes[lane][fault_index(fault.kind)] += 1;
                 if let Some(s) = segment {
-                    self.segments[lane * self.segment_count + s].references += 1;
+                    self.segments[s].faults += 1;
                 }
             }
         }
@@ -280,9 +282,9 @@ mod tests {
         assert_eq!(stats.valid, 3);
         assert_eq!(stats.of_fault(crate::FaultKind::Protection), 1);
         assert_eq!(stats.of_fault(crate::FaultKind::InvalidSegment), 1);
-        assert_eq!(stats.segments[0].references, 2);
+        assert_eq!(stats.segments[0].references(), 2);
         assert_eq!(stats.segments[0].valid, 1);
-        assert_eq!(stats.segments[3].faults(), 1);
+        assert_eq!(stats.segments[3].faults, 1);
         assert_eq!(stats.segments[2].touched(), Some((0x265c, 0x265c)));
     }
 }

@@ -55,10 +55,10 @@ pub const fn fault_index(k: FaultKind) -> usize {
 /// The counters of one segment.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct SegmentStats {
-    /// References whose address selects this segment.
-    pub references: u64,
-    /// Of those, how many translated.
+    /// References selecting this segment that translated.
     pub valid: u64,
+    /// References selecting this segment that faulted.
+    pub faults: u64,
     /// The lowest virtual address translated in it (`u64::MAX` if none).
     pub lowest_va: u64,
     /// The highest virtual address translated in it (0 if none).
@@ -68,8 +68,8 @@ pub struct SegmentStats {
 impl Default for SegmentStats {
     fn default() -> Self {
         Self {
-            references: 0,
             valid: 0,
+            faults: 0,
             lowest_va: u64::MAX,
             highest_va: 0,
         }
@@ -77,9 +77,9 @@ impl Default for SegmentStats {
 }
 
 impl SegmentStats {
-    /// References that faulted.
-    pub fn faults(&self) -> u64 {
-        self.references - self.valid
+    /// References whose address selects this segment.
+    pub fn references(&self) -> u64 {
+        self.valid + self.faults
     }
 
     /// `(lowest, highest)` translated address, if any translated.
@@ -98,16 +98,13 @@ pub struct Stats {
     /// Faults, by reason (order of [`FAULT_KINDS`]).
     pub faults: [u64; 8],
     /// The lowest virtual address translated (`u64::MAX` if none).
+    /// Under segmentation, complete only after [`Stats::settle`].
     pub lowest_va: u64,
-    /// The highest virtual address translated (0 if none).
+    /// The highest virtual address translated (0 if none). Under
+    /// segmentation, complete only after [`Stats::settle`].
     pub highest_va: u64,
     /// Per segment (segmentation only; empty for the other mechanisms).
-    /// Complete only after [`Stats::settle`].
     pub segments: Vec<SegmentStats>,
-    /// Per segment, in `LANES` interleaved copies (lane-major) that the
-    /// batch loop updates in turn, so that consecutive references to the
-    /// same segment do not wait on each other; folded by [`Stats::settle`].
-    pub(crate) segment_lanes: Vec<SegmentStats>,
 }
 
 impl Stats {
@@ -120,25 +117,17 @@ impl Stats {
             lowest_va: u64::MAX,
             highest_va: 0,
             segments: vec![SegmentStats::default(); segments],
-            segment_lanes: vec![SegmentStats::default(); segments * LANES],
         }
     }
 
-    /// Folds the per-lane segment counters into [`Stats::segments`]. Call
-    /// once after the last batch (calling again adds nothing).
+    /// Completes the lowest and highest translated address from the
+    /// per-segment ones (the batch loop keeps only those under
+    /// segmentation). Call after the last batch; calling again changes
+    /// nothing.
     pub fn settle(&mut self) {
-        let n = self.segments.len();
-        if n == 0 {
-            return;
-        }
-        for lane in self.segment_lanes.chunks_exact_mut(n) {
-            for (total, part) in self.segments.iter_mut().zip(lane.iter_mut()) {
-                total.references += part.references;
-                total.valid += part.valid;
-                total.lowest_va = total.lowest_va.min(part.lowest_va);
-                total.highest_va = total.highest_va.max(part.highest_va);
-                *part = SegmentStats::default();
-            }
+        for seg in &self.segments {
+            self.lowest_va = self.lowest_va.min(seg.lowest_va);
+            self.highest_va = self.highest_va.max(seg.highest_va);
         }
     }
 
