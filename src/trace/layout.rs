@@ -172,7 +172,7 @@ impl LayoutScan {
         // What touched each segment.
         let mut used: Vec<(usize, Chunk)> = Vec::new();
         for (_, c) in &chunks {
-            let s = (c.lowest >> offset_bits) as usize;
+            let s = c.lowest.checked_shr(offset_bits).unwrap_or(0) as usize;
             match used.last_mut() {
                 Some((ls, u)) if *ls == s => {
                     u.highest = u.highest.max(c.highest);
@@ -189,15 +189,25 @@ impl LayoutScan {
         let mut cursor: u64 = 0;
         let n_used = used.len();
         for (i, (s, c)) in used.into_iter().enumerate() {
-            let round =
-                |v: u128| -> u64 { (v.div_ceil(PAGE as u128) * PAGE as u128).min(max) as u64 };
+            // Sizes round up to whole pages, but never past the segment's
+            // range, and must fit a 64-bit register (only a segment spanning
+            // all 2^64 addresses could need 2^64 bytes).
+            let round = |v: u128| -> Result<u64, String> {
+                let size = (v.div_ceil(PAGE as u128) * PAGE as u128).min(max);
+                u64::try_from(size).map_err(|_| {
+                    format!(
+                        "--layout auto: the trace touches {:#x}, in the last page of the 64-bit space: no segment size reaches it",
+                        c.highest
+                    )
+                })
+            };
             let too_big = || "--layout auto: physical addresses pass 2^64".to_string();
             let seg = if stack && i == n_used - 1 {
-                let size = round(max - (c.lowest & offset_mask) as u128);
+                let size = round(max - (c.lowest & offset_mask) as u128)?;
                 cursor = cursor.checked_add(size).ok_or_else(too_big)?;
                 Segment::down(cursor, size, c.perms).named("stack")
             } else {
-                let size = round((c.highest & offset_mask) as u128 + 1);
+                let size = round((c.highest & offset_mask) as u128 + 1)?;
                 let base = cursor;
                 cursor = cursor.checked_add(size).ok_or_else(too_big)?;
                 let name = if c.perms.contains(Perms::X | Perms::W) {
@@ -318,7 +328,8 @@ mod tests {
             let refs: Vec<(u64, Access)> = refs
                 .into_iter()
                 .map(|(va, k, shift)| {
-                    (va >> shift, [Access::Fetch, Access::Read, Access::Write][k as usize])
+                    // (the last page of the 64-bit space cannot be laid out)
+                    ((va >> shift).min(u64::MAX - PAGE), [Access::Fetch, Access::Read, Access::Write][k as usize])
                 })
                 .collect();
             let m = scan(&refs);
@@ -330,6 +341,16 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_single_high_address_gets_one_segment_and_the_last_page_is_refused() {
+        let m = scan(&[(1 << 63, Access::Write)]);
+        assert_eq!((m.va_bits(), m.segment_bits()), (64, 0));
+        assert!(m.translate(VirtAddr::new(1 << 63), Access::Write).is_ok());
+        let mut s = LayoutScan::new();
+        s.observe(&[u64::MAX], Accesses::Uniform(Access::Read));
+        assert!(s.build(None).unwrap_err().contains("last page"));
     }
 
     #[test]
