@@ -48,21 +48,46 @@ pub(crate) const HEX: [u8; 256] = {
 /// advancing `*i` past them.
 #[inline(always)]
 pub(crate) fn parse_hex(b: &[u8], i: &mut usize) -> Result<u64, &'static str> {
+    // The common case: at most 16 digits, with 17 bytes in view, read from
+    // a fixed-size window (no bounds check per digit).
+    if let Some(window) = b.get(*i..*i + 17) {
+        let window: &[u8; 17] = window.try_into().expect("17 bytes");
+        let mut v: u64 = 0;
+        let mut n = 0;
+        while n < 17 {
+            let d = HEX[window[n] as usize];
+            if d == 0xff {
+                break;
+            }
+            v = v << 4 | d as u64;
+            n += 1;
+        }
+        if n == 0 {
+            return Err("expected a hex address");
+        }
+        if n <= 16 {
+            *i += n;
+            return Ok(v);
+        }
+    }
     let start = *i;
     let mut v: u64 = 0;
+    // Shift every digit in (digits beyond 16 push the top ones out), and
+    // check afterwards that no significant digit was lost.
     while let Some(&c) = b.get(*i) {
         let d = HEX[c as usize];
         if d == 0xff {
             break;
         }
-        if v >> 60 != 0 {
-            return Err("address does not fit in 64 bits");
-        }
         v = v << 4 | d as u64;
         *i += 1;
     }
-    if *i == start {
+    let digits = &b[start..*i];
+    if digits.is_empty() {
         return Err("expected a hex address");
+    }
+    if digits.len() > 16 && digits.iter().take_while(|&&c| c == b'0').count() < digits.len() - 16 {
+        return Err("address does not fit in 64 bits");
     }
     Ok(v)
 }
@@ -77,10 +102,15 @@ pub(crate) fn parse_decimal(b: &[u8], i: &mut usize) -> Result<u64, &'static str
         if d > 9 {
             break;
         }
-        v = v
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(d as u64))
-            .ok_or("number does not fit in 64 bits")?;
+        // 19 digits always fit; only longer numbers need checked steps.
+        if *i - start < 19 {
+            v = v * 10 + d as u64;
+        } else {
+            v = v
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(d as u64))
+                .ok_or("number does not fit in 64 bits")?;
+        }
         *i += 1;
     }
     if *i == start {
@@ -246,6 +276,22 @@ mod tests {
         let first = bad.first.unwrap();
         assert_eq!(first.at, Location::Line(2));
         assert_eq!(first.content, "x12");
+    }
+
+    #[test]
+    fn long_numbers_are_exact_or_refused() {
+        let got = decode(
+            "0x0000000000000000000000ffffffffffffffff\n000000000000000000000000018446744073709551615\n",
+            &mut BadInput::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            vec![(u64::MAX, Access::Read), (u64::MAX, Access::Read)]
+        );
+        let mut bad = BadInput::default();
+        decode("0x10000000000000000\n18446744073709551616\n", &mut bad).unwrap();
+        assert_eq!(bad.count, 2);
     }
 
     #[test]
