@@ -18,6 +18,7 @@ pub mod sched;
 pub mod scheduler;
 pub mod segmentation;
 pub mod stack;
+pub mod trace;
 pub mod translate;
 
 use clap::{Parser, Subcommand};
@@ -67,6 +68,9 @@ pub enum Command {
     /// problems.
     #[command(name = "paging-linear-translate", visible_alias = "paging")]
     Paging(paging::Args),
+    /// Replay an address trace (text, binary, Valgrind lackey) through an
+    /// MMU at memory speed and count what it did.
+    Trace(trace::Args),
 }
 
 /// Why a command could not do its job.
@@ -105,6 +109,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
         Command::Relocation(args) => relocation::run(args, out),
         Command::Segmentation(args) => segmentation::run(args, out),
         Command::Paging(args) => paging::run(args, out),
+        Command::Trace(args) => trace::run(args, out),
     }
 }
 

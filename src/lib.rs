@@ -18,6 +18,7 @@ pub mod memory;
 pub mod mmu;
 pub mod render;
 pub mod scenario;
+pub mod trace;
 
 pub use addr::{PhysAddr, Size, VirtAddr};
 pub use fault::{Fault, FaultKind};

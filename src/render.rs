@@ -5,4 +5,5 @@
 pub mod events;
 pub mod gantt;
 pub mod heap;
+pub mod trace;
 pub mod translation;

@@ -23,5 +23,7 @@ mod scenario;
 mod sched;
 #[path = "it/support.rs"]
 mod support;
+#[path = "it/trace.rs"]
+mod trace;
 #[path = "it/translate.rs"]
 mod translate;

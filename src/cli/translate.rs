@@ -92,6 +92,31 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
 
 /// Chooses and configures the mechanism from the flags.
 fn build_mmu(args: &Args, phys_size: u64) -> Result<AnyMmu, CliError> {
+    let flags = MechanismFlags {
+        base: args.base.as_deref(),
+        bounds: args.bounds.as_deref(),
+        segments: &args.segments,
+        va_bits: args.va_bits,
+    };
+    build_mechanism(&flags, phys_size)
+}
+
+/// The mechanism flags `translate` and `trace` share: `--base`,
+/// `--bounds`, `--segment`, `--va-bits`.
+pub(crate) struct MechanismFlags<'a> {
+    pub base: Option<&'a str>,
+    pub bounds: Option<&'a str>,
+    pub segments: &'a [String],
+    pub va_bits: Option<u32>,
+}
+
+/// Chooses and configures the mechanism from the shared flags (segments ->
+/// segmentation, base and bounds -> base+bounds, base alone -> base only,
+/// nothing -> identity). Bad flags are a [`CliError::Input`].
+pub(crate) fn build_mechanism(
+    args: &MechanismFlags<'_>,
+    phys_size: u64,
+) -> Result<AnyMmu, CliError> {
     if !args.segments.is_empty() {
         if args.base.is_some() || args.bounds.is_some() {
             return Err(CliError::input(
@@ -118,7 +143,7 @@ fn build_mmu(args: &Args, phys_size: u64) -> Result<AnyMmu, CliError> {
             "--va-bits: {bits} is not between 1 and 64"
         )));
     }
-    match (&args.base, &args.bounds) {
+    match (args.base, args.bounds) {
         (Some(base), Some(bounds)) => {
             let base = parse_size_arg("--base", base)?;
             let bounds = parse_size_arg("--bounds", bounds)?;
@@ -192,7 +217,7 @@ fn parse_request(
 }
 
 /// The header line: the mechanism and its registers.
-fn describe(mmu: &AnyMmu) -> String {
+pub(crate) fn describe(mmu: &AnyMmu) -> String {
     use crate::addr::{Size, hex_and_decimal};
     match mmu {
         AnyMmu::Identity(_) => "no translation (identity): pa = va".to_string(),

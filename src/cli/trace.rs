@@ -1,0 +1,283 @@
+//! `vmlab trace`: replays an address trace (text, binary, or a Valgrind
+//! lackey capture of a real program) through base, base+bounds,
+//! segmentation or no translation, at memory speed, and reports what the
+//! MMU did: references by kind, valid ones, faults by reason, per-segment
+//! counts and the addresses each segment touched.
+//!
+//! The mechanism flags are `vmlab translate`'s (shared parser); `--layout
+//! auto` fits a segment table to the trace instead (two passes over a file;
+//! from stdin or a pipe, the table is fitted to the first 72 MiB, which are
+//! kept in memory and then replayed with the rest).
+
+use super::translate::{MechanismFlags, build_mechanism, describe};
+use super::{CliError, CmdResult, parse_size_arg};
+use crate::mmu::{Access, AnyMmu};
+use crate::render::trace::{Summary, summary_json, summary_text};
+use crate::trace::{self, Format, Input, Options, Sinks, TraceError};
+use std::fs::File;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// How much of stdin `--layout auto` reads to fit the segment table
+/// (a multiple of both binary record sizes).
+const STDIN_LAYOUT_WINDOW: usize = 72 << 20;
+
+/// Flags of `vmlab trace`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Formats (detected from the name and content, or --format):
+  text      one address per line: 4096, 0x1000, with an optional kind: R 0x10, W:4096, F 7
+  bin       little-endian u64 addresses (*.bin); all take --access
+  bin-kind  u64 address + u8 kind (0 read, 1 write, 2 fetch) records (*.bink)
+  lackey    valgrind --tool=lackey --trace-mem=yes output (I, L, S, M = read + write)
+
+Examples:
+  vmlab trace --base 0 --bounds 1g --phys-mem 4g addresses.bin
+  valgrind --tool=lackey --trace-mem=yes ./prog 2> prog.lackey
+  vmlab trace --layout auto prog.lackey
+  valgrind --tool=lackey --trace-mem=yes ./prog 2>&1 | vmlab trace --format lackey --layout auto -
+  vmlab trace --va-bits 14 --segment 0x2000:0x6ff:r --segment 0:0x4ff:rw \\
+              --segment 0x3000:0xfff:rw --segment 0:0:- refs.txt --json --per-access
+
+--out FILE writes the physical address of every reference that translated
+(faulting references never reach memory and are left out): bin records for a
+bin trace, bin-kind records otherwise.")]
+pub struct Args {
+    /// The trace file, or - for standard input.
+    #[arg(value_name = "TRACE")]
+    trace: PathBuf,
+    /// The trace format: text, bin, bin-kind or lackey (default: detected).
+    #[arg(long, value_name = "FORMAT")]
+    format: Option<String>,
+    /// Base register: dynamic relocation (without --bounds, no protection).
+    #[arg(long, value_name = "ADDR")]
+    base: Option<String>,
+    /// Bounds register: the size of the address space (needs --base).
+    #[arg(long, value_name = "SIZE")]
+    bounds: Option<String>,
+    /// A segment, in order 0..n-1: BASE:SIZE:PERMS[:down][:NAME] (as in
+    /// `vmlab translate`). Overrides --layout.
+    #[arg(long = "segment", value_name = "BASE:SIZE:PERMS[:down][:NAME]")]
+    segments: Vec<String>,
+    /// Width of a virtual address in bits (required with --segment).
+    #[arg(long, value_name = "BITS")]
+    va_bits: Option<u32>,
+    /// `auto`: fit a segment table (code, data, stack) to the addresses the
+    /// trace touches.
+    #[arg(long, value_name = "auto")]
+    layout: Option<String>,
+    /// Size of physical memory (default 64k; with --layout auto, just what
+    /// the segments need).
+    #[arg(long, value_name = "SIZE")]
+    phys_mem: Option<String>,
+    /// The access of references that do not say: read, write or fetch.
+    #[arg(long, default_value = "read", value_name = "KIND")]
+    access: String,
+    /// Print the summary as one JSON record.
+    #[arg(long)]
+    json: bool,
+    /// With --json: also one JSON record per reference, streamed, before
+    /// the summary.
+    #[arg(long, requires = "json")]
+    per_access: bool,
+    /// Write the physical addresses of translated references to FILE.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Stop at the first malformed line (exit 2) instead of skipping it.
+    #[arg(long)]
+    strict: bool,
+    /// Never draw the progress bar (it is drawn on a terminal for files).
+    #[arg(long)]
+    no_progress: bool,
+}
+
+/// The trace's name for messages.
+fn name_of(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// Opens `path` (or stdin for `-`).
+fn open(path: &Path) -> Result<Input, CliError> {
+    if path == Path::new("-") {
+        return Ok(Input::stream(Box::new(io::stdin())));
+    }
+    Input::open(path).map_err(|e| CliError::input(format!("{}: {e}", name_of(path))))
+}
+
+/// Turns a replay error into a one-line message naming the trace.
+fn trace_error(name: &str, e: TraceError) -> CliError {
+    match e {
+        TraceError::Write(e) => CliError::Io(e),
+        e => CliError::input(format!("{name}: {e}")),
+    }
+}
+
+/// Runs `vmlab trace`.
+pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
+    let name = name_of(&args.trace);
+    let is_stdin = args.trace == Path::new("-");
+    let default_access: Access = args
+        .access
+        .parse()
+        .map_err(|e| CliError::input(format!("--access: {e}")))?;
+    let phys_mem = args
+        .phys_mem
+        .as_deref()
+        .map(|p| parse_size_arg("--phys-mem", p))
+        .transpose()?;
+    let auto = match args.layout.as_deref() {
+        None => false,
+        Some("auto") => args.segments.is_empty(),
+        Some(other) => {
+            return Err(CliError::input(format!(
+                "--layout: unknown layout '{other}' (expected auto)"
+            )));
+        }
+    };
+    if auto && (args.base.is_some() || args.bounds.is_some()) {
+        return Err(CliError::input(
+            "--layout auto builds a segment table: it cannot be combined with --base/--bounds",
+        ));
+    }
+
+    // The input. A stream (stdin, a pipe) cannot be read twice: with
+    // --layout auto its first window is kept in memory, the layout is
+    // fitted to it, then it is replayed with the rest of the stream.
+    let streamed =
+        is_stdin || std::fs::metadata(&args.trace).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    let mut window: Option<Arc<[u8]>> = None;
+    let mut input = if streamed && auto {
+        let mut reader: Box<dyn Read> = if is_stdin {
+            Box::new(io::stdin())
+        } else {
+            Box::new(File::open(&args.trace).map_err(|e| CliError::input(format!("{name}: {e}")))?)
+        };
+        let mut kept = Vec::new();
+        reader
+            .by_ref()
+            .take(STDIN_LAYOUT_WINDOW as u64)
+            .read_to_end(&mut kept)
+            .map_err(|e| CliError::input(format!("{name}: {e}")))?;
+        let kept: Arc<[u8]> = kept.into();
+        window = Some(kept.clone());
+        Input::stream(Box::new(io::Cursor::new(kept).chain(reader)))
+    } else {
+        open(&args.trace)?
+    };
+    let format = match &args.format {
+        Some(f) => f
+            .parse::<Format>()
+            .map_err(|e| CliError::input(format!("--format: {e}")))?,
+        None => {
+            let head = input
+                .peek()
+                .map_err(|e| CliError::input(format!("{name}: {e}")))?;
+            Format::detect((!is_stdin).then_some(args.trace.as_path()), head)
+                .map_err(|e| CliError::input(format!("{name}: {e}")))?
+        }
+    };
+    let opts = Options {
+        format,
+        default_access,
+        strict: args.strict,
+    };
+
+    // The mechanism: from the flags, or fitted to the trace.
+    let mmu = if auto {
+        let scan = match &window {
+            Some(kept) => {
+                let mut first = Input::stream(Box::new(io::Cursor::new(kept.clone())));
+                trace::scan(&mut first, &opts).map_err(|e| trace_error(&name, e))?
+            }
+            None => {
+                let mut first = open(&args.trace)?;
+                trace::scan(&mut first, &opts).map_err(|e| trace_error(&name, e))?
+            }
+        };
+        AnyMmu::Segmentation(scan.build(phys_mem).map_err(CliError::input)?)
+    } else {
+        let flags = MechanismFlags {
+            base: args.base.as_deref(),
+            bounds: args.bounds.as_deref(),
+            segments: &args.segments,
+            va_bits: args.va_bits,
+        };
+        build_mechanism(&flags, phys_mem.unwrap_or(64 * 1024))?
+    };
+
+    // Sinks: --out, per-access records, the progress bar.
+    let mut out_file = match &args.out {
+        Some(p) => Some(io::BufWriter::with_capacity(
+            1 << 20,
+            File::create(p).map_err(|e| CliError::input(format!("--out {}: {e}", p.display())))?,
+        )),
+        None => None,
+    };
+    let bar = progress_bar(&input, args.no_progress);
+    let mut progress = |n: u64| {
+        if let Some(b) = &bar {
+            b.set_position(n);
+        }
+    };
+    let started = Instant::now();
+    let report = {
+        let sinks = Sinks {
+            out: out_file
+                .as_mut()
+                .map(|w| (w as &mut dyn Write, format.has_kinds())),
+            per_access: if args.per_access {
+                Some(&mut *out)
+            } else {
+                None
+            },
+            progress: &mut progress,
+        };
+        trace::replay(&mmu, &mut input, &opts, sinks)
+    };
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let report = report.map_err(|e| trace_error(&name, e))?;
+    if let Some(mut w) = out_file {
+        w.flush()?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+
+    let header = match &mmu {
+        AnyMmu::Segmentation(_) => describe(&mmu).lines().next().unwrap_or("").to_string(),
+        _ => describe(&mmu),
+    };
+    let summary = Summary {
+        trace: &name,
+        format,
+        mmu: &mmu,
+        header: &header,
+        auto_layout: auto,
+        report: &report,
+        seconds,
+    };
+    if args.json {
+        writeln!(out, "{}", summary_json(&summary))?;
+    } else {
+        write!(out, "{}", summary_text(&summary))?;
+    }
+    Ok(0)
+}
+
+/// A progress bar on stderr, when it is a terminal and the size is known.
+fn progress_bar(input: &Input, disabled: bool) -> Option<indicatif::ProgressBar> {
+    let len = input.len()?;
+    if disabled || !io::stderr().is_terminal() || len == 0 {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
+}

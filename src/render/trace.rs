@@ -1,0 +1,282 @@
+//! Renders a trace replay: the summary table (text), the summary record
+//! (JSON), and the streamed per-reference records (JSON lines with the
+//! fields of [`super::translation::to_json`], written without building a
+//! JSON tree per reference).
+
+use crate::addr::PhysAddr;
+use crate::fault::Fault;
+use crate::mmu::{Access, AnyMmu};
+use crate::trace::stats::{ACCESSES, FAULT_KINDS};
+use crate::trace::{Format, Location, Report};
+use serde_json::{Map, Value, json};
+use std::io::{self, Write};
+
+/// Writes the JSON record of one reference: `kind`, `mechanism`, `va`,
+/// `access`, `segment` and `offset` when segmented, then `pa` or `fault`
+/// (the same record as `vmlab translate --json`), and a newline.
+pub fn write_access(
+    w: &mut dyn Write,
+    mechanism: &str,
+    va: u64,
+    access: Access,
+    split: Option<(u32, u64)>,
+    result: Result<PhysAddr, Fault>,
+) -> io::Result<()> {
+    write!(
+        w,
+        "{{\"kind\":\"translation\",\"mechanism\":\"{mechanism}\",\"va\":{va},\"access\":\"{}\"",
+        access.name()
+    )?;
+    if let Some((segment, offset)) = split {
+        write!(w, ",\"segment\":{segment},\"offset\":{offset}")?;
+    }
+    match result {
+        Ok(pa) => writeln!(w, ",\"pa\":{}}}", pa.as_u64()),
+        Err(f) => writeln!(w, ",\"fault\":\"{}\"}}", f.kind.name()),
+    }
+}
+
+/// Everything the summary shows.
+pub struct Summary<'a> {
+    /// The trace's name (`-` for stdin).
+    pub trace: &'a str,
+    /// Its format.
+    pub format: Format,
+    /// The mechanism replayed.
+    pub mmu: &'a AnyMmu,
+    /// A one-line description of the mechanism and its registers.
+    pub header: &'a str,
+    /// Whether the segment table came from `--layout auto`.
+    pub auto_layout: bool,
+    /// What the replay found.
+    pub report: &'a Report,
+    /// Wall-clock seconds of the replay (text only: JSON stays
+    /// reproducible).
+    pub seconds: f64,
+}
+
+fn percent(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "-".into()
+    } else {
+        format!("{:.1}%", part as f64 * 100.0 / whole as f64)
+    }
+}
+
+/// `n` per second in words: `2.6 million`, `1.23 billion`.
+fn per_second(n: f64) -> String {
+    if n >= 1e9 {
+        format!("{:.2} billion", n / 1e9)
+    } else if n >= 1e6 {
+        format!("{:.1} million", n / 1e6)
+    } else {
+        format!("{n:.0}")
+    }
+}
+
+/// The summary as a table for a person.
+pub fn summary_text(s: &Summary<'_>) -> String {
+    use std::fmt::Write as _;
+    let st = &s.report.stats;
+    let total = st.references();
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "trace {} ({}, {} bytes)",
+        s.trace,
+        s.format.name(),
+        s.report.bytes
+    );
+    let _ = writeln!(
+        t,
+        "{}{}",
+        s.header,
+        if s.auto_layout {
+            " [--layout auto]"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(t);
+    let _ = writeln!(t, "references  {total:>14}");
+    for a in ACCESSES {
+        let n = st.of_access(a);
+        let _ = writeln!(t, "  {:<9} {n:>14}  {:>6}", a.name(), percent(n, total));
+    }
+    let _ = writeln!(
+        t,
+        "valid       {:>14}  {:>6}",
+        st.valid,
+        percent(st.valid, total)
+    );
+    let _ = writeln!(
+        t,
+        "faults      {:>14}  {:>6}",
+        st.faulted(),
+        percent(st.faulted(), total)
+    );
+    for k in FAULT_KINDS {
+        let n = st.of_fault(k);
+        if n > 0 {
+            let _ = writeln!(t, "  {:<9} {n:>14}  {:>6}", k.name(), percent(n, total));
+        }
+    }
+    if let AnyMmu::Segmentation(m) = s.mmu {
+        let _ = writeln!(t);
+        let _ = writeln!(
+            t,
+            "seg    name       base           size           perms grows      references      faults  lowest va       highest va"
+        );
+        for (i, (seg, ss)) in m.segments().iter().zip(&st.segments).enumerate() {
+            if seg.size == 0 && ss.references() == 0 {
+                continue;
+            }
+            let (lo, hi) = ss
+                .touched()
+                .map_or(("-".to_string(), "-".to_string()), |(lo, hi)| {
+                    (format!("{lo:#x}"), format!("{hi:#x}"))
+                });
+            let _ = writeln!(
+                t,
+                "{i:<6} {:<10} {:<14} {:<14} {:<5} {:<5} {:>15} {:>11}  {lo:<15} {hi}",
+                seg.name.as_deref().unwrap_or("-"),
+                format!("{:#x}", seg.base),
+                format!("{:#x}", seg.size),
+                seg.perms.to_string(),
+                if seg.grows_down { "down" } else { "up" },
+                ss.references(),
+                ss.faults,
+            );
+        }
+    } else if let Some((lo, hi)) = st.touched() {
+        let _ = writeln!(t, "addresses translated: lowest {lo:#x}, highest {hi:#x}");
+    }
+    let _ = writeln!(t);
+    match &s.report.bad.first {
+        Some(first) => {
+            let _ = writeln!(
+                t,
+                "malformed lines skipped: {} (first: {first})",
+                s.report.bad.count
+            );
+        }
+        None => {
+            let _ = writeln!(t, "malformed lines skipped: 0");
+        }
+    }
+    let _ = writeln!(
+        t,
+        "time {:.3} s: {} references/s, {:.1} MB/s",
+        s.seconds,
+        per_second(total as f64 / s.seconds.max(1e-9)),
+        s.report.bytes as f64 / s.seconds.max(1e-9) / 1e6
+    );
+    t
+}
+
+/// The summary as one JSON record (`"kind": "trace-summary"`).
+pub fn summary_json(s: &Summary<'_>) -> Value {
+    let st = &s.report.stats;
+    let mut m = Map::new();
+    m.insert("kind".into(), json!("trace-summary"));
+    m.insert("trace".into(), json!(s.trace));
+    m.insert("format".into(), json!(s.format.name()));
+    m.insert("mechanism".into(), json!(crate::mmu::Mmu::mechanism(s.mmu)));
+    m.insert(
+        "layout".into(),
+        json!(if s.auto_layout { "auto" } else { "flags" }),
+    );
+    m.insert("bytes".into(), json!(s.report.bytes));
+    m.insert("references".into(), json!(st.references()));
+    for a in ACCESSES {
+        m.insert(a.name().into(), json!(st.of_access(a)));
+    }
+    m.insert("valid".into(), json!(st.valid));
+    m.insert("faulted".into(), json!(st.faulted()));
+    let faults: Map<String, Value> = FAULT_KINDS
+        .iter()
+        .map(|k| (k.name().to_string(), json!(st.of_fault(*k))))
+        .collect();
+    m.insert("faults".into(), Value::Object(faults));
+    if let Some((lo, hi)) = st.touched() {
+        m.insert("lowest_va".into(), json!(lo));
+        m.insert("highest_va".into(), json!(hi));
+    }
+    if let AnyMmu::Segmentation(mmu) = s.mmu {
+        m.insert("va_bits".into(), json!(mmu.va_bits()));
+        let segs: Vec<Value> = mmu
+            .segments()
+            .iter()
+            .zip(&st.segments)
+            .enumerate()
+            .filter(|(_, (seg, ss))| seg.size > 0 || ss.references() > 0)
+            .map(|(i, (seg, ss))| {
+                let mut r = Map::new();
+                r.insert("segment".into(), json!(i));
+                r.insert("name".into(), json!(seg.name));
+                r.insert("base".into(), json!(seg.base));
+                r.insert("size".into(), json!(seg.size));
+                r.insert("perms".into(), json!(seg.perms.to_string()));
+                r.insert(
+                    "grows".into(),
+                    json!(if seg.grows_down { "down" } else { "up" }),
+                );
+                r.insert("references".into(), json!(ss.references()));
+                r.insert("valid".into(), json!(ss.valid));
+                r.insert("faults".into(), json!(ss.faults));
+                if let Some((lo, hi)) = ss.touched() {
+                    r.insert("lowest_va".into(), json!(lo));
+                    r.insert("highest_va".into(), json!(hi));
+                }
+                Value::Object(r)
+            })
+            .collect();
+        m.insert("segments".into(), Value::Array(segs));
+    }
+    m.insert("malformed".into(), json!(s.report.bad.count));
+    if let Some(first) = &s.report.bad.first {
+        let at = match first.at {
+            Location::Line(n) => ("line", n),
+            Location::Offset(n) => ("offset", n),
+        };
+        m.insert(
+            "first_malformed".into(),
+            json!({ at.0: at.1, "content": first.content, "why": first.why }),
+        );
+    }
+    Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::VirtAddr;
+    use crate::mmu::{Mmu, Perms, Segment, Segmentation};
+    use crate::render::translation;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The streamed record is exactly `vmlab translate --json`'s record.
+        #[test]
+        fn per_access_record_matches_translate_json(va in 0u64..0x5000, w in 0u8..3) {
+            let m = Segmentation::new(
+                14,
+                vec![
+                    Segment::up(0x2000, 0x6ff, Perms::R | Perms::X),
+                    Segment::up(0x0000, 0x4ff, Perms::R | Perms::W),
+                    Segment::down(0x4000, 0x800, Perms::R | Perms::W),
+                    Segment::up(0, 0, Perms::empty()),
+                ],
+                1 << 16,
+            )
+            .unwrap();
+            let access = [Access::Fetch, Access::Read, Access::Write][w as usize];
+            let t = m.explain(VirtAddr::new(va), access);
+            let mut line = Vec::new();
+            write_access(&mut line, "segmentation", va, access,
+                m.split(VirtAddr::new(va)), t.result).unwrap();
+            let ours: Value = serde_json::from_slice(&line).unwrap();
+            prop_assert_eq!(ours, translation::to_json(&t, "segmentation"));
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! Batch translation of address traces: vmlab's throughput path.
+//!
+//! A trace (text, binary, or a Valgrind lackey capture of a real program)
+//! streams through the MMU in constant memory:
+//!
+//! ```text
+//!  Input (mmap'd file | stdin buffer)  --chunks of whole lines/records-->
+//!  Decoder (text | bin | bin-kind | lackey)  --batches of <= 2048 refs-->
+//!  translate_batch::<Mechanism>  --counts--> Stats
+//!                                --pas-----> --out file (optional)
+//!                                --records-> --per-access JSON (optional)
+//! ```
+//!
+//! The mechanism is chosen once per trace ([`replay`] matches on
+//! [`AnyMmu`] and calls a copy of the pipeline made for that mechanism and
+//! that format), so the per-reference loop has no dynamic dispatch and no
+//! allocation. The MMU code is the shared one (`Mmu::translate`), so what
+//! a trace replay counts is exactly what `vmlab translate` narrates.
+
+pub mod batch;
+pub mod binary;
+pub mod format;
+pub mod input;
+pub mod lackey;
+pub mod layout;
+pub mod stats;
+pub mod text;
+
+pub use batch::{Accesses, Mechanism, Translated, translate_batch};
+pub use format::{BadInput, Format, Location, Malformed};
+pub use input::Input;
+pub use layout::LayoutScan;
+pub use stats::Stats;
+
+use crate::mmu::{Access, AnyMmu};
+use binary::{BinDecoder, BinKindDecoder};
+use format::{BATCH, Decoder};
+use lackey::LackeyDecoder;
+use std::io::{self, Write};
+use text::TextDecoder;
+
+/// Why a replay stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    /// A malformed line in a strict run, or trailing bytes of a binary
+    /// trace.
+    #[error("{0}")]
+    Malformed(Malformed),
+    /// Reading the trace failed.
+    #[error("reading the trace: {0}")]
+    Read(io::Error),
+    /// Writing the output (`--out`, per-access records) failed.
+    #[error("{0}")]
+    Write(io::Error),
+}
+
+impl From<Malformed> for TraceError {
+    fn from(m: Malformed) -> Self {
+        TraceError::Malformed(m)
+    }
+}
+
+/// How to read a trace.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Its format.
+    pub format: Format,
+    /// The access of references that do not say (`bin`, text without a
+    /// prefix).
+    pub default_access: Access,
+    /// Stop at the first malformed line.
+    pub strict: bool,
+}
+
+/// Where a replay's output goes besides the counters.
+pub struct Sinks<'a> {
+    /// `--out`: the physical addresses of translated references, as `bin`
+    /// records (or `bin-kind` when `with_kinds`).
+    pub out: Option<(&'a mut dyn Write, bool)>,
+    /// `--per-access`: one JSON record per reference.
+    pub per_access: Option<&'a mut dyn Write>,
+    /// Called after each chunk with the bytes read so far (progress bar).
+    pub progress: &'a mut dyn FnMut(u64),
+}
+
+/// What a replay found.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// The counters.
+    pub stats: Stats,
+    /// The malformed lines skipped.
+    pub bad: BadInput,
+    /// Bytes of trace read.
+    pub bytes: u64,
+}
+
+/// Runs `decoder` over every chunk of `input`, handing each batch to
+/// `on_batch`; `progress` hears the bytes read after each chunk.
+fn drive<D: Decoder>(
+    input: &mut Input,
+    format: Format,
+    decoder: &mut D,
+    bad: &mut BadInput,
+    progress: &mut dyn FnMut(u64),
+    on_batch: &mut impl FnMut(&[u64], Accesses<'_>) -> Result<(), TraceError>,
+) -> Result<(), TraceError> {
+    let unit = format.unit();
+    // A file's length is known: refuse trailing bytes before any work.
+    if let (input::Unit::Record(size), Some(len)) = (unit, input.len())
+        && len % size as u64 != 0
+    {
+        let whole = len / size as u64 * size as u64;
+        let tail = input.last_bytes((len - whole) as usize);
+        return Err(binary::trailing_bytes(whole, &tail, size).into());
+    }
+    while let Some(chunk) = input.next_chunk(unit).map_err(TraceError::Read)? {
+        decoder.decode(chunk, bad, on_batch)?;
+        progress(input.consumed());
+    }
+    Ok(())
+}
+
+/// Calls `f` with the decoder for `opts.format`.
+macro_rules! with_decoder {
+    ($opts:expr, |$d:ident| $body:expr) => {
+        match $opts.format {
+            Format::Text => {
+                let mut $d = TextDecoder::new($opts.default_access);
+                $body
+            }
+            Format::Bin => {
+                let mut $d = BinDecoder::new($opts.default_access);
+                $body
+            }
+            Format::BinKind => {
+                let mut $d = BinKindDecoder::new();
+                $body
+            }
+            Format::Lackey => {
+                let mut $d = LackeyDecoder::new();
+                $body
+            }
+        }
+    };
+}
+
+/// First pass of `--layout auto`: collects the addresses `input` touches.
+/// Malformed lines are ignored here (the replay reports them).
+pub fn scan(input: &mut Input, opts: &Options) -> Result<LayoutScan, TraceError> {
+    let mut layout = LayoutScan::new();
+    let mut bad = BadInput::default();
+    with_decoder!(opts, |d| drive(
+        input,
+        opts.format,
+        &mut d,
+        &mut bad,
+        &mut |_| {},
+        &mut |vas, acc| {
+            layout.observe(vas, acc);
+            Ok(())
+        }
+    ))?;
+    Ok(layout)
+}
+
+/// Replays the trace in `input` through `mmu`: every reference is
+/// translated, counted, and sent to the optional sinks.
+///
+/// Returns the counters, or the first error: a malformed line in a strict
+/// run, trailing bytes of a binary trace, or an I/O error.
+pub fn replay(
+    mmu: &AnyMmu,
+    input: &mut Input,
+    opts: &Options,
+    sinks: Sinks<'_>,
+) -> Result<Report, TraceError> {
+    match mmu {
+        AnyMmu::Identity(m) => replay_with(m, input, opts, sinks),
+        AnyMmu::Base(m) => replay_with(m, input, opts, sinks),
+        AnyMmu::BaseBounds(m) => replay_with(m, input, opts, sinks),
+        AnyMmu::Segmentation(m) => replay_with(m, input, opts, sinks),
+        AnyMmu::Paging(m) => replay_with(m, input, opts, sinks),
+    }
+}
+
+/// [`replay`] for one mechanism (the compiler makes one copy per mechanism
+/// and format).
+fn replay_with<M: Mechanism>(
+    mmu: &M,
+    input: &mut Input,
+    opts: &Options,
+    sinks: Sinks<'_>,
+) -> Result<Report, TraceError> {
+    let Sinks {
+        mut out,
+        mut per_access,
+        progress,
+    } = sinks;
+    let mut stats = Stats::new(mmu.segment_count());
+    let mut bad = BadInput {
+        strict: opts.strict,
+        ..BadInput::default()
+    };
+    let mut kept = Translated::with_capacity(BATCH + 1);
+    let mut bytes = Vec::with_capacity((BATCH + 1) * 9);
+    let mechanism = mmu.mechanism();
+    let simple = out.is_none() && per_access.is_none();
+    with_decoder!(opts, |d| drive(
+        input,
+        opts.format,
+        &mut d,
+        &mut bad,
+        progress,
+        &mut |vas, acc| {
+            if simple {
+                // The fast path: counting only.
+                translate_batch::<M, false>(mmu, vas, acc, &mut stats, &mut kept);
+                return Ok(());
+            }
+            if let Some(w) = per_access.as_deref_mut() {
+                per_access_records(mmu, mechanism, vas, acc, w).map_err(TraceError::Write)?;
+            }
+            if let Some((w, with_kinds)) = out.as_mut() {
+                kept.pas.clear();
+                kept.accesses.clear();
+                translate_batch::<M, true>(mmu, vas, acc, &mut stats, &mut kept);
+                bytes.clear();
+                for (pa, a) in kept.pas.iter().zip(&kept.accesses) {
+                    bytes.extend_from_slice(&pa.to_le_bytes());
+                    if *with_kinds {
+                        bytes.push(binary::kind_byte(*a));
+                    }
+                }
+                w.write_all(&bytes).map_err(TraceError::Write)?;
+            } else {
+                translate_batch::<M, false>(mmu, vas, acc, &mut stats, &mut kept);
+            }
+            Ok(())
+        }
+    ))?;
+    stats.settle();
+    Ok(Report {
+        stats,
+        bad,
+        bytes: input.consumed(),
+    })
+}
+
+/// Writes one JSON translation record per reference of the batch.
+fn per_access_records<M: Mechanism>(
+    mmu: &M,
+    mechanism: &str,
+    vas: &[u64],
+    acc: Accesses<'_>,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    for (i, &va) in vas.iter().enumerate() {
+        let access = match acc {
+            Accesses::Uniform(a) => a,
+            Accesses::Each(k) => k[i],
+        };
+        let result = mmu.translate(crate::VirtAddr::new(va), access);
+        let split = mmu.segment_and_offset(va);
+        crate::render::trace::write_access(w, mechanism, va, access, split, result)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mmu::BaseBounds;
+
+    fn replay_bytes(data: &[u8], format: Format, strict: bool) -> Result<Report, TraceError> {
+        let mmu = AnyMmu::BaseBounds(BaseBounds::new(1024, 1024, 16 * 1024).unwrap());
+        let mut input = Input::stream(Box::new(io::Cursor::new(data.to_vec())));
+        let opts = Options {
+            format,
+            default_access: Access::Read,
+            strict,
+        };
+        let sinks = Sinks {
+            out: None,
+            per_access: None,
+            progress: &mut |_| {},
+        };
+        replay(&mmu, &mut input, &opts, sinks)
+    }
+
+    #[test]
+    fn e7_text_trace_counts_valid_and_faulting_references() {
+        let r = replay_bytes(b"100\nW 1000\n3072\nbogus\n", Format::Text, false).unwrap();
+        assert_eq!(r.stats.references(), 3);
+        assert_eq!(r.stats.valid, 2);
+        assert_eq!(r.stats.of_access(Access::Write), 1);
+        assert_eq!(r.bad.count, 1);
+    }
+
+    #[test]
+    fn strict_replay_stops_with_the_line() {
+        let e = replay_bytes(b"100\nbogus\n", Format::Text, true).unwrap_err();
+        assert!(e.to_string().starts_with("line 2: "), "{e}");
+    }
+
+    #[test]
+    fn streamed_binary_with_trailing_bytes_is_an_error() {
+        let e = replay_bytes(&[0, 0, 0, 0, 0, 0, 0, 0, 1, 2], Format::Bin, false).unwrap_err();
+        assert!(e.to_string().contains("byte offset 8"), "{e}");
+    }
+}
