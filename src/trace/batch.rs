@@ -233,7 +233,7 @@ impl Counters<'_> {
 }
 
 /// The counter slot of a valid reference (after the fault kinds).
-const VALID: usize = 8;
+const VALID: usize = super::stats::FAULT_KINDS.len();
 
 #[cfg(test)]
 mod tests {

@@ -98,7 +98,7 @@ pub struct Stats {
     /// References that translated.
     pub valid: u64,
     /// Faults, by reason (order of [`FAULT_KINDS`]).
-    pub faults: [u64; 8],
+    pub faults: [u64; FAULT_KINDS.len()],
     /// The lowest virtual address translated (`u64::MAX` if none).
     /// Under segmentation, complete only after [`Stats::settle`].
     pub lowest_va: u64,
@@ -115,7 +115,7 @@ impl Stats {
         Self {
             by_access: [0; 3],
             valid: 0,
-            faults: [0; 8],
+            faults: [0; FAULT_KINDS.len()],
             lowest_va: u64::MAX,
             highest_va: 0,
             segments: vec![SegmentStats::default(); segments],
