@@ -8,6 +8,18 @@ use crate::homework::quiz::{self, Question};
 use serde_json::{Value, json};
 use std::io::{self, IsTerminal, Write};
 
+/// The two answer modes every translation drop-in offers beyond the
+/// original's `-c`.
+#[derive(clap::Args, Debug)]
+pub struct AnswerFlags {
+    /// Print the problem and its answers as JSON lines.
+    #[arg(long, conflicts_with = "quiz")]
+    pub json: bool,
+    /// Ask each question, read answers from stdin, and score them.
+    #[arg(long)]
+    pub quiz: bool,
+}
+
 /// Reads an optparse `int` flag (`-s`, `-n`, `-u`), naming the flag.
 pub fn int_flag(flag: &str, text: &str) -> Result<i128, CliError> {
     optparse_int(text).map_err(|e| CliError::input(format!("{flag}: {e}")))

@@ -87,12 +87,9 @@ pub struct Args {
     /// Compute the answers.
     #[arg(short = 'c')]
     solve: bool,
-    /// Print the problem and its answers as JSON lines.
-    #[arg(long, conflicts_with = "quiz")]
-    json: bool,
-    /// Ask each question, read answers from stdin, and score them.
-    #[arg(long)]
-    quiz: bool,
+    /// `--json` / `--quiz`.
+    #[command(flatten)]
+    answers: super::ostep::AnswerFlags,
 }
 
 /// Runs `vmlab paging-linear-translate`.
@@ -108,10 +105,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         verbose: args.verbose,
     };
     let outcome = paging::generate(&opts).map_err(CliError::Input)?;
-    if args.json {
+    if args.answers.json {
         return json(&opts, outcome, out);
     }
-    if args.quiz {
+    if args.answers.quiz {
         return quiz(&opts, outcome, out);
     }
     Ok(paging::write_text(&opts, outcome, args.solve, out)?)

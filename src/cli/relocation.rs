@@ -76,12 +76,9 @@ pub struct Args {
     /// Compute the answers.
     #[arg(short = 'c', long = "compute")]
     solve: bool,
-    /// Print the problem and its answers as JSON lines.
-    #[arg(long, conflicts_with = "quiz")]
-    json: bool,
-    /// Ask each question, read answers from stdin, and score them.
-    #[arg(long)]
-    quiz: bool,
+    /// `--json` / `--quiz`.
+    #[command(flatten)]
+    answers: super::ostep::AnswerFlags,
 }
 
 /// Runs `vmlab relocation`.
@@ -95,10 +92,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         limit: args.limit,
     };
     let outcome = relocation::generate(&opts).map_err(CliError::Input)?;
-    if args.json {
+    if args.answers.json {
         return json(&opts, outcome, out);
     }
-    if args.quiz {
+    if args.answers.quiz {
         return quiz(&opts, outcome, out);
     }
     Ok(relocation::write_text(&opts, outcome, args.solve, out)?)

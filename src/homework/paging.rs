@@ -9,7 +9,7 @@
 
 use super::PyRandom;
 use super::lines::{Lines, Sink};
-use super::pyconv::convert_size;
+use super::pyconv::size_flag as size;
 use super::vtrace::{AddressSource, draw_below};
 use crate::addr::VirtAddr;
 use crate::mmu::{Access, LinearPageTable, Mmu, PageTableEntry};
@@ -71,10 +71,6 @@ impl Problem {
             .map(|va| va.unwrap_or_default());
         (&self.mmu, addresses)
     }
-}
-
-fn size(flag: &str, text: &str) -> Result<i128, String> {
-    convert_size(text).map_err(|e| format!("{flag}: {e}"))
 }
 
 /// Draws the problem as the original does.

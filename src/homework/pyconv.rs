@@ -143,6 +143,11 @@ pub fn convert_size(text: &str) -> Result<i128, SizeTextError> {
     Ok(if negative { -magnitude } else { magnitude })
 }
 
+/// [`convert_size`] for the value of `flag`, the error naming the flag.
+pub fn size_flag(flag: &str, text: &str) -> Result<i128, String> {
+    convert_size(text).map_err(|e| format!("{flag}: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

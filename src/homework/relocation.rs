@@ -9,7 +9,7 @@
 
 use super::PyRandom;
 use super::lines::{Lines, Sink};
-use super::pyconv::convert_size;
+use super::pyconv::size_flag as size;
 use super::vtrace::draw_below;
 use crate::addr::VirtAddr;
 use crate::mmu::{Access, BaseBounds, Mmu};
@@ -70,10 +70,6 @@ impl Problem {
         let rng = &mut self.rng;
         (0..self.count).map(move |_| draw_below(rng, asize))
     }
-}
-
-fn size(flag: &str, text: &str) -> Result<i128, String> {
-    convert_size(text).map_err(|e| format!("{flag}: {e}"))
 }
 
 /// Draws the problem as the original does.

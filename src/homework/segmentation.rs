@@ -9,7 +9,7 @@
 
 use super::PyRandom;
 use super::lines::{Lines, Sink};
-use super::pyconv::convert_size;
+use super::pyconv::size_flag as size;
 use super::relocation::placement_possible;
 use super::vtrace::{AddressSource, draw_below};
 use crate::addr::VirtAddr;
@@ -83,10 +83,6 @@ impl Problem {
     pub fn addresses(&mut self) -> impl Iterator<Item = Result<u64, i128>> + '_ {
         self.source.iter(&mut self.rng, self.asize)
     }
-}
-
-fn size(flag: &str, text: &str) -> Result<i128, String> {
-    convert_size(text).map_err(|e| format!("{flag}: {e}"))
 }
 
 /// Draws the problem as the original does.
