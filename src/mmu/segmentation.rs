@@ -19,7 +19,7 @@
 //! permissions; a segment of size 0 is not in use.
 
 use super::{
-    Access, ConfigError, Mmu, MmuRegisters, Mode, Perms, RegisterError, Step, StepRecorder,
+    Access, ConfigError, Mmu, MmuRegisters, Mode, NoSteps, Perms, RegisterError, Step, StepRecorder,
 };
 use crate::addr::{PhysAddr, VirtAddr};
 use crate::fault::{Fault, FaultKind};
@@ -84,6 +84,102 @@ pub struct Segmentation {
     segment_bits: u32,
     segments: Vec<Segment>,
     phys_size: u64,
+    /// The table as the comparators see it, one entry per segment, kept in
+    /// step with `segments` by every write.
+    decoded: Vec<Decoded>,
+}
+
+/// One segment as the hardware's comparators see it: the range of offsets
+/// that pass the bounds check, the one addition that turns an offset into a
+/// physical address, and the permissions. Computed once when the segment is
+/// loaded, so the fast path ([`Mmu::translate`]) does one range compare,
+/// one permission test and one add per address, for segments growing
+/// either way. [`Segmentation::walk`] (the narrated path) stays the
+/// definition; tests check that both agree on every input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decoded {
+    /// The lowest offset inside the bounds.
+    pub lo: u64,
+    /// How many offsets are inside the bounds, from `lo` (0: none).
+    pub len: u64,
+    /// Added (wrapping) to an offset inside the bounds, it gives the
+    /// physical address: `base` growing up, `base - 2^offset_bits` growing
+    /// down.
+    pub delta: u64,
+    /// The accesses the segment permits.
+    pub perms: Perms,
+    /// The fault of an offset outside the bounds (invalid segment when the
+    /// segment is not in use).
+    pub miss: FaultKind,
+    /// Whether every offset inside the bounds maps into physical memory
+    /// without overflow, so that the bounds and permission checks are the
+    /// whole translation. False only for a segment loaded with
+    /// [`Segmentation::set_segment`] or a register load that reaches past
+    /// memory; such a segment is translated by the walk.
+    pub exact: bool,
+}
+
+impl Decoded {
+    /// Decodes `seg` for offsets of `offset_bits` bits in `phys_size`
+    /// bytes of memory.
+    fn new(seg: &Segment, offset_bits: u32, phys_size: u64) -> Self {
+        let max = max_offset(offset_bits);
+        let size = u128::from(seg.size);
+        let unused = Self {
+            lo: 0,
+            len: 0,
+            delta: 0,
+            perms: seg.perms,
+            miss: FaultKind::InvalidSegment,
+            exact: true,
+        };
+        if seg.size == 0 {
+            return unused;
+        }
+        let (lo, len, first_pa) = if seg.grows_down {
+            // distance = max - offset, valid for 1 <= distance <= size.
+            let lo = max.saturating_sub(size);
+            (lo, max - lo, u128::from(seg.base).checked_sub(max - lo))
+        } else {
+            (0, size.min(max), Some(u128::from(seg.base)))
+        };
+        // Every valid address lands in [first_pa, first_pa + len).
+        let exact = first_pa.is_some_and(|pa| pa + len <= u128::from(phys_size));
+        let delta = if seg.grows_down {
+            (u128::from(seg.base).wrapping_sub(max)) as u64
+        } else {
+            seg.base
+        };
+        match (u64::try_from(lo), u64::try_from(len)) {
+            (Ok(lo), Ok(len)) => Self {
+                lo,
+                len,
+                delta,
+                miss: FaultKind::Bounds,
+                exact,
+                ..unused
+            },
+            // Only a 64-bit offset with a segment of 2^64 bytes: no memory
+            // holds it, so the walk answers.
+            _ => Self {
+                miss: FaultKind::Bounds,
+                exact: false,
+                ..unused
+            },
+        }
+    }
+
+    /// Whether `offset` passes the bounds check.
+    #[inline(always)]
+    pub fn contains(&self, offset: u64) -> bool {
+        offset.wrapping_sub(self.lo) < self.len
+    }
+
+    /// The physical address of an `offset` inside the bounds.
+    #[inline(always)]
+    pub fn pa(&self, offset: u64) -> u64 {
+        offset.wrapping_add(self.delta)
+    }
 }
 
 impl Segmentation {
@@ -128,12 +224,30 @@ impl Segmentation {
                 None => super::check_region(what, s.base, s.size, phys_size)?,
             }
         }
-        Ok(Self {
+        let mut mmu = Self {
             va_bits,
             segment_bits,
             segments,
             phys_size,
-        })
+            decoded: Vec::new(),
+        };
+        mmu.decode();
+        Ok(mmu)
+    }
+
+    /// Recomputes the comparators' table from the segment table.
+    fn decode(&mut self) {
+        let (bits, phys) = (self.offset_bits(), self.phys_size);
+        self.decoded = self
+            .segments
+            .iter()
+            .map(|s| Decoded::new(s, bits, phys))
+            .collect();
+    }
+
+    /// The segment table as the comparators see it (index = segment).
+    pub fn decoded(&self) -> &[Decoded] {
+        &self.decoded
     }
 
     /// The width of a virtual address in bits.
@@ -179,7 +293,9 @@ impl Segmentation {
                 expected: count,
                 got: index + 1,
             })?;
+        let decoded = Decoded::new(&segment, self.va_bits - self.segment_bits, self.phys_size);
         *slot = segment;
+        self.decoded[index] = decoded;
         Ok(())
     }
 
@@ -241,17 +357,20 @@ impl Mmu for Segmentation {
         let pa = if seg.grows_down {
             // Growing down: the distance below the top of the segment's range.
             let max = max_offset(self.offset_bits());
-            let distance = (max - offset as u128) as u64; // offset < max, distance <= 2^63 or max
-            let ok = distance <= seg.size;
+            // offset < max, so 1 <= distance <= 2^64 (only a 64-bit offset
+            // reaches 2^64, which no segment size can cover).
+            let wide = max - u128::from(offset);
+            let ok = wide <= u128::from(seg.size);
             rec.record(|| Step::CheckNegativeOffset {
                 max: u64::try_from(max).unwrap_or(u64::MAX),
-                distance,
+                distance: u64::try_from(wide).unwrap_or(u64::MAX),
                 bounds: seg.size,
                 ok,
             });
             if !ok {
                 return Err(fault(FaultKind::Bounds));
             }
+            let distance = wide as u64; // <= seg.size: fits
             let pa = seg.base.checked_sub(distance);
             rec.record(|| Step::SubtractFromBase {
                 base: seg.base,
@@ -291,6 +410,26 @@ impl Mmu for Segmentation {
         super::check_physical(va, access, pa, self.phys_size, rec)
     }
 
+    /// The fast path: the same checks as [`Segmentation::walk`], on the
+    /// decoded table (one compare for the bounds of a segment growing
+    /// either way, one add for the address).
+    #[inline(always)]
+    fn translate(&self, va: VirtAddr, access: Access) -> Result<PhysAddr, Fault> {
+        let fault = |kind| Fault::new(va, access, kind);
+        let (segment, offset) = self.split(va).ok_or(fault(FaultKind::AddressWidth))?;
+        let d = &self.decoded[segment as usize];
+        if !d.exact {
+            return self.walk(va, access, &mut NoSteps);
+        }
+        if !d.contains(offset) {
+            return Err(fault(d.miss));
+        }
+        if !d.perms.contains(access.required()) {
+            return Err(fault(FaultKind::Protection));
+        }
+        Ok(PhysAddr::new(d.pa(offset)))
+    }
+
     fn registers(&self) -> MmuRegisters {
         MmuRegisters::Segments(self.segments.clone())
     }
@@ -300,6 +439,7 @@ impl Mmu for Segmentation {
         match regs {
             MmuRegisters::Segments(table) if table.len() == self.segments.len() => {
                 self.segments.clone_from(table);
+                self.decode();
                 Ok(())
             }
             MmuRegisters::Segments(table) => Err(RegisterError::SegmentCount {
@@ -405,5 +545,128 @@ mod tests {
             Segmentation::new(10, segs, 1 << 16),
             Err(ConfigError::BelowZero { .. })
         ));
+    }
+
+    #[test]
+    fn a_64_bit_stack_offset_of_zero_is_out_of_bounds() {
+        // One segment over 64-bit addresses: offset 0 is 2^64 below the
+        // top, beyond any size (the walk once wrapped it to distance 0).
+        let m = Segmentation::new(64, vec![Segment::down(100, 50, Perms::R)], 1000).unwrap();
+        assert_eq!(read(&m, 0), Err(FaultKind::Bounds));
+        assert_eq!(read(&m, u64::MAX), Ok(99));
+        assert_eq!(read(&m, u64::MAX - 49), Ok(50));
+        assert_eq!(read(&m, u64::MAX - 50), Err(FaultKind::Bounds));
+    }
+
+    mod fast_path {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn access() -> impl Strategy<Value = Access> {
+            prop_oneof![Just(Access::Fetch), Just(Access::Read), Just(Access::Write)]
+        }
+
+        /// A segment with sizes and bases near the edges: 0, the offset
+        /// range, the top of memory and 2^64.
+        fn segment() -> impl Strategy<Value = Segment> {
+            let size = prop_oneof![
+                Just(0u64),
+                1u64..64,
+                any::<u64>(),
+                (0u32..64).prop_map(|b| 1u64 << b)
+            ];
+            let base = prop_oneof![
+                0u64..256,
+                any::<u64>(),
+                (0u64..256).prop_map(|d| u64::MAX - d)
+            ];
+            (base, size, any::<bool>(), 0u8..8).prop_map(|(base, size, down, p)| Segment {
+                base,
+                size,
+                grows_down: down,
+                perms: Perms::from_bits_truncate(p),
+                name: None,
+            })
+        }
+
+        /// Addresses to try on `m`: `raw` ones, and for every segment the
+        /// offsets just around both ends of its bounds.
+        fn addresses(m: &Segmentation, raw: &[u64]) -> Vec<u64> {
+            let mut vas = raw.to_vec();
+            let top = (1u128 << m.va_bits()) - 1;
+            vas.extend(
+                raw.iter()
+                    .map(|&r| (top.saturating_sub(u128::from(r & 0xff))) as u64),
+            );
+            for (i, d) in m.decoded().iter().enumerate() {
+                let seg = (i as u128) << m.offset_bits();
+                for off in [
+                    d.lo.wrapping_sub(1),
+                    d.lo,
+                    d.lo.wrapping_add(d.len).wrapping_sub(1),
+                    d.lo.wrapping_add(d.len),
+                ] {
+                    let va = seg | (u128::from(off) & ((1u128 << m.offset_bits()) - 1));
+                    vas.push(va as u64);
+                }
+            }
+            vas
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+            /// The decoded fast path and the narrated walk agree on every
+            /// input, including segments loaded past memory or past the
+            /// offset range by set_segment.
+            #[test]
+            fn translate_agrees_with_the_walk(
+                (va_bits, seg_bits) in (1u32..=64).prop_flat_map(|v| (Just(v), 0u32..=v.min(3))),
+                phys in prop_oneof![1u64..1 << 16, any::<u64>(), Just(u64::MAX)],
+                loads in proptest::collection::vec((any::<prop::sample::Index>(), segment()), 0..6),
+                raw in proptest::collection::vec(any::<u64>(), 8),
+                access in access(),
+            ) {
+                let n = 1usize << seg_bits;
+                let empty = vec![Segment::up(0, 0, Perms::empty()); n];
+                let mut m = Segmentation::new(va_bits, empty, phys).unwrap();
+                // Load arbitrary segments, unchecked, the way a kernel could.
+                for (idx, seg) in loads {
+                    m.set_segment(Mode::Kernel, idx.index(n), seg).unwrap();
+                }
+                for va in addresses(&m, &raw) {
+                    let fast = m.translate(VirtAddr::new(va), access);
+                    let slow = m.walk(VirtAddr::new(va), access, &mut NoSteps);
+                    prop_assert_eq!(fast, slow, "va {:#x}", va);
+                }
+            }
+
+            /// Tables that `new` accepts are decoded exactly (no segment
+            /// needs the walk), and agree with it.
+            #[test]
+            fn accepted_tables_decode_exactly(
+                va_bits in 2u32..=64,
+                segs in proptest::collection::vec(segment(), 4),
+                raw in proptest::collection::vec(any::<u64>(), 8),
+                access in access(),
+            ) {
+                let phys = u64::MAX;
+                let max = u64::try_from(1u128 << (va_bits - 2)).unwrap_or(u64::MAX);
+                let segs: Vec<Segment> = segs
+                    .into_iter()
+                    .map(|mut s| {
+                        s.size = s.size.min(max);
+                        s.base = if s.grows_down { s.base.max(s.size) } else { s.base.min(phys - s.size) };
+                        s
+                    })
+                    .collect();
+                let m = Segmentation::new(va_bits, segs, phys).unwrap();
+                prop_assert!(m.decoded().iter().all(|d| d.exact));
+                for va in addresses(&m, &raw) {
+                    let fast = m.translate(VirtAddr::new(va), access);
+                    let slow = m.walk(VirtAddr::new(va), access, &mut NoSteps);
+                    prop_assert_eq!(fast, slow, "va {:#x}", va);
+                }
+            }
+        }
     }
 }
