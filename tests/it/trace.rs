@@ -191,8 +191,125 @@ proptest! {
             let count = |a: Access| meant.iter().filter(|m| m.1 == a).count() as u64;
             prop_assert_eq!(summary["write"].as_u64(), Some(count(Access::Write)));
             prop_assert_eq!(summary["fetch"].as_u64(), Some(count(Access::Fetch)));
+
+            // The counting-only loop (and with --out, the one that keeps
+            // addresses): every counter and the physical addresses, in
+            // trace order, against the scalar path.
+            let path = temp_file(&format!("random-summary.{format}"), &bytes);
+            let out = temp_path(&format!("random-summary.{format}.out"));
+            let expected = scalar_summary(&mmu, &meant);
+            for keep in [false, true] {
+                let mut args = vec!["trace"];
+                args.extend(flags.iter().copied());
+                args.extend(["--format", format, "--access", "write", "--json"]);
+                if keep {
+                    args.extend(["--out", out.to_str().unwrap()]);
+                }
+                args.push(path.to_str().unwrap());
+                let run = vmlab(&args);
+                run.ok();
+                let summary = &run.json_lines()[0];
+                prop_assert_eq!(&summarised(summary), &expected.0, "{} keep {}", format, keep);
+                if keep {
+                    let bytes = std::fs::read(&out).unwrap();
+                    let size = if format == "bin" { 8 } else { 9 };
+                    let pas: Vec<u64> = bytes
+                        .chunks_exact(size)
+                        .map(|r| u64::from_le_bytes(r[..8].try_into().unwrap()))
+                        .collect();
+                    prop_assert_eq!(&pas, &expected.1, "{}", format);
+                }
+            }
+            let _ = std::fs::remove_file(&path);
+            let _ = std::fs::remove_file(&out);
         }
     }
+}
+
+/// What the scalar `explain` path says a replay of `refs` must count: the
+/// summary fields [`summarised`] picks, and the physical addresses of the
+/// references that translated, in order.
+fn scalar_summary(mmu: &AnyMmu, refs: &[(u64, Access)]) -> (serde_json::Value, Vec<u64>) {
+    let mut faults = serde_json::Map::new();
+    let mut segments = vec![(0u64, 0u64, u64::MAX, 0u64); mmu_segments(mmu)];
+    let (mut lowest, mut highest, mut pas) = (u64::MAX, 0u64, Vec::new());
+    for &(va, access) in refs {
+        let t = mmu.explain(vmlab::VirtAddr::new(va), access);
+        let seg = t.segment().map(|(s, _)| s as usize);
+        match t.result {
+            Ok(pa) => {
+                pas.push(pa.as_u64());
+                lowest = lowest.min(va);
+                highest = highest.max(va);
+                if let Some(s) = seg {
+                    let e = &mut segments[s];
+                    e.0 += 1;
+                    e.2 = e.2.min(va);
+                    e.3 = e.3.max(va);
+                }
+            }
+            Err(f) => {
+                let n = faults.entry(f.kind.name()).or_insert(0.into());
+                *n = (n.as_u64().unwrap() + 1).into();
+                if let Some(s) = seg {
+                    segments[s].1 += 1;
+                }
+            }
+        }
+    }
+    let segments: Vec<_> = segments
+        .into_iter()
+        .map(|(valid, faults, lo, hi)| {
+            serde_json::json!({"valid": valid, "faults": faults,
+                "lowest_va": (valid > 0).then_some(lo), "highest_va": (valid > 0).then_some(hi)})
+        })
+        .collect();
+    let any = !pas.is_empty();
+    let summary = serde_json::json!({
+        "faults": faults,
+        "lowest_va": any.then_some(lowest),
+        "highest_va": any.then_some(highest),
+        "segments": segments,
+    });
+    (summary, pas)
+}
+
+/// The segments of a segmentation MMU (0 for the others).
+fn mmu_segments(mmu: &AnyMmu) -> usize {
+    match mmu {
+        AnyMmu::Segmentation(m) => m.segments().len(),
+        _ => 0,
+    }
+}
+
+/// The counters of a JSON summary that [`scalar_summary`] predicts: faults
+/// by reason (those that occurred), the extremes, and per segment.
+fn summarised(summary: &serde_json::Value) -> serde_json::Value {
+    let faults: serde_json::Map<_, _> = summary["faults"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, n)| n.as_u64() != Some(0))
+        .map(|(k, n)| (k.clone(), n.clone()))
+        .collect();
+    let pick =
+        |v: &serde_json::Value, k: &str| v.get(k).cloned().unwrap_or(serde_json::Value::Null);
+    let segments: Vec<_> = summary
+        .get("segments")
+        .and_then(|s| s.as_array())
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            serde_json::json!({"valid": s["valid"], "faults": s["faults"],
+                "lowest_va": pick(s, "lowest_va"), "highest_va": pick(s, "highest_va")})
+        })
+        .collect();
+    serde_json::json!({
+        "faults": faults,
+        "lowest_va": pick(summary, "lowest_va"),
+        "highest_va": pick(summary, "highest_va"),
+        "segments": segments,
+    })
 }
 
 /// The references a lackey file holds, counted independently of vmlab.
