@@ -7,12 +7,16 @@
 //! The mechanism flags are `vmlab translate`'s (shared parser); `--layout
 //! auto` fits a segment table to the trace instead (two passes over a file;
 //! from stdin or a pipe, the table is fitted to the first 72 MiB, which are
-//! kept in memory and then replayed with the rest).
+//! kept in memory and then replayed with the rest); `--scenario NAME --pid
+//! N` runs a scenario through the kernel and replays the trace through the
+//! MMU registers the kernel left for that process.
 
 use super::translate::{MechanismFlags, build_mechanism, describe};
 use super::{CliError, CmdResult, parse_size_arg};
+use crate::kernel::Pid;
 use crate::mmu::{Access, AnyMmu};
-use crate::render::trace::{Summary, summary_json, summary_text};
+use crate::render::trace::{ScenarioProcess, Summary, summary_json, summary_text};
+use crate::scenario;
 use crate::trace::{self, Format, Input, Options, Sinks, TraceError};
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
@@ -40,6 +44,13 @@ Examples:
   valgrind --tool=lackey --trace-mem=yes ./prog 2>&1 | vmlab trace --format lackey --layout auto -
   vmlab trace --va-bits 14 --segment 0x2000:0x6ff:r --segment 0:0x4ff:rw \\
               --segment 0x3000:0xfff:rw --segment 0:0:- refs.txt --json --per-access
+  vmlab trace --scenario e11-segmentation --pid 1 refs.txt
+
+--scenario runs the scenario to its end through the kernel, then replays the
+trace through the process's MMU registers as the kernel left them: saved in
+its PCB, or loaded in the MMU if it was on the CPU. It brings its own physical
+memory: --base, --bounds, --segment, --va-bits, --layout and --phys-mem do not
+apply.
 
 --out FILE writes the physical address of every reference that translated
 (faulting references never reach memory and are left out): bin records for a
@@ -72,6 +83,16 @@ pub struct Args {
     /// the segments need).
     #[arg(long, value_name = "SIZE")]
     phys_mem: Option<String>,
+    /// Replay through a scenario's process: the scenario (a built-in name
+    /// or a TOML file, as `vmlab scenario run` takes it) runs to the end
+    /// through the kernel, and the trace goes through the MMU registers
+    /// the kernel left for the process --pid.
+    #[arg(long, value_name = "NAME|FILE")]
+    scenario: Option<String>,
+    /// With --scenario: the process (its pid; needed when the scenario has
+    /// more than one).
+    #[arg(long, value_name = "PID")]
+    pid: Option<String>,
     /// The access of references that do not say: read, write or fetch.
     #[arg(long, default_value = "read", value_name = "KIND")]
     access: String,
@@ -122,6 +143,19 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         .access
         .parse()
         .map_err(|e| CliError::input(format!("--access: {e}")))?;
+    // A scenario's process brings its own mechanism and memory.
+    let from_scenario = match &args.scenario {
+        Some(which) => {
+            refuse_mechanism_flags(&args)?;
+            Some(scenario_mechanism(which, args.pid.as_deref())?)
+        }
+        None if args.pid.is_some() => {
+            return Err(CliError::input(
+                "--pid chooses a process of --scenario: give --scenario NAME too",
+            ));
+        }
+        None => None,
+    };
     let phys_mem = args
         .phys_mem
         .as_deref()
@@ -184,27 +218,14 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         strict: args.strict,
     };
 
-    // The mechanism: from the flags, or fitted to the trace.
-    let mmu = if auto {
-        let scan = match &window {
-            Some(kept) => {
-                let mut first = Input::stream(Box::new(io::Cursor::new(kept.clone())));
-                trace::scan(&mut first, &opts).map_err(|e| trace_error(&name, e))?
-            }
-            None => {
-                let mut first = open(&args.trace)?;
-                trace::scan(&mut first, &opts).map_err(|e| trace_error(&name, e))?
-            }
-        };
-        AnyMmu::Segmentation(scan.build(phys_mem).map_err(CliError::input)?)
-    } else {
-        let flags = MechanismFlags {
-            base: args.base.as_deref(),
-            bounds: args.bounds.as_deref(),
-            segments: &args.segments,
-            va_bits: args.va_bits,
-        };
-        build_mechanism(&flags, phys_mem.unwrap_or(64 * 1024))?
+    // The mechanism: the scenario process's, from the flags, or fitted to
+    // the trace.
+    let (mmu, process) = match from_scenario {
+        Some((mmu, process)) => (mmu, Some(process)),
+        None => (
+            mechanism_for_trace(&args, auto, phys_mem, &window, &opts, &name)?,
+            None,
+        ),
     };
 
     // Sinks: --out, per-access records, the progress bar.
@@ -255,6 +276,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         mmu: &mmu,
         header: &header,
         auto_layout: auto,
+        scenario: process.as_ref(),
         report: &report,
         seconds,
     };
@@ -264,6 +286,166 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         write!(out, "{}", summary_text(&summary))?;
     }
     Ok(0)
+}
+
+/// The mechanism without `--scenario`: fitted to the trace (`--layout
+/// auto`: a first pass over the kept stdin window or the file), or built
+/// from the mechanism flags. Bad flags or an unreadable trace are
+/// [`CliError::Input`].
+fn mechanism_for_trace(
+    args: &Args,
+    auto: bool,
+    phys_mem: Option<u64>,
+    window: &Option<Arc<[u8]>>,
+    opts: &Options,
+    name: &str,
+) -> Result<AnyMmu, CliError> {
+    if auto {
+        let scan = match window {
+            Some(kept) => {
+                let mut first = Input::stream(Box::new(io::Cursor::new(kept.clone())));
+                trace::scan(&mut first, opts).map_err(|e| trace_error(name, e))?
+            }
+            None => {
+                let mut first = open(&args.trace)?;
+                trace::scan(&mut first, opts).map_err(|e| trace_error(name, e))?
+            }
+        };
+        Ok(AnyMmu::Segmentation(
+            scan.build(phys_mem).map_err(CliError::input)?,
+        ))
+    } else {
+        let flags = MechanismFlags {
+            base: args.base.as_deref(),
+            bounds: args.bounds.as_deref(),
+            segments: &args.segments,
+            va_bits: args.va_bits,
+        };
+        build_mechanism(&flags, phys_mem.unwrap_or(64 * 1024))
+    }
+}
+
+/// `--scenario` takes the whole machine from the scenario: refuses the
+/// flags that would choose or size another mechanism, naming them.
+fn refuse_mechanism_flags(args: &Args) -> Result<(), CliError> {
+    let given: Vec<&str> = [
+        ("--base", args.base.is_some()),
+        ("--bounds", args.bounds.is_some()),
+        ("--segment", !args.segments.is_empty()),
+        ("--va-bits", args.va_bits.is_some()),
+        ("--layout", args.layout.is_some()),
+        ("--phys-mem", args.phys_mem.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, set)| set.then_some(flag))
+    .collect();
+    if given.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::input(format!(
+        "--scenario cannot be combined with {}: the mechanism and physical memory are those the scenario's kernel set up",
+        given.join(", ")
+    )))
+}
+
+/// `--scenario WHICH --pid PID`: runs the scenario (a file or a built-in,
+/// as `vmlab scenario run` finds it) to the end through the kernel and
+/// returns the MMU of process `pid` exactly as the kernel left it
+/// ([`crate::kernel::Kernel::mmu_of`]: its saved registers in the
+/// scenario's MMU, or the live MMU if it was on the CPU), and what to say
+/// about it.
+///
+/// Without `pid` the scenario must have loaded exactly one process. Bad
+/// input (exit 2, one line): an unknown scenario, a scenario of other
+/// commands, a strategy without MMU registers (uniprogramming, time
+/// sharing, static relocation: pa = va), a bad or unknown pid (the message
+/// lists the valid ones), registers the MMU refuses.
+fn scenario_mechanism(
+    which: &str,
+    pid: Option<&str>,
+) -> Result<(AnyMmu, ScenarioProcess), CliError> {
+    let (origin, text) = super::scenario::load(which).map_err(|e| match e {
+        CliError::Input(m) => CliError::input(format!("--scenario: {m}")),
+        e => e,
+    })?;
+    let label = if Path::new(which).exists() {
+        which.to_string()
+    } else {
+        origin.trim_end_matches(".toml").to_string()
+    };
+    if scenario::commands_of(&origin, &text)
+        .map_err(CliError::Input)?
+        .is_some()
+    {
+        return Err(CliError::input(format!(
+            "--scenario {label}: it runs other vmlab commands and has no processes to take an MMU from"
+        )));
+    }
+    let sc = scenario::parse(&origin, &text).map_err(CliError::Input)?;
+    let k = scenario::run_kernel(&sc).map_err(|e| CliError::input(format!("{origin}: {e}")))?;
+    let strategy = k.config.strategy;
+    if !strategy.dynamic() {
+        return Err(CliError::input(format!(
+            "--scenario {label} runs under {}, where the MMU does not translate (pa = va): its processes have no registers to replay; without --scenario, --phys-mem {} replays the same",
+            strategy.name(),
+            k.config.memory
+        )));
+    }
+    let listing = || {
+        k.procs
+            .iter()
+            .map(|p| format!("{} {} ({})", p.pid, p.name, p.state.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let pid: Pid = match pid {
+        Some(text) => {
+            let n = text.trim().parse::<Pid>().map_err(|_| {
+                CliError::input(format!(
+                    "--pid '{text}': not a process id (its processes: {})",
+                    listing()
+                ))
+            })?;
+            if !k.procs.iter().any(|p| p.pid == n) {
+                return Err(CliError::input(format!(
+                    "--pid {n}: scenario {label} has no process {n} (its processes: {})",
+                    listing()
+                )));
+            }
+            n
+        }
+        None => match k.procs.as_slice() {
+            [only] => only.pid,
+            [] => {
+                return Err(CliError::input(format!(
+                    "--scenario {label}: no process was loaded, there is no MMU to take"
+                )));
+            }
+            _ => {
+                return Err(CliError::input(format!(
+                    "--scenario {label} has {} processes: choose one with --pid ({})",
+                    k.procs.len(),
+                    listing()
+                )));
+            }
+        },
+    };
+    let p = k.proc(pid);
+    let mmu = k.mmu_of(pid).map_err(|e| {
+        CliError::input(format!(
+            "--scenario {label}: process {pid} ({}): the trace cannot be replayed: {e}",
+            p.name
+        ))
+    })?;
+    let process = ScenarioProcess {
+        scenario: label,
+        strategy: strategy.name(),
+        pid,
+        name: p.name.clone(),
+        state: p.state.name(),
+        on_cpu: k.current == Some(pid),
+    };
+    Ok((mmu, process))
 }
 
 /// A progress bar on stderr, when it is a terminal and the size is known.

@@ -5,6 +5,8 @@
 
 use crate::addr::PhysAddr;
 use crate::fault::Fault;
+use crate::kernel::Pid;
+use crate::kernel::system::registers_view;
 use crate::mmu::{Access, AnyMmu};
 use crate::trace::stats::{ACCESSES, FAULT_KINDS};
 use crate::trace::{Format, Location, Report};
@@ -36,6 +38,36 @@ pub fn write_access(
     }
 }
 
+/// The process of a scenario whose MMU a trace was replayed through
+/// (`vmlab trace --scenario`), as the kernel left it at the end of the run.
+#[derive(Clone, Debug)]
+pub struct ScenarioProcess {
+    /// The scenario: a built-in's name or the file given.
+    pub scenario: String,
+    /// Its memory strategy (`base-bounds`, `segmentation` ...).
+    pub strategy: &'static str,
+    /// The process's pid.
+    pub pid: Pid,
+    /// Its name in the scenario.
+    pub name: String,
+    /// Its state at the end of the run (`ready`, `running`, `zombie` ...).
+    pub state: &'static str,
+    /// Whether it was on the CPU at the end, so that its registers were
+    /// the ones loaded in the MMU rather than the copy saved in its PCB.
+    pub on_cpu: bool,
+}
+
+impl ScenarioProcess {
+    /// Where the registers were taken from, in words.
+    fn registers_from(&self) -> &'static str {
+        if self.on_cpu {
+            "registers loaded in the MMU (it was on the CPU at the end of the run)"
+        } else {
+            "registers saved in its PCB at the end of the run"
+        }
+    }
+}
+
 /// Everything the summary shows.
 pub struct Summary<'a> {
     /// The trace's name (`-` for stdin).
@@ -48,6 +80,8 @@ pub struct Summary<'a> {
     pub header: &'a str,
     /// Whether the segment table came from `--layout auto`.
     pub auto_layout: bool,
+    /// The scenario process the mechanism came from (`--scenario`).
+    pub scenario: Option<&'a ScenarioProcess>,
     /// What the replay found.
     pub report: &'a Report,
     /// Wall-clock seconds of the replay (text only: JSON stays
@@ -87,6 +121,18 @@ pub fn summary_text(s: &Summary<'_>) -> String {
         s.format.name(),
         s.report.bytes
     );
+    if let Some(sp) = s.scenario {
+        let _ = writeln!(
+            t,
+            "scenario {} ({}): process {} ({}, {}), {}",
+            sp.scenario,
+            sp.strategy,
+            sp.pid,
+            sp.name,
+            sp.state,
+            sp.registers_from()
+        );
+    }
     let _ = writeln!(
         t,
         "{}{}",
@@ -182,10 +228,26 @@ pub fn summary_json(s: &Summary<'_>) -> Value {
     m.insert("trace".into(), json!(s.trace));
     m.insert("format".into(), json!(s.format.name()));
     m.insert("mechanism".into(), json!(crate::mmu::Mmu::mechanism(s.mmu)));
-    m.insert(
-        "layout".into(),
-        json!(if s.auto_layout { "auto" } else { "flags" }),
-    );
+    let from = match (s.scenario, s.auto_layout) {
+        (Some(_), _) => "scenario",
+        (None, true) => "auto",
+        (None, false) => "flags",
+    };
+    m.insert("layout".into(), json!(from));
+    if let Some(sp) = s.scenario {
+        m.insert(
+            "scenario".into(),
+            json!({
+                "name": sp.scenario,
+                "strategy": sp.strategy,
+                "pid": sp.pid,
+                "process": sp.name,
+                "state": sp.state,
+                "registers_from": if sp.on_cpu { "mmu" } else { "pcb" },
+                "registers": registers_view(&crate::mmu::Mmu::registers(s.mmu)),
+            }),
+        );
+    }
     m.insert("bytes".into(), json!(s.report.bytes));
     m.insert("references".into(), json!(st.references()));
     for a in ACCESSES {
@@ -254,6 +316,54 @@ mod tests {
     use crate::mmu::{Mmu, Perms, Segment, Segmentation};
     use crate::render::translation;
     use proptest::prelude::*;
+
+    fn e7_p1_summary_parts() -> (AnyMmu, ScenarioProcess, Report) {
+        let mmu = AnyMmu::BaseBounds(crate::mmu::BaseBounds::new(1024, 1024, 16 * 1024).unwrap());
+        let process = ScenarioProcess {
+            scenario: "e7-base-bounds".into(),
+            strategy: "base-bounds",
+            pid: 1,
+            name: "P1".into(),
+            state: "zombie",
+            on_cpu: false,
+        };
+        let report = Report {
+            stats: crate::trace::Stats::new(0),
+            bad: Default::default(),
+            bytes: 0,
+        };
+        (mmu, process, report)
+    }
+
+    #[test]
+    fn scenario_process_is_named_in_text_and_json() {
+        let (mmu, process, report) = e7_p1_summary_parts();
+        let s = Summary {
+            trace: "-",
+            format: Format::Text,
+            mmu: &mmu,
+            header: "base + bounds",
+            auto_layout: false,
+            scenario: Some(&process),
+            report: &report,
+            seconds: 0.0,
+        };
+        let text = summary_text(&s);
+        assert!(text.contains(
+            "scenario e7-base-bounds (base-bounds): process 1 (P1, zombie), registers saved in its PCB at the end of the run\nbase + bounds\n"
+        ), "{text}");
+        let j = summary_json(&s);
+        assert_eq!(j["layout"], "scenario");
+        assert_eq!(j["scenario"]["registers_from"], "pcb");
+        assert_eq!(j["scenario"]["registers"]["base"], 1024);
+        assert_eq!(j["scenario"]["registers"]["bounds"], 1024);
+        let flags = Summary {
+            scenario: None,
+            ..s
+        };
+        assert_eq!(summary_json(&flags)["layout"], "flags");
+        assert!(summary_json(&flags).get("scenario").is_none());
+    }
 
     proptest! {
         /// The streamed record is exactly `vmlab translate --json`'s record.
