@@ -861,12 +861,7 @@ fn run_kernel_under(sc: &Scenario, strategy: Strategy) -> Result<Kernel, String>
                 let c = &r.k.config.cost;
                 let e = Event::CostTable {
                     levels: c.table(),
-                    served_by: match c.served_by {
-                        crate::cost::ServedBy::L1 => "L1",
-                        crate::cost::ServedBy::L2 => "L2",
-                        crate::cost::ServedBy::L3 => "L3",
-                        crate::cost::ServedBy::Dram => "DRAM",
-                    },
+                    served_by: c.served_by.level(),
                     disk_latency_ns: c.disk_latency_ns,
                     disk_bytes_per_sec: c.disk_bytes_per_sec,
                 };

@@ -1,8 +1,10 @@
 //! `vmlab trace`: replays an address trace (text, binary, or a Valgrind
 //! lackey capture of a real program) through base, base+bounds,
-//! segmentation or no translation, at memory speed, and reports what the
-//! MMU did: references by kind, valid ones, faults by reason, per-segment
-//! counts and the addresses each segment touched.
+//! segmentation, no translation or a scenario process's MMU, at memory
+//! speed, and reports what the MMU did: references by kind, valid ones,
+//! faults by reason, per-segment counts and the addresses each segment
+//! touched, and the time the cost model estimates for the valid references
+//! (`--served-by`, `--cost`).
 //!
 //! The mechanism flags are `vmlab translate`'s (shared parser); `--layout
 //! auto` fits a segment table to the trace instead (two passes over a file;
@@ -13,9 +15,10 @@
 
 use super::translate::{MechanismFlags, build_mechanism, describe};
 use super::{CliError, CmdResult, parse_size_arg};
+use crate::cost::{CostModel, ServedBy};
 use crate::kernel::Pid;
 use crate::mmu::{Access, AnyMmu};
-use crate::render::trace::{ScenarioProcess, Summary, summary_json, summary_text};
+use crate::render::trace::{CostFrom, ScenarioProcess, Summary, summary_json, summary_text};
 use crate::scenario;
 use crate::trace::{self, Format, Input, Options, Sinks, TraceError};
 use std::fs::File;
@@ -45,6 +48,13 @@ Examples:
   vmlab trace --va-bits 14 --segment 0x2000:0x6ff:r --segment 0:0x4ff:rw \\
               --segment 0x3000:0xfff:rw --segment 0:0:- refs.txt --json --per-access
   vmlab trace --scenario e11-segmentation --pid 1 refs.txt
+
+The estimated time charges each valid reference one memory access at the
+cost model's level (--served-by, default dram: 80 ns); the cost model has no
+figure for translation, traps or CPU time, so they are not charged.
+--cost FILE takes the keys of a scenario's [cost] table, e.g.
+  dram_ns = 100
+  served_by = \"l2\"
 
 --scenario runs the scenario to its end through the kernel, then replays the
 trace through the process's MMU registers as the kernel left them: saved in
@@ -96,6 +106,16 @@ pub struct Args {
     /// The access of references that do not say: read, write or fetch.
     #[arg(long, default_value = "read", value_name = "KIND")]
     access: String,
+    /// The cache level that serves every valid reference in the estimated
+    /// time: l1, l2, l3 or dram (default: the cost model's, dram).
+    #[arg(long, value_name = "LEVEL")]
+    served_by: Option<String>,
+    /// A cost model for the estimated time: a TOML file with the keys of a
+    /// scenario's [cost] table (dram_ns = 100, served_by = "l2", ...);
+    /// keys left out keep the E14 table (default: the E14 table, or the
+    /// scenario's [cost] with --scenario).
+    #[arg(long, value_name = "FILE")]
+    cost: Option<PathBuf>,
     /// Print the summary as one JSON record.
     #[arg(long)]
     json: bool,
@@ -143,6 +163,25 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         .access
         .parse()
         .map_err(|e| CliError::input(format!("--access: {e}")))?;
+    let served_by: Option<ServedBy> = args
+        .served_by
+        .as_deref()
+        .map(|l| {
+            l.parse()
+                .map_err(|e| CliError::input(format!("--served-by: {e}")))
+        })
+        .transpose()?;
+    let cost_file = match &args.cost {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::input(format!("--cost {}: {e}", path.display())))?;
+            Some(
+                CostModel::from_toml(&path.display().to_string(), &text)
+                    .map_err(|e| CliError::input(format!("--cost {e}")))?,
+            )
+        }
+        None => None,
+    };
     // A scenario's process brings its own mechanism and memory.
     let from_scenario = match &args.scenario {
         Some(which) => {
@@ -220,13 +259,29 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
 
     // The mechanism: the scenario process's, from the flags, or fitted to
     // the trace.
-    let (mmu, process) = match from_scenario {
-        Some((mmu, process)) => (mmu, Some(process)),
+    let (mmu, process, scenario_cost) = match from_scenario {
+        Some((mmu, process, cost)) => (mmu, Some(process), Some(cost)),
         None => (
             mechanism_for_trace(&args, auto, phys_mem, &window, &opts, &name)?,
             None,
+            None,
         ),
     };
+
+    // The cost model of the estimated time: --cost, else the scenario's
+    // [cost] (when it differs from the E14 table), else the E14 table;
+    // --served-by then picks the level.
+    let cost_name = args.cost.as_ref().map(|p| p.display().to_string());
+    let (mut cost, cost_from) = match (cost_file, scenario_cost, &process) {
+        (Some(model), _, _) => (model, CostFrom::File(cost_name.as_deref().unwrap_or(""))),
+        (None, Some(model), Some(p)) if model != CostModel::default() => {
+            (model, CostFrom::Scenario(p.scenario.as_str()))
+        }
+        _ => (CostModel::default(), CostFrom::Defaults),
+    };
+    if let Some(level) = served_by {
+        cost.served_by = level;
+    }
 
     // Sinks: --out, per-access records, the progress bar.
     let mut out_file = match &args.out {
@@ -277,6 +332,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         header: &header,
         auto_layout: auto,
         scenario: process.as_ref(),
+        cost: &cost,
+        cost_from,
         report: &report,
         seconds,
     };
@@ -352,8 +409,8 @@ fn refuse_mechanism_flags(args: &Args) -> Result<(), CliError> {
 /// as `vmlab scenario run` finds it) to the end through the kernel and
 /// returns the MMU of process `pid` exactly as the kernel left it
 /// ([`crate::kernel::Kernel::mmu_of`]: its saved registers in the
-/// scenario's MMU, or the live MMU if it was on the CPU), and what to say
-/// about it.
+/// scenario's MMU, or the live MMU if it was on the CPU), what to say
+/// about it, and the scenario's cost model.
 ///
 /// Without `pid` the scenario must have loaded exactly one process. Bad
 /// input (exit 2, one line): an unknown scenario, a scenario of other
@@ -363,7 +420,7 @@ fn refuse_mechanism_flags(args: &Args) -> Result<(), CliError> {
 fn scenario_mechanism(
     which: &str,
     pid: Option<&str>,
-) -> Result<(AnyMmu, ScenarioProcess), CliError> {
+) -> Result<(AnyMmu, ScenarioProcess, CostModel), CliError> {
     let (origin, text) = super::scenario::load(which).map_err(|e| match e {
         CliError::Input(m) => CliError::input(format!("--scenario: {m}")),
         e => e,
@@ -445,7 +502,7 @@ fn scenario_mechanism(
         state: p.state.name(),
         on_cpu: k.current == Some(pid),
     };
-    Ok((mmu, process))
+    Ok((mmu, process, k.config.cost.clone()))
 }
 
 /// A progress bar on stderr, when it is a terminal and the size is known.

@@ -1,9 +1,12 @@
 //! Renders a trace replay: the summary table (text), the summary record
 //! (JSON), and the streamed per-reference records (JSON lines with the
 //! fields of [`super::translation::to_json`], written without building a
-//! JSON tree per reference).
+//! JSON tree per reference). The summary names the scenario process the
+//! mechanism came from (`--scenario`) and the estimated time of the valid
+//! references under the cost model ([`crate::cost`]).
 
 use crate::addr::PhysAddr;
+use crate::cost::{CostModel, Counts, Estimate, human_ns};
 use crate::fault::Fault;
 use crate::kernel::Pid;
 use crate::kernel::system::registers_view;
@@ -68,6 +71,43 @@ impl ScenarioProcess {
     }
 }
 
+/// Where the cost model of the estimated time came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CostFrom<'a> {
+    /// The lecture's E14 table (the defaults).
+    Defaults,
+    /// The `[cost]` table of the scenario named (`--scenario`).
+    Scenario(&'a str),
+    /// A `--cost` file.
+    File(&'a str),
+}
+
+impl CostFrom<'_> {
+    /// The JSON name: `defaults`, `scenario`, `file`.
+    fn name(self) -> &'static str {
+        match self {
+            CostFrom::Defaults => "defaults",
+            CostFrom::Scenario(_) => "scenario",
+            CostFrom::File(_) => "file",
+        }
+    }
+}
+
+/// What the estimated time leaves out, because the cost model has no
+/// figure for it (JSON `estimated_time.not_charged`, explained in the text).
+const NOT_CHARGED: [&str; 3] = ["translation", "trap", "cpu"];
+
+/// The estimated time of a replay: each valid reference is one memory
+/// access at the model's serving level; a faulting reference never reaches
+/// memory. The MMU's work, the trap of a fault and CPU time are not
+/// charged: the cost model has no figure for them (see [`NOT_CHARGED`]).
+fn estimate(s: &Summary<'_>) -> Estimate {
+    s.cost.estimate(&Counts {
+        accesses: s.report.stats.valid,
+        ..Counts::default()
+    })
+}
+
 /// Everything the summary shows.
 pub struct Summary<'a> {
     /// The trace's name (`-` for stdin).
@@ -84,6 +124,10 @@ pub struct Summary<'a> {
     pub scenario: Option<&'a ScenarioProcess>,
     /// What the replay found.
     pub report: &'a Report,
+    /// The cost model of the estimated time.
+    pub cost: &'a CostModel,
+    /// Where it came from.
+    pub cost_from: CostFrom<'a>,
     /// Wall-clock seconds of the replay (text only: JSON stays
     /// reproducible).
     pub seconds: f64,
@@ -210,6 +254,26 @@ pub fn summary_text(s: &Summary<'_>) -> String {
             let _ = writeln!(t, "malformed lines skipped: 0");
         }
     }
+    let e = estimate(s);
+    let model = match s.cost_from {
+        CostFrom::Defaults => "the E14 table".to_string(),
+        CostFrom::Scenario(name) => format!("{name}'s [cost]"),
+        CostFrom::File(name) => name.to_string(),
+    };
+    let _ = writeln!(
+        t,
+        "estimated time {} = {} valid references x {} ns (one {} access each; cost model: {model})",
+        human_ns(e.total_ns()),
+        st.valid,
+        s.cost.access_ns(),
+        s.cost.served_by.level(),
+    );
+    let _ = writeln!(
+        t,
+        "  not charged (the cost model has no figure for them): address translation, {} trap{} to the OS (one per fault), CPU time",
+        st.faulted(),
+        if st.faulted() == 1 { "" } else { "s" }
+    );
     let _ = writeln!(
         t,
         "time {:.3} s: {} references/s, {:.1} MB/s",
@@ -295,6 +359,20 @@ pub fn summary_json(s: &Summary<'_>) -> Value {
             .collect();
         m.insert("segments".into(), Value::Array(segs));
     }
+    let e = estimate(s);
+    let mut cost = Map::new();
+    cost.insert("total_ns".into(), json!(e.total_ns()));
+    cost.insert("memory_ns".into(), json!(e.memory_ns));
+    cost.insert("accesses".into(), json!(st.valid));
+    cost.insert("access_ns".into(), json!(s.cost.access_ns()));
+    cost.insert("served_by".into(), json!(s.cost.served_by.name()));
+    cost.insert("not_charged".into(), json!(NOT_CHARGED));
+    cost.insert("model_from".into(), json!(s.cost_from.name()));
+    if let CostFrom::File(name) = s.cost_from {
+        cost.insert("model_file".into(), json!(name));
+    }
+    cost.insert("model".into(), json!(s.cost));
+    m.insert("estimated_time".into(), Value::Object(cost));
     m.insert("malformed".into(), json!(s.report.bad.count));
     if let Some(first) = &s.report.bad.first {
         let at = match first.at {
@@ -327,8 +405,12 @@ mod tests {
             state: "zombie",
             on_cpu: false,
         };
+        let mut stats = crate::trace::Stats::new(0);
+        stats.by_access = [1, 4, 2];
+        stats.valid = 5;
+        stats.faults[0] = 2;
         let report = Report {
-            stats: crate::trace::Stats::new(0),
+            stats,
             bad: Default::default(),
             bytes: 0,
         };
@@ -346,6 +428,8 @@ mod tests {
             auto_layout: false,
             scenario: Some(&process),
             report: &report,
+            cost: &CostModel::default(),
+            cost_from: CostFrom::Defaults,
             seconds: 0.0,
         };
         let text = summary_text(&s);
@@ -363,6 +447,47 @@ mod tests {
         };
         assert_eq!(summary_json(&flags)["layout"], "flags");
         assert!(summary_json(&flags).get("scenario").is_none());
+    }
+
+    #[test]
+    fn estimate_charges_valid_references_at_the_serving_level_and_says_what_it_leaves_out() {
+        let (mmu, _, report) = e7_p1_summary_parts();
+        let l2 = CostModel {
+            served_by: crate::cost::ServedBy::L2,
+            ..CostModel::default()
+        };
+        let s = Summary {
+            trace: "-",
+            format: Format::Text,
+            mmu: &mmu,
+            header: "base + bounds",
+            auto_layout: false,
+            scenario: None,
+            report: &report,
+            cost: &l2,
+            cost_from: CostFrom::File("fast.toml"),
+            seconds: 0.0,
+        };
+        let text = summary_text(&s);
+        assert!(
+            text.contains("estimated time 20 ns = 5 valid references x 4 ns (one L2 access each; cost model: fast.toml)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("address translation, 2 traps to the OS (one per fault), CPU time\n"),
+            "{text}"
+        );
+        let e = &summary_json(&s)["estimated_time"];
+        assert_eq!(e["total_ns"], 20.0);
+        assert_eq!(e["memory_ns"], 20.0);
+        assert_eq!(e["accesses"], 5);
+        assert_eq!(e["access_ns"], 4.0);
+        assert_eq!(e["served_by"], "l2");
+        assert_eq!(e["not_charged"], json!(["translation", "trap", "cpu"]));
+        assert_eq!(e["model_from"], "file");
+        assert_eq!(e["model_file"], "fast.toml");
+        assert_eq!(e["model"]["dram_ns"], 80.0);
+        assert_eq!(e["model"]["served_by"], "l2");
     }
 
     proptest! {

@@ -580,3 +580,109 @@ fn scenario_mistakes_are_one_line_errors() {
     one_line_error(&["trace", "--scenario", name, "-"], &[&format!("{name}:3")]);
     let _ = std::fs::remove_file(broken);
 }
+
+// --- the estimated time (the cost model) ----------------------------------
+
+/// E7's P1 registers from the flags; 100 and 1000 translate, 3072 faults.
+const E7_P1: [&str; 4] = ["--base", "1k", "--bounds", "1k"];
+const E7_REFS: &str = "R 100\nW 1000\nR 3072\n";
+
+/// The `estimated_time` record of `vmlab trace E7_P1 EXTRA --json -`.
+fn estimated(extra: &[&str], refs: &str) -> Value {
+    let mut argv = vec!["trace"];
+    argv.extend_from_slice(&E7_P1);
+    argv.extend_from_slice(extra);
+    argv.extend(["--json", "-"]);
+    let run = vmlab_with_input(&argv, refs);
+    run.ok();
+    run.json_lines()[0]["estimated_time"].clone()
+}
+
+#[test]
+fn each_valid_reference_is_one_dram_access_by_default() {
+    let e = estimated(&[], E7_REFS);
+    assert_eq!(e["accesses"].as_u64(), Some(2));
+    assert_eq!(e["access_ns"].as_f64(), Some(80.0));
+    assert_eq!(e["memory_ns"].as_f64(), Some(160.0));
+    assert_eq!(e["total_ns"].as_f64(), Some(160.0));
+    assert_eq!(e["served_by"], "dram");
+    assert_eq!(e["model_from"], "defaults");
+    assert_eq!(
+        e["not_charged"],
+        serde_json::json!(["translation", "trap", "cpu"])
+    );
+    assert_eq!(e["model"]["l2_ns"].as_f64(), Some(4.0));
+    let run = vmlab_with_input(&["trace", "--base", "1k", "--bounds", "1k", "-"], E7_REFS);
+    let text = run.ok();
+    assert!(
+        text.contains("estimated time 160 ns = 2 valid references x 80 ns (one DRAM access each; cost model: the E14 table)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("not charged (the cost model has no figure for them): address translation, 1 trap to the OS (one per fault), CPU time\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn served_by_and_a_cost_file_change_the_estimate() {
+    let e = estimated(&["--served-by", "l2"], E7_REFS);
+    assert_eq!(e["served_by"], "l2");
+    assert_eq!(e["total_ns"].as_f64(), Some(8.0));
+    let file = temp_file("cost.toml", b"dram_ns = 100\nl1_ns = 0.5\n");
+    let name = file.to_str().unwrap();
+    let e = estimated(&["--cost", name], E7_REFS);
+    assert_eq!(e["total_ns"].as_f64(), Some(200.0));
+    assert_eq!(e["model_from"], "file");
+    assert_eq!(e["model_file"], name);
+    let e = estimated(&["--cost", name, "--served-by", "l1"], E7_REFS);
+    assert_eq!(e["total_ns"].as_f64(), Some(1.0));
+    let _ = std::fs::remove_file(file);
+}
+
+#[test]
+fn a_scenario_brings_its_cost_table() {
+    let file = temp_file(
+        "costly.toml",
+        b"[machine]\nmemory = \"8k\"\nos_size = \"1k\"\nstrategy = \"base-bounds\"\n\
+          [cost]\ndram_ns = 100\nserved_by = \"l3\"\n\
+          [[process]]\nname = \"solo\"\nsize = \"512\"\nbase = \"2k\"\n",
+    );
+    let name = file.to_str().unwrap();
+    let (_, s) = replay_json(&["--scenario", name], "R 0\nR 4\nR 600\n");
+    let e = &s["estimated_time"];
+    assert_eq!(e["model_from"], "scenario");
+    assert_eq!(e["served_by"], "l3");
+    assert_eq!(e["total_ns"].as_f64(), Some(80.0));
+    assert_eq!(e["model"]["dram_ns"].as_f64(), Some(100.0));
+    // --served-by picks another row of the scenario's table.
+    let (_, s) = replay_json(&["--scenario", name, "--served-by", "dram"], "R 0\n");
+    assert_eq!(s["estimated_time"]["total_ns"].as_f64(), Some(100.0));
+    // The built-in scenarios use the E14 table.
+    let (_, s) = replay_json(&["--scenario", "e7", "--pid", "1"], "R 0\n");
+    assert_eq!(s["estimated_time"]["model_from"], "defaults");
+    let _ = std::fs::remove_file(file);
+}
+
+#[test]
+fn cost_mistakes_are_one_line_errors() {
+    one_line_error(
+        &["trace", "--served-by", "l4", "-"],
+        &["--served-by", "'l4'", "l1, l2, l3 or dram"],
+    );
+    one_line_error(
+        &["trace", "--cost", "/nonexistent/cost.toml", "-"],
+        &["--cost /nonexistent/cost.toml"],
+    );
+    let unknown = temp_file("unknown.toml", b"dram_ns = 80\ntrap_ns = 5\n");
+    let name = unknown.to_str().unwrap();
+    one_line_error(
+        &["trace", "--cost", name, "-"],
+        &[&format!("--cost {name}:2:1"), "trap_ns"],
+    );
+    let negative = temp_file("negative.toml", b"l2_ns = -4\n");
+    let name2 = negative.to_str().unwrap();
+    one_line_error(&["trace", "--cost", name2, "-"], &[name2, "l2_ns", ">= 0"]);
+    let _ = std::fs::remove_file(unknown);
+    let _ = std::fs::remove_file(negative);
+}
