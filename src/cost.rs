@@ -44,6 +44,43 @@ pub enum ServedBy {
     Dram,
 }
 
+impl ServedBy {
+    /// Every level, in the table's order.
+    pub const ALL: [ServedBy; 4] = [ServedBy::L1, ServedBy::L2, ServedBy::L3, ServedBy::Dram];
+
+    /// The name in flags, TOML and JSON: `l1`, `l2`, `l3`, `dram`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ServedBy::L1 => "l1",
+            ServedBy::L2 => "l2",
+            ServedBy::L3 => "l3",
+            ServedBy::Dram => "dram",
+        }
+    }
+
+    /// The level's row in the latency table: `L1`, `L2`, `L3`, `DRAM`.
+    pub const fn level(self) -> &'static str {
+        match self {
+            ServedBy::L1 => "L1",
+            ServedBy::L2 => "L2",
+            ServedBy::L3 => "L3",
+            ServedBy::Dram => "DRAM",
+        }
+    }
+}
+
+/// Parses `l1`, `l2`, `l3` or `dram` (any case); the error names the text
+/// and the choices.
+impl std::str::FromStr for ServedBy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        ServedBy::ALL
+            .into_iter()
+            .find(|l| l.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| format!("unknown level '{s}' (expected l1, l2, l3 or dram)"))
+    }
+}
+
 /// The cost model: latencies (ns), the disk, and which level serves accesses.
 #[derive(Clone, PartialEq, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -187,6 +224,28 @@ impl CostModel {
         }
     }
 
+    /// Reads a cost model from TOML text: the keys of a scenario's `[cost]`
+    /// table at the top level (`dram_ns = 100`, `served_by = "l2"`); keys
+    /// left out keep the E14 defaults. `name` is the file, for messages.
+    ///
+    /// Fails, with one line naming `name:line:col`, on bad TOML or an
+    /// unknown key, and, naming the field, on a negative or non-finite
+    /// number ([`CostModel::validate`]).
+    pub fn from_toml(name: &str, text: &str) -> Result<CostModel, String> {
+        let model: CostModel = toml::from_str(text).map_err(|e| {
+            let at = e.span().map_or(0, |s| s.start).min(text.len());
+            let before = &text[..at];
+            let line = before.matches('\n').count() + 1;
+            let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!(
+                "{name}:{line}:{col}: {}",
+                e.message().trim().replace('\n', " ")
+            )
+        })?;
+        model.validate().map_err(|e| format!("{name}: {e}"))?;
+        Ok(model)
+    }
+
     /// Checks every number is finite and not negative; names the bad field.
     pub fn validate(&self) -> Result<(), String> {
         let fields = [
@@ -248,6 +307,30 @@ mod tests {
         assert_eq!(e.cpu_ns, 10.0);
         assert_eq!(e.memory_ns, 400.0);
         assert_eq!(e.disk_ns, 2.0 * 10_000_000.0 + 1e9);
+    }
+
+    #[test]
+    fn served_by_names_round_trip_and_unknown_levels_say_the_choices() {
+        for l in ServedBy::ALL {
+            assert_eq!(l.name().parse::<ServedBy>(), Ok(l));
+        }
+        assert_eq!("DRAM".parse::<ServedBy>(), Ok(ServedBy::Dram));
+        assert_eq!(ServedBy::L2.level(), "L2");
+        let e = "l4".parse::<ServedBy>().unwrap_err();
+        assert!(e.contains("'l4'") && e.contains("dram"), "{e}");
+    }
+
+    #[test]
+    fn a_cost_file_overrides_only_what_it_names() {
+        let m = CostModel::from_toml("c.toml", "dram_ns = 100\nserved_by = \"l2\"\n").unwrap();
+        assert_eq!(m.dram_ns, 100.0);
+        assert_eq!(m.l2_ns, 4.0);
+        assert_eq!(m.access_ns(), 4.0);
+        let e = CostModel::from_toml("c.toml", "dram_ns = 80\ntrap_ns = 5\n").unwrap_err();
+        assert!(e.starts_with("c.toml:2:1: unknown field `trap_ns`"), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+        let e = CostModel::from_toml("c.toml", "l1_ns = -1\n").unwrap_err();
+        assert!(e.contains("c.toml") && e.contains("l1_ns"), "{e}");
     }
 
     #[test]

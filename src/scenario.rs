@@ -813,11 +813,27 @@ struct Runner {
 }
 
 fn run_once(sc: &Scenario, strategy: Strategy) -> Vec<Event> {
+    run_kernel_under(sc, strategy)
+        .map(|k| k.events)
+        .unwrap_or_default()
+}
+
+/// Runs a scenario once, under its own strategy, to the end (the script,
+/// then the scheduler, then the closing summaries) and returns the kernel
+/// as the run left it: every PCB with its saved registers, the MMU, memory
+/// and the event log (`k.events`, what [`run`] returns without the
+/// `compare` runs).
+///
+/// Fails only when the machine cannot boot, which [`parse`] already
+/// checks; the message names the reason.
+pub fn run_kernel(sc: &Scenario) -> Result<Kernel, String> {
+    run_kernel_under(sc, sc.config.strategy)
+}
+
+fn run_kernel_under(sc: &Scenario, strategy: Strategy) -> Result<Kernel, String> {
     let mut config = sc.config.clone();
     config.strategy = strategy;
-    let Ok(k) = Kernel::boot(config) else {
-        return Vec::new();
-    };
+    let k = Kernel::boot(config)?;
     let mut r = Runner {
         k,
         queues: sc
@@ -845,12 +861,7 @@ fn run_once(sc: &Scenario, strategy: Strategy) -> Vec<Event> {
                 let c = &r.k.config.cost;
                 let e = Event::CostTable {
                     levels: c.table(),
-                    served_by: match c.served_by {
-                        crate::cost::ServedBy::L1 => "L1",
-                        crate::cost::ServedBy::L2 => "L2",
-                        crate::cost::ServedBy::L3 => "L3",
-                        crate::cost::ServedBy::Dram => "DRAM",
-                    },
+                    served_by: c.served_by.level(),
                     disk_latency_ns: c.disk_latency_ns,
                     disk_bytes_per_sec: c.disk_bytes_per_sec,
                 };
@@ -888,7 +899,7 @@ fn run_once(sc: &Scenario, strategy: Strategy) -> Vec<Event> {
     }
     r.schedule(sc);
     r.k.finish();
-    r.k.events
+    Ok(r.k)
 }
 
 impl Runner {
@@ -1141,6 +1152,21 @@ mod tests {
             8 => format!("store *{n}"),
             _ => format!("load.w {}", n % 70_000),
         })
+    }
+
+    #[test]
+    fn run_kernel_ends_where_run_ends_and_keeps_the_pcbs() {
+        let b = super::builtin::find("e7-base-bounds").unwrap();
+        let sc = parse(b.name, b.toml).unwrap();
+        let k = super::run_kernel(&sc).unwrap();
+        assert_eq!(k.events, run(&sc));
+        assert_eq!(
+            k.proc(1).mmu,
+            crate::mmu::MmuRegisters::BaseBounds {
+                base: 1024,
+                bounds: 1024
+            }
+        );
     }
 
     proptest! {

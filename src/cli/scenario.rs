@@ -54,14 +54,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             json,
             strict,
         } => {
-            let (origin, text) = if std::path::Path::new(&which).exists() {
-                let text = std::fs::read_to_string(&which)
-                    .map_err(|e| CliError::input(format!("{which}: {e}")))?;
-                (which.clone(), text)
-            } else {
-                let b = builtin::find(&which).ok_or_else(|| unknown(&which))?;
-                (format!("{}.toml", b.name), b.toml.to_string())
-            };
+            let (origin, text) = load(&which)?;
             if let Some(cmds) = scenario::commands_of(&origin, &text).map_err(CliError::Input)? {
                 return run_commands(&origin, &text, &cmds, json, out);
             }
@@ -127,6 +120,21 @@ fn run_commands(
         }
     }
     Ok(0)
+}
+
+/// The scenario `which` names, as `vmlab scenario run` takes it: a TOML
+/// file if that path exists, else a built-in scenario (or a unique prefix of
+/// one, `e6`). Returns the name for messages (the file, or `NAME.toml`)
+/// and the text. An unreadable file or an unknown name is bad input.
+pub(crate) fn load(which: &str) -> Result<(String, String), CliError> {
+    if std::path::Path::new(which).exists() {
+        let text =
+            std::fs::read_to_string(which).map_err(|e| CliError::input(format!("{which}: {e}")))?;
+        Ok((which.to_string(), text))
+    } else {
+        let b = builtin::find(which).ok_or_else(|| unknown(which))?;
+        Ok((format!("{}.toml", b.name), b.toml.to_string()))
+    }
 }
 
 fn unknown(name: &str) -> CliError {

@@ -1,18 +1,25 @@
 //! `vmlab trace`: replays an address trace (text, binary, or a Valgrind
 //! lackey capture of a real program) through base, base+bounds,
-//! segmentation or no translation, at memory speed, and reports what the
-//! MMU did: references by kind, valid ones, faults by reason, per-segment
-//! counts and the addresses each segment touched.
+//! segmentation, no translation or a scenario process's MMU, at memory
+//! speed, and reports what the MMU did: references by kind, valid ones,
+//! faults by reason, per-segment counts and the addresses each segment
+//! touched, and the time the cost model estimates for the valid references
+//! (`--served-by`, `--cost`).
 //!
 //! The mechanism flags are `vmlab translate`'s (shared parser); `--layout
 //! auto` fits a segment table to the trace instead (two passes over a file;
 //! from stdin or a pipe, the table is fitted to the first 72 MiB, which are
-//! kept in memory and then replayed with the rest).
+//! kept in memory and then replayed with the rest); `--scenario NAME --pid
+//! N` runs a scenario through the kernel and replays the trace through the
+//! MMU registers the kernel left for that process.
 
 use super::translate::{MechanismFlags, build_mechanism, describe};
 use super::{CliError, CmdResult, parse_size_arg};
+use crate::cost::{CostModel, ServedBy};
+use crate::kernel::Pid;
 use crate::mmu::{Access, AnyMmu};
-use crate::render::trace::{Summary, summary_json, summary_text};
+use crate::render::trace::{CostFrom, ScenarioProcess, Summary, summary_json, summary_text};
+use crate::scenario;
 use crate::trace::{self, Format, Input, Options, Sinks, TraceError};
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
@@ -40,6 +47,20 @@ Examples:
   valgrind --tool=lackey --trace-mem=yes ./prog 2>&1 | vmlab trace --format lackey --layout auto -
   vmlab trace --va-bits 14 --segment 0x2000:0x6ff:r --segment 0:0x4ff:rw \\
               --segment 0x3000:0xfff:rw --segment 0:0:- refs.txt --json --per-access
+  vmlab trace --scenario e11-segmentation --pid 1 refs.txt
+
+The estimated time charges each valid reference one memory access at the
+cost model's level (--served-by, default dram: 80 ns); the cost model has no
+figure for translation, traps or CPU time, so they are not charged.
+--cost FILE takes the keys of a scenario's [cost] table, e.g.
+  dram_ns = 100
+  served_by = \"l2\"
+
+--scenario runs the scenario to its end through the kernel, then replays the
+trace through the process's MMU registers as the kernel left them: saved in
+its PCB, or loaded in the MMU if it was on the CPU. It brings its own physical
+memory: --base, --bounds, --segment, --va-bits, --layout and --phys-mem do not
+apply.
 
 --out FILE writes the physical address of every reference that translated
 (faulting references never reach memory and are left out): bin records for a
@@ -72,9 +93,29 @@ pub struct Args {
     /// the segments need).
     #[arg(long, value_name = "SIZE")]
     phys_mem: Option<String>,
+    /// Replay through a scenario's process: the scenario (a built-in name
+    /// or a TOML file, as `vmlab scenario run` takes it) runs to the end
+    /// through the kernel, and the trace goes through the MMU registers
+    /// the kernel left for the process --pid.
+    #[arg(long, value_name = "NAME|FILE")]
+    scenario: Option<String>,
+    /// With --scenario: the process (its pid; needed when the scenario has
+    /// more than one).
+    #[arg(long, value_name = "PID")]
+    pid: Option<String>,
     /// The access of references that do not say: read, write or fetch.
     #[arg(long, default_value = "read", value_name = "KIND")]
     access: String,
+    /// The cache level that serves every valid reference in the estimated
+    /// time: l1, l2, l3 or dram (default: the cost model's, dram).
+    #[arg(long, value_name = "LEVEL")]
+    served_by: Option<String>,
+    /// A cost model for the estimated time: a TOML file with the keys of a
+    /// scenario's [cost] table (dram_ns = 100, served_by = "l2", ...);
+    /// keys left out keep the E14 table (default: the E14 table, or the
+    /// scenario's [cost] with --scenario).
+    #[arg(long, value_name = "FILE")]
+    cost: Option<PathBuf>,
     /// Print the summary as one JSON record.
     #[arg(long)]
     json: bool,
@@ -122,6 +163,38 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         .access
         .parse()
         .map_err(|e| CliError::input(format!("--access: {e}")))?;
+    let served_by: Option<ServedBy> = args
+        .served_by
+        .as_deref()
+        .map(|l| {
+            l.parse()
+                .map_err(|e| CliError::input(format!("--served-by: {e}")))
+        })
+        .transpose()?;
+    let cost_file = match &args.cost {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::input(format!("--cost {}: {e}", path.display())))?;
+            Some(
+                CostModel::from_toml(&path.display().to_string(), &text)
+                    .map_err(|e| CliError::input(format!("--cost {e}")))?,
+            )
+        }
+        None => None,
+    };
+    // A scenario's process brings its own mechanism and memory.
+    let from_scenario = match &args.scenario {
+        Some(which) => {
+            refuse_mechanism_flags(&args)?;
+            Some(scenario_mechanism(which, args.pid.as_deref())?)
+        }
+        None if args.pid.is_some() => {
+            return Err(CliError::input(
+                "--pid chooses a process of --scenario: give --scenario NAME too",
+            ));
+        }
+        None => None,
+    };
     let phys_mem = args
         .phys_mem
         .as_deref()
@@ -184,28 +257,31 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         strict: args.strict,
     };
 
-    // The mechanism: from the flags, or fitted to the trace.
-    let mmu = if auto {
-        let scan = match &window {
-            Some(kept) => {
-                let mut first = Input::stream(Box::new(io::Cursor::new(kept.clone())));
-                trace::scan(&mut first, &opts).map_err(|e| trace_error(&name, e))?
-            }
-            None => {
-                let mut first = open(&args.trace)?;
-                trace::scan(&mut first, &opts).map_err(|e| trace_error(&name, e))?
-            }
-        };
-        AnyMmu::Segmentation(scan.build(phys_mem).map_err(CliError::input)?)
-    } else {
-        let flags = MechanismFlags {
-            base: args.base.as_deref(),
-            bounds: args.bounds.as_deref(),
-            segments: &args.segments,
-            va_bits: args.va_bits,
-        };
-        build_mechanism(&flags, phys_mem.unwrap_or(64 * 1024))?
+    // The mechanism: the scenario process's, from the flags, or fitted to
+    // the trace.
+    let (mmu, process, scenario_cost) = match from_scenario {
+        Some((mmu, process, cost)) => (mmu, Some(process), Some(cost)),
+        None => (
+            mechanism_for_trace(&args, auto, phys_mem, &window, &opts, &name)?,
+            None,
+            None,
+        ),
     };
+
+    // The cost model of the estimated time: --cost, else the scenario's
+    // [cost] (when it differs from the E14 table), else the E14 table;
+    // --served-by then picks the level.
+    let cost_name = args.cost.as_ref().map(|p| p.display().to_string());
+    let (mut cost, cost_from) = match (cost_file, scenario_cost, &process) {
+        (Some(model), _, _) => (model, CostFrom::File(cost_name.as_deref().unwrap_or(""))),
+        (None, Some(model), Some(p)) if model != CostModel::default() => {
+            (model, CostFrom::Scenario(p.scenario.as_str()))
+        }
+        _ => (CostModel::default(), CostFrom::Defaults),
+    };
+    if let Some(level) = served_by {
+        cost.served_by = level;
+    }
 
     // Sinks: --out, per-access records, the progress bar.
     let mut out_file = match &args.out {
@@ -255,6 +331,9 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         mmu: &mmu,
         header: &header,
         auto_layout: auto,
+        scenario: process.as_ref(),
+        cost: &cost,
+        cost_from,
         report: &report,
         seconds,
     };
@@ -264,6 +343,166 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         write!(out, "{}", summary_text(&summary))?;
     }
     Ok(0)
+}
+
+/// The mechanism without `--scenario`: fitted to the trace (`--layout
+/// auto`: a first pass over the kept stdin window or the file), or built
+/// from the mechanism flags. Bad flags or an unreadable trace are
+/// [`CliError::Input`].
+fn mechanism_for_trace(
+    args: &Args,
+    auto: bool,
+    phys_mem: Option<u64>,
+    window: &Option<Arc<[u8]>>,
+    opts: &Options,
+    name: &str,
+) -> Result<AnyMmu, CliError> {
+    if auto {
+        let scan = match window {
+            Some(kept) => {
+                let mut first = Input::stream(Box::new(io::Cursor::new(kept.clone())));
+                trace::scan(&mut first, opts).map_err(|e| trace_error(name, e))?
+            }
+            None => {
+                let mut first = open(&args.trace)?;
+                trace::scan(&mut first, opts).map_err(|e| trace_error(name, e))?
+            }
+        };
+        Ok(AnyMmu::Segmentation(
+            scan.build(phys_mem).map_err(CliError::input)?,
+        ))
+    } else {
+        let flags = MechanismFlags {
+            base: args.base.as_deref(),
+            bounds: args.bounds.as_deref(),
+            segments: &args.segments,
+            va_bits: args.va_bits,
+        };
+        build_mechanism(&flags, phys_mem.unwrap_or(64 * 1024))
+    }
+}
+
+/// `--scenario` takes the whole machine from the scenario: refuses the
+/// flags that would choose or size another mechanism, naming them.
+fn refuse_mechanism_flags(args: &Args) -> Result<(), CliError> {
+    let given: Vec<&str> = [
+        ("--base", args.base.is_some()),
+        ("--bounds", args.bounds.is_some()),
+        ("--segment", !args.segments.is_empty()),
+        ("--va-bits", args.va_bits.is_some()),
+        ("--layout", args.layout.is_some()),
+        ("--phys-mem", args.phys_mem.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, set)| set.then_some(flag))
+    .collect();
+    if given.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::input(format!(
+        "--scenario cannot be combined with {}: the mechanism and physical memory are those the scenario's kernel set up",
+        given.join(", ")
+    )))
+}
+
+/// `--scenario WHICH --pid PID`: runs the scenario (a file or a built-in,
+/// as `vmlab scenario run` finds it) to the end through the kernel and
+/// returns the MMU of process `pid` exactly as the kernel left it
+/// ([`crate::kernel::Kernel::mmu_of`]: its saved registers in the
+/// scenario's MMU, or the live MMU if it was on the CPU), what to say
+/// about it, and the scenario's cost model.
+///
+/// Without `pid` the scenario must have loaded exactly one process. Bad
+/// input (exit 2, one line): an unknown scenario, a scenario of other
+/// commands, a strategy without MMU registers (uniprogramming, time
+/// sharing, static relocation: pa = va), a bad or unknown pid (the message
+/// lists the valid ones), registers the MMU refuses.
+fn scenario_mechanism(
+    which: &str,
+    pid: Option<&str>,
+) -> Result<(AnyMmu, ScenarioProcess, CostModel), CliError> {
+    let (origin, text) = super::scenario::load(which).map_err(|e| match e {
+        CliError::Input(m) => CliError::input(format!("--scenario: {m}")),
+        e => e,
+    })?;
+    let label = if Path::new(which).exists() {
+        which.to_string()
+    } else {
+        origin.trim_end_matches(".toml").to_string()
+    };
+    if scenario::commands_of(&origin, &text)
+        .map_err(CliError::Input)?
+        .is_some()
+    {
+        return Err(CliError::input(format!(
+            "--scenario {label}: it runs other vmlab commands and has no processes to take an MMU from"
+        )));
+    }
+    let sc = scenario::parse(&origin, &text).map_err(CliError::Input)?;
+    let k = scenario::run_kernel(&sc).map_err(|e| CliError::input(format!("{origin}: {e}")))?;
+    let strategy = k.config.strategy;
+    if !strategy.dynamic() {
+        return Err(CliError::input(format!(
+            "--scenario {label} runs under {}, where the MMU does not translate (pa = va): its processes have no registers to replay; without --scenario, --phys-mem {} replays the same",
+            strategy.name(),
+            k.config.memory
+        )));
+    }
+    let listing = || {
+        k.procs
+            .iter()
+            .map(|p| format!("{} {} ({})", p.pid, p.name, p.state.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let pid: Pid = match pid {
+        Some(text) => {
+            let n = text.trim().parse::<Pid>().map_err(|_| {
+                CliError::input(format!(
+                    "--pid '{text}': not a process id (its processes: {})",
+                    listing()
+                ))
+            })?;
+            if !k.procs.iter().any(|p| p.pid == n) {
+                return Err(CliError::input(format!(
+                    "--pid {n}: scenario {label} has no process {n} (its processes: {})",
+                    listing()
+                )));
+            }
+            n
+        }
+        None => match k.procs.as_slice() {
+            [only] => only.pid,
+            [] => {
+                return Err(CliError::input(format!(
+                    "--scenario {label}: no process was loaded, there is no MMU to take"
+                )));
+            }
+            _ => {
+                return Err(CliError::input(format!(
+                    "--scenario {label} has {} processes: choose one with --pid ({})",
+                    k.procs.len(),
+                    listing()
+                )));
+            }
+        },
+    };
+    let p = k.proc(pid);
+    let mmu = k.mmu_of(pid).map_err(|e| {
+        CliError::input(format!(
+            "--scenario {label}: process {pid} ({}): the trace cannot be replayed: {e}",
+            p.name
+        ))
+    })?;
+    let process = ScenarioProcess {
+        scenario: label,
+        strategy: strategy.name(),
+        pid,
+        name: p.name.clone(),
+        state: p.state.name(),
+        on_cpu: k.current == Some(pid),
+    };
+    Ok((mmu, process, k.config.cost.clone()))
 }
 
 /// A progress bar on stderr, when it is a terminal and the size is known.

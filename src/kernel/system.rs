@@ -23,8 +23,8 @@ use crate::cost::{CostModel, Counts};
 use crate::fault::{Fault, FaultKind};
 use crate::memory::PhysicalMemory;
 use crate::mmu::{
-    Access, AnyMmu, Base, BaseBounds, Identity, Mmu, MmuRegisters, Mode, Perms, Segment,
-    Segmentation,
+    Access, AnyMmu, Base, BaseBounds, Identity, Mmu, MmuRegisters, Mode, Perms, RegisterError,
+    Segment, Segmentation,
 };
 
 /// How the OS virtualizes memory.
@@ -679,6 +679,25 @@ impl Kernel {
         kernel_pa(self.process_mmu(pid).as_ref(), None, va)
     }
 
+    /// The MMU as process `pid` uses it, for replaying its addresses
+    /// elsewhere (`vmlab trace --scenario`): when `pid` is on the CPU its
+    /// registers are the ones loaded in the MMU (the PCB copy is only
+    /// written at the next switch), so this is a copy of the live MMU;
+    /// otherwise it is this machine's MMU (same physical memory, address
+    /// width and segment count) loaded, in kernel mode, with the registers
+    /// saved in `pid`'s PCB. Nothing is re-derived from the layout.
+    ///
+    /// Fails only when the saved registers do not fit this MMU (a kernel
+    /// bug). Panics on an unknown pid, as [`Kernel::proc`]. No side effects.
+    pub fn mmu_of(&self, pid: Pid) -> Result<AnyMmu, RegisterError> {
+        if self.current == Some(pid) {
+            return Ok(self.mmu.clone());
+        }
+        let mut mmu = self.mmu.clone();
+        mmu.load_registers(Mode::Kernel, &self.proc(pid).mmu)?;
+        Ok(mmu)
+    }
+
     /// An MMU loaded with `pid`'s saved registers (kernel mode), for the
     /// kernel to reach the process's memory.
     fn process_mmu(&self, pid: Pid) -> Option<AnyMmu> {
@@ -1072,6 +1091,38 @@ mod tests {
 
     fn boot(strategy: Strategy) -> Kernel {
         Kernel::boot(KernelConfig::new(16 * 1024, 1024, strategy)).unwrap()
+    }
+
+    #[test]
+    fn mmu_of_a_waiting_process_is_its_saved_registers() {
+        let mut k = boot(Strategy::BaseBounds);
+        let p1 = k.spawn(&spec("P1", 1024)).unwrap();
+        let p2 = k.spawn(&spec("P2", 2048)).unwrap();
+        k.context_switch(p2, "start");
+        let m = k.mmu_of(p1).unwrap();
+        assert_eq!(m.registers(), k.proc(p1).mmu);
+        assert_eq!(
+            m.translate(VirtAddr::new(100), Access::Read),
+            Ok(PhysAddr::new(1024 + 100))
+        );
+        assert!(m.translate(VirtAddr::new(1024), Access::Read).is_err());
+        // The running process: the registers live in the MMU.
+        assert_eq!(k.mmu_of(p2).unwrap().registers(), k.mmu.registers());
+    }
+
+    #[test]
+    fn mmu_of_the_running_process_is_the_live_mmu_even_when_the_pcb_differs() {
+        // E8's bug: the switch to P2 forgets to load P2's registers, so P2
+        // runs with P1's base and bounds while its PCB still holds its own.
+        let mut config = KernelConfig::new(16 * 1024, 1024, Strategy::BaseBounds);
+        config.forget_mmu_reload = true;
+        let mut k = Kernel::boot(config).unwrap();
+        let p1 = k.spawn(&spec("P1", 1024)).unwrap();
+        let p2 = k.spawn(&spec("P2", 1024)).unwrap();
+        k.context_switch(p1, "start");
+        k.context_switch(p2, "timer-interrupt");
+        assert_ne!(k.proc(p2).mmu, k.proc(p1).mmu);
+        assert_eq!(k.mmu_of(p2).unwrap().registers(), k.proc(p1).mmu);
     }
 
     #[test]

@@ -1,10 +1,15 @@
 //! Renders a trace replay: the summary table (text), the summary record
 //! (JSON), and the streamed per-reference records (JSON lines with the
 //! fields of [`super::translation::to_json`], written without building a
-//! JSON tree per reference).
+//! JSON tree per reference). The summary names the scenario process the
+//! mechanism came from (`--scenario`) and the estimated time of the valid
+//! references under the cost model ([`crate::cost`]).
 
 use crate::addr::PhysAddr;
+use crate::cost::{CostModel, Counts, Estimate, human_ns};
 use crate::fault::Fault;
+use crate::kernel::Pid;
+use crate::kernel::system::registers_view;
 use crate::mmu::{Access, AnyMmu};
 use crate::trace::stats::{ACCESSES, FAULT_KINDS};
 use crate::trace::{Format, Location, Report};
@@ -36,6 +41,73 @@ pub fn write_access(
     }
 }
 
+/// The process of a scenario whose MMU a trace was replayed through
+/// (`vmlab trace --scenario`), as the kernel left it at the end of the run.
+#[derive(Clone, Debug)]
+pub struct ScenarioProcess {
+    /// The scenario: a built-in's name or the file given.
+    pub scenario: String,
+    /// Its memory strategy (`base-bounds`, `segmentation` ...).
+    pub strategy: &'static str,
+    /// The process's pid.
+    pub pid: Pid,
+    /// Its name in the scenario.
+    pub name: String,
+    /// Its state at the end of the run (`ready`, `running`, `zombie` ...).
+    pub state: &'static str,
+    /// Whether it was on the CPU at the end, so that its registers were
+    /// the ones loaded in the MMU rather than the copy saved in its PCB.
+    pub on_cpu: bool,
+}
+
+impl ScenarioProcess {
+    /// Where the registers were taken from, in words.
+    fn registers_from(&self) -> &'static str {
+        if self.on_cpu {
+            "registers loaded in the MMU (it was on the CPU at the end of the run)"
+        } else {
+            "registers saved in its PCB at the end of the run"
+        }
+    }
+}
+
+/// Where the cost model of the estimated time came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CostFrom<'a> {
+    /// The lecture's E14 table (the defaults).
+    Defaults,
+    /// The `[cost]` table of the scenario named (`--scenario`).
+    Scenario(&'a str),
+    /// A `--cost` file.
+    File(&'a str),
+}
+
+impl CostFrom<'_> {
+    /// The JSON name: `defaults`, `scenario`, `file`.
+    fn name(self) -> &'static str {
+        match self {
+            CostFrom::Defaults => "defaults",
+            CostFrom::Scenario(_) => "scenario",
+            CostFrom::File(_) => "file",
+        }
+    }
+}
+
+/// What the estimated time leaves out, because the cost model has no
+/// figure for it (JSON `estimated_time.not_charged`, explained in the text).
+const NOT_CHARGED: [&str; 3] = ["translation", "trap", "cpu"];
+
+/// The estimated time of a replay: each valid reference is one memory
+/// access at the model's serving level; a faulting reference never reaches
+/// memory. The MMU's work, the trap of a fault and CPU time are not
+/// charged: the cost model has no figure for them (see [`NOT_CHARGED`]).
+fn estimate(s: &Summary<'_>) -> Estimate {
+    s.cost.estimate(&Counts {
+        accesses: s.report.stats.valid,
+        ..Counts::default()
+    })
+}
+
 /// Everything the summary shows.
 pub struct Summary<'a> {
     /// The trace's name (`-` for stdin).
@@ -48,8 +120,14 @@ pub struct Summary<'a> {
     pub header: &'a str,
     /// Whether the segment table came from `--layout auto`.
     pub auto_layout: bool,
+    /// The scenario process the mechanism came from (`--scenario`).
+    pub scenario: Option<&'a ScenarioProcess>,
     /// What the replay found.
     pub report: &'a Report,
+    /// The cost model of the estimated time.
+    pub cost: &'a CostModel,
+    /// Where it came from.
+    pub cost_from: CostFrom<'a>,
     /// Wall-clock seconds of the replay (text only: JSON stays
     /// reproducible).
     pub seconds: f64,
@@ -87,6 +165,18 @@ pub fn summary_text(s: &Summary<'_>) -> String {
         s.format.name(),
         s.report.bytes
     );
+    if let Some(sp) = s.scenario {
+        let _ = writeln!(
+            t,
+            "scenario {} ({}): process {} ({}, {}), {}",
+            sp.scenario,
+            sp.strategy,
+            sp.pid,
+            sp.name,
+            sp.state,
+            sp.registers_from()
+        );
+    }
     let _ = writeln!(
         t,
         "{}{}",
@@ -164,6 +254,26 @@ pub fn summary_text(s: &Summary<'_>) -> String {
             let _ = writeln!(t, "malformed lines skipped: 0");
         }
     }
+    let e = estimate(s);
+    let model = match s.cost_from {
+        CostFrom::Defaults => "the E14 table".to_string(),
+        CostFrom::Scenario(name) => format!("{name}'s [cost]"),
+        CostFrom::File(name) => name.to_string(),
+    };
+    let _ = writeln!(
+        t,
+        "estimated time {} = {} valid references x {} ns (one {} access each; cost model: {model})",
+        human_ns(e.total_ns()),
+        st.valid,
+        s.cost.access_ns(),
+        s.cost.served_by.level(),
+    );
+    let _ = writeln!(
+        t,
+        "  not charged (the cost model has no figure for them): address translation, {} trap{} to the OS (one per fault), CPU time",
+        st.faulted(),
+        if st.faulted() == 1 { "" } else { "s" }
+    );
     let _ = writeln!(
         t,
         "time {:.3} s: {} references/s, {:.1} MB/s",
@@ -182,10 +292,26 @@ pub fn summary_json(s: &Summary<'_>) -> Value {
     m.insert("trace".into(), json!(s.trace));
     m.insert("format".into(), json!(s.format.name()));
     m.insert("mechanism".into(), json!(crate::mmu::Mmu::mechanism(s.mmu)));
-    m.insert(
-        "layout".into(),
-        json!(if s.auto_layout { "auto" } else { "flags" }),
-    );
+    let from = match (s.scenario, s.auto_layout) {
+        (Some(_), _) => "scenario",
+        (None, true) => "auto",
+        (None, false) => "flags",
+    };
+    m.insert("layout".into(), json!(from));
+    if let Some(sp) = s.scenario {
+        m.insert(
+            "scenario".into(),
+            json!({
+                "name": sp.scenario,
+                "strategy": sp.strategy,
+                "pid": sp.pid,
+                "process": sp.name,
+                "state": sp.state,
+                "registers_from": if sp.on_cpu { "mmu" } else { "pcb" },
+                "registers": registers_view(&crate::mmu::Mmu::registers(s.mmu)),
+            }),
+        );
+    }
     m.insert("bytes".into(), json!(s.report.bytes));
     m.insert("references".into(), json!(st.references()));
     for a in ACCESSES {
@@ -233,6 +359,20 @@ pub fn summary_json(s: &Summary<'_>) -> Value {
             .collect();
         m.insert("segments".into(), Value::Array(segs));
     }
+    let e = estimate(s);
+    let mut cost = Map::new();
+    cost.insert("total_ns".into(), json!(e.total_ns()));
+    cost.insert("memory_ns".into(), json!(e.memory_ns));
+    cost.insert("accesses".into(), json!(st.valid));
+    cost.insert("access_ns".into(), json!(s.cost.access_ns()));
+    cost.insert("served_by".into(), json!(s.cost.served_by.name()));
+    cost.insert("not_charged".into(), json!(NOT_CHARGED));
+    cost.insert("model_from".into(), json!(s.cost_from.name()));
+    if let CostFrom::File(name) = s.cost_from {
+        cost.insert("model_file".into(), json!(name));
+    }
+    cost.insert("model".into(), json!(s.cost));
+    m.insert("estimated_time".into(), Value::Object(cost));
     m.insert("malformed".into(), json!(s.report.bad.count));
     if let Some(first) = &s.report.bad.first {
         let at = match first.at {
@@ -254,6 +394,101 @@ mod tests {
     use crate::mmu::{Mmu, Perms, Segment, Segmentation};
     use crate::render::translation;
     use proptest::prelude::*;
+
+    fn e7_p1_summary_parts() -> (AnyMmu, ScenarioProcess, Report) {
+        let mmu = AnyMmu::BaseBounds(crate::mmu::BaseBounds::new(1024, 1024, 16 * 1024).unwrap());
+        let process = ScenarioProcess {
+            scenario: "e7-base-bounds".into(),
+            strategy: "base-bounds",
+            pid: 1,
+            name: "P1".into(),
+            state: "zombie",
+            on_cpu: false,
+        };
+        let mut stats = crate::trace::Stats::new(0);
+        stats.by_access = [1, 4, 2];
+        stats.valid = 5;
+        stats.faults[0] = 2;
+        let report = Report {
+            stats,
+            bad: Default::default(),
+            bytes: 0,
+        };
+        (mmu, process, report)
+    }
+
+    #[test]
+    fn scenario_process_is_named_in_text_and_json() {
+        let (mmu, process, report) = e7_p1_summary_parts();
+        let s = Summary {
+            trace: "-",
+            format: Format::Text,
+            mmu: &mmu,
+            header: "base + bounds",
+            auto_layout: false,
+            scenario: Some(&process),
+            report: &report,
+            cost: &CostModel::default(),
+            cost_from: CostFrom::Defaults,
+            seconds: 0.0,
+        };
+        let text = summary_text(&s);
+        assert!(text.contains(
+            "scenario e7-base-bounds (base-bounds): process 1 (P1, zombie), registers saved in its PCB at the end of the run\nbase + bounds\n"
+        ), "{text}");
+        let j = summary_json(&s);
+        assert_eq!(j["layout"], "scenario");
+        assert_eq!(j["scenario"]["registers_from"], "pcb");
+        assert_eq!(j["scenario"]["registers"]["base"], 1024);
+        assert_eq!(j["scenario"]["registers"]["bounds"], 1024);
+        let flags = Summary {
+            scenario: None,
+            ..s
+        };
+        assert_eq!(summary_json(&flags)["layout"], "flags");
+        assert!(summary_json(&flags).get("scenario").is_none());
+    }
+
+    #[test]
+    fn estimate_charges_valid_references_at_the_serving_level_and_says_what_it_leaves_out() {
+        let (mmu, _, report) = e7_p1_summary_parts();
+        let l2 = CostModel {
+            served_by: crate::cost::ServedBy::L2,
+            ..CostModel::default()
+        };
+        let s = Summary {
+            trace: "-",
+            format: Format::Text,
+            mmu: &mmu,
+            header: "base + bounds",
+            auto_layout: false,
+            scenario: None,
+            report: &report,
+            cost: &l2,
+            cost_from: CostFrom::File("fast.toml"),
+            seconds: 0.0,
+        };
+        let text = summary_text(&s);
+        assert!(
+            text.contains("estimated time 20 ns = 5 valid references x 4 ns (one L2 access each; cost model: fast.toml)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("address translation, 2 traps to the OS (one per fault), CPU time\n"),
+            "{text}"
+        );
+        let e = &summary_json(&s)["estimated_time"];
+        assert_eq!(e["total_ns"], 20.0);
+        assert_eq!(e["memory_ns"], 20.0);
+        assert_eq!(e["accesses"], 5);
+        assert_eq!(e["access_ns"], 4.0);
+        assert_eq!(e["served_by"], "l2");
+        assert_eq!(e["not_charged"], json!(["translation", "trap", "cpu"]));
+        assert_eq!(e["model_from"], "file");
+        assert_eq!(e["model_file"], "fast.toml");
+        assert_eq!(e["model"]["dram_ns"], 80.0);
+        assert_eq!(e["model"]["served_by"], "l2");
+    }
 
     proptest! {
         /// The streamed record is exactly `vmlab translate --json`'s record.

@@ -526,3 +526,280 @@ fn bad_flags_and_files_are_one_line_errors() {
     let _ = std::fs::remove_file(binary);
     vmlab_with_input(&["trace", "--layout", "auto", "-"], "").bad_input(&["no references"]);
 }
+
+// --- --scenario: a scenario's process as the mechanism -------------------
+
+/// The per-reference records and the summary of `vmlab trace ARGS --json
+/// --per-access -` over `refs`.
+fn replay_json(args: &[&str], refs: &str) -> (Vec<Value>, Value) {
+    let mut argv = vec!["trace"];
+    argv.extend_from_slice(args);
+    argv.extend(["--json", "--per-access", "-"]);
+    let run = vmlab_with_input(&argv, refs);
+    run.ok();
+    let mut lines = run.json_lines();
+    let summary = lines.pop().unwrap();
+    (lines, summary)
+}
+
+#[test]
+fn e7_p1_replays_through_the_base_and_bounds_the_kernel_gave_it() {
+    // e7-base-bounds: P1 has size 1k at base 1k. 100 is inside, 3072 is
+    // beyond bounds (the store that gets P1 killed in the scenario).
+    let (refs, s) = replay_json(&["--scenario", "e7", "--pid", "1"], "R 100\nW 3072\n");
+    assert_eq!(refs[0]["pa"].as_u64(), Some(1024 + 100));
+    assert_eq!(refs[1]["fault"], "bounds");
+    assert_eq!(s["layout"], "scenario");
+    assert_eq!(s["mechanism"], "base-bounds");
+    let sc = &s["scenario"];
+    assert_eq!(sc["name"], "e7-base-bounds");
+    assert_eq!(sc["strategy"], "base-bounds");
+    assert_eq!(sc["pid"].as_u64(), Some(1));
+    assert_eq!(sc["process"], "P1");
+    assert_eq!(sc["state"], "zombie");
+    assert_eq!(sc["registers_from"], "pcb");
+    assert_eq!(sc["registers"]["base"].as_u64(), Some(1024));
+    assert_eq!(sc["registers"]["bounds"].as_u64(), Some(1024));
+    assert_eq!(s["valid"].as_u64(), Some(1));
+    assert_eq!(s["faults"]["bounds"].as_u64(), Some(1));
+}
+
+#[test]
+fn the_process_on_the_cpu_at_the_end_replays_through_the_live_mmu() {
+    // P2 (base 4k) runs last in e7 and is still on the CPU.
+    let (refs, s) = replay_json(&["--scenario", "e7", "--pid", "2"], "R 0\n");
+    assert_eq!(refs[0]["pa"].as_u64(), Some(4096));
+    assert_eq!(s["scenario"]["state"], "running");
+    assert_eq!(s["scenario"]["registers_from"], "mmu");
+}
+
+#[test]
+fn e8_forgotten_reload_replays_p2_with_the_registers_the_buggy_kernel_saved() {
+    // The kernel never loads P2's registers: switching away from P2 saves
+    // P1's base (1k) into P2's PCB. Re-deriving P2's MMU from its
+    // definition (base 4k) would give 4096 + 100; the kernel's gives 1124.
+    let (refs, s) = replay_json(&["--scenario", "e8-forgot", "--pid", "2"], "R 100\n");
+    assert_eq!(refs[0]["pa"].as_u64(), Some(1024 + 100));
+    assert_eq!(s["scenario"]["registers"]["base"].as_u64(), Some(1024));
+}
+
+#[test]
+fn e10_segments_translate_as_the_lecture_says() {
+    // E10's description: 0x2010 -> 0x1610, 0x1010 -> 0x410, 0x1100 -> 0x500;
+    // segment 3 is unused.
+    let (refs, s) = replay_json(
+        &["--scenario", "e10"],
+        "R 0x2010\nR 0x1010\nR 0x1100\nR 0x3000\n",
+    );
+    let pas: Vec<Option<u64>> = refs.iter().map(|r| r["pa"].as_u64()).collect();
+    assert_eq!(pas, [Some(0x1610), Some(0x410), Some(0x500), None]);
+    assert_eq!(refs[3]["fault"], "invalid-segment");
+    assert_eq!(s["va_bits"].as_u64(), Some(14));
+    assert_eq!(s["segments"][1]["name"], "heap");
+}
+
+#[test]
+fn e11_replays_the_segment_table_as_the_run_left_it_not_as_loaded() {
+    // A's heap was loaded at 0xa00 with 512 bytes; sbrk moved it to 0x1200
+    // and grew it to 1 KiB. Its code segment is read-only.
+    let (refs, _) = replay_json(
+        &["--scenario", "e11", "--pid", "1"],
+        "R 0x1000\nW 0x1300\nR 0x13ff\nW 0x10\n",
+    );
+    assert_eq!(refs[0]["pa"].as_u64(), Some(0x1200));
+    assert_eq!(refs[1]["pa"].as_u64(), Some(0x1500));
+    assert_eq!(refs[2]["pa"].as_u64(), Some(0x15ff));
+    assert_eq!(refs[3]["fault"], "protection");
+}
+
+#[test]
+fn a_scenario_file_is_accepted_and_named_in_the_text_summary() {
+    let file = temp_file(
+        "solo.toml",
+        b"[machine]\nmemory = \"8k\"\nos_size = \"1k\"\nstrategy = \"base-bounds\"\n\n\
+          [[process]]\nname = \"solo\"\nsize = \"512\"\nbase = \"2k\"\n",
+    );
+    let name = file.to_str().unwrap();
+    let (refs, _) = replay_json(&["--scenario", name], "R 0\nR 511\nR 512\n");
+    assert_eq!(refs[0]["pa"].as_u64(), Some(2048));
+    assert_eq!(refs[1]["pa"].as_u64(), Some(2559));
+    assert_eq!(refs[2]["fault"], "bounds");
+    let run = vmlab_with_input(&["trace", "--scenario", name, "-"], "R 0\nR 512\n");
+    let text = run.ok();
+    assert!(
+        text.contains(&format!(
+            "scenario {name} (base-bounds): process 1 (solo, ready), registers saved in its PCB"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("base + bounds: base = 0x0800 (decimal 2048), bounds = 0x0200 (decimal 512), physical memory 8k"),
+        "{text}"
+    );
+    let _ = std::fs::remove_file(file);
+}
+
+/// Asserts a one-line bad-input error mentioning every needle.
+#[track_caller]
+fn one_line_error(args: &[&str], needles: &[&str]) {
+    let run = vmlab_with_input(args, "R 0\n");
+    run.bad_input(needles);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
+
+#[test]
+fn scenario_mistakes_are_one_line_errors() {
+    one_line_error(
+        &["trace", "--scenario", "e99-nothing", "-"],
+        &["--scenario", "e99-nothing"],
+    );
+    one_line_error(
+        &["trace", "--scenario", "e7", "-"],
+        &["2 processes", "--pid", "1 P1 (zombie)", "2 P2 (running)"],
+    );
+    one_line_error(
+        &["trace", "--scenario", "e7", "--pid", "3", "-"],
+        &["--pid 3", "no process 3", "1 P1", "2 P2"],
+    );
+    one_line_error(
+        &["trace", "--scenario", "e7", "--pid", "one", "-"],
+        &["--pid 'one'", "1 P1"],
+    );
+    one_line_error(
+        &["trace", "--scenario", "e5", "--pid", "1", "-"],
+        &["static-relocation", "does not translate", "no registers"],
+    );
+    one_line_error(
+        &["trace", "--scenario", "e12", "-"],
+        &["time-sharing", "no registers"],
+    );
+    one_line_error(
+        &["trace", "--scenario", "e1", "-"],
+        &["e1-scheduling", "other vmlab commands"],
+    );
+    one_line_error(&["trace", "--pid", "1", "-"], &["--pid", "--scenario"]);
+    for flags in [
+        &["--base", "0", "--bounds", "1k"][..],
+        &["--va-bits", "14", "--segment", "0:0x100:rw"][..],
+        &["--layout", "auto"][..],
+        &["--phys-mem", "64k"][..],
+    ] {
+        let mut argv = vec!["trace", "--scenario", "e7", "--pid", "1"];
+        argv.extend_from_slice(flags);
+        argv.push("-");
+        one_line_error(&argv, &["--scenario cannot be combined with", flags[0]]);
+    }
+    let broken = temp_file(
+        "broken.toml",
+        b"[machine]\nmemory = \"16k\"\nstrategy = \"paging\"\n",
+    );
+    let name = broken.to_str().unwrap();
+    one_line_error(&["trace", "--scenario", name, "-"], &[&format!("{name}:3")]);
+    let _ = std::fs::remove_file(broken);
+}
+
+// --- the estimated time (the cost model) ----------------------------------
+
+/// E7's P1 registers from the flags; 100 and 1000 translate, 3072 faults.
+const E7_P1: [&str; 4] = ["--base", "1k", "--bounds", "1k"];
+const E7_REFS: &str = "R 100\nW 1000\nR 3072\n";
+
+/// The `estimated_time` record of `vmlab trace E7_P1 EXTRA --json -`.
+fn estimated(extra: &[&str], refs: &str) -> Value {
+    let mut argv = vec!["trace"];
+    argv.extend_from_slice(&E7_P1);
+    argv.extend_from_slice(extra);
+    argv.extend(["--json", "-"]);
+    let run = vmlab_with_input(&argv, refs);
+    run.ok();
+    run.json_lines()[0]["estimated_time"].clone()
+}
+
+#[test]
+fn each_valid_reference_is_one_dram_access_by_default() {
+    let e = estimated(&[], E7_REFS);
+    assert_eq!(e["accesses"].as_u64(), Some(2));
+    assert_eq!(e["access_ns"].as_f64(), Some(80.0));
+    assert_eq!(e["memory_ns"].as_f64(), Some(160.0));
+    assert_eq!(e["total_ns"].as_f64(), Some(160.0));
+    assert_eq!(e["served_by"], "dram");
+    assert_eq!(e["model_from"], "defaults");
+    assert_eq!(
+        e["not_charged"],
+        serde_json::json!(["translation", "trap", "cpu"])
+    );
+    assert_eq!(e["model"]["l2_ns"].as_f64(), Some(4.0));
+    let run = vmlab_with_input(&["trace", "--base", "1k", "--bounds", "1k", "-"], E7_REFS);
+    let text = run.ok();
+    assert!(
+        text.contains("estimated time 160 ns = 2 valid references x 80 ns (one DRAM access each; cost model: the E14 table)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("not charged (the cost model has no figure for them): address translation, 1 trap to the OS (one per fault), CPU time\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn served_by_and_a_cost_file_change_the_estimate() {
+    let e = estimated(&["--served-by", "l2"], E7_REFS);
+    assert_eq!(e["served_by"], "l2");
+    assert_eq!(e["total_ns"].as_f64(), Some(8.0));
+    let file = temp_file("cost.toml", b"dram_ns = 100\nl1_ns = 0.5\n");
+    let name = file.to_str().unwrap();
+    let e = estimated(&["--cost", name], E7_REFS);
+    assert_eq!(e["total_ns"].as_f64(), Some(200.0));
+    assert_eq!(e["model_from"], "file");
+    assert_eq!(e["model_file"], name);
+    let e = estimated(&["--cost", name, "--served-by", "l1"], E7_REFS);
+    assert_eq!(e["total_ns"].as_f64(), Some(1.0));
+    let _ = std::fs::remove_file(file);
+}
+
+#[test]
+fn a_scenario_brings_its_cost_table() {
+    let file = temp_file(
+        "costly.toml",
+        b"[machine]\nmemory = \"8k\"\nos_size = \"1k\"\nstrategy = \"base-bounds\"\n\
+          [cost]\ndram_ns = 100\nserved_by = \"l3\"\n\
+          [[process]]\nname = \"solo\"\nsize = \"512\"\nbase = \"2k\"\n",
+    );
+    let name = file.to_str().unwrap();
+    let (_, s) = replay_json(&["--scenario", name], "R 0\nR 4\nR 600\n");
+    let e = &s["estimated_time"];
+    assert_eq!(e["model_from"], "scenario");
+    assert_eq!(e["served_by"], "l3");
+    assert_eq!(e["total_ns"].as_f64(), Some(80.0));
+    assert_eq!(e["model"]["dram_ns"].as_f64(), Some(100.0));
+    // --served-by picks another row of the scenario's table.
+    let (_, s) = replay_json(&["--scenario", name, "--served-by", "dram"], "R 0\n");
+    assert_eq!(s["estimated_time"]["total_ns"].as_f64(), Some(100.0));
+    // The built-in scenarios use the E14 table.
+    let (_, s) = replay_json(&["--scenario", "e7", "--pid", "1"], "R 0\n");
+    assert_eq!(s["estimated_time"]["model_from"], "defaults");
+    let _ = std::fs::remove_file(file);
+}
+
+#[test]
+fn cost_mistakes_are_one_line_errors() {
+    one_line_error(
+        &["trace", "--served-by", "l4", "-"],
+        &["--served-by", "'l4'", "l1, l2, l3 or dram"],
+    );
+    one_line_error(
+        &["trace", "--cost", "/nonexistent/cost.toml", "-"],
+        &["--cost /nonexistent/cost.toml"],
+    );
+    let unknown = temp_file("unknown.toml", b"dram_ns = 80\ntrap_ns = 5\n");
+    let name = unknown.to_str().unwrap();
+    one_line_error(
+        &["trace", "--cost", name, "-"],
+        &[&format!("--cost {name}:2:1"), "trap_ns"],
+    );
+    let negative = temp_file("negative.toml", b"l2_ns = -4\n");
+    let name2 = negative.to_str().unwrap();
+    one_line_error(&["trace", "--cost", name2, "-"], &[name2, "l2_ns", ">= 0"]);
+    let _ = std::fs::remove_file(unknown);
+    let _ = std::fs::remove_file(negative);
+}
