@@ -133,6 +133,10 @@ pub struct Summary<'a> {
     pub seconds: f64,
 }
 
+/// The width of the label column of the counts (`  outside-physical-memory`).
+const LABEL: usize = 25;
+
+/// `part` as a percentage of `whole` (`-` when `whole` is 0).
 fn percent(part: u64, whole: u64) -> String {
     if whole == 0 {
         "-".into()
@@ -188,27 +192,27 @@ pub fn summary_text(s: &Summary<'_>) -> String {
         }
     );
     let _ = writeln!(t);
-    let _ = writeln!(t, "references  {total:>14}");
+    // One label column wide enough for the longest fault name.
+    let row = |t: &mut String, label: &str, n: u64, share: bool| {
+        let pct = if share {
+            percent(n, total)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(t, "{label:<LABEL$} {n:>12}  {pct:>6}");
+        t.truncate(t.trim_end().len());
+        t.push('\n');
+    };
+    row(&mut t, "references", total, false);
     for a in ACCESSES {
-        let n = st.of_access(a);
-        let _ = writeln!(t, "  {:<9} {n:>14}  {:>6}", a.name(), percent(n, total));
+        row(&mut t, &format!("  {}", a.name()), st.of_access(a), true);
     }
-    let _ = writeln!(
-        t,
-        "valid       {:>14}  {:>6}",
-        st.valid,
-        percent(st.valid, total)
-    );
-    let _ = writeln!(
-        t,
-        "faults      {:>14}  {:>6}",
-        st.faulted(),
-        percent(st.faulted(), total)
-    );
+    row(&mut t, "valid", st.valid, true);
+    row(&mut t, "faults", st.faulted(), true);
     for k in FAULT_KINDS {
         let n = st.of_fault(k);
         if n > 0 {
-            let _ = writeln!(t, "  {:<9} {n:>14}  {:>6}", k.name(), percent(n, total));
+            row(&mut t, &format!("  {}", k.name()), n, true);
         }
     }
     if let AnyMmu::Segmentation(m) = s.mmu {
