@@ -91,6 +91,28 @@ impl Mechanism for BaseBounds {
     fn segment_and_offset(&self, _va: u64) -> Option<(u32, u64)> {
         None
     }
+
+    /// When the whole address space lies in memory (always, unless a
+    /// kernel loaded registers reaching past it), the bounds check is the
+    /// whole translation: the window loop.
+    #[inline(always)]
+    fn count_batch<const KEEP: bool>(
+        &self,
+        vas: &[u64],
+        accesses: Accesses<'_>,
+        stats: &mut Stats,
+        out: &mut Translated,
+    ) {
+        let fits = self
+            .base()
+            .checked_add(self.bounds())
+            .is_some_and(|end| end <= self.phys_size());
+        if fits {
+            window_batch::<KEEP>(self.base(), self.bounds(), vas, accesses, stats, out);
+        } else {
+            generic_batch::<Self, KEEP>(self, vas, accesses, stats, out);
+        }
+    }
 }
 
 impl Mechanism for Segmentation {
@@ -279,6 +301,77 @@ impl Counters<'_> {
     }
 }
 
+/// [`translate_batch`] for base and bounds whose address space lies in
+/// memory: `va < bounds` is valid at `base + va`, anything else a bounds
+/// fault. No branch depends on the outcome, so faults cost no more than
+/// valid references:
+/// - the valid count is a sum of compares;
+/// - every faulting address is above every valid one, so the lowest valid
+///   address is the lowest address of all (when any is valid);
+/// - shifted down by `bounds` (wrapping), every valid address lands above
+///   every faulting one, so the highest valid address is the highest
+///   shifted address of all, shifted back.
+///
+/// Agrees with `BaseBounds::translate` on every reference (tested).
+fn window_batch<const KEEP: bool>(
+    base: u64,
+    bounds: u64,
+    vas: &[u64],
+    accesses: Accesses<'_>,
+    stats: &mut Stats,
+    out: &mut Translated,
+) {
+    match accesses {
+        Accesses::Uniform(access) => {
+            stats.by_access[access_index(access)] += vas.len() as u64;
+        }
+        Accesses::Each(kinds) => {
+            assert_eq!(kinds.len(), vas.len(), "one access kind per address");
+            for &a in kinds {
+                stats.by_access[access_index(a)] += 1;
+            }
+        }
+    }
+    // Four accumulators each, so consecutive references do not wait on
+    // one another.
+    let (mut valid, mut lowest, mut shifted) = ([0u64; LANES], [u64::MAX; LANES], [0u64; LANES]);
+    let quads = vas.chunks_exact(LANES);
+    let rest = quads.remainder();
+    for q in quads {
+        for lane in 0..LANES {
+            let va = q[lane];
+            valid[lane] += u64::from(va < bounds);
+            lowest[lane] = lowest[lane].min(va);
+            shifted[lane] = shifted[lane].max(va.wrapping_sub(bounds));
+        }
+    }
+    for &va in rest {
+        valid[0] += u64::from(va < bounds);
+        lowest[0] = lowest[0].min(va);
+        shifted[0] = shifted[0].max(va.wrapping_sub(bounds));
+    }
+    let valid: u64 = valid.iter().sum();
+    stats.valid += valid;
+    stats.faults[fault_index(crate::FaultKind::Bounds)] += vas.len() as u64 - valid;
+    if valid > 0 {
+        let lowest = lowest.into_iter().min().unwrap_or(u64::MAX);
+        let highest = shifted.into_iter().max().unwrap_or(0).wrapping_add(bounds);
+        stats.lowest_va = stats.lowest_va.min(lowest);
+        stats.highest_va = stats.highest_va.max(highest);
+    }
+    if KEEP {
+        for (i, &va) in vas.iter().enumerate() {
+            if va < bounds {
+                out.pas.push(base + va); // base + bounds fits in memory
+                out.accesses.push(match accesses {
+                    Accesses::Uniform(a) => a,
+                    Accesses::Each(kinds) => kinds[i],
+                });
+            }
+        }
+    }
+}
+
 /// The most segments the segmented loop keeps counters for on the stack;
 /// larger tables take the generic loop.
 const FAST_SEGMENTS: usize = 16;
@@ -305,6 +398,10 @@ struct Comparator {
     /// The slot of an offset outside them (bounds, invalid segment, or an
     /// address too wide for the space).
     miss: u8,
+    /// Which extremes the reference updates: the segment's own when the
+    /// segment permits the access, else a pair of its own (whose
+    /// references inside the bounds are all protection faults).
+    ext: u8,
 }
 
 impl Comparator {
@@ -316,6 +413,7 @@ impl Comparator {
         delta: 0,
         hit: 0,
         miss: fault_index(crate::FaultKind::AddressWidth) as u8,
+        ext: FAST_SEGMENTS as u8,
     };
 }
 
@@ -346,7 +444,8 @@ impl Comparators {
         }
         let mut table = [[Comparator::TOO_WIDE; FAST_SEGMENTS + 1]; 3];
         for access in super::stats::ACCESSES {
-            for (slot, d) in table[access_index(access)].iter_mut().zip(decoded) {
+            let row = table[access_index(access)].iter_mut().zip(decoded);
+            for (i, (slot, d)) in row.enumerate() {
                 let permitted = d.perms.contains(access.required());
                 *slot = Comparator {
                     lo: d.lo,
@@ -358,6 +457,7 @@ impl Comparators {
                         fault_index(crate::FaultKind::Protection) as u8
                     },
                     miss: fault_index(d.miss) as u8,
+                    ext: if permitted { i } else { FAST_SEGMENTS + 1 + i } as u8,
                 };
             }
         }
@@ -369,21 +469,29 @@ impl Comparators {
     }
 }
 
-/// The counters of one segment in one lane of the segmented loop.
+/// Extremes pairs per lane: one per segment that permits the access, one
+/// per segment that does not, rounded up to a power of two.
+const EXTREMES: usize = (2 * (FAST_SEGMENTS + 1)).next_power_of_two();
+
+/// The counters of one lane of the segmented loop.
 #[derive(Clone, Copy)]
-struct Cell {
-    /// Outcomes, by slot (fault kinds, then valid).
-    slots: [u64; SLOTS],
-    /// The lowest and highest address translated.
-    lowest: u64,
-    highest: u64,
+struct Lane {
+    /// Outcomes by segment number (too-wide addresses past the table's
+    /// segments), then by slot (fault kinds, then valid).
+    counts: [[u64; SLOTS]; FAST_SEGMENTS + 1],
+    /// By [`Comparator::ext`]: `[lowest y, highest y - len]` where `y` is
+    /// the offset minus the lowest one inside the bounds (wrapping): inside
+    /// the bounds `y < len`, outside `y >= len`, so the lowest `y` of all is
+    /// inside whenever any is, and shifted down by `len` (wrapping) every
+    /// `y` inside lands above every `y` outside. Neither depends on whether
+    /// a reference faulted: no branch on the outcome.
+    extremes: [[u64; 2]; EXTREMES],
 }
 
-impl Cell {
+impl Lane {
     const EMPTY: Self = Self {
-        slots: [0; SLOTS],
-        lowest: u64::MAX,
-        highest: 0,
+        counts: [[0; SLOTS]; FAST_SEGMENTS + 1],
+        extremes: [[u64::MAX, 0]; EXTREMES],
     };
 }
 
@@ -398,20 +506,27 @@ fn segmented_batch<const KEEP: bool>(
     stats: &mut Stats,
     out: &mut Translated,
 ) {
-    // Each lane starts from the extremes so far, so that a new one (and
-    // its store) stays rare across batches too.
-    let mut seeded = [Cell::EMPTY; FAST_SEGMENTS + 1];
-    for (cell, seg) in seeded.iter_mut().zip(&stats.segments) {
-        cell.lowest = seg.lowest_va;
-        cell.highest = seg.highest_va;
-    }
-    let mut cells = [seeded; LANES];
     let shift = cmp.shift;
     let mask = (1u64 << shift) - 1;
+    // The first entry of each segment (any access kind: they share bounds).
+    let bounds = &cmp.table[0];
+    // Each lane starts from the extremes so far, so that a new one (and
+    // its store) stays rare across batches too.
+    let mut seeded = Lane::EMPTY;
+    for (s, seg) in stats.segments.iter().enumerate().take(cmp.count) {
+        if let Some((lowest, highest)) = seg.touched() {
+            let first = ((s as u64) << shift) + bounds[s].lo;
+            seeded.extremes[s] = [
+                lowest - first,
+                (highest - first).wrapping_sub(bounds[s].len),
+            ];
+        }
+    }
+    let mut lanes = [seeded; LANES];
     #[inline(always)]
     fn step<const KEEP: bool>(
         table: &[Comparator; FAST_SEGMENTS + 1],
-        cells: &mut [Cell; FAST_SEGMENTS + 1],
+        lane: &mut Lane,
         shift: u32,
         mask: u64,
         va: u64,
@@ -422,25 +537,26 @@ fn segmented_batch<const KEEP: bool>(
         let s = ((va >> shift) as usize).min(FAST_SEGMENTS);
         let c = &table[s];
         let offset = va & mask;
-        let inside = offset.wrapping_sub(c.lo) < c.len;
+        let y = offset.wrapping_sub(c.lo);
+        let inside = y < c.len;
         let slot = usize::from(if inside { c.hit } else { c.miss });
-        let cell = &mut cells[s];
-        cell.slots[slot % SLOTS] += 1;
-        let valid = slot == VALID;
-        // New extremes are rare after the first few references: a branch
-        // predicted not taken is cheaper than a select and a store.
-        if va > cell.highest && valid {
-            cell.highest = va;
+        lane.counts[s][slot % SLOTS] += 1;
+        // New extremes are rare after the first references: a compare and
+        // a branch almost never taken beat selects and stores.
+        let e = &mut lane.extremes[usize::from(c.ext) % EXTREMES];
+        if y < e[0] {
+            e[0] = y;
         }
-        if va < cell.lowest && valid {
-            cell.lowest = va;
+        let above = y.wrapping_sub(c.len);
+        if above > e[1] {
+            e[1] = above;
         }
-        if KEEP && valid {
+        if KEEP && slot == VALID {
             out.pas.push(c.delta.wrapping_add(offset));
             out.accesses.push(access);
         }
     }
-    let [c0, c1, c2, c3] = &mut cells;
+    let [l0, l1, l2, l3] = &mut lanes;
     match accesses {
         Accesses::Uniform(access) => {
             stats.by_access[access_index(access)] += vas.len() as u64;
@@ -449,13 +565,13 @@ fn segmented_batch<const KEEP: bool>(
             let quads = vas.chunks_exact(LANES);
             let rest = quads.remainder();
             for q in quads {
-                step::<KEEP>(t, c0, shift, mask, q[0], access, out);
-                step::<KEEP>(t, c1, shift, mask, q[1], access, out);
-                step::<KEEP>(t, c2, shift, mask, q[2], access, out);
-                step::<KEEP>(t, c3, shift, mask, q[3], access, out);
+                step::<KEEP>(t, l0, shift, mask, q[0], access, out);
+                step::<KEEP>(t, l1, shift, mask, q[1], access, out);
+                step::<KEEP>(t, l2, shift, mask, q[2], access, out);
+                step::<KEEP>(t, l3, shift, mask, q[3], access, out);
             }
             for &va in rest {
-                step::<KEEP>(t, c0, shift, mask, va, access, out);
+                step::<KEEP>(t, l0, shift, mask, va, access, out);
             }
         }
         Accesses::Each(kinds) => {
@@ -464,31 +580,45 @@ fn segmented_batch<const KEEP: bool>(
             let tail = vas.len() / LANES * LANES;
             let quads = vas.chunks_exact(LANES).zip(kinds.chunks_exact(LANES));
             for (q, k) in quads {
-                step::<KEEP>(&t[access_index(k[0])], c0, shift, mask, q[0], k[0], out);
-                step::<KEEP>(&t[access_index(k[1])], c1, shift, mask, q[1], k[1], out);
-                step::<KEEP>(&t[access_index(k[2])], c2, shift, mask, q[2], k[2], out);
-                step::<KEEP>(&t[access_index(k[3])], c3, shift, mask, q[3], k[3], out);
+                step::<KEEP>(&t[access_index(k[0])], l0, shift, mask, q[0], k[0], out);
+                step::<KEEP>(&t[access_index(k[1])], l1, shift, mask, q[1], k[1], out);
+                step::<KEEP>(&t[access_index(k[2])], l2, shift, mask, q[2], k[2], out);
+                step::<KEEP>(&t[access_index(k[3])], l3, shift, mask, q[3], k[3], out);
             }
             for (&va, &a) in vas[tail..].iter().zip(&kinds[tail..]) {
-                step::<KEEP>(&t[access_index(a)], c0, shift, mask, va, a, out);
+                step::<KEEP>(&t[access_index(a)], l0, shift, mask, va, a, out);
             }
             for &a in kinds {
                 stats.by_access[access_index(a)] += 1;
             }
         }
     }
-    for lane in &cells {
-        for (s, cell) in lane.iter().enumerate() {
-            for (total, n) in stats.faults.iter_mut().zip(&cell.slots) {
+    for lane in &lanes {
+        for (s, slots) in lane.counts.iter().enumerate() {
+            for (total, n) in stats.faults.iter_mut().zip(slots) {
                 *total += n;
             }
-            stats.valid += cell.slots[VALID];
-            if let Some(seg) = stats.segments.get_mut(s).filter(|_| s < cmp.count) {
-                let valid = cell.slots[VALID];
-                seg.valid += valid;
-                seg.faults += cell.slots[..VALID].iter().sum::<u64>();
-                seg.lowest_va = seg.lowest_va.min(cell.lowest);
-                seg.highest_va = seg.highest_va.max(cell.highest);
+            stats.valid += slots[VALID];
+            if s < cmp.count {
+                let seg = &mut stats.segments[s];
+                seg.valid += slots[VALID];
+                seg.faults += slots[..VALID].iter().sum::<u64>();
+            }
+        }
+    }
+    // A segment's extremes hold a valid address once any reference in it
+    // translated (so far, seeds included).
+    for (s, seg) in stats.segments.iter_mut().enumerate().take(cmp.count) {
+        if seg.valid == 0 {
+            continue;
+        }
+        let first = ((s as u64) << shift) + bounds[s].lo;
+        for lane in &lanes {
+            let [low, above] = lane.extremes[s];
+            if low < bounds[s].len {
+                seg.lowest_va = seg.lowest_va.min(first + low);
+                let high = above.wrapping_add(bounds[s].len);
+                seg.highest_va = seg.highest_va.max(first + high);
             }
         }
     }
@@ -593,7 +723,54 @@ mod tests {
             prop_oneof![Just(Access::Fetch), Just(Access::Read), Just(Access::Write)]
         }
 
+        /// Runs `vas` in two batches (the second starts from the first's
+        /// counts) through `translate_batch` and the generic loop, with
+        /// uniform and per-reference kinds, and checks they agree.
+        fn agree<M: Mechanism>(m: &M, vas: &[u64], kinds: &[Access]) -> Result<(), TestCaseError> {
+            let half = vas.len() / 2;
+            let uniform = Accesses::Uniform(Access::Write);
+            let batches = [
+                [(&vas[..half], uniform), (&vas[half..], uniform)],
+                [
+                    (&vas[..half], Accesses::Each(&kinds[..half])),
+                    (&vas[half..], Accesses::Each(&kinds[half..])),
+                ],
+            ];
+            for two in batches {
+                let n = m.segment_count();
+                let (mut fast, mut slow) = (Stats::new(n), Stats::new(n));
+                let (mut kf, mut ks) = (Translated::default(), Translated::default());
+                for (vas, accesses) in two {
+                    translate_batch::<_, true>(m, vas, accesses, &mut fast, &mut kf);
+                    generic_batch::<_, true>(m, vas, accesses, &mut slow, &mut ks);
+                }
+                fast.settle();
+                slow.settle();
+                prop_assert_eq!(&fast, &slow);
+                prop_assert_eq!(&kf.pas, &ks.pas);
+                prop_assert_eq!(&kf.accesses, &ks.accesses);
+            }
+            Ok(())
+        }
+
         proptest! {
+            /// The window loop (base and bounds) agrees with the generic
+            /// one, valid and faulting references mixed, registers loaded
+            /// past memory (the generic loop then) included.
+            #[test]
+            fn window_loop_agrees_with_the_generic_one(
+                base in prop_oneof![0u64..1 << 20, any::<u64>()],
+                bounds in prop_oneof![0u64..1 << 12, any::<u64>()],
+                phys in prop_oneof![Just(1u64 << 40), any::<u64>()],
+                raw in proptest::collection::vec((any::<u64>(), 0u32..64, access()), 0..200),
+            ) {
+                let mut m = BaseBounds::new(0, 0, phys).unwrap();
+                m.set(crate::mmu::Mode::Kernel, base, bounds).unwrap();
+                let vas: Vec<u64> = raw.iter().map(|&(v, shift, _)| v >> shift).collect();
+                let kinds: Vec<Access> = raw.iter().map(|r| r.2).collect();
+                agree(&m, &vas, &kinds)?;
+            }
+
             /// The segmented loop counts and keeps exactly what the generic
             /// loop (`Mmu::translate` per reference) does, for uniform and
             /// per-reference kinds, tables too large for it included.
@@ -601,30 +778,20 @@ mod tests {
             fn segmented_loop_agrees_with_the_generic_one(
                 m in table(),
                 raw in proptest::collection::vec((any::<u64>(), 0u32..64, access()), 0..200),
+                edges in proptest::collection::vec((any::<prop::sample::Index>(), 0usize..4), 0..40),
             ) {
-                let vas: Vec<u64> = raw.iter().map(|&(v, shift, _)| v >> shift).collect();
-                let kinds: Vec<Access> = raw.iter().map(|r| r.2).collect();
-                let half = vas.len() / 2;
-                let uniform = Accesses::Uniform(Access::Write);
-                let batches = [
-                    [(&vas[..half], uniform), (&vas[half..], uniform)],
-                    [(&vas[..half], Accesses::Each(&kinds[..half])), (&vas[half..], Accesses::Each(&kinds[half..]))],
-                ];
-                for two in batches {
-                    let n = m.segment_count();
-                    let (mut fast, mut slow) = (Stats::new(n), Stats::new(n));
-                    let (mut kf, mut ks) = (Translated::default(), Translated::default());
-                    // Two batches: the second starts from the first's counts.
-                    for (vas, accesses) in two {
-                        translate_batch::<_, true>(&m, vas, accesses, &mut fast, &mut kf);
-                        generic_batch::<_, true>(&m, vas, accesses, &mut slow, &mut ks);
-                    }
-                    fast.settle();
-                    slow.settle();
-                    prop_assert_eq!(&fast, &slow);
-                    prop_assert_eq!(&kf.pas, &ks.pas);
-                    prop_assert_eq!(&kf.accesses, &ks.accesses);
+                // Random addresses, and addresses at both ends of a
+                // segment's bounds (just inside and just outside).
+                let mut vas: Vec<u64> = raw.iter().map(|&(v, shift, _)| v >> shift).collect();
+                let (d, bits) = (m.decoded(), m.offset_bits());
+                for (i, e) in edges {
+                    let s = i.index(d.len());
+                    let end = d[s].lo.wrapping_add(d[s].len);
+                    let off = [d[s].lo.wrapping_sub(1), d[s].lo, end.wrapping_sub(1), end][e];
+                    vas.push(((s as u64) << bits) | (off & ((1u64 << bits) - 1)));
                 }
+                let kinds: Vec<Access> = (0..vas.len()).map(|i| [Access::Read, Access::Write, Access::Fetch][i % 3]).collect();
+                agree(&m, &vas, &kinds)?;
             }
         }
     }

@@ -13,8 +13,9 @@ use super::input::Unit;
 use crate::mmu::Access;
 use std::path::Path;
 
-/// How many references a decoder hands to the translator at once: small
-/// enough to stay in the L1 cache, large enough to amortize the call.
+/// How many references a decoder decodes before handing them to the
+/// translator: small enough to stay in the L1 cache, large enough to
+/// amortize the call.
 pub const BATCH: usize = 2048;
 
 /// A trace format.
@@ -187,8 +188,9 @@ impl BadInput {
 /// Turns the bytes of one chunk into batches of references.
 pub trait Decoder {
     /// Decodes every whole line or record in `chunk` (which starts on a
-    /// boundary), calling `emit` with batches of at most [`BATCH`]
-    /// addresses and their access kinds. Malformed input goes to `bad`; the
+    /// boundary), calling `emit` with batches of addresses and their
+    /// access kinds: at most [`BATCH`] when decoded, or a larger slice of
+    /// the input itself when it already is the addresses (aligned `bin`). Malformed input goes to `bad`; the
     /// first error (from `bad` in a strict run, or from `emit`) ends it.
     fn decode<E>(
         &mut self,
