@@ -1,6 +1,7 @@
-//! What the OSTEP drop-ins (`relocation`, `segmentation`,
-//! `paging-linear-translate`) share on the command line: reading optparse
-//! integers, the `--json` error record, and running a quiz on stdin.
+//! What the OSTEP drop-ins share on the command line: reading optparse
+//! integers (all of them), and for the translation drop-ins (`relocation`,
+//! `segmentation`, `paging-linear-translate`) the `--json` records and
+//! running a quiz on stdin.
 
 use super::{CliError, CmdResult};
 use crate::homework::pyconv::optparse_int;
@@ -20,9 +21,21 @@ pub struct AnswerFlags {
     pub quiz: bool,
 }
 
-/// Reads an optparse `int` flag (`-s`, `-n`, `-u`), naming the flag.
+/// Reads an optparse `int` flag of a translation drop-in (`-s`, `-n`,
+/// `-u`); the error names the flag and the text.
 pub fn int_flag(flag: &str, text: &str) -> Result<i128, CliError> {
-    optparse_int(text).map_err(|e| CliError::input(format!("{flag}: {e}")))
+    optparse_int(text).ok_or_else(|| CliError::input(format!("{flag}: '{text}' is not an integer")))
+}
+
+/// Reads an optparse `int` flag of `malloc` or `scheduler` (`sim`); the
+/// error is optparse's own "option -s: invalid integer value: 'x'" after
+/// the command's name.
+pub fn optparse_int_flag(sim: &str, flag: &str, text: &str) -> Result<i128, CliError> {
+    optparse_int(text).ok_or_else(|| {
+        CliError::input(format!(
+            "{sim}: option {flag}: invalid integer value: '{text}'"
+        ))
+    })
 }
 
 /// Writes one JSON record as a line.
