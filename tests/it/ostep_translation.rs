@@ -3,88 +3,21 @@
 //! byte, the original's flag spellings, and the inputs on which the
 //! originals hang, crash or print nonsense.
 
-use crate::support::{assert_text_eq, vmlab};
-use serde_json::Value;
-
-/// Runs every fixture case of `sim` and reports all mismatches at once.
-fn golden(sim: &str) {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/ostep-public.jsonl"
-    );
-    let text = std::fs::read_to_string(path).expect("fixture file");
-    let mut cases = 0;
-    let mut failures = Vec::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let case: Value = serde_json::from_str(line).expect("fixture line is JSON");
-        if case["sim"] != sim {
-            continue;
-        }
-        cases += 1;
-        let args: Vec<&str> = case["args"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap())
-            .collect();
-        let mut argv = vec![sim];
-        argv.extend(&args);
-        let run = vmlab(&argv);
-        let expected = case["stdout"].as_str().unwrap();
-        let code = case["exit"].as_i64().unwrap() as i32;
-        if run.stdout != expected || run.code != code {
-            failures.push(format!(
-                "{sim} {}: exit {} (expected {code})\n{}\n--- stderr\n{}",
-                args.join(" "),
-                run.code,
-                diff(expected, &run.stdout),
-                run.stderr
-            ));
-        }
-    }
-    assert!(cases > 0, "no fixture cases for {sim}");
-    assert!(
-        failures.is_empty(),
-        "{} of {cases} {sim} cases differ:\n\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
-}
-
-/// The lines that differ, `-` expected and `+` actual.
-fn diff(expected: &str, actual: &str) -> String {
-    let (e, a): (Vec<_>, Vec<_>) = (expected.lines().collect(), actual.lines().collect());
-    let mut out = String::new();
-    for i in 0..e.len().max(a.len()) {
-        let (x, y) = (e.get(i), a.get(i));
-        if x != y {
-            if let Some(x) = x {
-                out.push_str(&format!("  line {:>4} - {x}\n", i + 1));
-            }
-            if let Some(y) = y {
-                out.push_str(&format!("  line {:>4} + {y}\n", i + 1));
-            }
-        }
-    }
-    if out.is_empty() && expected != actual {
-        out.push_str("  (differ only in the final newline)\n");
-    }
-    out
-}
+use crate::support::{assert_text_eq, golden, vmlab};
 
 #[test]
 fn relocation_matches_every_recorded_case() {
-    golden("relocation");
+    golden("relocation", 39);
 }
 
 #[test]
 fn segmentation_matches_every_recorded_case() {
-    golden("segmentation");
+    golden("segmentation", 50);
 }
 
 #[test]
 fn paging_linear_translate_matches_every_recorded_case() {
-    golden("paging-linear-translate");
+    golden("paging-linear-translate", 25);
 }
 
 #[test]
