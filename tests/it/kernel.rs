@@ -2,14 +2,12 @@
 //! bad input (malformed scenarios name file, line and field; impossible
 //! machines exit 2; a faulting process never takes the simulator down).
 
-use super::support::vmlab;
+use super::support::{temp_file, vmlab};
 use serde_json::Value;
 
+/// Writes a scenario file ending in `name`; returns its path.
 fn write(name: &str, text: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("vmlab-kernel-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
+    let path = temp_file(name, text.as_bytes());
     path.to_str().unwrap().to_string()
 }
 

@@ -1,10 +1,13 @@
 //! Helpers: run the `vmlab` binary and compare its output, showing expected
-//! and actual text on failure; replay the recorded OSTEP cases.
+//! and actual text on failure; replay the recorded OSTEP cases; make
+//! temporary files.
 
 #![allow(dead_code)]
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What a run of `vmlab` produced.
 pub struct Run {
@@ -173,4 +176,20 @@ fn diff(expected: &str, actual: &str) -> String {
         out.push_str("  (differ only in the final newline)\n");
     }
     out
+}
+
+/// A fresh path under the system's temporary directory, ending in `name`
+/// (so that messages naming the file show `name`). Every call gets its
+/// own path: the tests run in parallel.
+pub fn temp_path(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("vmlab-it-{}-{n}-{name}", std::process::id()))
+}
+
+/// Writes `bytes` to a fresh temporary file ending in `name`.
+pub fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
+    let p = temp_path(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
 }
