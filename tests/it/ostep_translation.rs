@@ -3,7 +3,18 @@
 //! byte, the original's flag spellings, and the inputs on which the
 //! originals hang, crash or print nonsense.
 
-use crate::support::{assert_text_eq, golden, vmlab};
+use crate::support::{Run, assert_text_eq, golden, vmlab};
+
+/// `vmlab segmentation -a 1k -p 16k -b B0 -l L0 -B B1 -L L1 EXTRA -c`, the
+/// `registers` being `[B0, L0, B1, L1]`.
+fn segmentation(registers: [&str; 4], extra: &[&str]) -> Run {
+    let [b0, l0, b1, l1] = registers;
+    let mut argv = vec!["segmentation", "-a", "1k", "-p", "16k"];
+    argv.extend(["-b", b0, "-l", l0, "-B", b1, "-L", l1]);
+    argv.extend(extra);
+    argv.push("-c");
+    vmlab(&argv)
+}
 
 #[test]
 fn relocation_matches_every_recorded_case() {
@@ -132,45 +143,16 @@ fn malformed_numbers_are_refused_clearly() {
 
 #[test]
 fn overlapping_user_segments_are_refused() {
-    vmlab(&[
-        "segmentation",
-        "-a",
-        "1k",
-        "-p",
-        "16k",
-        "-b",
-        "100",
-        "-l",
-        "100",
-        "-B",
-        "150",
-        "-L",
-        "100",
-        "-A",
-        "0,1023",
-        "-c",
-    ])
-    .bad_input(&["overlap", "[100, 200)", "[50, 150)"]);
+    segmentation(["100", "100", "150", "100"], &["-A", "0,1023"]).bad_input(&[
+        "overlap",
+        "[100, 200)",
+        "[50, 150)",
+    ]);
 }
 
 #[test]
 fn overlap_the_original_detects_keeps_its_message() {
-    let run = vmlab(&[
-        "segmentation",
-        "-a",
-        "1k",
-        "-p",
-        "16k",
-        "-b",
-        "100",
-        "-l",
-        "100",
-        "-B",
-        "250",
-        "-L",
-        "100",
-        "-c",
-    ]);
+    let run = segmentation(["100", "100", "250", "100"], &[]);
     assert_eq!(run.code, 1);
     assert!(
         run.stdout
@@ -180,47 +162,15 @@ fn overlap_the_original_detects_keeps_its_message() {
 
 #[test]
 fn segment_below_physical_zero_is_refused() {
-    vmlab(&[
-        "segmentation",
-        "-a",
-        "1k",
-        "-p",
-        "16k",
-        "-b",
-        "0",
-        "-l",
-        "100",
-        "-B",
-        "50",
-        "-L",
-        "100",
-        "-A",
-        "950",
-        "-c",
-    ])
-    .bad_input(&["segment 1", "below physical address 0"]);
+    segmentation(["0", "100", "50", "100"], &["-A", "950"])
+        .bad_input(&["segment 1", "below physical address 0"]);
 }
 
 #[test]
 fn segment_0_one_byte_past_memory_is_refused() {
     // The original checks psize < base + limit - 1: one byte too lenient.
-    vmlab(&[
-        "segmentation",
-        "-a",
-        "1k",
-        "-p",
-        "16k",
-        "-b",
-        "16285",
-        "-l",
-        "100",
-        "-B",
-        "512",
-        "-L",
-        "10",
-        "-c",
-    ])
-    .bad_input(&["segment 0", "beyond physical memory"]);
+    segmentation(["16285", "100", "512", "10"], &[])
+        .bad_input(&["segment 0", "beyond physical memory"]);
 }
 
 #[test]
