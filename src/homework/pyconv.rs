@@ -177,25 +177,18 @@ mod tests {
 
     #[test]
     fn optparse_radix_follows_the_prefix() {
-        assert_eq!(optparse_int("5"), Some(5));
-        assert_eq!(optparse_int("-7"), Some(-7));
-        assert_eq!(optparse_int("+7"), Some(7));
-        assert_eq!(optparse_int("0x10"), Some(16));
-        assert_eq!(optparse_int("0X1f"), Some(31));
-        assert_eq!(optparse_int("0b101"), Some(5));
-        assert_eq!(optparse_int("010"), Some(8));
-        assert_eq!(optparse_int("0o10"), Some(8));
-        assert_eq!(optparse_int("0"), Some(0));
-        assert_eq!(optparse_int("-010"), Some(-10));
-        assert_eq!(optparse_int("1_000"), Some(1000));
-        assert_eq!(optparse_int("0x_1f"), Some(31));
-        assert_eq!(optparse_int(" 5"), Some(5));
-        assert_eq!(optparse_int(" 7 "), Some(7));
-        // optparse cuts "0b" off first: int("", 2) is never asked, and
-        // int("0b1", 2) takes the prefix again.
-        assert_eq!(optparse_int("0b"), Some(0));
-        assert_eq!(optparse_int("0b0b1"), Some(1));
-        assert_eq!(optparse_int("0b -1"), Some(-1));
+        #[rustfmt::skip]
+        let cases = [
+            ("5", 5), ("-7", -7), ("+7", 7), ("0x10", 16), ("0X1f", 31), ("0b101", 5),
+            ("010", 8), ("0o10", 8), ("0", 0), ("-010", -10), ("1_000", 1000),
+            ("0x_1f", 31), (" 5", 5), (" 7 ", 7),
+            // optparse cuts "0b" off first: int("", 2) is never asked, and
+            // int("0b1", 2) takes the prefix again.
+            ("0b", 0), ("0b0b1", 1), ("0b -1", -1),
+        ];
+        for (text, value) in cases {
+            assert_eq!(optparse_int(text), Some(value), "{text:?}");
+        }
     }
 
     #[test]
@@ -209,12 +202,14 @@ mod tests {
 
     #[test]
     fn python_int_takes_sign_prefix_and_underscores() {
-        assert_eq!(python_int(" -0x_10 ", 16), Some(-16));
-        assert_eq!(python_int("0o17", 8), Some(15));
-        assert_eq!(python_int("+12", 10), Some(12));
-        assert_eq!(python_int("0x10", 10), None);
-        assert_eq!(python_int("_7", 8), None);
-        assert_eq!(python_int("1_", 10), None);
+        #[rustfmt::skip]
+        let cases = [
+            (" -0x_10 ", 16, Some(-16)), ("0o17", 8, Some(15)), ("+12", 10, Some(12)),
+            ("0x10", 10, None), ("_7", 8, None), ("1_", 10, None),
+        ];
+        for (text, radix, value) in cases {
+            assert_eq!(python_int(text, radix), value, "{text:?} in radix {radix}");
+        }
     }
 
     #[test]
