@@ -5,7 +5,6 @@
 use super::{CliError, CmdResult};
 use crate::heap::{Fit, Heap, ListOrder};
 use crate::homework::malloc::{self, MallocConfig, Step};
-use crate::homework::pyvalue::parse_optparse_int;
 use std::io::Write;
 
 /// Flags of `vmlab malloc` (malloc.py's, in every optparse form).
@@ -109,12 +108,9 @@ pub struct Args {
     extra: Vec<String>,
 }
 
+/// Reads an optparse `int` flag, erring as malloc.py's optparse does.
 fn int(flag: &str, text: &str) -> Result<i128, CliError> {
-    parse_optparse_int(text).ok_or_else(|| {
-        CliError::input(format!(
-            "malloc: option {flag}: invalid integer value: '{text}'"
-        ))
-    })
+    super::ostep::optparse_int_flag("malloc", flag, text)
 }
 
 fn non_negative(flag: &str, what: &str, value: i128) -> Result<u64, CliError> {

@@ -1,10 +1,13 @@
-//! What the OSTEP drop-ins (`relocation`, `segmentation`,
-//! `paging-linear-translate`) share on the command line: reading optparse
-//! integers, the `--json` error record, and running a quiz on stdin.
+//! What the OSTEP drop-ins share on the command line: reading optparse
+//! integers (all of them), and for the translation drop-ins (`relocation`,
+//! `segmentation`, `paging-linear-translate`) the `--json` records and
+//! running a quiz on stdin.
 
 use super::{CliError, CmdResult};
+use crate::addr::PhysAddr;
+use crate::fault::Fault;
 use crate::homework::pyconv::optparse_int;
-use crate::homework::quiz::{self, Question};
+use crate::homework::quiz::{self, Expected, Question};
 use serde_json::{Value, json};
 use std::io::{self, IsTerminal, Write};
 
@@ -20,9 +23,21 @@ pub struct AnswerFlags {
     pub quiz: bool,
 }
 
-/// Reads an optparse `int` flag (`-s`, `-n`, `-u`), naming the flag.
+/// Reads an optparse `int` flag of a translation drop-in (`-s`, `-n`,
+/// `-u`); the error names the flag and the text.
 pub fn int_flag(flag: &str, text: &str) -> Result<i128, CliError> {
-    optparse_int(text).map_err(|e| CliError::input(format!("{flag}: {e}")))
+    optparse_int(text).ok_or_else(|| CliError::input(format!("{flag}: '{text}' is not an integer")))
+}
+
+/// Reads an optparse `int` flag of `malloc` or `scheduler` (`sim`); the
+/// error is optparse's own "option -s: invalid integer value: 'x'" after
+/// the command's name.
+pub fn optparse_int_flag(sim: &str, flag: &str, text: &str) -> Result<i128, CliError> {
+    optparse_int(text).ok_or_else(|| {
+        CliError::input(format!(
+            "{sim}: option {flag}: invalid integer value: '{text}'"
+        ))
+    })
 }
 
 /// Writes one JSON record as a line.
@@ -40,6 +55,74 @@ pub fn refused_json(out: &mut dyn Write, sim: &str, message: &str) -> CmdResult 
         &json!({"kind": "error", "sim": sim, "message": message}),
     )?;
     Ok(1)
+}
+
+/// The `--json` problem record: `kind`, `sim` and `seed`, then the
+/// problem's own `fields` (an object, in order: sizes, then registers or
+/// table), then the number of `questions`.
+pub fn problem_record(
+    out: &mut dyn Write,
+    sim: &str,
+    seed: i128,
+    fields: Value,
+    questions: u64,
+) -> io::Result<()> {
+    // An i128 is a JSON number but not a serde_json one: go through text.
+    let seed = seed.to_string().parse::<serde_json::Number>().ok();
+    let mut rec = json!({"kind": "problem", "sim": sim, "seed": seed});
+    if let (Value::Object(rec), Value::Object(fields)) = (&mut rec, fields) {
+        rec.extend(fields);
+    }
+    rec["questions"] = json!(questions);
+    record(out, &rec)
+}
+
+/// One `--json` question record: `kind`, `index`, `va` and `access` (every
+/// question is a read), the mechanism's `split` of the address (an object,
+/// its fields in order), then the answer: `pa`, or the `fault` kind's name.
+pub fn question_record(
+    out: &mut dyn Write,
+    index: usize,
+    va: u64,
+    split: Value,
+    answer: Result<PhysAddr, Fault>,
+) -> io::Result<()> {
+    let mut rec = json!({"kind": "question", "index": index, "va": va, "access": "read"});
+    if let (Value::Object(rec), Value::Object(fields)) = (&mut rec, split) {
+        rec.extend(fields);
+    }
+    match answer {
+        Ok(pa) => rec["pa"] = json!(pa.as_u64()),
+        Err(f) => rec["fault"] = json!(f.kind.name()),
+    }
+    record(out, &rec)
+}
+
+/// One `--quiz` question on a translation. `line` is the original's line
+/// up to its answer (`  VA  0: 0x000001ae (decimal:  430) --> `), `ask` the
+/// question it ends with. `answer` is either the physical address and how
+/// the hardware computes it (`"VA 430 < limit 472, so PA = base 12418 +
+/// 430"`; ` = 12848 (0x3230)` is added), or the whole explanation of why the
+/// access faults.
+pub fn translation_question(
+    mut line: Vec<u8>,
+    ask: &str,
+    answer: Result<(u64, String), String>,
+) -> Question {
+    line.extend_from_slice(ask.as_bytes());
+    let prompt = String::from_utf8_lossy(&line).into_owned();
+    match answer {
+        Ok((pa, how)) => Question {
+            prompt,
+            expected: Expected::Address(pa),
+            explanation: format!("{how} = {pa} ({pa:#x})"),
+        },
+        Err(why) => Question {
+            prompt,
+            expected: Expected::Fault,
+            explanation: why,
+        },
+    }
 }
 
 /// Runs a quiz over `questions` on stdin, after `out` already holds the

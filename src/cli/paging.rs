@@ -2,11 +2,12 @@
 //! `paging-linear-translate.py` homework, byte for byte, plus `--json` and
 //! `--quiz`.
 
-use super::ostep::{int_flag, quiz_on_stdin, record, refused_json};
+use super::ostep::{
+    int_flag, problem_record, question_record, quiz_on_stdin, refused_json, translation_question,
+};
 use super::{CliError, CmdResult};
 use crate::addr::VirtAddr;
 use crate::homework::paging::{self, Options, Outcome, question_line};
-use crate::homework::quiz::{Expected, Question};
 use crate::mmu::{Access, Mmu};
 use serde_json::json;
 use std::io::Write;
@@ -139,30 +140,17 @@ fn json(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
             }
         })
         .collect();
-    record(
-        out,
-        &json!({
-            "kind": "problem",
-            "sim": "paging-linear-translate",
-            "seed": opts.seed.to_string().parse::<serde_json::Number>().ok(),
-            "asize": asize,
-            "psize": mmu.phys_size(),
-            "page_size": mmu.page_size(),
-            "page_table": table,
-            "questions": total,
-        }),
-    )?;
+    let fields = json!({
+        "asize": asize,
+        "psize": mmu.phys_size(),
+        "page_size": mmu.page_size(),
+        "page_table": table,
+    });
+    problem_record(out, "paging-linear-translate", opts.seed, fields, total)?;
     for (i, va) in addresses.enumerate() {
         let (vpn, offset) = mmu.split(VirtAddr::new(va));
-        let mut rec = json!({
-            "kind": "question", "index": i, "va": va, "access": "read",
-            "vpn": vpn, "offset": offset,
-        });
-        match mmu.translate(VirtAddr::new(va), Access::Read) {
-            Ok(pa) => rec["pa"] = json!(pa.as_u64()),
-            Err(f) => rec["fault"] = json!(f.kind.name()),
-        }
-        record(out, &rec)?;
+        let answer = mmu.translate(VirtAddr::new(va), Access::Read);
+        question_record(out, i, va, json!({"vpn": vpn, "offset": offset}), answer)?;
     }
     Ok(0)
 }
@@ -175,34 +163,26 @@ fn quiz(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
     let (mmu, addresses) = problem.trace();
     paging::write_header(opts, out)?;
     paging::write_page_table(mmu, opts.verbose, out)?;
+    let bits = mmu.page_bits();
     let questions = addresses.map(|va| {
-        let mut line = Vec::new();
-        question_line(&mut line, va);
-        line.extend_from_slice(b"PA or invalid address?");
-        let prompt = String::from_utf8_lossy(&line).into_owned();
         let (vpn, offset) = mmu.split(VirtAddr::new(va));
-        let bits = mmu.page_bits();
-        match mmu.translate(VirtAddr::new(va), Access::Read) {
+        let answer = match mmu.translate(VirtAddr::new(va), Access::Read) {
             Ok(pa) => {
                 let pfn = mmu.entries()[vpn as usize].pfn;
-                Question {
-                    prompt,
-                    expected: Expected::Address(pa.as_u64()),
-                    explanation: format!(
-                        "VPN = {va:#x} >> {bits} = {vpn}, entry valid with PFN {pfn}, so PA = ({pfn} << {bits}) | {offset:#x} = {} ({:#x})",
-                        pa.as_u64(),
-                        pa.as_u64()
+                Ok((
+                    pa.as_u64(),
+                    format!(
+                        "VPN = {va:#x} >> {bits} = {vpn}, entry valid with PFN {pfn}, so PA = ({pfn} << {bits}) | {offset:#x}"
                     ),
-                }
+                ))
             }
-            Err(_) => Question {
-                prompt,
-                expected: Expected::Fault,
-                explanation: format!(
-                    "VPN = {va:#x} >> {bits} = {vpn}, and entry {vpn} is not valid: an invalid address"
-                ),
-            },
-        }
+            Err(_) => Err(format!(
+                "VPN = {va:#x} >> {bits} = {vpn}, and entry {vpn} is not valid: an invalid address"
+            )),
+        };
+        let mut line = Vec::new();
+        question_line(&mut line, va);
+        translation_question(line, "PA or invalid address?", answer)
     });
     quiz_on_stdin(questions, total, out)
 }

@@ -2,10 +2,11 @@
 //! byte for byte, plus `--json` (problem and answers for graders) and
 //! `--quiz` (asks, checks and scores the student's answers).
 
-use super::ostep::{int_flag, quiz_on_stdin, record, refused_json};
+use super::ostep::{
+    int_flag, problem_record, question_record, quiz_on_stdin, refused_json, translation_question,
+};
 use super::{CliError, CmdResult};
 use crate::addr::VirtAddr;
-use crate::homework::quiz::{Expected, Question};
 use crate::homework::relocation::{self, Options, Outcome, question_line};
 use crate::mmu::{Access, Mmu};
 use serde_json::json;
@@ -113,26 +114,16 @@ fn json(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
         Outcome::Problem(p) => p,
     };
     let mmu = problem.mmu.clone();
-    record(
-        out,
-        &json!({
-            "kind": "problem",
-            "sim": "relocation",
-            "seed": opts.seed.to_string().parse::<serde_json::Number>().ok(),
-            "asize": problem.asize,
-            "psize": mmu.phys_size(),
-            "base": mmu.base(),
-            "bounds": mmu.bounds(),
-            "questions": problem.count,
-        }),
-    )?;
+    let fields = json!({
+        "asize": problem.asize,
+        "psize": mmu.phys_size(),
+        "base": mmu.base(),
+        "bounds": mmu.bounds(),
+    });
+    problem_record(out, "relocation", opts.seed, fields, problem.count)?;
     for (i, va) in problem.addresses().enumerate() {
-        let mut r = json!({"kind": "question", "index": i, "va": va, "access": "read"});
-        match mmu.translate(VirtAddr::new(va), Access::Read) {
-            Ok(pa) => r["pa"] = json!(pa.as_u64()),
-            Err(f) => r["fault"] = json!(f.kind.name()),
-        }
-        record(out, &r)?;
+        let answer = mmu.translate(VirtAddr::new(va), Access::Read);
+        question_record(out, i, va, json!({}), answer)?;
     }
     Ok(0)
 }
@@ -145,30 +136,20 @@ fn quiz(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
     relocation::write_header(opts, out)?;
     relocation::write_registers(mmu.base(), mmu.bounds(), out)?;
     let total = problem.count;
+    let (base, limit) = (mmu.base(), mmu.bounds());
     let questions = problem.addresses().enumerate().map(|(i, va)| {
         let mut line = Vec::new();
         question_line(&mut line, i as u64, va);
-        line.extend_from_slice(b"PA or segmentation violation?");
-        let prompt = String::from_utf8_lossy(&line).into_owned();
-        let (base, limit) = (mmu.base(), mmu.bounds());
-        match mmu.translate(VirtAddr::new(va), Access::Read) {
-            Ok(pa) => Question {
-                prompt,
-                expected: Expected::Address(pa.as_u64()),
-                explanation: format!(
-                    "VA {va} < limit {limit}, so PA = base {base} + {va} = {pa} ({:#x})",
-                    pa.as_u64(),
-                    pa = pa.as_u64()
-                ),
-            },
-            Err(_) => Question {
-                prompt,
-                expected: Expected::Fault,
-                explanation: format!(
-                    "VA {va} >= limit {limit}: out of bounds, a segmentation violation"
-                ),
-            },
-        }
+        let answer = match mmu.translate(VirtAddr::new(va), Access::Read) {
+            Ok(pa) => Ok((
+                pa.as_u64(),
+                format!("VA {va} < limit {limit}, so PA = base {base} + {va}"),
+            )),
+            Err(_) => Err(format!(
+                "VA {va} >= limit {limit}: out of bounds, a segmentation violation"
+            )),
+        };
+        translation_question(line, "PA or segmentation violation?", answer)
     });
     quiz_on_stdin(questions, total, out)
 }

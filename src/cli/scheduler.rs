@@ -3,9 +3,7 @@
 //! `--json` prints one record per time slice, per job and the averages.
 
 use super::{CliError, CmdResult};
-use crate::homework::pyvalue::{
-    float_repr, parse_optparse_int, percent_d, push_fixed2, push_percent_d,
-};
+use crate::homework::pyvalue::{float_repr, percent_d, push_fixed2, push_percent_d};
 use crate::homework::scheduler::{self as hw, Answer, JobSource};
 use crate::kernel::scheduler::{Policy, Schedule, SlotKind};
 use std::io::Write;
@@ -73,12 +71,9 @@ pub struct Args {
     extra: Vec<String>,
 }
 
+/// Reads an optparse `int` flag, erring as scheduler.py's optparse does.
 fn int(flag: &str, text: &str) -> Result<i128, CliError> {
-    parse_optparse_int(text).ok_or_else(|| {
-        CliError::input(format!(
-            "scheduler: option {flag}: invalid integer value: '{text}'"
-        ))
-    })
+    super::ostep::optparse_int_flag("scheduler", flag, text)
 }
 
 /// A policy name scheduler.py knows, in any case.

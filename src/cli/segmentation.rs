@@ -1,10 +1,11 @@
 //! `vmlab segmentation`: the OSTEP `segmentation.py` homework (two segments,
 //! one growing down), byte for byte, plus `--json` and `--quiz`.
 
-use super::ostep::{int_flag, quiz_on_stdin, record, refused_json};
+use super::ostep::{
+    int_flag, problem_record, question_record, quiz_on_stdin, refused_json, translation_question,
+};
 use super::{CliError, CmdResult};
 use crate::addr::VirtAddr;
-use crate::homework::quiz::{Expected, Question};
 use crate::homework::segmentation::{self, Options, Outcome, out_of_range_message, question_line};
 use crate::mmu::{Access, Mmu, Step};
 use serde_json::json;
@@ -137,22 +138,17 @@ fn json(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
     };
     let mmu = problem.mmu.clone();
     let r = problem.registers;
-    record(
-        out,
-        &json!({
-            "kind": "problem",
-            "sim": "segmentation",
-            "seed": opts.seed.to_string().parse::<serde_json::Number>().ok(),
-            "asize": problem.asize,
-            "psize": mmu.phys_size(),
-            "segments": [
-                {"segment": 0, "base": r.base0, "limit": r.len0, "grows": "up"},
-                {"segment": 1, "base": r.base1, "limit": r.len1, "grows": "down"},
-            ],
-            "questions": problem.source.len(),
-        }),
-    )?;
     let asize = problem.asize;
+    let fields = json!({
+        "asize": asize,
+        "psize": mmu.phys_size(),
+        "segments": [
+            {"segment": 0, "base": r.base0, "limit": r.len0, "grows": "up"},
+            {"segment": 1, "base": r.base1, "limit": r.len1, "grows": "down"},
+        ],
+    });
+    let total = problem.source.len();
+    problem_record(out, "segmentation", opts.seed, fields, total)?;
     for (i, va) in problem.addresses().enumerate() {
         let va = match va {
             Ok(va) => va,
@@ -163,15 +159,8 @@ fn json(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
         };
         let t = mmu.explain(VirtAddr::new(va), Access::Read);
         let (segment, offset) = t.segment().unwrap_or((0, va));
-        let mut rec = json!({
-            "kind": "question", "index": i, "va": va, "access": "read",
-            "segment": segment, "offset": offset,
-        });
-        match t.result {
-            Ok(pa) => rec["pa"] = json!(pa.as_u64()),
-            Err(f) => rec["fault"] = json!(f.kind.name()),
-        }
-        record(out, &rec)?;
+        let split = json!({"segment": segment, "offset": offset});
+        question_record(out, i, va, split, t.result)?;
     }
     Ok(0)
 }
@@ -194,10 +183,6 @@ fn quiz(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
     let total = problem.source.len();
     let questions = problem.addresses().enumerate().map(|(i, va)| {
         let va = va.unwrap_or_default();
-        let mut line = Vec::new();
-        question_line(&mut line, i as u64, va);
-        line.extend_from_slice(b"PA or segmentation violation?");
-        let prompt = String::from_utf8_lossy(&line).into_owned();
         let t = mmu.explain(VirtAddr::new(va), Access::Read);
         let (segment, offset) = t.segment().unwrap_or((0, va));
         let why = t.steps.iter().find_map(|s| match s {
@@ -220,7 +205,7 @@ fn quiz(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
             _ => None,
         });
         let why = why.unwrap_or_default();
-        match t.result {
+        let answer = match t.result {
             Ok(pa) => {
                 let base = mmu.segments()[segment as usize].base;
                 let sum = if segment == 0 {
@@ -228,24 +213,18 @@ fn quiz(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
                 } else {
                     format!("base {base} - {}", base - pa.as_u64())
                 };
-                Question {
-                    prompt,
-                    expected: Expected::Address(pa.as_u64()),
-                    explanation: format!(
-                        "VA {va} is in segment {segment}; {why}, so PA = {sum} = {} ({:#x})",
-                        pa.as_u64(),
-                        pa.as_u64()
-                    ),
-                }
+                Ok((
+                    pa.as_u64(),
+                    format!("VA {va} is in segment {segment}; {why}, so PA = {sum}"),
+                ))
             }
-            Err(_) => Question {
-                prompt,
-                expected: Expected::Fault,
-                explanation: format!(
-                    "VA {va} is in segment {segment}; {why}: a segmentation violation"
-                ),
-            },
-        }
+            Err(_) => Err(format!(
+                "VA {va} is in segment {segment}; {why}: a segmentation violation"
+            )),
+        };
+        let mut line = Vec::new();
+        question_line(&mut line, i as u64, va);
+        translation_question(line, "PA or segmentation violation?", answer)
     });
     quiz_on_stdin(questions, total, out)
 }

@@ -98,7 +98,7 @@ pub fn parse_list(text: &str) -> Result<Vec<ListOp>, String> {
                 Some(_) => return Err(bad("must be +SIZE (allocate) or -INDEX (free ptr[INDEX])")),
                 None => return Err(bad("is empty; write +SIZE or -INDEX")),
             };
-            let value = super::pyvalue::parse_int(rest)
+            let value = super::pyconv::python_int(rest, 10)
                 .ok_or_else(|| bad("needs a whole number after the sign"))?;
             let value = u64::try_from(value).map_err(|_| bad("needs a number >= 0"))?;
             Ok(if kind == '+' {

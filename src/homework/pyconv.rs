@@ -1,11 +1,14 @@
 //! How the OSTEP simulators read numbers from their command lines, so that
 //! vmlab reads the same text as the same value.
 //!
-//! Two readers:
+//! Three readers:
 //!
-//! - [`optparse_int`]: an option declared `type="int"` (`-s`, `-n`, `-u`).
-//!   Python's optparse picks the radix from the prefix: `0x` hex, `0b`
-//!   binary, a leading `0` octal, decimal otherwise (a sign forces decimal).
+//! - [`optparse_int`]: an option declared `type="int"` (`-s`, `-n`, `-u`,
+//!   malloc's and scheduler's numbers). Python's optparse picks the radix
+//!   from the prefix: `0x` hex, `0b` binary, a leading `0` octal, decimal
+//!   otherwise (a sign forces decimal).
+//! - [`python_int`]: Python's `int(text, radix)`, which optparse applies,
+//!   and malloc.py applies to the parts of an `-A` list.
 //! - [`convert_size`]: the simulators' `convert()` for sizes, bases and
 //!   limits: a decimal integer with an optional unit `k`, `m`, `g` (powers of
 //!   1024). vmlab also accepts hex (`0x100`), which the originals crash on,
@@ -14,41 +17,61 @@
 //! Values are `i128` because the originals compute with Python integers and
 //! some of their checks depend on signs (`-1` means "pick at random").
 
-/// Parses an optparse `int` option the way Python does.
+/// Parses an optparse `int` option the way Python does: optparse picks the
+/// radix from the prefix (`0x` hex; `0b` binary, the prefix cut off and
+/// nothing left read as `0`; a leading `0` octal; decimal otherwise) and
+/// hands the text to Python's `int(text, radix)` ([`python_int`]).
 ///
-/// Returns a one-line message naming the text when it is not an integer in
-/// the radix its prefix selects, or does not fit 127 bits.
-pub fn optparse_int(text: &str) -> Result<i128, String> {
-    let bad = || format!("'{text}' is not an integer");
-    let t = text.trim_end();
-    let lower = t.to_ascii_lowercase();
-    let (digits, radix, negative) = if let Some(rest) = lower.strip_prefix("0x") {
-        (rest.to_string(), 16, false)
-    } else if let Some(rest) = lower.strip_prefix("0b") {
-        (rest.to_string(), 2, false)
-    } else if let Some(rest) = lower.strip_prefix('0') {
-        // Python's int(text, 8) also takes an explicit 0o prefix.
-        let rest = rest.strip_prefix('o').unwrap_or(rest);
-        let rest = if rest.is_empty() { "0" } else { rest };
-        (rest.to_string(), 8, false)
+/// Returns `None` where optparse says "invalid integer value".
+pub fn optparse_int(text: &str) -> Option<i128> {
+    let head = text.get(..2).unwrap_or("");
+    if head.eq_ignore_ascii_case("0x") {
+        python_int(text, 16)
+    } else if head.eq_ignore_ascii_case("0b") {
+        let rest = &text[2..];
+        python_int(if rest.is_empty() { "0" } else { rest }, 2)
+    } else if text.starts_with('0') {
+        python_int(text, 8)
     } else {
-        let t = lower.trim_start();
-        match t.strip_prefix('-') {
-            Some(rest) => (rest.to_string(), 10, true),
-            None => (t.strip_prefix('+').unwrap_or(t).to_string(), 10, false),
-        }
-    };
-    let magnitude = parse_digits(&digits, radix).ok_or_else(bad)?;
-    Ok(if negative { -magnitude } else { magnitude })
+        python_int(text, 10)
+    }
 }
 
-/// Digits in `radix` with Python's single underscores between them (and
-/// after a radix prefix); `None` when malformed or too large.
-fn parse_digits(digits: &str, radix: u32) -> Option<i128> {
-    let digits = if radix == 10 {
-        digits
-    } else {
+/// Python's `int(text, radix)` for radix 2, 8, 10 or 16: surrounding
+/// whitespace, a sign, the radix's own prefix (`0b`, `0o`, `0x`, either
+/// case) and single underscores between digits (or right after the prefix).
+///
+/// Returns `None` where Python raises `ValueError`, and for values that do
+/// not fit an `i128`.
+pub fn python_int(text: &str, radix: u32) -> Option<i128> {
+    let t = text.trim();
+    let (negative, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let prefix = match radix {
+        16 => Some("0x"),
+        8 => Some("0o"),
+        2 => Some("0b"),
+        _ => None,
+    };
+    let (digits, after_prefix) = match prefix {
+        Some(p) if t.get(..2).is_some_and(|head| head.eq_ignore_ascii_case(p)) => (&t[2..], true),
+        _ => (t, false),
+    };
+    let magnitude = parse_digits(digits, radix, after_prefix)?;
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+/// Digits in `radix` with Python's single underscores between them (one
+/// may also follow a radix prefix: `after_prefix`); `None` when malformed or
+/// too large.
+fn parse_digits(digits: &str, radix: u32, after_prefix: bool) -> Option<i128> {
+    let digits = if after_prefix {
         digits.strip_prefix('_').unwrap_or(digits)
+    } else {
+        digits
     };
     if digits.is_empty() || digits.starts_with('_') || digits.ends_with('_') {
         return None;
@@ -102,7 +125,7 @@ pub fn convert_size(text: &str) -> Result<i128, SizeTextError> {
         .strip_prefix("0x")
         .or_else(|| unsigned.strip_prefix("0X"));
     let magnitude = if let Some(hex) = hex {
-        parse_digits(hex, 16).ok_or_else(|| SizeTextError::Malformed(owned()))?
+        parse_digits(hex, 16, true).ok_or_else(|| SizeTextError::Malformed(owned()))?
     } else {
         // The unit is the last character of the raw text, as in convert().
         let multiplier: i128 = match text.as_bytes().last() {
@@ -126,7 +149,7 @@ pub fn convert_size(text: &str) -> Result<i128, SizeTextError> {
         if number.starts_with(['+', '-']) {
             return Err(SizeTextError::Malformed(owned()));
         }
-        let value = parse_digits(number, 10).ok_or_else(|| {
+        let value = parse_digits(number, 10, false).ok_or_else(|| {
             if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
                 SizeTextError::TooLarge(owned())
             } else {
@@ -154,23 +177,38 @@ mod tests {
 
     #[test]
     fn optparse_radix_follows_the_prefix() {
-        assert_eq!(optparse_int("5"), Ok(5));
-        assert_eq!(optparse_int("-7"), Ok(-7));
-        assert_eq!(optparse_int("+7"), Ok(7));
-        assert_eq!(optparse_int("0x10"), Ok(16));
-        assert_eq!(optparse_int("0X1f"), Ok(31));
-        assert_eq!(optparse_int("0b101"), Ok(5));
-        assert_eq!(optparse_int("010"), Ok(8));
-        assert_eq!(optparse_int("0"), Ok(0));
-        assert_eq!(optparse_int("-010"), Ok(-10));
-        assert_eq!(optparse_int("1_000"), Ok(1000));
-        assert_eq!(optparse_int(" 5"), Ok(5));
+        #[rustfmt::skip]
+        let cases = [
+            ("5", 5), ("-7", -7), ("+7", 7), ("0x10", 16), ("0X1f", 31), ("0b101", 5),
+            ("010", 8), ("0o10", 8), ("0", 0), ("-010", -10), ("1_000", 1000),
+            ("0x_1f", 31), (" 5", 5), (" 7 ", 7),
+            // optparse cuts "0b" off first: int("", 2) is never asked, and
+            // int("0b1", 2) takes the prefix again.
+            ("0b", 0), ("0b0b1", 1), ("0b -1", -1),
+        ];
+        for (text, value) in cases {
+            assert_eq!(optparse_int(text), Some(value), "{text:?}");
+        }
     }
 
     #[test]
     fn optparse_rejects_what_python_rejects() {
-        for bad in ["", "08", "x", "1.5", "-0x10", "5k", "1__0", "_1", "0x"] {
-            assert!(optparse_int(bad).is_err(), "{bad}");
+        for bad in [
+            "", "08", "x", "1.5", "-0x10", "5k", "1__0", "_1", "0x", "0b_1", " 0x10", "0\u{e9}",
+        ] {
+            assert_eq!(optparse_int(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn python_int_takes_sign_prefix_and_underscores() {
+        #[rustfmt::skip]
+        let cases = [
+            (" -0x_10 ", 16, Some(-16)), ("0o17", 8, Some(15)), ("+12", 10, Some(12)),
+            ("0x10", 10, None), ("_7", 8, None), ("1_", 10, None),
+        ];
+        for (text, radix, value) in cases {
+            assert_eq!(python_int(text, radix), value, "{text:?} in radix {radix}");
         }
     }
 

@@ -1,69 +1,9 @@
-//! Python's number syntax and formatting, as the OSTEP simulators see them.
+//! Python's float syntax and number formatting, as the OSTEP simulators see
+//! them (integers are read by [`super::pyconv`]).
 //!
-//! - `parse_optparse_int`: optparse's `type='int'` (`0x1f` hex, `0b101`
-//!   binary, a leading `0` octal, otherwise decimal; Python's `int()` rules:
-//!   surrounding whitespace, a sign, `_` between digits).
 //! - `parse_float`: Python's `float()` for finite decimal text.
 //! - `float_repr`: `repr(x)` / `str(x)` of a float (`7.0`, `1e+16`, `0.0001`).
 //! - `percent_d`: `'%d' % x` for a float (truncation toward zero).
-
-/// optparse's integer option value; `None` when optparse would reject it.
-pub fn parse_optparse_int(text: &str) -> Option<i128> {
-    let lower: String = text
-        .chars()
-        .take(2)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    if lower == "0x" {
-        python_int(text, 16)
-    } else if lower == "0b" {
-        let rest = &text[2..];
-        python_int(if rest.is_empty() { "0" } else { rest }, 2)
-    } else if text.starts_with('0') {
-        python_int(text, 8)
-    } else {
-        python_int(text, 10)
-    }
-}
-
-/// Python's `int(text, radix)` for radix 2, 8, 10 or 16 (values that fit
-/// an i128).
-fn python_int(text: &str, radix: u32) -> Option<i128> {
-    let t = text.trim();
-    let (negative, t) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let prefix = match radix {
-        16 => Some("0x"),
-        8 => Some("0o"),
-        2 => Some("0b"),
-        _ => None,
-    };
-    let mut digits = t;
-    let mut after_prefix = false;
-    if let Some(p) = prefix {
-        if digits.len() >= 2 && digits[..2].eq_ignore_ascii_case(p) {
-            digits = &digits[2..];
-            after_prefix = true;
-        }
-    }
-    // Underscores: single, between digits (or right after a prefix).
-    if digits.is_empty()
-        || digits.ends_with('_')
-        || digits.contains("__")
-        || (digits.starts_with('_') && !after_prefix)
-    {
-        return None;
-    }
-    let mut value: i128 = 0;
-    for c in digits.chars().filter(|&c| c != '_') {
-        let d = c.to_digit(radix)?;
-        value = value.checked_mul(radix as i128)?.checked_add(d as i128)?;
-    }
-    Some(if negative { -value } else { value })
-}
 
 /// Python's `float(text)` for text that Python accepts, including `inf` and
 /// `nan` (the caller rejects those where they make no sense); `None` when
@@ -150,12 +90,6 @@ pub fn percent_d(x: f64) -> String {
     }
 }
 
-/// Python's `int(text)` (decimal, with whitespace, sign and `_`), as
-/// malloc.py applies it to the parts of an `-A` list.
-pub fn parse_int(text: &str) -> Option<i128> {
-    python_int(text, 10)
-}
-
 /// Appends `'%.2f' % x` to `out`: whole numbers take a fast integer path,
 /// everything else Rust's exact formatting (which rounds half to even on
 /// the exact binary value, as Python does).
@@ -197,23 +131,6 @@ pub fn push_percent_d(out: &mut Vec<u8>, x: f64, width: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn optparse_ints_follow_pythons_prefix_rules() {
-        assert_eq!(parse_optparse_int("5"), Some(5));
-        assert_eq!(parse_optparse_int("-5"), Some(-5));
-        assert_eq!(parse_optparse_int("0x1F"), Some(31));
-        assert_eq!(parse_optparse_int("010"), Some(8));
-        assert_eq!(parse_optparse_int("0"), Some(0));
-        assert_eq!(parse_optparse_int("0b101"), Some(5));
-        assert_eq!(parse_optparse_int("1_000"), Some(1000));
-        assert_eq!(parse_optparse_int(" 7 "), Some(7));
-        assert_eq!(parse_optparse_int("08"), None);
-        assert_eq!(parse_optparse_int("1.5"), None);
-        assert_eq!(parse_optparse_int("x"), None);
-        assert_eq!(parse_optparse_int("-0x10"), None);
-        assert_eq!(parse_optparse_int(""), None);
-    }
 
     #[test]
     fn float_repr_matches_python() {

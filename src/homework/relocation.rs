@@ -108,33 +108,12 @@ pub fn generate(opts: &Options) -> Result<Outcome, String> {
             "-a: address-space size {asize} is negative (sizes are unsigned)"
         ));
     }
-    for (flag, value) in [("-l", limit), ("-b", base)] {
-        if value < -1 {
-            return Err(format!(
-                "{flag}: {value} is negative (only -1, meaning 'pick at random', is allowed)"
-            ));
-        }
-    }
+    random_or_given(&[("-l", limit), ("-b", base)])?;
     let (asize, psize) = (asize as u64, psize as u64);
 
-    // The limit: between a quarter and a half of the address space.
-    let limit = if limit == -1 {
-        (asize as f64 / 4.0 + (asize as f64 / 4.0) * rng.random()) as u64
-    } else {
-        limit as u64
-    };
-    // The base: drawn until the address space fits below the end of memory.
-    let base = if base == -1 {
-        placement_possible("-l", limit, psize)?;
-        loop {
-            let b = draw_below(&mut rng, psize);
-            if u128::from(b) + u128::from(limit) < u128::from(psize) {
-                break b;
-            }
-        }
-    } else {
-        base as u64
-    };
+    // The registers, limit first: drawn where they are -1.
+    let limit = limit_register(&mut rng, limit, asize);
+    let base = base_register(&mut rng, base, ("-l", limit), psize)?;
     if u128::from(base) + u128::from(limit) > u128::from(psize) {
         return Ok(Outcome::DoesNotFit { base, limit, psize });
     }
@@ -147,10 +126,63 @@ pub fn generate(opts: &Options) -> Result<Outcome, String> {
     })))
 }
 
+/// Refuses a register given as a negative number other than `-1` (which
+/// means "pick at random"); `registers` are the flags and their values, in
+/// the order to check them.
+pub(crate) fn random_or_given(registers: &[(&str, i128)]) -> Result<(), String> {
+    for &(flag, value) in registers {
+        if value < -1 {
+            return Err(format!(
+                "{flag}: {value} is negative (only -1, meaning 'pick at random', is allowed)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A limit register as the original sets it: `-1` draws one between a
+/// quarter and a half of the address space (`asize/4 + asize/4 *
+/// random()`, truncated; one draw); anything else (checked by
+/// [`random_or_given`]) is taken as given.
+pub(crate) fn limit_register(rng: &mut PyRandom, limit: i128, asize: u64) -> u64 {
+    if limit == -1 {
+        let quarter = asize as f64 / 4.0;
+        (quarter + quarter * rng.random()) as u64
+    } else {
+        limit as u64
+    }
+}
+
+/// A base register as the original sets it: `-1` draws bases until the
+/// region (`size`: the flag that set it and its value) fits below the end
+/// of physical memory (`base + size < psize`); anything else is taken as
+/// given.
+///
+/// Returns `Err` naming the size's flag when no drawn base can fit (the
+/// original loops forever).
+pub(crate) fn base_register(
+    rng: &mut PyRandom,
+    base: i128,
+    size: (&str, u64),
+    psize: u64,
+) -> Result<u64, String> {
+    if base != -1 {
+        return Ok(base as u64);
+    }
+    let (flag, size) = size;
+    placement_possible(flag, size, psize)?;
+    loop {
+        let b = draw_below(rng, psize);
+        if u128::from(b) + u128::from(size) < u128::from(psize) {
+            return Ok(b);
+        }
+    }
+}
+
 /// The original draws a base until `base + size < psize`: refuse when no
 /// base can succeed (it would loop forever) or when success is so unlikely
 /// (below one draw in 2^32) that it practically never ends.
-pub(crate) fn placement_possible(flag: &str, size: u64, psize: u64) -> Result<(), String> {
+fn placement_possible(flag: &str, size: u64, psize: u64) -> Result<(), String> {
     let room = u128::from(psize).saturating_sub(u128::from(size));
     if room == 0 || room << 32 < u128::from(psize) {
         return Err(format!(

@@ -10,7 +10,7 @@
 use super::PyRandom;
 use super::lines::{Lines, Sink};
 use super::pyconv::size_flag as size;
-use super::relocation::placement_possible;
+use super::relocation::{base_register, limit_register, random_or_given};
 use super::vtrace::{AddressSource, draw_below};
 use crate::addr::VirtAddr;
 use crate::mmu::{Access, Mmu, Perms, Segment, Segmentation};
@@ -128,41 +128,17 @@ pub fn generate(opts: &Options) -> Result<Outcome, String> {
             "-a: address-space size {asize} is not a power of two of at least 2 (the top bit of an address selects the segment)"
         ));
     }
-    for (flag, value) in [("-l", len0), ("-L", len1), ("-b", base0), ("-B", base1)] {
-        if value < -1 {
-            return Err(format!(
-                "{flag}: {value} is negative (only -1, meaning 'pick at random', is allowed)"
-            ));
-        }
-    }
+    random_or_given(&[("-l", len0), ("-L", len1), ("-b", base0), ("-B", base1)])?;
 
-    // Limits: between a quarter and a half of the address space.
-    let quarter = asize as f64 / 4.0;
-    let mut draw_len = |len: i128| {
-        if len == -1 {
-            (quarter + quarter * rng.random()) as u64
-        } else {
-            len as u64
-        }
-    };
-    let len0 = draw_len(len0);
-    let len1 = draw_len(len1);
+    // The limits, then the bases: drawn where they are -1.
+    let len0 = limit_register(&mut rng, len0, asize);
+    let len1 = limit_register(&mut rng, len1, asize);
     if (base0 == -1 || base1 == -1) && u128::from(psize) <= 2 * u128::from(asize) {
         return Ok(Outcome::Refused(
             "physical memory must be 2x GREATER than address space size (if randomly generating base registers)",
         ));
     }
-    let base0 = if base0 == -1 {
-        placement_possible("-l", len0, psize)?;
-        loop {
-            let b = draw_below(&mut rng, psize);
-            if u128::from(b) + u128::from(len0) < u128::from(psize) {
-                break b;
-            }
-        }
-    } else {
-        base0 as u64
-    };
+    let base0 = base_register(&mut rng, base0, ("-l", len0), psize)?;
     // Internally the original keeps segment 1's lowest byte.
     let low1: i128 = if base1 == -1 {
         segment1_placement_possible(base0, len0, len1, psize)?;

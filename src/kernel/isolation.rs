@@ -52,16 +52,33 @@ fn workload(max_va: u64) -> impl Strategy<Value = Workload> {
     })
 }
 
+/// Boots `config` and fills the OS region with [`OS_PATTERN`], so that
+/// [`os_untouched`] sees any write into it.
+fn boot(config: KernelConfig) -> Result<Kernel, String> {
+    let mut k = Kernel::boot(config).map_err(|e| e.to_string())?;
+    k.memory
+        .write(PhysAddr::new(0), &[OS_PATTERN; OS as usize])
+        .unwrap();
+    Ok(k)
+}
+
+/// `Err` when the OS region no longer holds only [`OS_PATTERN`].
+fn os_untouched(k: &Kernel) -> Result<(), String> {
+    let mut os = vec![0u8; OS as usize];
+    k.memory.read(PhysAddr::new(0), &mut os).unwrap();
+    if os.iter().any(|&b| b != OS_PATTERN) {
+        return Err("the OS region was written from user mode".into());
+    }
+    Ok(())
+}
+
 /// Runs `w` under `strategy` and checks isolation. `Err` names the first
 /// access that left its process's allocation or touched the OS.
 fn check(strategy: Memory, w: &Workload) -> Result<(), String> {
     let mut config = KernelConfig::new(MEMORY, OS, strategy);
     config.va_bits = 14;
     config.stack_limit = 2048;
-    let mut k = Kernel::boot(config).map_err(|e| e.to_string())?;
-    k.memory
-        .write(PhysAddr::new(0), &[OS_PATTERN; OS as usize])
-        .unwrap();
+    let mut k = boot(config)?;
     let mut pids = Vec::new();
     for (i, &(code, heap, stack)) in w.sizes.iter().enumerate() {
         let spec = ProcessSpec {
@@ -104,12 +121,7 @@ fn check(strategy: Memory, w: &Workload) -> Result<(), String> {
             }
         }
     }
-    let mut os = vec![0u8; OS as usize];
-    k.memory.read(PhysAddr::new(0), &mut os).unwrap();
-    if os.iter().any(|&b| b != OS_PATTERN) {
-        return Err("the OS region was written from user mode".into());
-    }
-    Ok(())
+    os_untouched(&k)
 }
 
 /// The same workload as RISC-V programs on the CPU: each process's steps
@@ -117,10 +129,7 @@ fn check(strategy: Memory, w: &Workload) -> Result<(), String> {
 fn check_programs(strategy: Memory, w: &Workload) -> Result<(), String> {
     let mut config = KernelConfig::new(MEMORY, OS, strategy);
     config.va_bits = 14;
-    let mut k = Kernel::boot(config).map_err(|e| e.to_string())?;
-    k.memory
-        .write(PhysAddr::new(0), &[OS_PATTERN; OS as usize])
-        .unwrap();
+    let mut k = boot(config)?;
     let mut pids = Vec::new();
     for (i, &(code, heap, stack)) in w.sizes.iter().enumerate() {
         let mut src = String::new();
@@ -177,12 +186,7 @@ fn check_programs(strategy: Memory, w: &Workload) -> Result<(), String> {
             break;
         }
     }
-    let mut os = vec![0u8; OS as usize];
-    k.memory.read(PhysAddr::new(0), &mut os).unwrap();
-    if os.iter().any(|&b| b != OS_PATTERN) {
-        return Err("the OS region was written from user mode".into());
-    }
-    Ok(())
+    os_untouched(&k)
 }
 
 fn runner() -> TestRunner {

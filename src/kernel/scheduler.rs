@@ -453,11 +453,11 @@ fn validate(jobs: &[Job], policy: Policy, switch_cost: f64) -> Result<(), Schedu
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    /// E1's workload.
-    fn e1() -> Vec<Job> {
+    /// E1's workload (also charted by the tests of `render::gantt`).
+    pub(crate) fn e1() -> Vec<Job> {
         [("A", 0.0, 40.0), ("B", 0.0, 20.0), ("C", 5.0, 10.0)]
             .into_iter()
             .map(|(n, a, r)| Job {

@@ -278,17 +278,7 @@ pub fn svg(jobs: &[Job], runs: &[(Policy, Schedule)]) -> String {
 mod tests {
     use super::*;
     use crate::kernel::scheduler::simulate;
-
-    fn e1() -> Vec<Job> {
-        [("A", 0.0, 40.0), ("B", 0.0, 20.0), ("C", 5.0, 10.0)]
-            .into_iter()
-            .map(|(n, a, r)| Job {
-                name: n.into(),
-                arrival: a,
-                runtime: r,
-            })
-            .collect()
-    }
+    use crate::kernel::scheduler::tests::e1;
 
     #[test]
     fn chart_rows_show_running_and_waiting() {

@@ -2,15 +2,20 @@
 //! bad input (malformed scenarios name file, line and field; impossible
 //! machines exit 2; a faulting process never takes the simulator down).
 
-use super::support::vmlab;
+use super::support::{temp_file, vmlab};
 use serde_json::Value;
 
+/// Writes a scenario file ending in `name`; returns its path.
 fn write(name: &str, text: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("vmlab-kernel-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
+    let path = temp_file(name, text.as_bytes());
     path.to_str().unwrap().to_string()
+}
+
+/// Runs the scenario `text` (in a file ending in `name`) and expects it
+/// refused: exit 2, one line on stderr holding every one of `needles`.
+#[track_caller]
+fn refused(name: &str, text: &str, needles: &[&str]) {
+    vmlab(&["scenario", "run", &write(name, text)]).bad_input(needles);
 }
 
 fn json(path: &str) -> Vec<Value> {
@@ -123,46 +128,46 @@ accesses = ["sbrk 2048", "sbrk 4096", "load 2500"]
 
 #[test]
 fn malformed_scenarios_name_file_line_and_field() {
-    let path = write(
+    refused(
         "typo.toml",
         "[machine]\nmemory = \"16k\"\nstrategy = \"base\"\nmemroy = 3\n",
+        &["typo.toml:4:1", "memroy"],
     );
-    vmlab(&["scenario", "run", &path]).bad_input(&["typo.toml:4:1", "memroy"]);
-    let path = write(
+    refused(
         "num.toml",
         "[machine]\nmemory = \"16q\"\nstrategy = \"base\"\n",
+        &["num.toml:2:", "machine.memory", "16q"],
     );
-    vmlab(&["scenario", "run", &path]).bad_input(&["num.toml:2:", "machine.memory", "16q"]);
-    let path = write(
+    refused(
         "op.toml",
         "[machine]\nmemory = \"16k\"\nstrategy = \"base\"\n[[process]]\nname = \"P1\"\nsize = 100\naccesses = [\"load 1\", \"lod 2\"]\n",
+        &["op.toml:7:", "accesses", "lod"],
     );
-    vmlab(&["scenario", "run", &path]).bad_input(&["op.toml:7:", "accesses", "lod"]);
-    let path = write(
+    refused(
         "strat.toml",
         "[machine]\nmemory = \"16k\"\nstrategy = \"paging\"\n",
+        &["strat.toml:3:", "paging"],
     );
-    vmlab(&["scenario", "run", &path]).bad_input(&["strat.toml:3:", "paging"]);
     vmlab(&["scenario", "run", "no-such-scenario"]).bad_input(&["no-such-scenario"]);
 }
 
 #[test]
 fn impossible_machines_are_clear_errors() {
-    let path = write(
+    refused(
         "big.toml",
         "[machine]\nmemory = \"16k\"\nos_size = \"4k\"\nstrategy = \"base-bounds\"\n[[process]]\nname = \"P1\"\nsize = \"13k\"\n",
+        &["big.toml:", "P1", "can never be loaded"],
     );
-    vmlab(&["scenario", "run", &path]).bad_input(&["big.toml:", "P1", "can never be loaded"]);
-    let path = write(
+    refused(
         "overlap.toml",
         "[machine]\nmemory = \"16k\"\nstrategy = \"base\"\n[[process]]\nname = \"P1\"\nsize = \"2k\"\nbase = \"1k\"\n[[process]]\nname = \"P2\"\nsize = \"2k\"\nbase = \"2k\"\n",
+        &["overlap.toml:", "P2", "overlaps P1"],
     );
-    vmlab(&["scenario", "run", &path]).bad_input(&["overlap.toml:", "P2", "overlaps P1"]);
-    let path = write(
+    refused(
         "os.toml",
         "[machine]\nmemory = \"16k\"\nos_size = \"4k\"\nstrategy = \"base\"\n[[process]]\nname = \"P1\"\nsize = \"1k\"\nbase = \"1k\"\n",
+        &["os.toml:", "OS region"],
     );
-    vmlab(&["scenario", "run", &path]).bad_input(&["os.toml:", "OS region"]);
 }
 
 #[test]
@@ -192,11 +197,11 @@ accesses = ["load 4"]
     let kill = ev.iter().find(|e| e["kind"] == "kill").unwrap();
     assert_eq!(kill["pid"], 1);
     assert!(ev.iter().any(|e| e["kind"] == "exit" && e["pid"] == 2));
-    let path = write(
+    refused(
         "asm.toml",
         "[machine]\nmemory = \"16k\"\nstrategy = \"base\"\n[[process]]\nname = \"P1\"\nsize = 100\nsource = \"\"\"\n  frob a0\n\"\"\"\n",
+        &["asm.toml:8:", "source", "frob"],
     );
-    vmlab(&["scenario", "run", &path]).bad_input(&["asm.toml:8:", "source", "frob"]);
 }
 
 #[test]

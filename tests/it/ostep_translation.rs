@@ -3,88 +3,32 @@
 //! byte, the original's flag spellings, and the inputs on which the
 //! originals hang, crash or print nonsense.
 
-use crate::support::{assert_text_eq, vmlab};
-use serde_json::Value;
+use crate::support::{Run, assert_text_eq, golden, vmlab};
 
-/// Runs every fixture case of `sim` and reports all mismatches at once.
-fn golden(sim: &str) {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/ostep-public.jsonl"
-    );
-    let text = std::fs::read_to_string(path).expect("fixture file");
-    let mut cases = 0;
-    let mut failures = Vec::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let case: Value = serde_json::from_str(line).expect("fixture line is JSON");
-        if case["sim"] != sim {
-            continue;
-        }
-        cases += 1;
-        let args: Vec<&str> = case["args"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap())
-            .collect();
-        let mut argv = vec![sim];
-        argv.extend(&args);
-        let run = vmlab(&argv);
-        let expected = case["stdout"].as_str().unwrap();
-        let code = case["exit"].as_i64().unwrap() as i32;
-        if run.stdout != expected || run.code != code {
-            failures.push(format!(
-                "{sim} {}: exit {} (expected {code})\n{}\n--- stderr\n{}",
-                args.join(" "),
-                run.code,
-                diff(expected, &run.stdout),
-                run.stderr
-            ));
-        }
-    }
-    assert!(cases > 0, "no fixture cases for {sim}");
-    assert!(
-        failures.is_empty(),
-        "{} of {cases} {sim} cases differ:\n\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
-}
-
-/// The lines that differ, `-` expected and `+` actual.
-fn diff(expected: &str, actual: &str) -> String {
-    let (e, a): (Vec<_>, Vec<_>) = (expected.lines().collect(), actual.lines().collect());
-    let mut out = String::new();
-    for i in 0..e.len().max(a.len()) {
-        let (x, y) = (e.get(i), a.get(i));
-        if x != y {
-            if let Some(x) = x {
-                out.push_str(&format!("  line {:>4} - {x}\n", i + 1));
-            }
-            if let Some(y) = y {
-                out.push_str(&format!("  line {:>4} + {y}\n", i + 1));
-            }
-        }
-    }
-    if out.is_empty() && expected != actual {
-        out.push_str("  (differ only in the final newline)\n");
-    }
-    out
+/// `vmlab segmentation -a 1k -p 16k -b B0 -l L0 -B B1 -L L1 EXTRA -c`, the
+/// `registers` being `[B0, L0, B1, L1]`.
+fn segmentation(registers: [&str; 4], extra: &[&str]) -> Run {
+    let [b0, l0, b1, l1] = registers;
+    let mut argv = vec!["segmentation", "-a", "1k", "-p", "16k"];
+    argv.extend(["-b", b0, "-l", l0, "-B", b1, "-L", l1]);
+    argv.extend(extra);
+    argv.push("-c");
+    vmlab(&argv)
 }
 
 #[test]
 fn relocation_matches_every_recorded_case() {
-    golden("relocation");
+    golden("relocation", 39);
 }
 
 #[test]
 fn segmentation_matches_every_recorded_case() {
-    golden("segmentation");
+    golden("segmentation", 50);
 }
 
 #[test]
 fn paging_linear_translate_matches_every_recorded_case() {
-    golden("paging-linear-translate");
+    golden("paging-linear-translate", 25);
 }
 
 #[test]
@@ -199,45 +143,16 @@ fn malformed_numbers_are_refused_clearly() {
 
 #[test]
 fn overlapping_user_segments_are_refused() {
-    vmlab(&[
-        "segmentation",
-        "-a",
-        "1k",
-        "-p",
-        "16k",
-        "-b",
-        "100",
-        "-l",
-        "100",
-        "-B",
-        "150",
-        "-L",
-        "100",
-        "-A",
-        "0,1023",
-        "-c",
-    ])
-    .bad_input(&["overlap", "[100, 200)", "[50, 150)"]);
+    segmentation(["100", "100", "150", "100"], &["-A", "0,1023"]).bad_input(&[
+        "overlap",
+        "[100, 200)",
+        "[50, 150)",
+    ]);
 }
 
 #[test]
 fn overlap_the_original_detects_keeps_its_message() {
-    let run = vmlab(&[
-        "segmentation",
-        "-a",
-        "1k",
-        "-p",
-        "16k",
-        "-b",
-        "100",
-        "-l",
-        "100",
-        "-B",
-        "250",
-        "-L",
-        "100",
-        "-c",
-    ]);
+    let run = segmentation(["100", "100", "250", "100"], &[]);
     assert_eq!(run.code, 1);
     assert!(
         run.stdout
@@ -247,47 +162,15 @@ fn overlap_the_original_detects_keeps_its_message() {
 
 #[test]
 fn segment_below_physical_zero_is_refused() {
-    vmlab(&[
-        "segmentation",
-        "-a",
-        "1k",
-        "-p",
-        "16k",
-        "-b",
-        "0",
-        "-l",
-        "100",
-        "-B",
-        "50",
-        "-L",
-        "100",
-        "-A",
-        "950",
-        "-c",
-    ])
-    .bad_input(&["segment 1", "below physical address 0"]);
+    segmentation(["0", "100", "50", "100"], &["-A", "950"])
+        .bad_input(&["segment 1", "below physical address 0"]);
 }
 
 #[test]
 fn segment_0_one_byte_past_memory_is_refused() {
     // The original checks psize < base + limit - 1: one byte too lenient.
-    vmlab(&[
-        "segmentation",
-        "-a",
-        "1k",
-        "-p",
-        "16k",
-        "-b",
-        "16285",
-        "-l",
-        "100",
-        "-B",
-        "512",
-        "-L",
-        "10",
-        "-c",
-    ])
-    .bad_input(&["segment 0", "beyond physical memory"]);
+    segmentation(["16285", "100", "512", "10"], &[])
+        .bad_input(&["segment 0", "beyond physical memory"]);
 }
 
 #[test]

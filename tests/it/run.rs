@@ -1,7 +1,7 @@
 //! `vmlab run`: the lecture's E4 accesses, the examples, faults, bad input,
 //! and the differential test against qemu-riscv64 on compiled C programs.
 
-use super::support::{assert_text_eq, vmlab};
+use super::support::{assert_text_eq, temp_file, temp_path, vmlab};
 use std::path::Path;
 use std::process::Command;
 
@@ -83,10 +83,7 @@ fn examples_run_and_print() {
 
 #[test]
 fn a_fault_says_where_and_exits_1() {
-    let dir = std::env::temp_dir().join(format!("vmlab-run-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let src = dir.join("wild.s");
-    std::fs::write(&src, "li a0, 0x10000\nsw a0, 0(a0)\n").unwrap();
+    let src = temp_file("wild.s", b"li a0, 0x10000\nsw a0, 0(a0)\n");
     let trace = vmlab(&["run", src.to_str().unwrap(), "--space", "16k", "--trace"]);
     assert_eq!(
         trace.stdout.lines().last(),
@@ -110,21 +107,16 @@ fn bad_input_is_named() {
     vmlab(&["run", "examples/sum.s", "--reg", "q9=1"]).bad_input(&["q9"]);
     vmlab(&["run", "examples/sum.s", "--space", "1k"]).bad_input(&["beyond the address space"]);
     vmlab(&["run", "no/such/file.s"]).bad_input(&["no/such/file.s"]);
-    let dir = std::env::temp_dir().join(format!("vmlab-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let bad = dir.join("bad.s");
-    std::fs::write(&bad, "nop\naddi a0, a0, 99999\n").unwrap();
+    let bad = temp_file("bad.s", b"nop\naddi a0, a0, 99999\n");
     vmlab(&["run", bad.to_str().unwrap()]).bad_input(&["bad.s:2:", "out of range"]);
-    let trunc = dir.join("trunc.elf");
-    let out = dir.join("ok.elf");
+    let out = temp_path("ok.elf");
     vmlab(&["asm", "examples/sum.s", "-o", out.to_str().unwrap()]).ok();
     let bytes = std::fs::read(&out).unwrap();
-    std::fs::write(&trunc, &bytes[..100]).unwrap();
+    let trunc = temp_file("trunc.elf", &bytes[..100]);
     vmlab(&["run", trunc.to_str().unwrap()]).bad_input(&["malformed ELF"]);
-    let x86 = dir.join("x86.elf");
     let mut b = bytes.clone();
     b[18] = 62;
-    std::fs::write(&x86, &b).unwrap();
+    let x86 = temp_file("x86.elf", &b);
     vmlab(&["run", x86.to_str().unwrap()]).bad_input(&["not RISC-V"]);
 }
 
@@ -215,10 +207,7 @@ fn segmentation_runs_the_examples_and_protects_code() {
         "{}",
         heap.stdout
     );
-    let dir = std::env::temp_dir().join(format!("vmlab-seg-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let src = dir.join("smc.s");
-    std::fs::write(&src, "_start: la a0, _start\nsw zero, 0(a0)\n").unwrap();
+    let src = temp_file("smc.s", b"_start: la a0, _start\nsw zero, 0(a0)\n");
     let run = vmlab(&[
         "run",
         src.to_str().unwrap(),

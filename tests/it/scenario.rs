@@ -1,7 +1,7 @@
 //! `vmlab scenario`: every built-in lecture scenario gives the spec's numbers
 //! (spec/lecture-examples.md), in the narration and in the JSON event log.
 
-use super::support::vmlab;
+use super::support::{temp_file, vmlab};
 use serde_json::Value;
 
 fn run_json(name: &str) -> Vec<Value> {
@@ -55,10 +55,7 @@ fn list_names_every_lecture_example() {
 fn show_prints_toml_that_runs_as_a_file() {
     let toml = vmlab(&["scenario", "show", "e6"]).ok().to_string();
     assert!(toml.contains("strategy = \"base\""));
-    let dir = std::env::temp_dir().join(format!("vmlab-scenario-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("mine.toml");
-    std::fs::write(&path, toml).unwrap();
+    let path = temp_file("mine.toml", toml.as_bytes());
     let from_file = vmlab(&["scenario", "run", path.to_str().unwrap()])
         .ok()
         .to_string();

@@ -1,7 +1,7 @@
 //! `vmlab sched`: lecture E1 under all four policies, in text and JSON, the
 //! SVG chart, switch cost and bad input.
 
-use crate::support::vmlab;
+use crate::support::{temp_path, vmlab};
 use serde_json::Value;
 
 const E1: &str = "A:0:40,B:0:20,C:5:10";
@@ -164,9 +164,7 @@ fn e1_is_the_default_workload() {
 
 #[test]
 fn svg_chart_is_written() {
-    let dir = std::env::temp_dir().join(format!("vmlab-sched-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("e1.svg");
+    let path = temp_path("e1.svg");
     vmlab(&[
         "sched",
         "--policy",
@@ -181,7 +179,7 @@ fn svg_chart_is_written() {
     assert!(svg.starts_with("<svg"));
     // 3 + 3 + 4 + 14 bars.
     assert_eq!(svg.matches("<rect").count(), 24);
-    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_file(&path).unwrap();
 }
 
 #[test]

@@ -1,10 +1,13 @@
 //! Helpers: run the `vmlab` binary and compare its output, showing expected
-//! and actual text on failure.
+//! and actual text on failure; replay the recorded OSTEP cases; make
+//! temporary files.
 
 #![allow(dead_code)]
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What a run of `vmlab` produced.
 pub struct Run {
@@ -100,4 +103,93 @@ pub fn assert_text_eq(expected: &str, actual: &str) {
             line + 1
         );
     }
+}
+
+/// Runs every recorded case of the OSTEP simulator `sim` (at least
+/// `at_least` of them) in `tests/fixtures/ostep-public.jsonl` as `vmlab sim
+/// ARGS`, and reports all the cases whose stdout or exit code differ at
+/// once, each with the lines that differ and stderr.
+#[track_caller]
+pub fn golden(sim: &str, at_least: usize) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/ostep-public.jsonl"
+    );
+    let text = std::fs::read_to_string(path).expect("fixture file");
+    let mut cases = 0;
+    let mut failures = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let case: serde_json::Value = serde_json::from_str(line).expect("fixture line is JSON");
+        if case["sim"] != sim {
+            continue;
+        }
+        cases += 1;
+        let args: Vec<&str> = case["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let mut argv = vec![sim];
+        argv.extend(&args);
+        let run = vmlab(&argv);
+        let expected = case["stdout"].as_str().unwrap();
+        let code = case["exit"].as_i64().unwrap() as i32;
+        if run.stdout != expected || run.code != code {
+            failures.push(format!(
+                "{sim} {}: exit {} (expected {code})\n{}\n--- stderr\n{}",
+                args.join(" "),
+                run.code,
+                diff(expected, &run.stdout),
+                run.stderr
+            ));
+        }
+    }
+    assert!(
+        cases >= at_least,
+        "only {cases} {sim} cases found (expected at least {at_least})"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} {sim} cases differ:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// The lines that differ, `-` expected and `+` actual.
+fn diff(expected: &str, actual: &str) -> String {
+    let (e, a): (Vec<_>, Vec<_>) = (expected.lines().collect(), actual.lines().collect());
+    let mut out = String::new();
+    for i in 0..e.len().max(a.len()) {
+        let (x, y) = (e.get(i), a.get(i));
+        if x != y {
+            if let Some(x) = x {
+                out.push_str(&format!("  line {:>4} - {x}\n", i + 1));
+            }
+            if let Some(y) = y {
+                out.push_str(&format!("  line {:>4} + {y}\n", i + 1));
+            }
+        }
+    }
+    if out.is_empty() && expected != actual {
+        out.push_str("  (differ only in the final newline)\n");
+    }
+    out
+}
+
+/// A fresh path under the system's temporary directory, ending in `name`
+/// (so that messages naming the file show `name`). Every call gets its
+/// own path: the tests run in parallel.
+pub fn temp_path(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("vmlab-it-{}-{n}-{name}", std::process::id()))
+}
+
+/// Writes `bytes` to a fresh temporary file ending in `name`.
+pub fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
+    let p = temp_path(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
 }

@@ -5,29 +5,13 @@
 //! return, and valgrind's closing lines; malloc's 3,000-line inside and the
 //! dynamic loader's start-up are cut), malformed input, `--out` and stdin.
 
-use crate::support::{vmlab, vmlab_with_input};
+use crate::support::{temp_file, temp_path, vmlab, vmlab_with_input};
 use proptest::prelude::*;
 use serde_json::Value;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use vmlab::mmu::{Access, AnyMmu, Base, BaseBounds, Identity, Mmu, Perms, Segment, Segmentation};
 use vmlab::render::translation;
 
 const FIXTURE: &str = "tests/fixtures/lackey-prog.txt";
-
-/// A fresh file path under the system's temporary directory.
-fn temp_path(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    std::env::temp_dir().join(format!("vmlab-trace-{}-{n}-{name}", std::process::id()))
-}
-
-/// Writes `bytes` to a fresh temporary file named `name`.
-fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
-    let p = temp_path(name);
-    std::fs::write(&p, bytes).unwrap();
-    p
-}
 
 /// The mechanisms the property test replays: flags and the same MMU built
 /// through the library.
