@@ -1110,10 +1110,9 @@ mod tests {
         assert_eq!(k.mmu_of(p2).unwrap().registers(), k.mmu.registers());
     }
 
-    #[test]
-    fn mmu_of_the_running_process_is_the_live_mmu_even_when_the_pcb_differs() {
-        // E8's bug: the switch to P2 forgets to load P2's registers, so P2
-        // runs with P1's base and bounds while its PCB still holds its own.
+    /// E8's buggy kernel: P1 started, then the switch to P2 forgot to load
+    /// P2's registers. Returns the kernel, P1 and P2.
+    fn e8_forgot_the_reload() -> (Kernel, Pid, Pid) {
         let mut config = KernelConfig::new(16 * 1024, 1024, Strategy::BaseBounds);
         config.forget_mmu_reload = true;
         let mut k = Kernel::boot(config).unwrap();
@@ -1121,6 +1120,14 @@ mod tests {
         let p2 = k.spawn(&spec("P2", 1024)).unwrap();
         k.context_switch(p1, "start");
         k.context_switch(p2, "timer-interrupt");
+        (k, p1, p2)
+    }
+
+    #[test]
+    fn mmu_of_the_running_process_is_the_live_mmu_even_when_the_pcb_differs() {
+        // E8's bug: the switch to P2 forgets to load P2's registers, so P2
+        // runs with P1's base and bounds while its PCB still holds its own.
+        let (k, p1, p2) = e8_forgot_the_reload();
         assert_ne!(k.proc(p2).mmu, k.proc(p1).mmu);
         assert_eq!(k.mmu_of(p2).unwrap().registers(), k.proc(p1).mmu);
     }
@@ -1183,13 +1190,7 @@ mod tests {
 
     #[test]
     fn forgetting_the_mmu_reload_runs_p2_on_p1s_registers() {
-        let mut config = KernelConfig::new(16 * 1024, 1024, Strategy::BaseBounds);
-        config.forget_mmu_reload = true;
-        let mut k = Kernel::boot(config).unwrap();
-        let p1 = k.spawn(&spec("P1", 1024)).unwrap();
-        let p2 = k.spawn(&spec("P2", 1024)).unwrap();
-        k.context_switch(p1, "start");
-        k.context_switch(p2, "timer-interrupt");
+        let (mut k, p1, p2) = e8_forgot_the_reload();
         k.user_access(Access::Write, 0, 1, 9);
         assert_eq!(k.owner_of(1024, None), Owner::Process(p1));
         assert!(

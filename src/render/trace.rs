@@ -399,6 +399,23 @@ mod tests {
     use crate::render::translation;
     use proptest::prelude::*;
 
+    /// The text summary of `report` under `mmu`, from flags, with the
+    /// `cost` model's defaults.
+    fn e7_summary<'a>(mmu: &'a AnyMmu, report: &'a Report, cost: &'a CostModel) -> Summary<'a> {
+        Summary {
+            trace: "-",
+            format: Format::Text,
+            mmu,
+            header: "base + bounds",
+            auto_layout: false,
+            scenario: None,
+            report,
+            cost,
+            cost_from: CostFrom::Defaults,
+            seconds: 0.0,
+        }
+    }
+
     fn e7_p1_summary_parts() -> (AnyMmu, ScenarioProcess, Report) {
         let mmu = AnyMmu::BaseBounds(crate::mmu::BaseBounds::new(1024, 1024, 16 * 1024).unwrap());
         let process = ScenarioProcess {
@@ -424,17 +441,10 @@ mod tests {
     #[test]
     fn scenario_process_is_named_in_text_and_json() {
         let (mmu, process, report) = e7_p1_summary_parts();
+        let cost = CostModel::default();
         let s = Summary {
-            trace: "-",
-            format: Format::Text,
-            mmu: &mmu,
-            header: "base + bounds",
-            auto_layout: false,
             scenario: Some(&process),
-            report: &report,
-            cost: &CostModel::default(),
-            cost_from: CostFrom::Defaults,
-            seconds: 0.0,
+            ..e7_summary(&mmu, &report, &cost)
         };
         let text = summary_text(&s);
         assert!(text.contains(
@@ -461,16 +471,8 @@ mod tests {
             ..CostModel::default()
         };
         let s = Summary {
-            trace: "-",
-            format: Format::Text,
-            mmu: &mmu,
-            header: "base + bounds",
-            auto_layout: false,
-            scenario: None,
-            report: &report,
-            cost: &l2,
             cost_from: CostFrom::File("fast.toml"),
-            seconds: 0.0,
+            ..e7_summary(&mmu, &report, &l2)
         };
         let text = summary_text(&s);
         assert!(
