@@ -1,6 +1,7 @@
 //! Renders a kernel event log: the lecture's narration, one line (or a small
 //! table) per event, or JSON lines (one object per event, `kind` first).
 
+use super::counted;
 use crate::cost::human_ns;
 use crate::kernel::event::{AccessRecord, Event, Owner, Pid, RegistersView};
 use std::collections::HashMap;
@@ -476,7 +477,10 @@ impl Narrator {
                 faults,
             } => writeln!(
                 s,
-                "  {name} (pid {pid}): {state}; {instructions} instructions, {accesses} memory accesses, {faults} faults"
+                "  {name} (pid {pid}): {state}; {}, {}, {}",
+                counted(*instructions, "instruction", "instructions"),
+                counted(*accesses, "memory access", "memory accesses"),
+                counted(*faults, "fault", "faults"),
             ),
             Event::Compare {
                 strategy,
@@ -504,7 +508,13 @@ impl Narrator {
             } => {
                 let _ = writeln!(
                     s,
-                    "  cost ({strategy}): {instructions} instructions, {accesses} memory accesses, {context_switches} context switches, {disk_bytes} bytes to/from disk in {disk_transfers} transfers, {copied_bytes} bytes copied"
+                    "  cost ({strategy}): {}, {}, {}, {} to/from disk in {}, {} copied",
+                    counted(*instructions, "instruction", "instructions"),
+                    counted(*accesses, "memory access", "memory accesses"),
+                    counted(*context_switches, "context switch", "context switches"),
+                    counted(*disk_bytes, "byte", "bytes"),
+                    counted(*disk_transfers, "transfer", "transfers"),
+                    counted(*copied_bytes, "byte", "bytes"),
                 );
                 writeln!(
                     s,

@@ -41,10 +41,9 @@ pub fn free_list(heap: &Heap) -> String {
 /// `free 40 in 2 holes, largest hole 24, external fragmentation 40.00%`.
 pub fn summary(heap: &Heap) -> String {
     format!(
-        "free {} in {} hole{}, largest hole {}, external fragmentation {:.2}%",
+        "free {} in {}, largest hole {}, external fragmentation {:.2}%",
         heap.free_bytes(),
-        heap.free_list().len(),
-        if heap.free_list().len() == 1 { "" } else { "s" },
+        super::counted(heap.free_list().len() as u64, "hole", "holes"),
         heap.largest_hole(),
         heap.fragmentation() * 100.0
     )

@@ -274,9 +274,8 @@ pub fn summary_text(s: &Summary<'_>) -> String {
     );
     let _ = writeln!(
         t,
-        "  not charged (the cost model has no figure for them): address translation, {} trap{} to the OS (one per fault), CPU time",
-        st.faulted(),
-        if st.faulted() == 1 { "" } else { "s" }
+        "  not charged (the cost model has no figure for them): address translation, {} to the OS (one per fault), CPU time",
+        super::counted(st.faulted(), "trap", "traps"),
     );
     let _ = writeln!(
         t,
