@@ -26,6 +26,7 @@
 use super::batch::Accesses;
 use crate::mmu::{Access, ConfigError, Perms, Segment, Segmentation};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// The largest table the layout builds: `2^16` segments (most unused).
 pub const MAX_SEGMENT_BITS: u32 = 16;
@@ -48,12 +49,43 @@ struct Chunk {
 }
 
 /// Collects the touched addresses of a trace (first pass).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct LayoutScan {
-    chunks: HashMap<u64, Chunk>,
-    /// The chunk being touched now, kept out of the map (traces are local).
-    current: Option<(u64, Chunk)>,
+    chunks: HashMap<u64, Chunk, BuildHasherDefault<ChunkHasher>>,
+    /// The chunks touched most recently, kept out of the map: a program
+    /// interleaves a few places (its code, stack, heap, data), so most
+    /// references land in one of these.
+    recent: [Option<(u64, Chunk)>; RECENT],
+    /// The entry of `recent` the next new chunk replaces (round robin).
+    next: usize,
     too_big: bool,
+}
+
+/// How many chunks [`LayoutScan`] keeps at hand.
+const RECENT: usize = 4;
+
+/// The map's hash of a chunk number: one multiplication (Fibonacci
+/// hashing). Chunk numbers are not chosen by an adversary, and the
+/// standard SipHash cost more than the rest of the scan together.
+#[derive(Default)]
+struct ChunkHasher(u64);
+
+impl Hasher for ChunkHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    }
 }
 
 impl LayoutScan {
@@ -64,12 +96,17 @@ impl LayoutScan {
 
     /// Notes a batch of references.
     pub fn observe(&mut self, vas: &[u64], accesses: Accesses<'_>) {
-        for (i, &va) in vas.iter().enumerate() {
-            let access = match accesses {
-                Accesses::Uniform(a) => a,
-                Accesses::Each(k) => k[i],
-            };
-            self.touch(va, access);
+        match accesses {
+            Accesses::Uniform(a) => {
+                for &va in vas {
+                    self.touch(va, a);
+                }
+            }
+            Accesses::Each(kinds) => {
+                for (&va, &a) in vas.iter().zip(kinds) {
+                    self.touch(va, a);
+                }
+            }
         }
     }
 
@@ -77,37 +114,36 @@ impl LayoutScan {
     fn touch(&mut self, va: u64, access: Access) {
         let key = va >> CHUNK_BITS;
         let perm = access.required();
-        match &mut self.current {
-            Some((k, c)) if *k == key => {
+        for (k, c) in self.recent.iter_mut().flatten() {
+            if *k == key {
                 c.lowest = c.lowest.min(va);
                 c.highest = c.highest.max(va);
                 c.perms |= perm;
+                return;
             }
-            _ => {
-                self.flush();
-                self.current = Some((
-                    key,
-                    Chunk {
-                        lowest: va,
-                        highest: va,
-                        perms: perm,
-                    },
-                ));
-            }
+        }
+        let chunk = Chunk {
+            lowest: va,
+            highest: va,
+            perms: perm,
+        };
+        let evicted = self.recent[self.next].replace((key, chunk));
+        self.next = (self.next + 1) % RECENT;
+        if let Some((k, c)) = evicted {
+            self.flush(k, c);
         }
     }
 
-    fn flush(&mut self) {
-        if let Some((k, c)) = self.current.take() {
-            if self.chunks.len() >= MAX_CHUNKS && !self.chunks.contains_key(&k) {
-                self.too_big = true;
-                return;
-            }
-            let e = self.chunks.entry(k).or_insert(c);
-            e.lowest = e.lowest.min(c.lowest);
-            e.highest = e.highest.max(c.highest);
-            e.perms |= c.perms;
+    /// Merges what was seen in chunk `k` into the map.
+    fn flush(&mut self, k: u64, c: Chunk) {
+        if self.chunks.len() >= MAX_CHUNKS && !self.chunks.contains_key(&k) {
+            self.too_big = true;
+            return;
         }
+        let e = self.chunks.entry(k).or_insert(c);
+        e.lowest = e.lowest.min(c.lowest);
+        e.highest = e.highest.max(c.highest);
+        e.perms |= c.perms;
     }
 
     /// Builds the segment table over `phys_size` bytes of physical memory
@@ -116,7 +152,9 @@ impl LayoutScan {
     /// Fails when nothing was touched, when the footprint is too large to
     /// lay out, or when the segments do not fit `phys_size`.
     pub fn build(mut self, phys_size: Option<u64>) -> Result<Segmentation, String> {
-        self.flush();
+        for (k, c) in std::mem::take(&mut self.recent).into_iter().flatten() {
+            self.flush(k, c);
+        }
         if self.too_big {
             return Err(format!(
                 "--layout auto: the trace touches more than {} distinct MiB",
