@@ -144,9 +144,14 @@ macro_rules! with_decoder {
     };
 }
 
-/// First pass of `--layout auto`: collects the addresses `input` touches.
-/// Malformed lines are ignored here (the replay reports them).
-pub fn scan(input: &mut Input, opts: &Options) -> Result<LayoutScan, TraceError> {
+/// First pass of `--layout auto`: collects the addresses `input` touches,
+/// telling `progress` how many bytes are read so far. Malformed lines are
+/// ignored here (the replay reports them).
+pub fn scan(
+    input: &mut Input,
+    opts: &Options,
+    progress: &mut dyn FnMut(u64),
+) -> Result<LayoutScan, TraceError> {
     let mut layout = LayoutScan::new();
     let mut bad = BadInput::default();
     with_decoder!(opts, |d| drive(
@@ -154,7 +159,7 @@ pub fn scan(input: &mut Input, opts: &Options) -> Result<LayoutScan, TraceError>
         opts.format,
         &mut d,
         &mut bad,
-        &mut |_| {},
+        progress,
         &mut |vas, acc| {
             layout.observe(vas, acc);
             Ok(())

@@ -259,6 +259,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
 
     // The mechanism: the scenario process's, from the flags, or fitted to
     // the trace.
+    let fitting = Instant::now();
     let (mmu, process, scenario_cost) = match from_scenario {
         Some((mmu, process, cost)) => (mmu, Some(process), Some(cost)),
         None => (
@@ -267,6 +268,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             None,
         ),
     };
+    let layout_seconds = auto.then(|| fitting.elapsed().as_secs_f64());
 
     // The cost model of the estimated time: --cost, else the scenario's
     // [cost] (when it differs from the E14 table), else the E14 table;
@@ -291,7 +293,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         )),
         None => None,
     };
-    let bar = progress_bar(&input, args.no_progress);
+    let bar = progress_bar(&input, args.no_progress, "replay");
     let mut progress = |n: u64| {
         if let Some(b) = &bar {
             b.set_position(n);
@@ -336,6 +338,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         cost_from,
         report: &report,
         seconds,
+        layout_seconds,
     };
     if args.json {
         writeln!(out, "{}", summary_json(&summary))?;
@@ -361,11 +364,22 @@ fn mechanism_for_trace(
         let scan = match window {
             Some(kept) => {
                 let mut first = Input::stream(Box::new(io::Cursor::new(kept.clone())));
-                trace::scan(&mut first, opts).map_err(|e| trace_error(name, e))?
+                trace::scan(&mut first, opts, &mut |_| {}).map_err(|e| trace_error(name, e))?
             }
             None => {
+                // A pass over the whole file: it gets a bar of its own.
                 let mut first = open(&args.trace)?;
-                trace::scan(&mut first, opts).map_err(|e| trace_error(name, e))?
+                let bar = progress_bar(&first, args.no_progress, "layout");
+                let mut progress = |n: u64| {
+                    if let Some(b) = &bar {
+                        b.set_position(n);
+                    }
+                };
+                let scan = trace::scan(&mut first, opts, &mut progress);
+                if let Some(b) = &bar {
+                    b.finish_and_clear();
+                }
+                scan.map_err(|e| trace_error(name, e))?
             }
         };
         Ok(AnyMmu::Segmentation(
@@ -505,16 +519,21 @@ fn scenario_mechanism(
     Ok((mmu, process, k.config.cost.clone()))
 }
 
-/// A progress bar on stderr, when it is a terminal and the size is known.
-fn progress_bar(input: &Input, disabled: bool) -> Option<indicatif::ProgressBar> {
+/// A progress bar on stderr for one pass over `input` (`pass` names it:
+/// `layout` or `replay`), when stderr is a terminal and the size is known.
+fn progress_bar(
+    input: &Input,
+    disabled: bool,
+    pass: &'static str,
+) -> Option<indicatif::ProgressBar> {
     let len = input.len()?;
     if disabled || !io::stderr().is_terminal() || len == 0 {
         return None;
     }
-    let bar = indicatif::ProgressBar::new(len);
+    let bar = indicatif::ProgressBar::new(len).with_prefix(pass);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            "{prefix:>6} {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );

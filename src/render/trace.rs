@@ -131,6 +131,9 @@ pub struct Summary<'a> {
     /// Wall-clock seconds of the replay (text only: JSON stays
     /// reproducible).
     pub seconds: f64,
+    /// Wall-clock seconds of the `--layout auto` pass before it, if any
+    /// (text only).
+    pub layout_seconds: Option<f64>,
 }
 
 /// The width of the label column of the counts (`  outside-physical-memory`).
@@ -277,13 +280,17 @@ pub fn summary_text(s: &Summary<'_>) -> String {
         "  not charged (the cost model has no figure for them): address translation, {} to the OS (one per fault), CPU time",
         super::counted(st.faulted(), "trap", "traps"),
     );
-    let _ = writeln!(
+    let _ = write!(
         t,
         "time {:.3} s: {} references/s, {:.1} MB/s",
         s.seconds,
         per_second(total as f64 / s.seconds.max(1e-9)),
         s.report.bytes as f64 / s.seconds.max(1e-9) / 1e6
     );
+    if let Some(layout) = s.layout_seconds {
+        let _ = write!(t, " (after {layout:.3} s fitting the layout)");
+    }
+    t.push('\n');
     t
 }
 
@@ -412,6 +419,7 @@ mod tests {
             cost,
             cost_from: CostFrom::Defaults,
             seconds: 0.0,
+            layout_seconds: None,
         }
     }
 
@@ -435,6 +443,23 @@ mod tests {
             bytes: 0,
         };
         (mmu, process, report)
+    }
+
+    #[test]
+    fn the_time_line_names_the_layout_pass_when_there_was_one() {
+        let (mmu, _, report) = e7_p1_summary_parts();
+        let cost = CostModel::default();
+        let plain = summary_text(&e7_summary(&mmu, &report, &cost));
+        assert!(!plain.contains("fitting the layout"), "{plain}");
+        let fitted = Summary {
+            layout_seconds: Some(0.25),
+            ..e7_summary(&mmu, &report, &cost)
+        };
+        let text = summary_text(&fitted);
+        assert!(
+            text.ends_with(" (after 0.250 s fitting the layout)\n"),
+            "{text}"
+        );
     }
 
     #[test]
