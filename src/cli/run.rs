@@ -1,7 +1,9 @@
 //! `vmlab run PROGRAM`: assemble (`.s`) or load (ELF) a program, place it in
 //! physical memory, and run it on the RV64IM CPU with every access
 //! translated by the chosen MMU. `--trace` narrates every access in the
-//! lecture's words; `--json` gives the same as JSON lines.
+//! lecture's words; `--json` gives the same as JSON lines; `--trace-out`
+//! records the program's references as a binary trace that `vmlab trace`
+//! replays under any other mechanism.
 
 use super::{CliError, CmdResult, parse_size_arg};
 use crate::addr::{PhysAddr, VirtAddr};
@@ -10,7 +12,7 @@ use crate::cpu::{Observer, Trap, parse_register};
 use crate::machine::{Config, Machine, MmuKind, Outcome, Regions, Tracer};
 use crate::program::Program;
 use serde_json::json;
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 /// Flags of `vmlab run`.
@@ -20,7 +22,13 @@ Examples:
   vmlab run examples/sum.s
   vmlab run examples/e4.s --mmu base-bounds --base 4k --space 1k --reg s0=0x200 \\
             --max-instructions 3 --trace
-  vmlab run prog.elf --mmu identity --stats")]
+  vmlab run prog.elf --mmu identity --stats
+  vmlab run examples/sum.s --trace-out sum.bink
+  vmlab trace --va-bits 16 --segment 0x1000:0x4000:rx:code --segment 0x8000:0x4000:rw sum.bink
+
+--trace-out writes every reference the program makes (fetches, loads,
+stores, and the access that faulted, if one did), by virtual address:
+bin-kind records (u64 address + u8 kind: 0 read, 1 write, 2 fetch).")]
 pub struct Args {
     /// An assembly source (.s) or a static RISC-V ELF64 executable.
     program: PathBuf,
@@ -43,6 +51,10 @@ pub struct Args {
     /// Print every fetch, load and store with its translation and region.
     #[arg(long)]
     trace: bool,
+    /// Write every reference's virtual address and kind to FILE, as a
+    /// bin-kind trace for `vmlab trace`.
+    #[arg(long, value_name = "FILE")]
+    trace_out: Option<PathBuf>,
     /// JSON lines instead of text.
     #[arg(long)]
     json: bool,
@@ -200,6 +212,79 @@ impl Tracer for Trace<'_> {
     }
 }
 
+/// Records every reference of the run as a `bin-kind` record
+/// (`--trace-out`), by virtual address: what the program asked for, for
+/// `vmlab trace` to replay under another mechanism.
+struct Recorder {
+    w: BufWriter<std::fs::File>,
+    error: Option<std::io::Error>,
+}
+
+impl Recorder {
+    fn record(&mut self, va: VirtAddr, access: crate::mmu::Access) {
+        let mut r = [0u8; 9];
+        r[..8].copy_from_slice(&va.as_u64().to_le_bytes());
+        r[8] = crate::trace::binary::kind_byte(access);
+        if let Err(e) = self.w.write_all(&r) {
+            self.error.get_or_insert(e);
+        }
+    }
+}
+
+impl Observer for Recorder {
+    fn fetch(&mut self, va: VirtAddr, _pa: PhysAddr) {
+        self.record(va, crate::mmu::Access::Fetch);
+    }
+    fn load(&mut self, va: VirtAddr, _pa: PhysAddr, _size: u64, _value: u64) {
+        self.record(va, crate::mmu::Access::Read);
+    }
+    fn store(&mut self, va: VirtAddr, _pa: PhysAddr, _size: u64, _value: u64) {
+        self.record(va, crate::mmu::Access::Write);
+    }
+    fn trap(&mut self, trap: &Trap) {
+        // The access that faulted was a reference too.
+        if let Trap::Fault { fault, .. } = trap {
+            self.record(fault.va, fault.access);
+        }
+    }
+}
+
+impl Tracer for Recorder {}
+
+/// Two observers of one run, each told everything (`--trace` with
+/// `--trace-out`).
+struct Both<'a, A, B>(&'a mut A, &'a mut B);
+
+impl<A: Tracer, B: Tracer> Observer for Both<'_, A, B> {
+    fn fetch(&mut self, va: VirtAddr, pa: PhysAddr) {
+        self.0.fetch(va, pa);
+        self.1.fetch(va, pa);
+    }
+    fn load(&mut self, va: VirtAddr, pa: PhysAddr, size: u64, value: u64) {
+        self.0.load(va, pa, size, value);
+        self.1.load(va, pa, size, value);
+    }
+    fn store(&mut self, va: VirtAddr, pa: PhysAddr, size: u64, value: u64) {
+        self.0.store(va, pa, size, value);
+        self.1.store(va, pa, size, value);
+    }
+    fn trap(&mut self, trap: &Trap) {
+        self.0.trap(trap);
+        self.1.trap(trap);
+    }
+}
+
+impl<A: Tracer, B: Tracer> Tracer for Both<'_, A, B> {
+    fn regions_changed(&mut self, regions: &Regions) {
+        self.0.regions_changed(regions);
+        self.1.regions_changed(regions);
+    }
+    fn program_wrote(&mut self, bytes: &[u8]) {
+        self.0.program_wrote(bytes);
+        self.1.program_wrote(bytes);
+    }
+}
+
 /// Runs `vmlab run`.
 pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
     // 1. Validate every flag before doing anything.
@@ -271,6 +356,17 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
     for (n, v) in regs {
         machine.cpu.regs.set(n, v);
     }
+    let mut recorder = match &args.trace_out {
+        Some(path) => Some(Recorder {
+            w: BufWriter::with_capacity(
+                1 << 20,
+                std::fs::File::create(path)
+                    .map_err(|e| CliError::input(format!("--trace-out {}: {e}", path.display())))?,
+            ),
+            error: None,
+        }),
+        None => None,
+    };
     // 3. Run.
     let started = std::time::Instant::now();
     let cpu_before = cpu_time();
@@ -287,14 +383,27 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             error: None,
         };
         // The trace prints what the program writes, where it writes it.
-        let o = machine.run(limit, &mut std::io::sink(), &mut trace)?;
+        let sink = &mut std::io::sink();
+        let o = match recorder.as_mut() {
+            Some(r) => machine.run(limit, sink, &mut Both(&mut trace, r))?,
+            None => machine.run(limit, sink, &mut trace)?,
+        };
         if let Some(e) = trace.error {
             return Err(e.into());
         }
         o
     } else {
-        machine.run(limit, &mut *out, &mut crate::cpu::NoObserver)?
+        match recorder.as_mut() {
+            Some(r) => machine.run(limit, &mut *out, r)?,
+            None => machine.run(limit, &mut *out, &mut crate::cpu::NoObserver)?,
+        }
     };
+    if let Some(mut r) = recorder {
+        if let Some(e) = r.error.take() {
+            return Err(e.into());
+        }
+        r.w.flush()?;
+    }
     let elapsed = started.elapsed();
     let count = machine.cpu.instret;
     if args.stats {
