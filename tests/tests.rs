@@ -25,6 +25,8 @@ mod scenario;
 mod sched;
 #[path = "it/support.rs"]
 mod support;
+#[path = "it/tour.rs"]
+mod tour;
 #[path = "it/trace.rs"]
 mod trace;
 #[path = "it/translate.rs"]

@@ -1,0 +1,145 @@
+//! The tour (docs/tour/*.md, and so the README) shows real output: every
+//! `$ vmlab ...` command of a console block that can run here as written
+//! (no shell pipes or redirections, every file it names in the repository,
+//! no wall-clock timing in its output) is run again and must print what the
+//! tour shows. A trailing `(exit N)` line in the tour is the exit status,
+//! and a trailing `# (stderr)` remark is dropped.
+
+use std::path::Path;
+
+/// One command of the tour and the output shown under it.
+struct Shown {
+    file: String,
+    line: usize,
+    command: String,
+    output: Vec<String>,
+}
+
+/// Every `$ vmlab` command inside a code fence, with the lines up to the
+/// next command or the end of the fence.
+fn commands(root: &Path) -> Vec<Shown> {
+    let mut shown = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(root.join("docs/tour"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    files.sort();
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let mut fenced = false;
+        let mut i = 0;
+        while i < lines.len() {
+            let l = lines[i];
+            i += 1;
+            if l.starts_with("```") {
+                fenced = !fenced;
+                continue;
+            }
+            let Some(command) = l.strip_prefix("$ vmlab ").filter(|_| fenced) else {
+                continue;
+            };
+            let mut output = Vec::new();
+            while i < lines.len() && !lines[i].starts_with("$ ") && !lines[i].starts_with("```") {
+                output.push(lines[i].to_string());
+                i += 1;
+            }
+            shown.push(Shown {
+                file: path.file_name().unwrap().to_string_lossy().into_owned(),
+                line: i - output.len(),
+                command: command.to_string(),
+                output,
+            });
+        }
+    }
+    shown
+}
+
+/// Whether `c` can run here exactly as the tour writes it.
+fn runnable(root: &Path, c: &Shown) -> bool {
+    let shell = c
+        .command
+        .contains(['|', ';', '<', '>', '&', '\'', '"', '\\', '$']);
+    let files_here = c
+        .command
+        .split_whitespace()
+        .filter(|a| {
+            a.contains('/')
+                || [
+                    ".txt", ".toml", ".lackey", ".bin", ".bink", ".s", ".elf", ".c",
+                ]
+                .iter()
+                .any(|e| a.ends_with(e))
+        })
+        .all(|a| root.join(a).exists());
+    let timed = c
+        .output
+        .iter()
+        .any(|l| l.starts_with("time ") || l.contains("M instructions/s"));
+    !shell && files_here && !timed
+}
+
+#[test]
+fn every_runnable_tour_command_prints_what_the_tour_shows() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let all = commands(root);
+    let runnable: Vec<&Shown> = all.iter().filter(|c| runnable(root, c)).collect();
+    // Most of the tour runs as written; the rest needs valgrind captures,
+    // files made by earlier commands, or shows timings.
+    assert!(
+        runnable.len() >= 30,
+        "only {} of {} tour commands are checked",
+        runnable.len(),
+        all.len()
+    );
+    let mut wrong = Vec::new();
+    for c in runnable {
+        let mut expected = c.output.clone();
+        while expected.last().is_some_and(|l| l.trim().is_empty()) {
+            expected.pop();
+        }
+        // The exit status is checked where the tour states it.
+        let mut code = None;
+        if let Some(n) = expected.last().and_then(|l| {
+            l.strip_prefix("(exit ")?
+                .strip_suffix(')')?
+                .parse::<i32>()
+                .ok()
+        }) {
+            code = Some(n);
+            expected.pop();
+        }
+        for l in &mut expected {
+            if let Some(kept) = l.strip_suffix("# (stderr)") {
+                *l = kept.trim_end().to_string();
+            }
+        }
+        let args: Vec<&str> = c.command.split_whitespace().collect();
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_vmlab"))
+            .args(&args)
+            .current_dir(root)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&run.stdout).into_owned()
+            + &String::from_utf8_lossy(&run.stderr);
+        let got: Vec<&str> = text.trim_end_matches('\n').lines().collect();
+        let status = run.status.code().unwrap_or(-1);
+        let status_ok = code.is_none_or(|c| c == status);
+        if got != expected || !status_ok {
+            wrong.push(format!(
+                "{}:{}: $ vmlab {}\n  shown (exit {code:?}):\n    {}\n  printed (exit {status}):\n    {}",
+                c.file,
+                c.line,
+                c.command,
+                expected.join("\n    "),
+                got.join("\n    ")
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the tour is out of date:\n{}",
+        wrong.join("\n")
+    );
+}
