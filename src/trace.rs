@@ -14,8 +14,10 @@
 //! The mechanism is chosen once per trace ([`replay`] matches on
 //! [`AnyMmu`] and calls a copy of the pipeline made for that mechanism and
 //! that format), so the per-reference loop has no dynamic dispatch and no
-//! allocation. The MMU code is the shared one (`Mmu::translate`), so what
-//! a trace replay counts is exactly what `vmlab translate` narrates.
+//! allocation. The MMU code is the shared one (`Mmu::translate`, or for
+//! base+bounds and segmentation a loop over the MMU's own registers that
+//! property tests hold to it), so what a trace replay counts is exactly
+//! what `vmlab translate` narrates.
 
 pub mod batch;
 pub mod binary;
