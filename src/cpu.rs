@@ -21,7 +21,7 @@
 //! instruction) that it must handle. An [`Observer`] sees every access; the
 //! do-nothing [`NoObserver`] compiles away.
 //!
-//! Split as the hardware is: [`registers`] (the register file), [`decode`]
+//! Split as the hardware is: [`registers`] (the register file), [`decode`](mod@decode)
 //! (words to instructions and back), [`execute`] (one instruction's effect),
 //! [`cache`] (the decoded-instruction cache).
 
