@@ -33,12 +33,18 @@ pub enum Accesses<'a> {
 /// A mechanism the trace engine can replay: an [`Mmu`] that also says which
 /// segment an address selects, for the per-segment counters.
 pub trait Mechanism: Mmu {
-    /// How many segments it has (0: the mechanism has no segments).
-    fn segment_count(&self) -> usize;
+    /// How many segments it has (0, the default: no segments).
+    fn segment_count(&self) -> usize {
+        0
+    }
 
     /// The segment `va` selects and the offset in it, or `None` (no
-    /// segments, or an address too wide to split).
-    fn segment_and_offset(&self, va: u64) -> Option<(u32, u64)>;
+    /// segments, the default, or an address too wide to split).
+    #[inline(always)]
+    fn segment_and_offset(&self, va: u64) -> Option<(u32, u64)> {
+        let _ = va;
+        None
+    }
 
     /// The segment `va` selects, or `None` (no segments, or too wide).
     #[inline(always)]
@@ -63,45 +69,13 @@ pub trait Mechanism: Mmu {
     }
 }
 
-impl Mechanism for Identity {
-    fn segment_count(&self) -> usize {
-        0
-    }
-    #[inline(always)]
-    fn segment_and_offset(&self, _va: u64) -> Option<(u32, u64)> {
-        None
-    }
-}
+impl Mechanism for Identity {}
 
-impl Mechanism for crate::mmu::LinearPageTable {
-    fn segment_count(&self) -> usize {
-        0
-    }
-    #[inline(always)]
-    fn segment_and_offset(&self, _va: u64) -> Option<(u32, u64)> {
-        None
-    }
-}
+impl Mechanism for crate::mmu::LinearPageTable {}
 
-impl Mechanism for Base {
-    fn segment_count(&self) -> usize {
-        0
-    }
-    #[inline(always)]
-    fn segment_and_offset(&self, _va: u64) -> Option<(u32, u64)> {
-        None
-    }
-}
+impl Mechanism for Base {}
 
 impl Mechanism for BaseBounds {
-    fn segment_count(&self) -> usize {
-        0
-    }
-    #[inline(always)]
-    fn segment_and_offset(&self, _va: u64) -> Option<(u32, u64)> {
-        None
-    }
-
     /// When the whole address space lies in memory (always, unless a
     /// kernel loaded registers reaching past it), the bounds check is the
     /// whole translation: the window loop.
