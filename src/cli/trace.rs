@@ -72,21 +72,12 @@ pub struct Args {
     /// The trace format: text, bin, bin-kind or lackey (default: detected).
     #[arg(long, value_name = "FORMAT")]
     format: Option<String>,
-    /// Base register: dynamic relocation (without --bounds, no protection).
-    #[arg(long, value_name = "ADDR")]
-    base: Option<String>,
-    /// Bounds register: the size of the address space (needs --base).
-    #[arg(long, value_name = "SIZE")]
-    bounds: Option<String>,
-    /// A segment, in order 0..n-1: BASE:SIZE:PERMS[:down][:NAME] (as in
-    /// `vmlab translate`). Overrides --layout.
-    #[arg(long = "segment", value_name = "BASE:SIZE:PERMS[:down][:NAME]")]
-    segments: Vec<String>,
-    /// Width of a virtual address in bits (required with --segment).
-    #[arg(long, value_name = "BITS")]
-    va_bits: Option<u32>,
+    // The mechanism, as in `vmlab translate` (a --segment table overrides
+    // --layout).
+    #[command(flatten)]
+    mechanism: MechanismFlags,
     /// `auto`: fit a segment table (code, data, stack) to the addresses the
-    /// trace touches.
+    /// trace touches (a --segment table given by hand overrides it).
     #[arg(long, value_name = "auto")]
     layout: Option<String>,
     /// Size of physical memory (default 64k; with --layout auto, just what
@@ -202,14 +193,14 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         .transpose()?;
     let auto = match args.layout.as_deref() {
         None => false,
-        Some("auto") => args.segments.is_empty(),
+        Some("auto") => args.mechanism.segments.is_empty(),
         Some(other) => {
             return Err(CliError::input(format!(
                 "--layout: unknown layout '{other}' (expected auto)"
             )));
         }
     };
-    if auto && (args.base.is_some() || args.bounds.is_some()) {
+    if auto && (args.mechanism.base.is_some() || args.mechanism.bounds.is_some()) {
         return Err(CliError::input(
             "--layout auto builds a segment table: it cannot be combined with --base/--bounds",
         ));
@@ -386,13 +377,7 @@ fn mechanism_for_trace(
             scan.build(phys_mem).map_err(CliError::input)?,
         ))
     } else {
-        let flags = MechanismFlags {
-            base: args.base.as_deref(),
-            bounds: args.bounds.as_deref(),
-            segments: &args.segments,
-            va_bits: args.va_bits,
-        };
-        build_mechanism(&flags, phys_mem.unwrap_or(64 * 1024))
+        build_mechanism(&args.mechanism, phys_mem.unwrap_or(64 * 1024))
     }
 }
 
@@ -400,10 +385,10 @@ fn mechanism_for_trace(
 /// flags that would choose or size another mechanism, naming them.
 fn refuse_mechanism_flags(args: &Args) -> Result<(), CliError> {
     let given: Vec<&str> = [
-        ("--base", args.base.is_some()),
-        ("--bounds", args.bounds.is_some()),
-        ("--segment", !args.segments.is_empty()),
-        ("--va-bits", args.va_bits.is_some()),
+        ("--base", args.mechanism.base.is_some()),
+        ("--bounds", args.mechanism.bounds.is_some()),
+        ("--segment", !args.mechanism.segments.is_empty()),
+        ("--va-bits", args.mechanism.va_bits.is_some()),
         ("--layout", args.layout.is_some()),
         ("--phys-mem", args.phys_mem.is_some()),
     ]

@@ -25,19 +25,8 @@ An address may carry its access as a prefix: r:0x100 (read), w:0x100 (write),
 f:0x100 (fetch); otherwise --access applies."
 )]
 pub struct Args {
-    /// Base register: dynamic relocation (without --bounds, no protection).
-    #[arg(long, value_name = "ADDR")]
-    base: Option<String>,
-    /// Bounds register: the size of the address space (needs --base).
-    #[arg(long, value_name = "SIZE")]
-    bounds: Option<String>,
-    /// A segment, in order 0..n-1: BASE:SIZE:PERMS[:down][:NAME], PERMS from
-    /// r, w, x or - (none). The count must be a power of two.
-    #[arg(long = "segment", value_name = "BASE:SIZE:PERMS[:down][:NAME]")]
-    segments: Vec<String>,
-    /// Width of a virtual address in bits (required with --segment).
-    #[arg(long, value_name = "BITS")]
-    va_bits: Option<u32>,
+    #[command(flatten)]
+    mechanism: MechanismFlags,
     /// Kind of access: read, write or fetch.
     #[arg(long, default_value = "read", value_name = "KIND")]
     access: String,
@@ -62,10 +51,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         .access
         .parse()
         .map_err(|e| CliError::input(format!("--access: {e}")))?;
-    let mmu = build_mmu(&args, phys_size)?;
+    let mmu = build_mechanism(&args.mechanism, phys_size)?;
     let width = match &mmu {
         AnyMmu::Segmentation(s) => Some(s.va_bits()),
-        _ => args.va_bits,
+        _ => args.mechanism.va_bits,
     };
     let requests = args
         .addresses
@@ -90,33 +79,29 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
     Ok(if faulted && args.strict { 1 } else { 0 })
 }
 
-/// Chooses and configures the mechanism from the flags.
-fn build_mmu(args: &Args, phys_size: u64) -> Result<AnyMmu, CliError> {
-    let flags = MechanismFlags {
-        base: args.base.as_deref(),
-        bounds: args.bounds.as_deref(),
-        segments: &args.segments,
-        va_bits: args.va_bits,
-    };
-    build_mechanism(&flags, phys_size)
-}
-
 /// The mechanism flags `translate` and `trace` share: `--base`,
 /// `--bounds`, `--segment`, `--va-bits`.
-pub(crate) struct MechanismFlags<'a> {
-    pub base: Option<&'a str>,
-    pub bounds: Option<&'a str>,
-    pub segments: &'a [String],
+#[derive(clap::Args, Debug)]
+pub(crate) struct MechanismFlags {
+    /// Base register: dynamic relocation (without --bounds, no protection).
+    #[arg(long, value_name = "ADDR")]
+    pub base: Option<String>,
+    /// Bounds register: the size of the address space (needs --base).
+    #[arg(long, value_name = "SIZE")]
+    pub bounds: Option<String>,
+    /// A segment, in order 0..n-1: BASE:SIZE:PERMS[:down][:NAME], PERMS from
+    /// r, w, x or - (none). The count must be a power of two.
+    #[arg(long = "segment", value_name = "BASE:SIZE:PERMS[:down][:NAME]")]
+    pub segments: Vec<String>,
+    /// Width of a virtual address in bits (required with --segment).
+    #[arg(long, value_name = "BITS")]
     pub va_bits: Option<u32>,
 }
 
 /// Chooses and configures the mechanism from the shared flags (segments ->
 /// segmentation, base and bounds -> base+bounds, base alone -> base only,
 /// nothing -> identity). Bad flags are a [`CliError::Input`].
-pub(crate) fn build_mechanism(
-    args: &MechanismFlags<'_>,
-    phys_size: u64,
-) -> Result<AnyMmu, CliError> {
+pub(crate) fn build_mechanism(args: &MechanismFlags, phys_size: u64) -> Result<AnyMmu, CliError> {
     if !args.segments.is_empty() {
         if args.base.is_some() || args.bounds.is_some() {
             return Err(CliError::input(
@@ -143,7 +128,7 @@ pub(crate) fn build_mechanism(
             "--va-bits: {bits} is not between 1 and 64"
         )));
     }
-    match (args.base, args.bounds) {
+    match (args.base.as_deref(), args.bounds.as_deref()) {
         (Some(base), Some(bounds)) => {
             let base = parse_size_arg("--base", base)?;
             let bounds = parse_size_arg("--bounds", bounds)?;
