@@ -566,6 +566,12 @@ pub(crate) fn require_kernel(mode: Mode) -> Result<(), RegisterError> {
     }
 }
 
+/// Any access kind, for property tests.
+#[cfg(test)]
+pub(crate) fn any_access() -> impl proptest::strategy::Strategy<Value = Access> {
+    proptest::sample::select(vec![Access::Fetch, Access::Read, Access::Write])
+}
+
 #[cfg(test)]
 mod properties {
     //! Properties every mechanism must keep, for any input.
@@ -573,17 +579,13 @@ mod properties {
     use super::*;
     use proptest::prelude::*;
 
-    fn access() -> impl Strategy<Value = Access> {
-        prop_oneof![Just(Access::Fetch), Just(Access::Read), Just(Access::Write)]
-    }
-
     proptest! {
         #[test]
         fn base_bounds_lands_inside_its_own_range(
             base in 0u64..1 << 40,
             bounds in 0u64..1 << 20,
             va in any::<u64>(),
-            access in access(),
+            access in any_access(),
         ) {
             let m = BaseBounds::new(base, bounds, 1 << 41).unwrap();
             match m.translate(VirtAddr::new(va), access) {
@@ -617,7 +619,7 @@ mod properties {
             seg_bits in 0u32..=3,
             raw in prop::collection::vec((0u64..1 << 30, 0u64..1 << 32, any::<bool>(), 0u8..8), 8),
             va in any::<u64>(),
-            access in access(),
+            access in any_access(),
         ) {
             prop_assume!(seg_bits <= va_bits);
             let n = 1usize << seg_bits;
@@ -653,7 +655,7 @@ mod properties {
             phys in any::<u64>(),
             va in any::<u64>(),
             va_bits in 0u32..=70,
-            access in access(),
+            access in any_access(),
         ) {
             let _ = Base::new(base, phys).explain(VirtAddr::new(va), access);
             let _ = Identity::new(phys).explain(VirtAddr::new(va), access);

@@ -560,11 +560,8 @@ mod tests {
 
     mod fast_path {
         use super::*;
+        use crate::mmu::any_access;
         use proptest::prelude::*;
-
-        fn access() -> impl Strategy<Value = Access> {
-            prop_oneof![Just(Access::Fetch), Just(Access::Read), Just(Access::Write)]
-        }
 
         /// A segment with sizes and bases near the edges: 0, the offset
         /// range, the top of memory and 2^64.
@@ -624,7 +621,7 @@ mod tests {
                 phys in prop_oneof![1u64..1 << 16, any::<u64>(), Just(u64::MAX)],
                 loads in proptest::collection::vec((any::<prop::sample::Index>(), segment()), 0..6),
                 raw in proptest::collection::vec(any::<u64>(), 8),
-                access in access(),
+                access in any_access(),
             ) {
                 let n = 1usize << seg_bits;
                 let empty = vec![Segment::up(0, 0, Perms::empty()); n];
@@ -647,7 +644,7 @@ mod tests {
                 va_bits in 2u32..=64,
                 segs in proptest::collection::vec(segment(), 4),
                 raw in proptest::collection::vec(any::<u64>(), 8),
-                access in access(),
+                access in any_access(),
             ) {
                 let phys = u64::MAX;
                 let max = u64::try_from(1u128 << (va_bits - 2)).unwrap_or(u64::MAX);

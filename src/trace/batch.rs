@@ -676,6 +676,7 @@ mod tests {
 
     mod segmented {
         use super::*;
+        use crate::mmu::any_access;
         use proptest::prelude::*;
 
         /// A table `new` accepts: `2^bits` segments of random size,
@@ -701,10 +702,6 @@ mod tests {
                     Segmentation::new(va_bits, segs, 1 << 46).unwrap()
                 })
             })
-        }
-
-        fn access() -> impl Strategy<Value = Access> {
-            prop_oneof![Just(Access::Fetch), Just(Access::Read), Just(Access::Write)]
         }
 
         /// Runs `vas` in two batches (the second starts from the first's
@@ -746,7 +743,7 @@ mod tests {
                 base in prop_oneof![0u64..1 << 20, any::<u64>()],
                 bounds in prop_oneof![0u64..1 << 12, any::<u64>()],
                 phys in prop_oneof![Just(1u64 << 40), any::<u64>()],
-                raw in proptest::collection::vec((any::<u64>(), 0u32..64, access()), 0..200),
+                raw in proptest::collection::vec((any::<u64>(), 0u32..64, any_access()), 0..200),
             ) {
                 let mut m = BaseBounds::new(0, 0, phys).unwrap();
                 m.set(crate::mmu::Mode::Kernel, base, bounds).unwrap();
@@ -761,20 +758,21 @@ mod tests {
             #[test]
             fn segmented_loop_agrees_with_the_generic_one(
                 m in table(),
-                raw in proptest::collection::vec((any::<u64>(), 0u32..64, access()), 0..200),
-                edges in proptest::collection::vec((any::<prop::sample::Index>(), 0usize..4), 0..40),
+                raw in proptest::collection::vec((any::<u64>(), 0u32..64, any_access()), 0..200),
+                edges in proptest::collection::vec((any::<prop::sample::Index>(), 0usize..4, any_access()), 0..40),
             ) {
                 // Random addresses, and addresses at both ends of a
                 // segment's bounds (just inside and just outside).
                 let mut vas: Vec<u64> = raw.iter().map(|&(v, shift, _)| v >> shift).collect();
+                let mut kinds: Vec<Access> = raw.iter().map(|r| r.2).collect();
                 let (d, bits) = (m.decoded(), m.offset_bits());
-                for (i, e) in edges {
+                for (i, e, access) in edges {
                     let s = i.index(d.len());
                     let end = d[s].lo.wrapping_add(d[s].len);
                     let off = [d[s].lo.wrapping_sub(1), d[s].lo, end.wrapping_sub(1), end][e];
                     vas.push(((s as u64) << bits) | (off & ((1u64 << bits) - 1)));
+                    kinds.push(access);
                 }
-                let kinds: Vec<Access> = (0..vas.len()).map(|i| [Access::Read, Access::Write, Access::Fetch][i % 3]).collect();
                 agree(&m, &vas, &kinds)?;
             }
         }
