@@ -275,11 +275,10 @@ fn sequence(out: &mut dyn Write, start: Start, requests: &[Request], json: bool)
                         by_name.insert(name.clone(), Some(a.addr));
                         (
                             format!(
-                                "alloc {name} ({size} bytes) -> {} ({} byte block, searched {} element{})",
+                                "alloc {name} ({size} bytes) -> {} ({} byte block, searched {})",
                                 a.addr,
                                 a.size,
-                                a.searched,
-                                if a.searched == 1 { "" } else { "s" }
+                                crate::render::counted(a.searched as u64, "element", "elements"),
                             ),
                             json!({"kind": "alloc", "policy": policy, "name": name, "size": size, "ok": true,
                                    "addr": a.addr, "block_size": a.size, "searched": a.searched}),
