@@ -232,10 +232,13 @@ fn replay_with<M: Mechanism>(
                 kept.accesses.clear();
                 translate_batch::<M, true>(mmu, vas, acc, &mut stats, &mut kept);
                 bytes.clear();
-                for (pa, a) in kept.pas.iter().zip(&kept.accesses) {
-                    bytes.extend_from_slice(&pa.to_le_bytes());
-                    if *with_kinds {
-                        bytes.push(binary::kind_byte(*a));
+                if *with_kinds {
+                    for (pa, a) in kept.pas.iter().zip(&kept.accesses) {
+                        bytes.extend_from_slice(&binary::kind_record(*pa, *a));
+                    }
+                } else {
+                    for pa in &kept.pas {
+                        bytes.extend_from_slice(&pa.to_le_bytes());
                     }
                 }
                 w.write_all(&bytes).map_err(TraceError::Write)?;

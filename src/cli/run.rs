@@ -222,9 +222,7 @@ struct Recorder {
 
 impl Recorder {
     fn record(&mut self, va: VirtAddr, access: crate::mmu::Access) {
-        let mut r = [0u8; 9];
-        r[..8].copy_from_slice(&va.as_u64().to_le_bytes());
-        r[8] = crate::trace::binary::kind_byte(access);
+        let r = crate::trace::binary::kind_record(va.as_u64(), access);
         if let Err(e) = self.w.write_all(&r) {
             self.error.get_or_insert(e);
         }

@@ -19,6 +19,15 @@ pub const fn kind_byte(access: Access) -> u8 {
     }
 }
 
+/// The `bin-kind` record of a reference: the address, little-endian, then
+/// the kind byte. Its first 8 bytes are the `bin` record.
+pub fn kind_record(addr: u64, access: Access) -> [u8; 9] {
+    let mut r = [0u8; 9];
+    r[..8].copy_from_slice(&addr.to_le_bytes());
+    r[8] = kind_byte(access);
+    r
+}
+
 /// The access a `bin-kind` kind byte names.
 #[inline(always)]
 pub const fn kind_of_byte(b: u8) -> Option<Access> {
