@@ -215,7 +215,7 @@ proptest! {
 /// references that translated, in order.
 fn scalar_summary(mmu: &AnyMmu, refs: &[(u64, Access)]) -> (serde_json::Value, Vec<u64>) {
     let mut faults = serde_json::Map::new();
-    let mut segments = vec![(0u64, 0u64, u64::MAX, 0u64); mmu_segments(mmu)];
+    let mut segments = vec![(0u64, 0u64, u64::MAX, 0u64); segment_sizes(mmu).len()];
     let (mut lowest, mut highest, mut pas) = (u64::MAX, 0u64, Vec::new());
     for &(va, access) in refs {
         let t = mmu.explain(vmlab::VirtAddr::new(va), access);
@@ -241,10 +241,14 @@ fn scalar_summary(mmu: &AnyMmu, refs: &[(u64, Access)]) -> (serde_json::Value, V
             }
         }
     }
+    // The summary lists a segment in use, or one that references selected.
+    let sizes = segment_sizes(mmu);
     let segments: Vec<_> = segments
         .into_iter()
-        .map(|(valid, faults, lo, hi)| {
-            serde_json::json!({"valid": valid, "faults": faults,
+        .enumerate()
+        .filter(|&(i, (valid, faults, _, _))| sizes[i] > 0 || valid + faults > 0)
+        .map(|(i, (valid, faults, lo, hi))| {
+            serde_json::json!({"segment": i, "valid": valid, "faults": faults,
                 "lowest_va": (valid > 0).then_some(lo), "highest_va": (valid > 0).then_some(hi)})
         })
         .collect();
@@ -258,11 +262,11 @@ fn scalar_summary(mmu: &AnyMmu, refs: &[(u64, Access)]) -> (serde_json::Value, V
     (summary, pas)
 }
 
-/// The segments of a segmentation MMU (0 for the others).
-fn mmu_segments(mmu: &AnyMmu) -> usize {
+/// The sizes of a segmentation MMU's segments (none for the others).
+fn segment_sizes(mmu: &AnyMmu) -> Vec<u64> {
     match mmu {
-        AnyMmu::Segmentation(m) => m.segments().len(),
-        _ => 0,
+        AnyMmu::Segmentation(m) => m.segments().iter().map(|s| s.size).collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -284,7 +288,7 @@ fn summarised(summary: &serde_json::Value) -> serde_json::Value {
         .into_iter()
         .flatten()
         .map(|s| {
-            serde_json::json!({"valid": s["valid"], "faults": s["faults"],
+            serde_json::json!({"segment": s["segment"], "valid": s["valid"], "faults": s["faults"],
                 "lowest_va": pick(s, "lowest_va"), "highest_va": pick(s, "highest_va")})
         })
         .collect();
