@@ -269,9 +269,9 @@ pub fn summary_text(s: &Summary<'_>) -> String {
     };
     let _ = writeln!(
         t,
-        "estimated time {} = {} valid references x {} ns (one {} access each; cost model: {model})",
+        "estimated time {} = {} x {} ns (one {} access each; cost model: {model})",
         human_ns(e.total_ns()),
-        st.valid,
+        super::counted(st.valid, "valid reference", "valid references"),
         s.cost.access_ns(),
         s.cost.served_by.level(),
     );
