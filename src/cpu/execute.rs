@@ -7,8 +7,9 @@
 //!
 //! Choices where RISC-V leaves room: a misaligned load or store (address not
 //! a multiple of its size) faults with `misaligned` rather than being split;
-//! a load or store is checked by the MMU at its first *and* last byte, so an
-//! 8-byte load straddling the bounds faults; `fence` does nothing (one
+//! a load or store is checked by the MMU at every byte it touches
+//! ([`crate::mmu::Mmu::translate_span`]), so an 8-byte load straddling the
+//! bounds faults; `fence` does nothing (one
 //! in-order hart, coherent decode cache).
 
 use super::decode::{Inst, Op};
@@ -20,26 +21,13 @@ use crate::memory::{FRAME_SIZE, PhysicalMemory};
 use crate::mmu::{Access, Mmu};
 
 /// Translates a data access of `size` bytes at `va`: alignment, then the
-/// MMU at the first and the last byte, which must be contiguous.
+/// MMU's one span check ([`Mmu::translate_span`]) over every byte.
 #[inline(always)]
 fn translate_data<M: Mmu>(mmu: &M, va: u64, size: u64, access: Access) -> Result<PhysAddr, Fault> {
     if va & (size - 1) != 0 {
         return Err(Fault::new(VirtAddr::new(va), access, FaultKind::Misaligned));
     }
-    let pa = mmu.translate(VirtAddr::new(va), access)?;
-    if size > 1 {
-        // Aligned, so `va + size - 1` cannot wrap.
-        let last_va = va + (size - 1);
-        let last = mmu.translate(VirtAddr::new(last_va), access)?;
-        if last.as_u64() != pa.as_u64().wrapping_add(size - 1) {
-            return Err(Fault::new(
-                VirtAddr::new(last_va),
-                access,
-                FaultKind::Bounds,
-            ));
-        }
-    }
-    Ok(pa)
+    mmu.translate_span(VirtAddr::new(va), size, access)
 }
 
 fn outside(va: u64, access: Access) -> Fault {

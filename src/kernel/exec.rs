@@ -65,6 +65,10 @@ impl Kernel {
             let exit = self.hart.run(&self.mmu, &mut self.memory, left, &mut rec);
             let ran = self.hart.instret - before;
             left = left.saturating_sub(ran);
+            if ran > 0 {
+                // Progress since the last fault: the OS's fix worked.
+                retries = 0;
+            }
             self.counts.instructions += ran;
             self.proc_mut(pid).stats.instructions += ran;
             for (access, va, pa, size, value) in rec.0 {

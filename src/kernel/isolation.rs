@@ -1,28 +1,41 @@
 //! Isolation property tests: under base+bounds and segmentation no user
-//! access of any process, for any access list, reads or writes physical
-//! memory outside that process's own allocation, and the OS region is never
-//! written from user mode. Under base-only and static relocation the same
-//! property fails: proptest finds a counterexample, as the lecture says.
+//! access of any process, for any access list (any width from 1 to 8 bytes,
+//! at any offset, often straddling a bound or a segment's end, with `sbrk`
+//! growing and moving processes between accesses), reads or writes physical
+//! memory outside that process's own allocation; no byte of another process
+//! (as that process sees it, at its virtual address) changes; and the OS
+//! region is never written from user mode. Under base-only and static
+//! relocation the same property fails: proptest finds a counterexample, as
+//! the lecture says.
 
 use super::event::Event;
 use super::layout::Sizes;
 use super::system::{Kernel, KernelConfig, ProcessSpec, Strategy as Memory};
 use crate::addr::PhysAddr;
 use crate::mmu::Access;
+use crate::mmu::MmuRegisters;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestError, TestRunner};
+use std::collections::BTreeMap;
 
 const MEMORY: u64 = 32 * 1024;
 const OS: u64 = 2048;
 const OS_PATTERN: u8 = 0xa5;
 
-/// One step of a random workload: which process, what access, where.
+/// One step of a random workload: which process, what access (or an
+/// `sbrk`), where and how wide.
 #[derive(Clone, Debug)]
 struct Step {
     proc: usize,
     access: Access,
+    /// Where: a random address, or (when `near` is set) an edge of the
+    /// process's own address space plus a small offset.
     va: u64,
-    value: u8,
+    near: Option<(usize, i64)>,
+    width: u64,
+    value: u64,
+    /// Instead of the access: `sbrk(delta)`.
+    sbrk: Option<i64>,
 }
 
 #[derive(Clone, Debug)]
@@ -39,17 +52,67 @@ fn workload(max_va: u64) -> impl Strategy<Value = Workload> {
             0..n,
             prop_oneof![Just(Access::Read), Just(Access::Write), Just(Access::Fetch)],
             0..max_va,
-            any::<u8>(),
+            prop::option::weighted(0.6, (0usize..16, -9i64..9)),
+            prop::sample::select(vec![1u64, 2, 4, 8]),
+            any::<u64>(),
+            prop::option::weighted(0.05, -64i64..256),
         )
-            .prop_map(|(proc, access, va, value)| Step {
+            .prop_map(|(proc, access, va, near, width, value, sbrk)| Step {
                 proc,
                 access,
                 va,
+                near,
+                width,
                 value,
+                sbrk,
             });
         (Just(sizes), prop::collection::vec(step, 1..60))
             .prop_map(|(sizes, steps)| Workload { sizes, steps })
     })
+}
+
+/// The edges of `pid`'s address space as its MMU sees it: the bounds, or
+/// each segment's first and one-past-last virtual address.
+fn edges(k: &Kernel, pid: super::event::Pid) -> Vec<u64> {
+    match &k.proc(pid).mmu {
+        MmuRegisters::BaseBounds { bounds, .. } => vec![0, *bounds],
+        MmuRegisters::Segments(table) => {
+            let ob = k.config.va_bits - 2;
+            let max = 1u64 << ob;
+            table
+                .iter()
+                .enumerate()
+                .flat_map(|(i, s)| {
+                    let start = (i as u64) << ob;
+                    if s.grows_down {
+                        [start + max - s.size, start + max]
+                    } else {
+                        [start, start + s.size]
+                    }
+                })
+                .collect()
+        }
+        _ => vec![0],
+    }
+}
+
+/// Every byte of every live process other than `except`, keyed by
+/// (process, virtual address): what each process sees, wherever the OS
+/// has put it.
+fn others_view(k: &Kernel, except: super::event::Pid) -> BTreeMap<(super::event::Pid, u64), u8> {
+    let mut view = BTreeMap::new();
+    for p in k.procs.iter().filter(|p| p.alive() && p.pid != except) {
+        for b in &p.memory {
+            for pa in b.start..b.end() {
+                if let Some(va) = k.va_of(p.pid, pa) {
+                    let mut byte = [0u8];
+                    k.memory.read(PhysAddr::new(pa), &mut byte).unwrap();
+                    view.insert((p.pid, va), byte[0]);
+                }
+            }
+        }
+    }
+    view
 }
 
 /// Boots `config` and fills the OS region with [`OS_PATTERN`], so that
@@ -73,7 +136,8 @@ fn os_untouched(k: &Kernel) -> Result<(), String> {
 }
 
 /// Runs `w` under `strategy` and checks isolation. `Err` names the first
-/// access that left its process's allocation or touched the OS.
+/// access that left its process's allocation, changed another process's
+/// bytes or touched the OS.
 fn check(strategy: Memory, w: &Workload) -> Result<(), String> {
     let mut config = KernelConfig::new(MEMORY, OS, strategy);
     config.va_bits = 14;
@@ -101,22 +165,47 @@ fn check(strategy: Memory, w: &Workload) -> Result<(), String> {
             continue;
         }
         k.context_switch(pid, "timer-interrupt");
-        let va = k.relocate_address(pid, s.va, "access");
+        if let Some(delta) = s.sbrk {
+            let _ = k.grow_heap(pid, delta);
+            continue;
+        }
+        let va = match s.near {
+            Some((i, d)) => {
+                let e = edges(&k, pid);
+                e[i % e.len()].saturating_add_signed(d)
+            }
+            None => k.relocate_address(pid, s.va, "access"),
+        };
         let before = k.events.len();
-        k.user_access(s.access, va, 1, s.value as u64);
+        let others = others_view(&k, pid);
+        k.user_access(s.access, va, s.width, s.value);
         for e in &k.events[before..] {
             let (Event::Fetch(r) | Event::Load(r) | Event::Store(r)) = e else {
                 continue;
             };
             let Some(pa) = r.pa else { continue };
-            let own = k.proc(pid).block_at(pa).is_some();
-            if !own {
+            for byte in pa..pa + r.size.max(1) {
+                if k.proc(pid).block_at(byte).is_none() {
+                    return Err(format!(
+                        "{} of {} bytes at va {:#x} reached pa {byte:#x}, outside its allocation {:?}",
+                        r.access,
+                        r.size,
+                        r.va,
+                        k.proc(pid).memory
+                    ));
+                }
+            }
+        }
+        let after = others_view(&k, pid);
+        for (key, old) in &others {
+            if let Some(new) = after.get(key).filter(|new| *new != old) {
                 return Err(format!(
-                    "{} of P{} at va {:#x} reached pa {pa:#x}, outside its allocation {:?}",
-                    r.access,
+                    "P{}'s {}-byte {} at va {va:#x} changed pid {}'s byte at va {:#x}: {old:#x} -> {new:#x}",
                     s.proc,
-                    r.va,
-                    k.proc(pid).memory
+                    s.width,
+                    s.access.name(),
+                    key.0,
+                    key.1
                 ));
             }
         }

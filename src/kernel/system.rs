@@ -726,7 +726,7 @@ impl Kernel {
     ) -> Option<Result<u64, Fault>> {
         let pid = self.current?;
         loop {
-            let result = self.mmu.translate(VirtAddr::new(va), access);
+            let result = self.mmu.translate_span(VirtAddr::new(va), size, access);
             let result = result.and_then(|pa| {
                 let fits = pa
                     .as_u64()
@@ -802,7 +802,7 @@ impl Kernel {
                     rec.value = Some(value);
                 }
                 self.emit(access_event(access, rec));
-                self.check_owner(pid, va, pa, access);
+                self.check_owner(pid, va, pa, size, access);
             }
             Err(fault) => {
                 rec.fault = Some(fault.kind.name());
@@ -812,10 +812,16 @@ impl Kernel {
         }
     }
 
-    /// Records a violation when `pa` is not the accessing process's.
-    fn check_owner(&mut self, pid: Pid, va: u64, pa: u64, access: Access) {
-        let owner = self.owner_of(pa, Some(pid));
-        if owner != Owner::Process(pid) {
+    /// Records a violation when any of the `size` bytes from `pa` is not
+    /// the accessing process's (the first such byte is named).
+    fn check_owner(&mut self, pid: Pid, va: u64, pa: u64, size: u64, access: Access) {
+        let foreign = (0..size.max(1)).find_map(|i| {
+            let byte = pa.checked_add(i)?;
+            let owner = self.owner_of(byte, Some(pid));
+            (owner != Owner::Process(pid)).then_some((i, byte, owner))
+        });
+        if let Some((i, pa, owner)) = foreign {
+            let va = va.saturating_add(i);
             let owner_va = match owner {
                 Owner::Process(other) => self.va_of(other, pa),
                 _ => None,

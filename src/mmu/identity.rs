@@ -27,6 +27,13 @@ impl Mmu for Identity {
         "identity"
     }
 
+    /// The whole address space is one piece: the valid addresses are an
+    /// interval from 0, mapped linearly.
+    #[inline(always)]
+    fn one_piece(&self, _first: VirtAddr, _last: VirtAddr) -> bool {
+        true
+    }
+
     #[inline(always)]
     fn walk<R: StepRecorder>(
         &self,

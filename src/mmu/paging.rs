@@ -126,6 +126,12 @@ impl Mmu for LinearPageTable {
         "paging"
     }
 
+    /// One page is one piece: valid or not as a whole.
+    #[inline(always)]
+    fn one_piece(&self, first: VirtAddr, last: VirtAddr) -> bool {
+        self.split(first).0 == self.split(last).0
+    }
+
     #[inline(always)]
     fn walk<R: StepRecorder>(
         &self,

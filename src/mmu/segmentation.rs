@@ -330,6 +330,12 @@ impl Mmu for Segmentation {
         "segmentation"
     }
 
+    /// One segment is one piece: its valid offsets are an interval.
+    #[inline(always)]
+    fn one_piece(&self, first: VirtAddr, last: VirtAddr) -> bool {
+        matches!((self.split(first), self.split(last)), (Some((a, _)), Some((b, _))) if a == b)
+    }
+
     #[inline(always)]
     fn walk<R: StepRecorder>(
         &self,

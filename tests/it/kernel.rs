@@ -295,3 +295,92 @@ accesses = ["store 0x3e00 = 1", "load 0x3c00", "load 0x3bff"]
     let kill = ev.iter().find(|e| e["kind"] == "kill").unwrap();
     assert!(kill["reason"].as_str().unwrap().contains("out of bounds"));
 }
+
+/// The kinds of the access events of `pid`, with their fault (if any) and
+/// value read, in order.
+fn accesses_of(ev: &[Value], pid: u64) -> Vec<(String, Option<String>, Option<u64>)> {
+    ev.iter()
+        .filter(|e| e["pid"] == pid && (e["kind"] == "load" || e["kind"] == "store"))
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_string(),
+                e["fault"].as_str().map(str::to_string),
+                e["value"].as_u64(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_wide_store_straddling_the_bound_faults_and_never_reaches_the_neighbour() {
+    // A and B of 1 KiB each, back to back: A's 8-byte store at 0x3fc covers
+    // 0x3fc..0x403, four bytes past its bound (B's first bytes).
+    let path = write(
+        "straddle.toml",
+        r#"
+script = ["A: store.d 0x3fc = 0x4141414141414141", "B: load.w 0x0"]
+
+[machine]
+memory = "16k"
+os_size = "1k"
+strategy = "base-bounds"
+
+[[process]]
+name = "A"
+size = "1k"
+
+[[process]]
+name = "B"
+size = "1k"
+"#,
+    );
+    let ev = json(&path);
+    assert!(!ev.iter().any(|e| e["kind"] == "violation"), "{ev:?}");
+    assert_eq!(
+        accesses_of(&ev, 1),
+        vec![("store".into(), Some("bounds".into()), None)]
+    );
+    assert_eq!(accesses_of(&ev, 2), vec![("load".into(), None, Some(0))]);
+    assert_eq!(vmlab(&["scenario", "run", &path, "--strict"]).code, 1);
+}
+
+#[test]
+fn a_wide_store_at_the_end_of_a_heap_segment_faults() {
+    // 14-bit addresses: the heap is segment 1 at 0x1000, 256 bytes; the
+    // 8-byte store at 0x10fc covers four bytes past its end.
+    let path = write(
+        "straddle-seg.toml",
+        r#"
+[machine]
+memory = "16k"
+strategy = "segmentation"
+va_bits = 14
+
+[[process]]
+name = "P1"
+code = 256
+heap = 256
+stack = 256
+accesses = ["store.d 0x10fc = 0x4141414141414141"]
+
+[[process]]
+name = "P2"
+code = 256
+heap = 256
+stack = 256
+accesses = ["load.d 0x0", "load.d 0x1000", "load.d 0x3f00"]
+"#,
+    );
+    let ev = json(&path);
+    assert!(!ev.iter().any(|e| e["kind"] == "violation"), "{ev:?}");
+    assert_eq!(
+        accesses_of(&ev, 1),
+        vec![("store".into(), Some("bounds".into()), None)]
+    );
+    let p2 = accesses_of(&ev, 2);
+    assert_eq!(p2.len(), 3);
+    assert!(
+        p2.iter().all(|(_, f, v)| f.is_none() && *v == Some(0)),
+        "{p2:?}"
+    );
+}
