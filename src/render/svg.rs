@@ -147,7 +147,7 @@ impl Svg {
     pub fn mono(&mut self, x: f64, y: f64, s: &str, anchor: &str, size: f64) {
         let _ = writeln!(
             self.body,
-            r#"<text x="{x:.1}" y="{y:.1}" text-anchor="{anchor}" font-size="{size}" font-family="monospace">{}</text>"#,
+            r#"<text x="{x:.1}" y="{y:.1}" text-anchor="{anchor}" font-size="{size}" font-family="monospace" xml:space="preserve">{}</text>"#,
             esc(s)
         );
     }

@@ -61,7 +61,7 @@ impl View {
     }
 }
 
-const W: f64 = 780.0;
+const W: f64 = 800.0;
 
 /// The translations, one panel each, stacked.
 pub fn svg(views: &[View]) -> String {
@@ -135,8 +135,8 @@ fn panel(s: &mut Svg, i: usize, v: &View, y0: f64) -> f64 {
             } else {
                 hex(off)
             };
-            let sw = 16.0 + 9.0 * seg_txt.len() as f64;
-            let ow = 16.0 + 9.0 * off_txt.len() as f64;
+            let sw = (16.0 + 9.0 * seg_txt.len() as f64).max(80.0);
+            let ow = (16.0 + 9.0 * off_txt.len() as f64).max(150.0);
             s.item(
                 &format!("the top {sb} bits select segment {seg}"),
                 &[
@@ -187,7 +187,7 @@ fn panel(s: &mut Svg, i: usize, v: &View, y0: f64) -> f64 {
     s.item("the MMU's steps", &[("part", "steps".into())]);
     for line in &v.lines {
         y += 16.0;
-        s.mono(20.0, y, line.trim_start(), "start", 11.0);
+        s.mono(20.0, y, line.trim_start(), "start", 10.5);
     }
     s.end();
     y += 14.0;
@@ -273,7 +273,7 @@ fn panel(s: &mut Svg, i: usize, v: &View, y0: f64) -> f64 {
     }
     // --- the registers or the segment table (right column) ---
     let mut ry = y0 + 36.0;
-    let (rx, rw) = (470.0, 230.0);
+    let (rx, rw) = (490.0, 200.0);
     if let Some(r) = &v.registers {
         if !r.segments.is_empty() {
             let used = split.map(|t| t.0 as usize);
@@ -290,7 +290,7 @@ fn panel(s: &mut Svg, i: usize, v: &View, y0: f64) -> f64 {
             s.mono(
                 rx + 4.0,
                 ry + 12.0,
-                "seg base     size   perm grows",
+                "seg base    size    perm grows",
                 "start",
                 11.0,
             );
@@ -330,7 +330,7 @@ fn panel(s: &mut Svg, i: usize, v: &View, y0: f64) -> f64 {
                     rx + 4.0,
                     ry + 14.0,
                     &format!(
-                        "{k:<3} {:<8} {:<6} {:<4} {}",
+                        "{k:<3} {:<7} {:<7} {:<4} {}",
                         hex(seg.base),
                         hex(seg.size),
                         seg.perms,
@@ -387,7 +387,7 @@ fn panel(s: &mut Svg, i: usize, v: &View, y0: f64) -> f64 {
         }
     }
     // --- physical memory, with the arrow to the byte ---
-    let (mx, mtop) = (W - 40.0, y0 + 36.0);
+    let (mx, mtop) = (W - 36.0, y0 + 36.0);
     let mbottom = y.max(ry).max(mtop + 120.0);
     if v.phys_size > 0 {
         s.item(
@@ -397,6 +397,7 @@ fn panel(s: &mut Svg, i: usize, v: &View, y0: f64) -> f64 {
         s.rect(mx, mtop, 22.0, mbottom - mtop, "#f4f4f4", 1.0);
         s.text(mx + 11.0, mtop - 4.0, "memory", "middle", 10.0, false);
         s.mono(mx - 2.0, mbottom, "0x0", "end", 9.0);
+        s.mono(mx - 2.0, mtop + 8.0, &hex(v.phys_size), "end", 9.0);
         s.end();
         if let (Some(pa), Some((ax, ay))) = (v.pa, pa_at) {
             let frac = (pa as f64 / v.phys_size as f64).clamp(0.0, 1.0);
