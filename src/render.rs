@@ -6,6 +6,7 @@
 pub mod events;
 pub mod gantt;
 pub mod heap;
+pub mod html;
 pub mod steps;
 pub mod svg;
 pub mod trace;

@@ -538,10 +538,15 @@ impl State {
     }
 
     fn address_spaces(&self) -> String {
+        // The live processes; when none is left, every process as it ended.
+        let any_live = self
+            .procs
+            .values()
+            .any(|p| p.state == "ready" || p.state == "running");
         let spaces: Vec<address_space::Space> = self
             .procs
             .iter()
-            .filter(|(_, p)| p.state == "ready" || p.state == "running")
+            .filter(|(_, p)| !any_live || p.state == "ready" || p.state == "running")
             .map(|(pid, p)| address_space::Space {
                 pid: *pid,
                 process: p.name.clone(),

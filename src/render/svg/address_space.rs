@@ -45,6 +45,7 @@ pub fn svg(spaces: &[Space]) -> String {
         "Virtual address spaces",
     );
     if shown.is_empty() {
+        let mut s = Svg::new(300.0, 40.0, "Virtual address spaces");
         s.item("no process", &[]);
         s.text(
             10.0,
