@@ -62,6 +62,13 @@ pub fn page(title: &str, steps: &[Step]) -> String {
         "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>",
         esc(title)
     );
+    // The fill patterns once, where they are never hidden: every picture
+    // refers to the first element with each id.
+    let _ = writeln!(
+        o,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"0\" height=\"0\" style=\"position:absolute\" aria-hidden=\"true\">{}</svg>",
+        super::svg::DEFS.trim_end()
+    );
     let _ = writeln!(o, "<h1>{}</h1>", esc(title));
     let _ = writeln!(
         o,
@@ -154,6 +161,7 @@ const SCRIPT: &str = "
     steps[at].classList.add('current');
     counter.textContent = 'step ' + (at + 1) + ' of ' + steps.length;
     if (history.replaceState) { history.replaceState(null, '', '#step-' + (at + 1)); }
+    window.scrollTo(0, 0);
   }
   var m = /^#step-([0-9]+)$/.exec(location.hash);
   steps[0].classList.add('current');
