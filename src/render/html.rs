@@ -9,6 +9,7 @@
 
 use super::steps::Stepper;
 use super::svg::esc;
+use std::collections::HashMap;
 use std::fmt::Write;
 
 /// One step of the page.
@@ -86,6 +87,10 @@ pub fn page(title: &str, steps: &[Step]) -> String {
         steps.len()
     );
     o.push_str("<ol class=\"steps\">\n");
+    // A picture equal to the one last drawn under its caption is not
+    // repeated: the step refers to where it was drawn (the script copies it
+    // in when the step is shown), so the page grows with what changes.
+    let mut last: HashMap<&str, (usize, &str)> = HashMap::new();
     for (i, s) in steps.iter().enumerate() {
         let _ = writeln!(
             o,
@@ -112,13 +117,26 @@ pub fn page(title: &str, steps: &[Step]) -> String {
         );
         o.push_str("<div class=\"pictures\">\n");
         for (caption, svg) in &s.pictures {
-            let _ = writeln!(
-                o,
-                "<figure data-picture=\"{}\"><figcaption>{}</figcaption>\n{}</figure>",
-                esc(&caption.replace(' ', "-")),
-                esc(caption),
-                svg.trim_end()
-            );
+            let name = esc(&caption.replace(' ', "-"));
+            match last.get(caption.as_str()) {
+                Some(&(at, prev)) if prev == svg.as_str() => {
+                    let _ = writeln!(
+                        o,
+                        "<figure data-picture=\"{name}\" data-same-as=\"step-{n}\"><figcaption>{} <a href=\"#step-{n}\">(unchanged since step {n})</a></figcaption></figure>",
+                        esc(caption),
+                        n = at + 1
+                    );
+                }
+                _ => {
+                    last.insert(caption, (i, svg));
+                    let _ = writeln!(
+                        o,
+                        "<figure data-picture=\"{name}\"><figcaption>{}</figcaption>\n{}</figure>",
+                        esc(caption),
+                        svg.trim_end()
+                    );
+                }
+            }
         }
         o.push_str("</div>\n</li>\n");
     }
@@ -159,6 +177,14 @@ const SCRIPT: &str = "
     steps[at].classList.remove('current');
     at = i;
     steps[at].classList.add('current');
+    var refs = steps[at].querySelectorAll('figure[data-same-as]');
+    for (var k = 0; refs.length > k; k++) {
+      var f = refs[k];
+      if (f.querySelector('svg')) { continue; }
+      var src = document.querySelector('#' + f.getAttribute('data-same-as') +
+        ' figure[data-picture=' + f.getAttribute('data-picture') + '] svg');
+      if (src) { f.appendChild(src.cloneNode(true)); }
+    }
     counter.textContent = 'step ' + (at + 1) + ' of ' + steps.length;
     if (history.replaceState) { history.replaceState(null, '', '#step-' + (at + 1)); }
     window.scrollTo(0, 0);
