@@ -338,6 +338,8 @@ struct Proc {
     /// The MMU registers its PCB holds.
     pcb: Option<RegistersView>,
     offset_bits: Option<u32>,
+    /// The stack pointer, as last saved or restored.
+    sp: Option<u64>,
     /// `ready`, `running`, `killed`, `exited`.
     state: &'static str,
     /// Whether its memory is in physical memory (time sharing swaps out).
@@ -398,6 +400,7 @@ impl State {
                         regions: virtual_regions(*size, blocks, registers, regions, *offset_bits),
                         pcb: Some(registers.clone()),
                         offset_bits: *offset_bits,
+                        sp: None,
                         state: "ready",
                         resident,
                     },
@@ -411,7 +414,17 @@ impl State {
                 to,
                 step,
                 registers,
+                sp,
             } => {
+                // The stack pointer as last saved or restored.
+                let whose = if *step == "save-registers" {
+                    *from
+                } else {
+                    Some(*to)
+                };
+                if let (Some(v), Some(p)) = (sp, whose.and_then(|w| self.procs.get_mut(&w))) {
+                    p.sp = Some(*v);
+                }
                 match *step {
                     "save-mmu" => {
                         if let Some(p) = from.and_then(|f| self.procs.get_mut(&f)) {
@@ -567,7 +580,7 @@ impl State {
                         })
                         .collect()
                 },
-                sp: None,
+                sp: p.sp,
                 state: if !p.resident {
                     "swapped out".into()
                 } else {
@@ -806,6 +819,19 @@ mod tests {
         let cs = st.pictures(i).context_switch.expect("a switch");
         let doc = parse(&cs);
         assert_eq!(with_attr(&doc, "data-stale", "true").len(), 1, "{cs}");
+    }
+
+    #[test]
+    fn e13_marks_the_stack_pointer_and_the_guard_page() {
+        let st = builtin("e13-xv6");
+        let i = (0..st.len())
+            .find(|&i| st.pictures(i).address_space.contains("data-sp="))
+            .expect("the program's stack pointer is drawn");
+        let doc = parse(&st.pictures(i).address_space);
+        assert_eq!(with_attr(&doc, "data-sp", "0x3000").len(), 1);
+        let guard = with_attr(&doc, "data-region", "guard");
+        assert_eq!(guard[0].attribute("data-start"), Some("0x1000"));
+        assert_eq!(guard[0].attribute("data-end"), Some("0x2000"));
     }
 
     #[test]
