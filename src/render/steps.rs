@@ -827,7 +827,8 @@ mod tests {
         let i = (0..st.len())
             .find(|&i| st.pictures(i).address_space.contains("data-sp="))
             .expect("the program's stack pointer is drawn");
-        let doc = parse(&st.pictures(i).address_space);
+        let spaces = st.pictures(i).address_space;
+        let doc = parse(&spaces);
         assert_eq!(with_attr(&doc, "data-sp", "0x3000").len(), 1);
         let guard = with_attr(&doc, "data-region", "guard");
         assert_eq!(guard[0].attribute("data-start"), Some("0x1000"));
