@@ -500,7 +500,6 @@ impl State {
             Event::Grow {
                 pid,
                 region,
-                old_size,
                 new_size,
                 ..
             } => {
@@ -514,7 +513,6 @@ impl State {
                         r.1 = top.saturating_sub(*new_size);
                     }
                     r.2 = *new_size;
-                    let _ = old_size;
                 }
             }
             Event::Kill { pid, .. } => {
