@@ -276,6 +276,46 @@ mod tests {
     }
 
     #[test]
+    fn rows_draw_blocks_headers_holes_and_marks() {
+        let piece = |start, size, name: Option<&str>| Piece {
+            start,
+            size,
+            name: name.map(str::to_string),
+            header: if name.is_some() { 4 } else { 0 },
+        };
+        let section = Section {
+            title: "first fit".into(),
+            start: 0,
+            size: 100,
+            rows: vec![Row {
+                label: "1. alloc A (20 bytes) -> 0".into(),
+                pieces: vec![piece(0, 24, Some("A")), piece(24, 76, None)],
+                examined: vec![(0, 100)],
+                chosen: Some((0, 100)),
+                coalesced: None,
+                pointer: Some(24),
+                summary: "free 76".into(),
+            }],
+        };
+        let out = svg("Heap", &[section]);
+        let doc = crate::render::svg::tests::parse(&out);
+        crate::render::svg::tests::every_shape_has_a_title(&doc);
+        let block = crate::render::svg::tests::with_attr(&doc, "data-block", "A");
+        assert_eq!(block.len(), 1);
+        assert_eq!(block[0].attribute("data-end"), Some("0x18"));
+        assert!(block[0].children().any(|n| n.has_tag_name("title")
+            && n.text().is_some_and(|t| t.contains("4 of them its header"))));
+        assert_eq!(
+            crate::render::svg::tests::with_attr(&doc, "data-chosen", "0x0").len(),
+            1
+        );
+        assert_eq!(
+            crate::render::svg::tests::with_attr(&doc, "data-pointer", "0x18").len(),
+            1
+        );
+    }
+
+    #[test]
     fn first_and_next_fit_examine_up_to_the_chosen_hole() {
         let free = holes(&[(0, 16), (28, 24), (68, 32)]);
         assert_eq!(examined(&free, Fit::First, 2, Some(1)), [(0, 16), (28, 24)]);
