@@ -157,7 +157,13 @@ pub fn svg(title: &str, sections: &[Section]) -> String {
                     &format!("examined by the policy: hole at {a}, {sz} bytes"),
                     &[("examined", super::hex(a))],
                 );
-                s.outline(x(a) + 1.0, bar - 3.0, x(a + sz) - x(a) - 2.0, 34.0, "3 2");
+                s.outline(
+                    x(a) + 1.0,
+                    bar - 3.0,
+                    x(a.saturating_add(sz)) - x(a) - 2.0,
+                    34.0,
+                    "3 2",
+                );
                 s.end();
             }
             if let Some((a, sz)) = row.chosen {
@@ -165,9 +171,15 @@ pub fn svg(title: &str, sections: &[Section]) -> String {
                     &format!("chosen: the hole at {a} ({sz} bytes)"),
                     &[("chosen", super::hex(a)), ("chosen-size", sz.to_string())],
                 );
-                s.outline(x(a), bar - 5.0, x(a + sz) - x(a), 38.0, "none");
+                s.outline(
+                    x(a),
+                    bar - 5.0,
+                    x(a.saturating_add(sz)) - x(a),
+                    38.0,
+                    "none",
+                );
                 s.text(
-                    (x(a) + x(a + sz)) / 2.0,
+                    (x(a) + x(a.saturating_add(sz))) / 2.0,
                     bar + 44.0,
                     "^ chosen",
                     "middle",
@@ -180,13 +192,13 @@ pub fn svg(title: &str, sections: &[Section]) -> String {
                 s.item(
                     &format!(
                         "coalesced: neighbouring holes merged into [{a}, {})",
-                        a + sz
+                        a.saturating_add(sz)
                     ),
                     &[("coalesced", super::hex(a))],
                 );
-                s.outline(x(a), bar - 5.0, x(a + sz) - x(a), 38.0, "8 3");
+                s.outline(x(a), bar - 5.0, x(a.saturating_add(sz)) - x(a), 38.0, "8 3");
                 s.text(
-                    (x(a) + x(a + sz)) / 2.0,
+                    (x(a) + x(a.saturating_add(sz))) / 2.0,
                     bar + 44.0,
                     "coalesced",
                     "middle",
