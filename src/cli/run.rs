@@ -78,7 +78,7 @@ fn load_program_with_data_at(
     data_base: Option<u64>,
 ) -> Result<Program, CliError> {
     let bytes =
-        std::fs::read(path).map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
+        crate::files::read(path, crate::files::FileKind::Program).map_err(CliError::input)?;
     if bytes.starts_with(b"\x7fELF") {
         return crate::elf::load(&bytes)
             .map_err(|e| CliError::input(format!("{}: {e}", path.display())));
@@ -323,7 +323,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
     let mut space = space;
     if mmu == MmuKind::Segmentation {
         // Segmented layout: code in segment 0, data and heap in segment 1.
-        let is_elf = std::fs::read(&args.program).is_ok_and(|b| b.starts_with(b"\x7fELF"));
+        let is_elf = crate::files::read(&args.program, crate::files::FileKind::Program)
+            .is_ok_and(|b| b.starts_with(b"\x7fELF"));
         let quarter = match space {
             Some(s) => s / 4,
             None if is_elf => crate::machine::segment_quarter(&program).ok_or_else(|| {
