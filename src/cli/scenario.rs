@@ -30,7 +30,8 @@ enum Action {
         /// Print the event log as JSON lines instead of the narration.
         #[arg(long)]
         json: bool,
-        /// Exit with code 1 if any process was killed by a fault.
+        /// Exit with code 1 if any process was killed (by an unhandled fault
+        /// or by its instruction limit).
         #[arg(long)]
         strict: bool,
     },
