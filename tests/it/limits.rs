@@ -64,3 +64,89 @@ fn endless_files_are_refused_after_a_cap_that_names_the_file() {
         "at most 16 MiB",
     ]);
 }
+
+#[test]
+fn an_endless_program_stops_at_the_default_limit_and_says_so() {
+    let src = temp_file("loop.s", b"loop: j loop\n");
+    let run = vmlab(&["run", src.to_str().unwrap()]);
+    // Not finished: exit 1, as `scenario run --strict` exits for the same kill.
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "vmlab: the instruction limit stopped the run after 10000000 instructions (raise it with --max-instructions N)\n"
+    );
+    let json = vmlab(&[
+        "run",
+        src.to_str().unwrap(),
+        "--json",
+        "--max-instructions",
+        "1k",
+    ]);
+    assert_eq!(json.code, 1);
+    let last = json.json_lines().pop().unwrap();
+    assert_eq!(
+        (last["kind"].as_str(), last["instructions"].as_u64()),
+        (Some("limit"), Some(1024))
+    );
+    let help = vmlab(&["run", "--help"]).stdout;
+    assert!(
+        help.contains("[default: 10000000]") && help.contains("instruction limit"),
+        "{help}"
+    );
+}
+
+#[test]
+fn the_instruction_limit_is_one_rule_for_run_and_scenario_strict() {
+    let sc = temp_file(
+        "spin.toml",
+        b"[machine]\nmemory = \"16k\"\nstrategy = \"base-bounds\"\n[[process]]\nname = \"P1\"\nsize = \"1k\"\nlimit = 1000\nsource = \"loop: j loop\"\n",
+    );
+    let strict = vmlab(&["scenario", "run", sc.to_str().unwrap(), "--strict"]);
+    assert_eq!(strict.code, 1, "{}", strict.stdout);
+    let src = temp_file("spin.s", b"loop: j loop\n");
+    assert_eq!(
+        vmlab(&["run", src.to_str().unwrap(), "--max-instructions", "1000"]).code,
+        1
+    );
+}
+
+#[test]
+fn heap_output_grows_linearly_with_the_requests() {
+    // 3000 blocks: drawing the whole map after every request would print
+    // about 70 MB; each step now says how many pieces there are, and the
+    // heap is drawn once at the end.
+    let requests: Vec<String> = (0..3000).map(|i| format!("b{i}:1")).collect();
+    let mut args = vec!["heap", "--size", "4000", "--policy", "first"];
+    args.extend(requests.iter().map(String::as_str));
+    let run = vmlab(&args);
+    let text = run.ok();
+    assert!(text.len() < 1_000_000, "{} bytes of output", text.len());
+    assert!(
+        text.contains("3000. alloc b2999 (1 bytes) -> 2999"),
+        "{}",
+        &text[text.len() - 2000..]
+    );
+    assert!(text.contains("more than 64 pieces, drawn after the last request"));
+    let end = text
+        .split("\nend\n")
+        .nth(1)
+        .expect("the heap drawn at the end");
+    assert!(end.contains("2999 [b2999 1] 3000 [free 1000] 4000"));
+    // The small heaps of the lecture are still drawn after every step.
+    let small = vmlab(&["heap", "--size", "100", "A:20", "B:30", "free:A"]);
+    assert!(
+        small.ok().contains(
+            "3. free A (20 bytes at 0)\n  map         0 [free 20] 20 [B 30] 50 [free 50] 100\n"
+        ),
+        "{}",
+        small.stdout
+    );
+    // JSON: the free list while the heap is small, then a count and an end record.
+    args.push("--json");
+    let json = vmlab(&args).json_lines();
+    assert_eq!(json.len(), 3002);
+    assert!(json[10]["free_list"].is_array());
+    assert_eq!(json[2000]["free_list_drawn"], false);
+    assert_eq!(json[3001]["kind"], "end");
+    assert_eq!(json[3001]["free_list"][0]["addr"], 3000);
+}
