@@ -150,3 +150,90 @@ fn heap_output_grows_linearly_with_the_requests() {
     assert_eq!(json[3001]["kind"], "end");
     assert_eq!(json[3001]["free_list"][0]["addr"], 3000);
 }
+
+#[test]
+fn layout_auto_on_spread_out_addresses_lays_out_every_reference() {
+    // 100,000 random 64-bit addresses: the old merge loop was quadratic in
+    // the number of clusters (this trace did not finish in 120 s).
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut bytes = Vec::with_capacity(800_000);
+    for _ in 0..100_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        // (the last page of the 64-bit space cannot be laid out)
+        bytes.extend_from_slice(&(x >> 1).to_le_bytes());
+    }
+    let trace = temp_file("spread.bin", &bytes);
+    let run = vmlab(&[
+        "trace",
+        "--layout",
+        "auto",
+        "--json",
+        "--no-progress",
+        trace.to_str().unwrap(),
+    ]);
+    let summary = run.json_lines().pop().unwrap();
+    assert_eq!(summary["references"], 100_000);
+    assert_eq!(summary["valid"], 100_000);
+    assert!(summary["segments"].as_array().unwrap().len() <= 1 << 16);
+}
+
+#[test]
+fn a_long_round_robin_run_is_one_merged_slot() {
+    // 10^8 quanta: one slot per quantum used to abort allocating 5 GB.
+    let text = vmlab(&["sched", "--jobs", "A:0:100000000", "--policy", "rr"])
+        .ok()
+        .to_string();
+    assert!(text.contains("\n  A 0-100000000\n"), "{text}");
+    assert!(text.contains(&format!("A |{}|", "#".repeat(70))), "{text}");
+    // B arrives at 5 and goes before A, whose quantum ends then.
+    let json = vmlab(&[
+        "sched",
+        "--jobs",
+        "A:0:1000,B:5:1",
+        "--policy",
+        "rr",
+        "--json",
+    ]);
+    let slots: Vec<(String, u64, u64)> = json
+        .json_lines()
+        .iter()
+        .filter(|r| r["kind"] == "slot")
+        .map(|r| {
+            let n = |k: &str| r[k].as_u64().unwrap();
+            (r["job"].as_str().unwrap().to_string(), n("start"), n("end"))
+        })
+        .collect();
+    let s = |j: &str, a, b| (j.to_string(), a, b);
+    assert_eq!(slots, vec![s("A", 0, 5), s("B", 5, 6), s("A", 6, 1001)]);
+}
+
+#[test]
+fn scheduler_refuses_more_jobs_than_it_can_hold() {
+    for jobs in ["18446744073709551615", "4294967296", "1000001"] {
+        vmlab(&["scheduler", "-j", jobs, "-c"])
+            .bad_input(&["scheduler: option -j: at most 1000000 jobs", jobs]);
+    }
+    vmlab(&["scheduler", "-j", "1000", "-m", "3", "-c"]).ok();
+}
+
+#[test]
+fn scheduler_streams_every_quantum_of_a_long_run() {
+    let run = vmlab(&[
+        "scheduler",
+        "-l",
+        "200000,200000",
+        "-p",
+        "RR",
+        "-q",
+        "1",
+        "-c",
+    ]);
+    let text = run.ok();
+    let runs = text.lines().filter(|l| l.contains("] Run job")).count();
+    assert_eq!(runs, 400_000);
+    assert!(text.contains("  [ time 399998 ] Run job   0 for 1.00 secs ( DONE at 399999.00 )\n"));
+    assert!(text.contains("  [ time 399999 ] Run job   1 for 1.00 secs ( DONE at 400000.00 )\n"));
+    assert!(text.contains("  Job   1 -- Response: 1.00  Turnaround 400000.00  Wait 200000.00\n"));
+}
