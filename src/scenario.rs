@@ -719,7 +719,8 @@ fn load_program(
                     format!("{}: {msg}", path.display()),
                 )
             };
-            let bytes = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
+            let bytes = crate::files::read(&path, crate::files::FileKind::Program)
+                .map_err(|e| src.err(f.span(), &field("file"), e))?;
             if bytes.starts_with(b"\x7fELF") && data_base.is_some() {
                 return Err(bad(
                     "an ELF file is linked for a flat address space; under segmentation give assembly".into(),

@@ -173,10 +173,17 @@ fn number_or_local(word: &str) -> Result<Tok, String> {
     parsed.map(|v| Tok::Num(v as i64)).map_err(|_| bad())
 }
 
+/// How deeply parentheses and unary operators may nest in one expression.
+/// The parser recurses once per level, so without a limit a line such as
+/// `.word ((((...` 20 000 levels deep would overflow the stack.
+pub const MAX_NESTING: usize = 256;
+
 struct Parser<'a> {
     toks: Vec<Tok>,
     pos: usize,
     env: &'a dyn Env,
+    /// Parentheses and unary operators open around the current token.
+    depth: usize,
 }
 
 fn binary_precedence(op: &str) -> Option<u8> {
@@ -203,6 +210,22 @@ impl Parser<'_> {
             .cloned()
             .ok_or("expression ends too early")?;
         self.pos += 1;
+        // '(' and unary operators recurse: one more level, refused beyond
+        // the limit.
+        let nests = matches!(tok, Tok::Open | Tok::Op(_));
+        if nests && self.depth >= MAX_NESTING {
+            return Err(format!(
+                "expression nested more than {MAX_NESTING} levels deep (parentheses and unary operators)"
+            ));
+        }
+        self.depth += usize::from(nests);
+        let v = self.operand(tok);
+        self.depth -= usize::from(nests);
+        v
+    }
+
+    /// The operand that starts with `tok` (already consumed).
+    fn operand(&mut self, tok: Tok) -> Result<Value, String> {
         match tok {
             Tok::Num(n) => Ok(Value::constant(n)),
             Tok::Sym(s) if s == "." => Ok(self.env.dot()),
@@ -296,7 +319,12 @@ pub fn eval(text: &str, env: &dyn Env) -> Result<Value, String> {
     if toks.is_empty() {
         return Err("empty expression".into());
     }
-    let mut p = Parser { toks, pos: 0, env };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        env,
+        depth: 0,
+    };
     let v = p.expr(0)?;
     if p.pos != p.toks.len() {
         return Err(format!("unexpected text in expression '{text}'"));
@@ -349,5 +377,21 @@ mod tests {
         assert!(eval("nothing", &E).unwrap_err().contains("undefined"));
         assert!(eval("1 +", &E).is_err());
         assert!(eval("12q", &E).is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let ok = format!("{}1{}", "(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING));
+        assert_eq!(eval(&ok, &E).unwrap().value, 1);
+        let deep = format!("{}1{}", "(".repeat(20_000), ")".repeat(20_000));
+        assert!(eval(&deep, &E).unwrap_err().contains("nested more than"));
+        let minus = format!("{}1", "-".repeat(50_000));
+        assert!(eval(&minus, &E).unwrap_err().contains("nested more than"));
+        assert_eq!(
+            eval(&format!("{}1", "-".repeat(MAX_NESTING)), &E)
+                .unwrap()
+                .value,
+            1
+        );
     }
 }

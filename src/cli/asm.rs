@@ -28,7 +28,7 @@ pub struct Args {
 
 /// Reads a source file, naming it in the error.
 pub fn read_source(path: &std::path::Path) -> Result<String, CliError> {
-    std::fs::read_to_string(path).map_err(|e| CliError::input(format!("{}: {e}", path.display())))
+    crate::files::read_text(path, crate::files::FileKind::Program).map_err(CliError::input)
 }
 
 /// Runs `vmlab asm`.

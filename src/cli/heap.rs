@@ -240,6 +240,51 @@ fn describe(heap: &Heap) -> String {
     )
 }
 
+/// The most pieces (blocks and holes) a step's memory map and free list
+/// show. Beyond it a step says how many pieces there are instead, and the
+/// whole heap is drawn once after the last request: drawing it after every
+/// one would make the output grow with the square of the request count.
+pub const MAX_DRAWN_PIECES: usize = 64;
+
+/// Whether the heap is small enough to draw after every step.
+fn drawable(heap: &Heap) -> bool {
+    heap.free_list().len() + heap.block_count() <= MAX_DRAWN_PIECES
+}
+
+/// The map, free list and summary lines of a step (`label`: `start`, or the
+/// request's number), the map and free list drawn only when `draw`.
+fn state_lines(
+    out: &mut dyn Write,
+    heap: &Heap,
+    names: &HashMap<u64, String>,
+    label: &str,
+    draw: bool,
+) -> std::io::Result<()> {
+    if draw {
+        writeln!(out, "  {label:<11} {}", draw::memory_map(heap, names))?;
+        writeln!(out, "  free list   {}", draw::free_list(heap))?;
+    } else {
+        writeln!(
+            out,
+            "  {label:<11} {} blocks and {}: more than {MAX_DRAWN_PIECES} pieces, drawn after the last request",
+            heap.block_count(),
+            crate::render::counted(heap.free_list().len() as u64, "hole", "holes"),
+        )?;
+    }
+    writeln!(out, "              {}", draw::summary(heap))
+}
+
+/// The heap's JSON state fields; the free list only while the heap has at
+/// most [`MAX_DRAWN_PIECES`] pieces (else `"free_list_drawn": false`).
+fn state_json(heap: &Heap, full: bool) -> serde_json::Value {
+    let mut v = draw::state_json(heap);
+    if let Some(o) = v.as_object_mut().filter(|_| !full) {
+        o.remove("free_list");
+        o.insert("free_list_drawn".into(), json!(false));
+    }
+    v
+}
+
 /// Runs the requests in order on `start`, showing the heap after each.
 fn sequence(out: &mut dyn Write, start: Start, requests: &[Request], json: bool) -> CmdResult {
     let Start {
@@ -252,14 +297,13 @@ fn sequence(out: &mut dyn Write, start: Start, requests: &[Request], json: bool)
     if json {
         let mut r =
             json!({"kind": "start", "policy": policy, "base": heap.start(), "size": heap.size()});
-        merge(&mut r, draw::state_json(&heap));
+        merge(&mut r, state_json(&heap, drawable(&heap)));
         writeln!(out, "{r}")?;
     } else {
         writeln!(out, "Heap: {}", describe(&heap))?;
-        writeln!(out, "  start       {}", draw::memory_map(&heap, &names))?;
-        writeln!(out, "  free list   {}", draw::free_list(&heap))?;
-        writeln!(out, "              {}", draw::summary(&heap))?;
+        state_lines(out, &heap, &names, "start", drawable(&heap))?;
     }
+    let mut elided = !drawable(&heap);
     for (i, req) in requests.iter().enumerate() {
         let (line, mut record) = match req {
             Request::Alloc { name, size } => {
@@ -324,14 +368,26 @@ fn sequence(out: &mut dyn Write, start: Start, requests: &[Request], json: bool)
                 }
             },
         };
+        let draw_it = drawable(&heap);
+        elided |= !draw_it;
         if json {
-            merge(&mut record, draw::state_json(&heap));
+            merge(&mut record, state_json(&heap, draw_it));
             writeln!(out, "{record}")?;
         } else {
             writeln!(out, "{}. {line}", i + 1)?;
+            state_lines(out, &heap, &names, "map", draw_it)?;
+        }
+    }
+    if elided && !drawable(&heap) {
+        // The heap after the last request, in full, once.
+        if json {
+            let mut r = json!({"kind": "end", "policy": policy});
+            merge(&mut r, state_json(&heap, true));
+            writeln!(out, "{r}")?;
+        } else {
+            writeln!(out, "end")?;
             writeln!(out, "  map         {}", draw::memory_map(&heap, &names))?;
             writeln!(out, "  free list   {}", draw::free_list(&heap))?;
-            writeln!(out, "              {}", draw::summary(&heap))?;
         }
     }
     Ok(0)

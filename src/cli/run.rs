@@ -15,6 +15,11 @@ use serde_json::json;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
+/// The instruction limit of a run without `--max-instructions`: 10^7, a
+/// fraction of a second of simulation (and at most about 200 MB of
+/// `--trace-out`), so that `loop: j loop` ends quickly.
+pub const DEFAULT_MAX_INSTRUCTIONS: u64 = 10_000_000;
+
 /// Flags of `vmlab run`.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
@@ -28,7 +33,11 @@ Examples:
 
 --trace-out writes every reference the program makes (fetches, loads,
 stores, and the access that faulted, if one did), by virtual address:
-bin-kind records (u64 address + u8 kind: 0 read, 1 write, 2 fetch).")]
+bin-kind records (u64 address + u8 kind: 0 read, 1 write, 2 fetch).
+
+Exit code: the program's exit status when it exits; 1 when the run did not
+finish (an unhandled fault, an unknown system call, or the instruction limit
+stopped it: raise that with --max-instructions); 2 bad input.")]
 pub struct Args {
     /// An assembly source (.s) or a static RISC-V ELF64 executable.
     program: PathBuf,
@@ -58,8 +67,9 @@ pub struct Args {
     /// JSON lines instead of text.
     #[arg(long)]
     json: bool,
-    /// Stop after this many instructions.
-    #[arg(long, default_value = "1000000000", value_name = "N")]
+    /// Stop after this many instructions (the run then did not finish:
+    /// exit code 1).
+    #[arg(long, default_value_t = DEFAULT_MAX_INSTRUCTIONS.to_string(), value_name = "N")]
     max_instructions: String,
     /// Print the instruction count and rate on stderr.
     #[arg(long)]
@@ -78,7 +88,7 @@ fn load_program_with_data_at(
     data_base: Option<u64>,
 ) -> Result<Program, CliError> {
     let bytes =
-        std::fs::read(path).map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
+        crate::files::read(path, crate::files::FileKind::Program).map_err(CliError::input)?;
     if bytes.starts_with(b"\x7fELF") {
         return crate::elf::load(&bytes)
             .map_err(|e| CliError::input(format!("{}: {e}", path.display())));
@@ -323,7 +333,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
     let mut space = space;
     if mmu == MmuKind::Segmentation {
         // Segmented layout: code in segment 0, data and heap in segment 1.
-        let is_elf = std::fs::read(&args.program).is_ok_and(|b| b.starts_with(b"\x7fELF"));
+        let is_elf = crate::files::read(&args.program, crate::files::FileKind::Program)
+            .is_ok_and(|b| b.starts_with(b"\x7fELF"));
         let quarter = match space {
             Some(s) => s / 4,
             None if is_elf => crate::machine::segment_quarter(&program).ok_or_else(|| {
@@ -434,8 +445,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
                 writeln!(out, "{}", json!({"kind": "limit", "instructions": count}))?;
             }
             out.flush()?;
-            eprintln!("vmlab: stopped after {count} instructions (--max-instructions)");
-            Ok(0)
+            eprintln!(
+                "vmlab: the instruction limit stopped the run after {count} instructions (raise it with --max-instructions N)"
+            );
+            Ok(1)
         }
         Outcome::Trapped(trap) => {
             if args.json {

@@ -1,6 +1,7 @@
 //! `vmlab scenario`: list, show and run scenarios (built-in or TOML files).
 
 use super::{CliError, CmdResult};
+use crate::files::FileKind;
 use crate::kernel::event::Event;
 use crate::render::events;
 use crate::scenario::{self, builtin};
@@ -29,7 +30,8 @@ enum Action {
         /// Print the event log as JSON lines instead of the narration.
         #[arg(long)]
         json: bool,
-        /// Exit with code 1 if any process was killed by a fault.
+        /// Exit with code 1 if any process was killed (by an unhandled fault
+        /// or by its instruction limit).
         #[arg(long)]
         strict: bool,
     },
@@ -128,8 +130,8 @@ fn run_commands(
 /// and the text. An unreadable file or an unknown name is bad input.
 pub(crate) fn load(which: &str) -> Result<(String, String), CliError> {
     if std::path::Path::new(which).exists() {
-        let text =
-            std::fs::read_to_string(which).map_err(|e| CliError::input(format!("{which}: {e}")))?;
+        let text = crate::files::read_text(std::path::Path::new(which), FileKind::Scenario)
+            .map_err(CliError::input)?;
         Ok((which.to_string(), text))
     } else {
         let b = builtin::lookup(which).map_err(CliError::Input)?;

@@ -5,8 +5,8 @@
 
 use super::{CliError, CmdResult};
 use crate::homework::pyvalue::parse_float;
-use crate::kernel::scheduler::{Job, Policy, Schedule, simulate};
-use crate::render::gantt;
+use crate::kernel::scheduler::{Job, Policy, Schedule, Timeline, averages, simulate};
+use crate::render::gantt::{self, stream};
 use std::io::Write;
 
 /// Flags of `vmlab sched`.
@@ -72,19 +72,32 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         ))
     })?;
     let policies = parse_policies(&args.policy, quantum)?;
-    let runs: Vec<(Policy, Schedule)> = policies
-        .into_iter()
-        .map(|p| simulate(&jobs, p, switch_cost).map(|s| (p, s)))
-        .collect::<Result<_, _>>()
-        .map_err(CliError::input)?;
+    // Every policy's workload is checked before anything is written.
+    for &p in &policies {
+        Timeline::new(&jobs, p, switch_cost).map_err(CliError::input)?;
+    }
+    let timeline = |p: Policy| Timeline::new(&jobs, p, switch_cost).map_err(CliError::input);
 
     if let Some(path) = &args.svg {
+        // The picture needs every run at once: the stored schedules (merged
+        // runs, O(context switches)).
+        let runs: Vec<(Policy, Schedule)> = policies
+            .iter()
+            .map(|&p| simulate(&jobs, p, switch_cost).map(|s| (p, s)))
+            .collect::<Result<_, _>>()
+            .map_err(CliError::input)?;
         std::fs::write(path, gantt::svg(&jobs, &runs))
             .map_err(|e| CliError::input(format!("--svg: cannot write {}: {e}", path.display())))?;
     }
+    // The text and JSON stream the timeline: memory O(jobs), however many
+    // slots the run has.
     if args.json {
-        for (p, s) in &runs {
-            for r in gantt::json_records(&jobs, *p, s) {
+        for &p in &policies {
+            let mut t = timeline(p)?;
+            for slot in t.by_ref() {
+                writeln!(out, "{}", stream::slot_json(&jobs, p, &slot))?;
+            }
+            for r in stream::stats_json(&jobs, p, &t.stats()) {
                 writeln!(out, "{r}")?;
             }
         }
@@ -105,14 +118,21 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
     if switch_cost > 0.0 {
         writeln!(out, "Context switch cost: {}", gantt::time(switch_cost))?;
     }
-    for (p, s) in &runs {
+    let mut compared = Vec::new();
+    for &p in &policies {
+        // A first pass finds when the run ends (the chart's scale) and the
+        // metrics; the second writes the slots as they come.
+        let mut first = timeline(p)?;
+        let end = first.by_ref().fold(0.0, |_, slot| slot.end);
+        let stats = first.stats();
         writeln!(out)?;
-        writeln!(out, "{}", gantt::title(*p))?;
-        write!(out, "{}", gantt::text_chart(&jobs, s))?;
+        writeln!(out, "{}", gantt::title(p))?;
+        stream::write_chart(out, &jobs, timeline(p)?, end, &stats)?;
         writeln!(out)?;
-        write!(out, "{}", gantt::metrics_table(&jobs, s))?;
+        stream::write_metrics(out, &jobs, &stats)?;
+        compared.push((p, averages(&stats)));
     }
-    if runs.len() > 1 {
+    if compared.len() > 1 {
         writeln!(out)?;
         writeln!(out, "Comparison (averages)")?;
         writeln!(
@@ -120,13 +140,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             "  {:<16} {:>10} {:>8} {:>6}",
             "policy", "turnaround", "response", "wait"
         )?;
-        for (p, s) in &runs {
-            let (t, r, w) = s.averages();
-            writeln!(
-                out,
-                "  {:<16} {t:>10.2} {r:>8.2} {w:>6.2}",
-                gantt::title(*p)
-            )?;
+        for (p, (t, r, w)) in compared {
+            writeln!(out, "  {:<16} {t:>10.2} {r:>8.2} {w:>6.2}", gantt::title(p))?;
         }
     }
     Ok(0)
