@@ -1,0 +1,154 @@
+//! Issue 11 §3, wrong answers that look right: each test failed before its
+//! fix. Every one runs the real binary, as a user does.
+
+use super::support::{temp_file, vmlab};
+use serde_json::Value;
+
+/// The records of `kind` in a JSON event log.
+fn kinds<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["kind"] == kind).collect()
+}
+
+/// §3.1: every implicit stack growth the OS makes is progress; a deep
+/// recursion needs many more than 64 of them and must run to its end.
+#[test]
+fn deep_recursion_under_segmentation_grows_the_stack_to_the_end() {
+    let toml = r#"
+title = "depth 100"
+[machine]
+memory = "64k"
+os_size = "4k"
+strategy = "segmentation"
+va_bits = 16
+stack_limit = "8k"
+
+[[process]]
+name = "deep"
+code = "256"
+stack = "64"
+limit = 1000000
+source = """
+    .text
+_start:
+    li   a0, 100
+    call depth
+    li   a7, 2
+    ecall                 # exit(depth(100)) = exit(100)
+depth:                    # depth(n) = n == 0 ? 0 : depth(n - 1) + 1
+    addi sp, sp, -16
+    sd   ra, 8(sp)
+    sd   a0, 0(sp)
+    beqz a0, 1f
+    addi a0, a0, -1
+    call depth
+    addi a0, a0, 1
+1:  ld   ra, 8(sp)
+    addi sp, sp, 16
+    ret
+"""
+"#;
+    let path = temp_file("deep.toml", toml.as_bytes());
+    let run = vmlab(&["scenario", "run", path.to_str().unwrap(), "--json"]);
+    let ev = run.json_lines();
+    let growths = kinds(&ev, "grow")
+        .iter()
+        .filter(|e| e["how"] == "implicit")
+        .count();
+    assert!(growths > 64, "only {growths} implicit stack growths");
+    assert!(kinds(&ev, "kill").is_empty(), "{}", run.stdout);
+    let exits = kinds(&ev, "exit");
+    assert_eq!(exits.len(), 1);
+    assert_eq!(exits[0]["status"], 100);
+}
+
+/// Runs `vmlab ARGS` and returns (stdout bytes, stderr, exit code): for
+/// programs whose output is not text.
+fn vmlab_bytes(args: &[&str]) -> (Vec<u8>, String, i32) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vmlab"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("vmlab runs");
+    (
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+/// §3.2: `write` returns how many bytes it wrote, not how many were asked
+/// for; fd 2 is standard error.
+#[test]
+fn run_write_returns_what_it_wrote_and_fd_2_is_stderr() {
+    let src = "
+    .text
+_start:
+    li   a0, 1
+    li   a1, 0
+    li   a2, 0x2000000
+    li   a7, 64
+    ecall                 # n = write(1, 0, 32 MiB)
+    addi sp, sp, -16
+    sd   a0, 0(sp)
+    li   a0, 1
+    mv   a1, sp
+    li   a2, 8
+    li   a7, 64
+    ecall                 # write(1, &n, 8)
+    li   a0, 2
+    la   a1, msg
+    li   a2, 4
+    li   a7, 64
+    ecall                 # write(2, \"err\\n\", 4)
+    li   a0, 0
+    li   a7, 93
+    ecall
+    .data
+msg: .ascii \"err\\n\"
+";
+    let path = temp_file("write.s", src.as_bytes());
+    let (stdout, stderr, code) = vmlab_bytes(&["run", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.len() > 8, "{} bytes", stdout.len());
+    let (written, n) = stdout.split_at(stdout.len() - 8);
+    let n = u64::from_le_bytes(n.try_into().unwrap());
+    assert_eq!(n, written.len() as u64, "write's result is what it wrote");
+    assert!(n < 0x2000000);
+    assert_eq!(stderr, "err\n");
+    // Under the trace too, standard error is vmlab's standard error.
+    let (_, stderr, _) = vmlab_bytes(&["run", path.to_str().unwrap(), "--trace"]);
+    assert_eq!(stderr, "err\n");
+}
+
+/// §3.3: under segmentation a program without data still gets its heap in
+/// segment 1: sbrk's memory is writable.
+#[test]
+fn run_segmentation_without_data_puts_the_heap_in_segment_1() {
+    let src = "
+    .text
+_start:
+    li   a0, 16
+    li   a7, 12
+    ecall                 # p = sbrk(16)
+    li   t0, 7
+    sd   t0, 0(a0)        # *p = 7
+    ld   a0, 0(a0)
+    li   a7, 93
+    ecall                 # exit(*p)
+";
+    let path = temp_file("nodata.s", src.as_bytes());
+    let run = vmlab(&["run", path.to_str().unwrap(), "--mmu", "segmentation"]);
+    assert_eq!(run.code, 7, "{}{}", run.stdout, run.stderr);
+    let run = vmlab(&[
+        "run",
+        path.to_str().unwrap(),
+        "--mmu",
+        "segmentation",
+        "--trace",
+        "--json",
+    ]);
+    let ev = run.json_lines();
+    let store = kinds(&ev, "store")[0];
+    assert_eq!(store["region"], "heap");
+    assert!(store.get("pa").is_some(), "{store}");
+}
