@@ -17,7 +17,8 @@ pub fn time(x: f64) -> String {
 
 /// A time as a JSON number: an integer when whole, else a float.
 pub fn time_json(x: f64) -> Value {
-    if x.fract() == 0.0 && x.abs() < 9e15 {
+    if x.fract() == 0.0 && x.abs() < 9.2e18 {
+        // Every whole float below 2^63 converts exactly.
         json!(x as i64)
     } else {
         json!(x)
@@ -141,10 +142,10 @@ pub fn metrics_table(jobs: &[Job], s: &Schedule) -> String {
             time(st.wait)
         );
     }
-    let (t, r, w) = s.averages();
+    let [t, r, w] = s.averages_text();
     let _ = writeln!(
         out,
-        "  {:<6} {:>7} {:>7} {:>9} {:>10} {:>10.2} {:>8.2} {:>6.2}",
+        "  {:<6} {:>7} {:>7} {:>9} {:>10} {:>10} {:>8} {:>6}",
         "avg", "", "", "", "", t, r, w
     );
     out

@@ -152,3 +152,72 @@ _start:
     assert_eq!(store["region"], "heap");
     assert!(store.get("pa").is_some(), "{store}");
 }
+
+/// §3.4: a layout's block names are unique, else `free:A` is ambiguous.
+#[test]
+fn heap_layout_refuses_a_duplicate_name() {
+    vmlab(&["heap", "--layout", "A:5,A:5,free:10"]).bad_input(&[
+        "--layout",
+        "piece 2",
+        "A is already the name of piece 1",
+    ]);
+    // Distinct names still work.
+    vmlab(&["heap", "--layout", "A:5,B:5,free:10", "free:A", "free:B"]).ok();
+}
+
+/// §3.5: `vmlab sched` keeps integer time: exact up to 2^53, refused
+/// beyond, never rounded; `-0` is not a time.
+#[test]
+fn sched_times_are_whole_numbers_and_exact() {
+    // Beyond 2^53 a float would round: refused, saying why.
+    vmlab(&["sched", "--jobs", "A:0:9007199254740993,B:0:1"]).bad_input(&[
+        "--jobs",
+        "job 1",
+        "9007199254740993",
+        "2^53",
+    ]);
+    vmlab(&["sched", "--jobs", "A:0:18446744073709551615"]).bad_input(&["job 1", "runtime"]);
+    vmlab(&["sched", "--jobs", "A:-0:5"]).bad_input(&["job 1", "arrival '-0'", "whole number"]);
+    vmlab(&["sched", "--jobs", "A:0:2.5"]).bad_input(&["runtime '2.5'", "whole number"]);
+    // Each time alone fits, but the schedule would end after 2^53.
+    vmlab(&["sched", "--jobs", "A:0:9007199254740992,B:0:1"]).bad_input(&["2^53"]);
+    vmlab(&[
+        "sched",
+        "--jobs",
+        "A:0:4,B:0:4",
+        "--policy",
+        "rr",
+        "--switch-cost",
+        "9007199254740000",
+    ])
+    .bad_input(&["switch cost"]);
+    // Up to 2^53 every time is exact: B runs for 1, not 0.
+    let big = "9007199254740991";
+    let jobs = format!("A:0:{big},B:0:1");
+    let recs = vmlab(&["sched", "--jobs", &jobs, "--json"]).json_lines();
+    let slots: Vec<(String, u64, u64)> = recs
+        .iter()
+        .filter(|r| r["kind"] == "slot")
+        .map(|r| {
+            (
+                r["job"].as_str().unwrap().to_string(),
+                r["start"].as_u64().unwrap(),
+                r["end"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        slots,
+        vec![
+            ("A".into(), 0, 9007199254740991),
+            ("B".into(), 9007199254740991, 9007199254740992)
+        ]
+    );
+    // The average turnaround is exactly 9007199254740991.5.
+    let text = vmlab(&["sched", "--jobs", &jobs]).ok().to_string();
+    let avg = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("avg"))
+        .unwrap();
+    assert!(avg.contains("9007199254740991.50"), "{avg}");
+}
