@@ -221,3 +221,45 @@ fn sched_times_are_whole_numbers_and_exact() {
         .unwrap();
     assert!(avg.contains("9007199254740991.50"), "{avg}");
 }
+
+/// §3.6: static relocation never wraps a word: an address that does not
+/// fit 32 bits after adding the load address keeps the process out.
+#[test]
+fn static_relocation_refuses_a_word_that_would_wrap() {
+    let scenario = |word: &str| {
+        format!(
+            r#"
+script = ["P1: load.w 0x10"]
+
+[machine]
+memory = "16k"
+os_size = "1k"
+strategy = "static-relocation"
+
+[[process]]
+name = "P1"
+size = "1k"
+image = [{{ at = "0x10", word = "{word}" }}]
+relocations = ["0x10"]
+"#
+        )
+    };
+    let path = temp_file("wrap.toml", scenario("0xffffffff").as_bytes());
+    let ev = vmlab(&["scenario", "run", path.to_str().unwrap(), "--json"]).json_lines();
+    assert!(kinds(&ev, "relocate").is_empty(), "{ev:?}");
+    let failed = kinds(&ev, "load-failed");
+    assert_eq!(failed.len(), 1, "{ev:?}");
+    let reason = failed[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("0xffffffff") && reason.contains("does not fit"),
+        "{reason}"
+    );
+    // A word that fits is rewritten, as before.
+    let path = temp_file("fits.toml", scenario("0x200").as_bytes());
+    let ev = vmlab(&["scenario", "run", path.to_str().unwrap(), "--json"]).json_lines();
+    let r = kinds(&ev, "relocate");
+    assert_eq!(
+        (r[0]["from"].as_u64(), r[0]["to"].as_u64()),
+        (Some(0x200), Some(0x600))
+    );
+}
