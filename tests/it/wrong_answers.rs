@@ -263,3 +263,39 @@ relocations = ["0x10"]
         (Some(0x200), Some(0x600))
     );
 }
+
+/// §3.7: the assembler's arithmetic never wraps, and code is 4-byte aligned.
+#[test]
+fn asm_refuses_overflowing_constants_and_a_misaligned_text_base() {
+    for (expr, needle) in [
+        ("1<<64", "shift count 64"),
+        ("1<<-1", "shift count -1"),
+        ("3<<63", "does not fit 64 bits"),
+        ("0x7fffffffffffffff*4", "does not fit 64 bits"),
+        ("0xffffffff<<33", "does not fit 64 bits"),
+    ] {
+        let src = format!("    .data\n    .word {expr}\n");
+        let path = temp_file("big.s", src.as_bytes());
+        let out = super::support::temp_path("big.elf");
+        vmlab(&["asm", path.to_str().unwrap(), "-o", out.to_str().unwrap()])
+            .bad_input(&["big.s:2", needle]);
+    }
+    // What fits still assembles: 64-bit masks, negative shifts of -1.
+    let src = "    .data\n    .dword 1<<63, -1<<4, 0xffffffffffffffff+0\n";
+    let path = temp_file("fits.s", src.as_bytes());
+    let out = super::support::temp_path("fits.elf");
+    vmlab(&["asm", path.to_str().unwrap(), "-o", out.to_str().unwrap()]).ok();
+    // An ELF whose first instruction is misaligned is refused, not written.
+    let path = temp_file("nop.s", b"    nop\n");
+    let out = super::support::temp_path("nop.elf");
+    vmlab(&[
+        "asm",
+        path.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--text-base",
+        "1",
+    ])
+    .bad_input(&["--text-base", "0x1", "multiple of 4"]);
+    assert!(!out.exists());
+}
