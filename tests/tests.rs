@@ -9,6 +9,8 @@ mod cpu_qemu;
 mod heap;
 #[path = "it/kernel.rs"]
 mod kernel;
+#[path = "it/limits.rs"]
+mod limits;
 #[path = "it/ostep_alloc.rs"]
 mod ostep_alloc;
 #[path = "it/ostep_quiz.rs"]
@@ -33,3 +35,5 @@ mod tour;
 mod trace;
 #[path = "it/translate.rs"]
 mod translate;
+#[path = "it/wrong_answers.rs"]
+mod wrong_answers;
