@@ -118,11 +118,17 @@ pub fn page(title: &str, steps: &[Step]) -> String {
         o.push_str("<div class=\"pictures\">\n");
         for (caption, svg) in &s.pictures {
             let name = esc(&caption.replace(' ', "-"));
+            // The hooks the issue names for tests and course material.
+            let testid = match caption.as_str() {
+                "physical memory" => "memory-map".to_string(),
+                "address spaces" => "address-space".to_string(),
+                _ => name.clone(),
+            };
             match last.get(caption.as_str()) {
                 Some(&(at, prev)) if prev == svg.as_str() => {
                     let _ = writeln!(
                         o,
-                        "<figure data-picture=\"{name}\" data-same-as=\"step-{n}\"><figcaption>{} <a href=\"#step-{n}\">(unchanged since step {n})</a></figcaption></figure>",
+                        "<figure data-picture=\"{name}\" data-testid=\"{testid}\" data-same-as=\"step-{n}\"><figcaption>{} <a href=\"#step-{n}\">(unchanged since step {n})</a></figcaption></figure>",
                         esc(caption),
                         n = at + 1
                     );
@@ -131,7 +137,7 @@ pub fn page(title: &str, steps: &[Step]) -> String {
                     last.insert(caption, (i, svg));
                     let _ = writeln!(
                         o,
-                        "<figure data-picture=\"{name}\"><figcaption>{}</figcaption>\n{}</figure>",
+                        "<figure data-picture=\"{name}\" data-testid=\"{testid}\"><figcaption>{}</figcaption>\n{}</figure>",
                         esc(caption),
                         svg.trim_end()
                     );
@@ -237,6 +243,19 @@ mod tests {
                 .count(),
             1
         );
-        assert!(!html.contains("http://") || !html.contains("src=\"http"));
+        assert!(!html.contains("src=\"http"));
+        for hook in [
+            "step",
+            "narration",
+            "memory-map",
+            "address-space",
+            "translation",
+        ] {
+            assert!(
+                doc.descendants()
+                    .any(|n| n.attribute("data-testid") == Some(hook)),
+                "{hook}"
+            );
+        }
     }
 }
