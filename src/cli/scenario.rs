@@ -61,14 +61,35 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
                 return run_commands(&origin, &text, &cmds, json, out);
             }
             let sc = scenario::parse(&origin, &text).map_err(CliError::Input)?;
-            let log = scenario::run(&sc);
-            if json {
-                write!(out, "{}", events::to_json_lines(&log))?;
-            } else {
+            if !json {
                 writeln!(out, "{}", sc.title)?;
-                write!(out, "{}", events::narrate(&log, sc.switch_steps))?;
             }
-            let killed = log.iter().any(|e| matches!(e, Event::Kill { .. }));
+            // The events stream to the output as they happen: only what the
+            // exit code needs (was a process killed?) is kept.
+            let mut narration = events::Narration::new(sc.switch_steps);
+            let mut line = String::new();
+            let mut killed = false;
+            let mut failed: Option<std::io::Error> = None;
+            scenario::run_streaming(&sc, &mut |e: Event| {
+                killed |= matches!(e, Event::Kill { .. });
+                line.clear();
+                if json {
+                    line.push_str(&events::json_line(&e));
+                    line.push('\n');
+                } else {
+                    narration.event(&e, &mut line);
+                }
+                match out.write_all(line.as_bytes()) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        failed = Some(e);
+                        false
+                    }
+                }
+            });
+            if let Some(e) = failed {
+                return Err(e.into());
+            }
             Ok(if strict && killed { 1 } else { 0 })
         }
     }

@@ -11,25 +11,46 @@ use std::fmt::Write;
 pub fn to_json_lines(events: &[Event]) -> String {
     let mut s = String::new();
     for e in events {
-        let line = serde_json::to_string(e).unwrap_or_else(|_| "{}".into());
-        s.push_str(&line);
+        s.push_str(&json_line(e));
         s.push('\n');
     }
     s
 }
 
+/// One event as a JSON object (one line, no newline).
+pub fn json_line(e: &Event) -> String {
+    serde_json::to_string(e).unwrap_or_else(|_| "{}".into())
+}
+
 /// The narration of a whole log. With `switch_steps` every step of a
 /// context switch gets its line; otherwise one line per switch.
 pub fn narrate(events: &[Event], switch_steps: bool) -> String {
-    let mut n = Narrator {
-        switch_steps,
-        ..Narrator::default()
-    };
+    let mut n = Narration::new(switch_steps);
     let mut s = String::new();
     for e in events {
         n.event(e, &mut s);
     }
     s
+}
+
+/// The narration of a log that streams by, one event at a time (it
+/// remembers only the processes' names and the strategy).
+pub struct Narration(Narrator);
+
+impl Narration {
+    /// A narration that has seen no event yet (`switch_steps` as in
+    /// [`narrate`]).
+    pub fn new(switch_steps: bool) -> Narration {
+        Narration(Narrator {
+            switch_steps,
+            ..Narrator::default()
+        })
+    }
+
+    /// Appends the lines of `e` (none for some events) to `s`.
+    pub fn event(&mut self, e: &Event, s: &mut String) {
+        self.0.event(e, s);
+    }
 }
 
 #[derive(Default)]

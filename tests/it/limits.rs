@@ -315,3 +315,77 @@ size = "500g"
         .collect();
     assert_eq!(loads, vec![7, 9], "{ev:?}");
 }
+
+/// A scenario of `n` processes spinning in `loop: j loop` (`extra` goes
+/// into `[machine]`, `limit` into each process).
+fn spinners(n: usize, limit: &str, extra: &str) -> String {
+    let mut text = format!("[machine]\nmemory = \"1m\"\nstrategy = \"base-bounds\"\n{extra}\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "[[process]]\nname = \"P{i}\"\nsize = \"1k\"\n{limit}\nsource = \"loop: j loop\"\n"
+        ));
+    }
+    text
+}
+
+#[test]
+fn scenario_run_streams_its_events() {
+    // 50 processes of 20,000 instructions each: a million events, written
+    // as they happen (the summary is at the end, the exit code from kills).
+    let sc = temp_file("spin50.toml", spinners(50, "limit = 20000", "").as_bytes());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vmlab"))
+        .args([
+            "scenario",
+            "run",
+            sc.to_str().unwrap(),
+            "--json",
+            "--strict",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "every process was killed by its limit"
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.lines().count() > 1_000_000);
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (last["kind"].as_str(), last["instructions"].as_u64()),
+        (Some("cost"), Some(1_000_000))
+    );
+}
+
+#[test]
+fn a_collected_scenario_log_is_capped_with_a_clear_error() {
+    // `vmlab trace --scenario` keeps the run's kernel and its log: capped
+    // by machine.max_events.
+    let sc = temp_file(
+        "spin-cap.toml",
+        spinners(3, "limit = 5000", "max_events = 1000").as_bytes(),
+    );
+    vmlab(&[
+        "trace",
+        "--scenario",
+        sc.to_str().unwrap(),
+        "--pid",
+        "1",
+        "-",
+    ])
+    .bad_input(&[
+        "spin-cap.toml",
+        "more than 1000 events",
+        "machine.max_events",
+    ]);
+    let zero = temp_file(
+        "spin-zero.toml",
+        spinners(1, "", "max_events = 0").as_bytes(),
+    );
+    vmlab(&["scenario", "run", zero.to_str().unwrap()]).bad_input(&[
+        "spin-zero.toml:4",
+        "machine.max_events",
+        "at least 1",
+    ]);
+}
