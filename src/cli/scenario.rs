@@ -23,7 +23,8 @@ enum Action {
         /// The scenario's name (see `vmlab scenario list`).
         name: String,
     },
-    /// Run a scenario file or a built-in scenario and narrate it.
+    /// Run a scenario file (at most 1 MiB) or a built-in scenario and narrate
+    /// it, event by event as the run goes (the log is not kept).
     Run {
         /// A TOML file, or a built-in scenario's name.
         scenario: String,

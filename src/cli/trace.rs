@@ -87,7 +87,8 @@ pub struct Args {
     /// Replay through a scenario's process: the scenario (a built-in name
     /// or a TOML file, as `vmlab scenario run` takes it) runs to the end
     /// through the kernel, and the trace goes through the MMU registers
-    /// the kernel left for the process --pid.
+    /// the kernel left for the process --pid. The run's event log is kept,
+    /// at most machine.max_events events (default 1000000).
     #[arg(long, value_name = "NAME|FILE")]
     scenario: Option<String>,
     /// With --scenario: the process (its pid; needed when the scenario has
@@ -104,7 +105,7 @@ pub struct Args {
     /// A cost model for the estimated time: a TOML file with the keys of a
     /// scenario's [cost] table (dram_ns = 100, served_by = "l2", ...);
     /// keys left out keep the E14 table (default: the E14 table, or the
-    /// scenario's [cost] with --scenario).
+    /// scenario's [cost] with --scenario). At most 64 KiB.
     #[arg(long, value_name = "FILE")]
     cost: Option<PathBuf>,
     /// Print the summary as one JSON record.
