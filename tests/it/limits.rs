@@ -187,6 +187,20 @@ fn a_long_round_robin_run_is_one_merged_slot() {
         .to_string();
     assert!(text.contains("\n  A 0-100000000\n"), "{text}");
     assert!(text.contains(&format!("A |{}|", "#".repeat(70))), "{text}");
+    // A job alone runs its quanta in one step: 10^15 of them too.
+    let huge = vmlab(&[
+        "sched",
+        "--jobs",
+        "A:0:1000000000000000,B:7:2",
+        "--policy",
+        "rr",
+    ]);
+    assert!(
+        huge.ok()
+            .contains("\n  A 0-7, B 7-8, A 8-9, B 9-10, A 10-1000000000000002\n"),
+        "{}",
+        huge.stdout
+    );
     // B arrives at 5 and goes before A, whose quantum ends then.
     let json = vmlab(&[
         "sched",
