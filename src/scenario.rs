@@ -750,6 +750,13 @@ fn load_program(
         }
     };
     let text_base = src.opt(&p.text_base, &field("text_base"))?.unwrap_or(0);
+    if let Some(tb) = p.text_base.as_ref().filter(|_| text_base % 4 != 0) {
+        return Err(src.err(
+            tb.span(),
+            &field("text_base"),
+            format!("{text_base:#x} is not a multiple of 4 (instructions are 4-byte aligned)"),
+        ));
+    }
     let prog = crate::asm::assemble_with_data_at(
         &text,
         &file_name,

@@ -33,3 +33,5 @@ mod tour;
 mod trace;
 #[path = "it/translate.rs"]
 mod translate;
+#[path = "it/wrong_answers.rs"]
+mod wrong_answers;

@@ -273,16 +273,49 @@ impl Parser<'_> {
     }
 }
 
+/// `x op y` in 64 bits, read as signed or as unsigned numbers (`-1` and
+/// `0xffffffffffffffff` are the same bits): the result when one reading
+/// holds it, else an error naming the operation; nothing wraps.
+fn checked(
+    op: &str,
+    x: i64,
+    y: i64,
+    signed: fn(i64, i64) -> Option<i64>,
+    unsigned: fn(u64, u64) -> Option<u64>,
+) -> Result<i64, String> {
+    signed(x, y)
+        .or_else(|| unsigned(x as u64, y as u64).map(|v| v as i64))
+        .ok_or_else(|| format!("{x} {op} {y} does not fit 64 bits"))
+}
+
+/// `x << y` or `x >> y`: the count must be 0..=63, and a left shift must
+/// not push out a set bit (of the signed or the unsigned reading).
+fn shift(op: &str, x: i64, y: i64) -> Result<i64, String> {
+    let count = u32::try_from(y)
+        .ok()
+        .filter(|&c| c < 64)
+        .ok_or_else(|| format!("shift count {y} is out of range (0..=63)"))?;
+    if op == ">>" {
+        return Ok(x >> count);
+    }
+    let v = x << count;
+    if v >> count == x || ((v as u64) >> count) == x as u64 {
+        Ok(v)
+    } else {
+        Err(format!("{x} << {y} does not fit 64 bits"))
+    }
+}
+
 fn apply(op: &str, a: Value, b: Value) -> Result<Value, String> {
     let (x, y) = (a.value, b.value);
     match op {
         "+" => Ok(Value {
-            value: x.wrapping_add(y),
+            value: checked("+", x, y, i64::checked_add, u64::checked_add)?,
             labels: a.labels + b.labels,
             symbol: a.symbol.or(b.symbol),
         }),
         "-" => Ok(Value {
-            value: x.wrapping_sub(y),
+            value: checked("-", x, y, i64::checked_sub, u64::checked_sub)?,
             labels: a.labels - b.labels,
             symbol: if a.labels - b.labels == 1 {
                 a.symbol
@@ -295,12 +328,13 @@ fn apply(op: &str, a: Value, b: Value) -> Result<Value, String> {
                 return Err(format!("cannot apply '{op}' to an address"));
             }
             let v = match op {
-                "*" => x.wrapping_mul(y),
+                "*" => checked("*", x, y, i64::checked_mul, u64::checked_mul)?,
                 "/" | "%" if y == 0 => return Err("division by zero".into()),
-                "/" => x.wrapping_div(y),
-                "%" => x.wrapping_rem(y),
-                "<<" => x.wrapping_shl(y as u32),
-                ">>" => x.wrapping_shr(y as u32),
+                "/" => x
+                    .checked_div(y)
+                    .ok_or_else(|| format!("{x} / {y} does not fit 64 bits"))?,
+                "%" => x.checked_rem(y).unwrap_or(0),
+                "<<" | ">>" => shift(op, x, y)?,
                 "&" => x & y,
                 "^" => x ^ y,
                 _ => x | y,

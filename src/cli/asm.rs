@@ -37,6 +37,11 @@ pub fn read_source(path: &std::path::Path) -> Result<String, CliError> {
 /// Runs `vmlab asm`.
 pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
     let text_base = parse_size_arg("--text-base", &args.text_base)?;
+    if text_base % 4 != 0 {
+        return Err(CliError::input(format!(
+            "--text-base: {text_base:#x} is not a multiple of 4 (instructions are 4-byte aligned)"
+        )));
+    }
     let source = read_source(&args.file)?;
     let program = assemble(
         &source,

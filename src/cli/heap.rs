@@ -100,8 +100,10 @@ fn parse_requests(items: &[String]) -> Result<Vec<Request>, CliError> {
         .collect()
 }
 
-/// A layout: named blocks and holes.
+/// A layout: named blocks and holes. Each block's name is unique (a later
+/// `free:NAME` must say which block it frees).
 fn parse_layout(text: &str) -> Result<Vec<Piece>, CliError> {
+    let mut seen = std::collections::HashMap::new();
     text.split(',')
         .enumerate()
         .map(|(i, item)| {
@@ -109,6 +111,13 @@ fn parse_layout(text: &str) -> Result<Vec<Piece>, CliError> {
             let (name, size) = item.split_once(':').ok_or_else(|| {
                 CliError::input(format!("{where_}: write NAME:SIZE or free:SIZE"))
             })?;
+            if name != "free" {
+                if let Some(first) = seen.insert(name.to_string(), i + 1) {
+                    return Err(CliError::input(format!(
+                        "{where_}: {name} is already the name of piece {first} (names must be unique)"
+                    )));
+                }
+            }
             let size = parse_size_arg(&where_, size)?;
             if size == 0 {
                 return Err(CliError::input(format!(

@@ -211,13 +211,20 @@ impl Tracer for Trace<'_> {
     fn regions_changed(&mut self, regions: &Regions) {
         self.regions = regions.clone();
     }
-    fn program_wrote(&mut self, bytes: &[u8]) {
-        // Text: the output itself, where it happens; JSON: a record.
+    fn program_wrote(&mut self, fd: u64, bytes: &[u8]) {
+        // Text: standard output itself, where it happens (standard error
+        // goes to vmlab's); JSON: a record of either.
         let r = if self.json {
             let text = String::from_utf8_lossy(bytes);
-            writeln!(self.out, "{}", json!({"kind": "output", "text": text}))
-        } else {
+            writeln!(
+                self.out,
+                "{}",
+                json!({"kind": "output", "fd": fd, "text": text})
+            )
+        } else if fd == 1 {
             self.out.write_all(bytes)
+        } else {
+            Ok(())
         };
         if let Err(e) = r {
             self.error.get_or_insert(e);
@@ -290,9 +297,9 @@ impl<A: Tracer, B: Tracer> Tracer for Both<'_, A, B> {
         self.0.regions_changed(regions);
         self.1.regions_changed(regions);
     }
-    fn program_wrote(&mut self, bytes: &[u8]) {
-        self.0.program_wrote(bytes);
-        self.1.program_wrote(bytes);
+    fn program_wrote(&mut self, fd: u64, bytes: &[u8]) {
+        self.0.program_wrote(fd, bytes);
+        self.1.program_wrote(fd, bytes);
     }
 }
 
@@ -394,20 +401,23 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             },
             error: None,
         };
-        // The trace prints what the program writes, where it writes it.
+        // The trace prints what the program writes to standard output,
+        // where it writes it; standard error stays vmlab's.
         let sink = &mut std::io::sink();
+        let err = &mut std::io::stderr();
         let o = match recorder.as_mut() {
-            Some(r) => machine.run(limit, sink, &mut Both(&mut trace, r))?,
-            None => machine.run(limit, sink, &mut trace)?,
+            Some(r) => machine.run(limit, sink, err, &mut Both(&mut trace, r))?,
+            None => machine.run(limit, sink, err, &mut trace)?,
         };
         if let Some(e) = trace.error {
             return Err(e.into());
         }
         o
     } else {
+        let err = &mut std::io::stderr();
         match recorder.as_mut() {
-            Some(r) => machine.run(limit, &mut *out, r)?,
-            None => machine.run(limit, &mut *out, &mut crate::cpu::NoObserver)?,
+            Some(r) => machine.run(limit, &mut *out, err, r)?,
+            None => machine.run(limit, &mut *out, err, &mut crate::cpu::NoObserver)?,
         }
     };
     if let Some(mut r) = recorder {

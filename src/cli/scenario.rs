@@ -48,7 +48,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             Ok(0)
         }
         Action::Show { name } => {
-            let b = builtin::find(&name).ok_or_else(|| unknown(&name))?;
+            let b = builtin::lookup(&name).map_err(CliError::Input)?;
             write!(out, "{}", b.toml)?;
             Ok(0)
         }
@@ -156,13 +156,7 @@ pub(crate) fn load(which: &str) -> Result<(String, String), CliError> {
             .map_err(CliError::input)?;
         Ok((which.to_string(), text))
     } else {
-        let b = builtin::find(which).ok_or_else(|| unknown(which))?;
+        let b = builtin::lookup(which).map_err(CliError::Input)?;
         Ok((format!("{}.toml", b.name), b.toml.to_string()))
     }
-}
-
-fn unknown(name: &str) -> CliError {
-    CliError::input(format!(
-        "no scenario file or built-in scenario named '{name}' (see vmlab scenario list)"
-    ))
 }

@@ -277,8 +277,18 @@ pub struct Schedule {
 
 impl Schedule {
     /// Averages of (turnaround, response, wait) over all jobs (0 when none).
+    ///
+    /// When every value is a whole number the sum is exact (128-bit
+    /// integers) and the average is rounded once, from the exact quotient;
+    /// otherwise the values are summed as floats, as scheduler.py does.
     pub fn averages(&self) -> (f64, f64, f64) {
         averages(&self.stats)
+    }
+
+    /// The averages of (turnaround, response, wait) with two decimals,
+    /// exact when every value is a whole number ([`averages_text`]).
+    pub fn averages_text(&self) -> [String; 3] {
+        averages_text(&self.stats)
     }
 }
 
@@ -320,10 +330,48 @@ pub fn simulate(jobs: &[Job], policy: Policy, switch_cost: f64) -> Result<Schedu
 }
 
 /// Averages of (turnaround, response, wait) over `stats` (0 when empty).
+///
+/// When every value is a whole number the sum is exact (128-bit integers)
+/// and the average is rounded once, from the exact quotient; otherwise the
+/// values are summed as floats, as scheduler.py does.
 pub fn averages(stats: &[JobStats]) -> (f64, f64, f64) {
-    let n = stats.len().max(1) as f64;
-    let sum = |f: fn(&JobStats) -> f64| stats.iter().map(f).sum::<f64>() / n;
-    (sum(|s| s.turnaround), sum(|s| s.response), sum(|s| s.wait))
+    let n = stats.len().max(1);
+    let avg = |f: fn(&JobStats) -> f64| match whole_sum(stats, f) {
+        Some(sum) => {
+            let (q, r) = (sum / n as u128, sum % n as u128);
+            q as f64 + r as f64 / n as f64
+        }
+        None => stats.iter().map(f).sum::<f64>() / n as f64,
+    };
+    (avg(|s| s.turnaround), avg(|s| s.response), avg(|s| s.wait))
+}
+
+/// The averages of (turnaround, response, wait) with two decimals. When
+/// every value is a whole number they are exact: the exact quotient,
+/// rounded half up (a float cannot hold 9007199254740991.5).
+pub fn averages_text(stats: &[JobStats]) -> [String; 3] {
+    let n = stats.len().max(1) as u128;
+    let (t, r, w) = averages(stats);
+    let field: [fn(&JobStats) -> f64; 3] = [|s| s.turnaround, |s| s.response, |s| s.wait];
+    let fs = [(field[0], t), (field[1], r), (field[2], w)];
+    fs.map(|(f, approx)| match whole_sum(stats, f) {
+        Some(sum) => {
+            // Hundredths, rounded half up: (200 sum + n) / 2n.
+            let c = (sum * 200 + n) / (2 * n);
+            format!("{}.{:02}", c / 100, c % 100)
+        }
+        None => format!("{approx:.2}"),
+    })
+}
+
+/// The exact sum of a per-job value when every one is a whole number below
+/// 2^64.
+fn whole_sum(stats: &[JobStats], f: fn(&JobStats) -> f64) -> Option<u128> {
+    stats
+        .iter()
+        .map(f)
+        .map(|v| (v.fract() == 0.0 && (0.0..1.8e19).contains(&v)).then_some(v as u128))
+        .sum()
 }
 
 /// One slice of the timeline as the scheduler gives it: a quantum (RR), a

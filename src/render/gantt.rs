@@ -19,7 +19,8 @@ pub fn time(x: f64) -> String {
 
 /// A time as a JSON number: an integer when whole, else a float.
 pub fn time_json(x: f64) -> Value {
-    if x.fract() == 0.0 && x.abs() < 9e15 {
+    if x.fract() == 0.0 && x.abs() < 9.2e18 {
+        // Every whole float below 2^63 converts exactly.
         json!(x as i64)
     } else {
         json!(x)

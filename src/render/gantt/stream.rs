@@ -5,7 +5,7 @@
 //! from a first pass over the timeline (see `vmlab sched`).
 
 use super::{label, time, time_json};
-use crate::kernel::scheduler::{Job, JobStats, Policy, Slot, SlotKind, averages};
+use crate::kernel::scheduler::{Job, JobStats, Policy, Slot, SlotKind, averages, averages_text};
 use serde_json::{Value, json};
 use std::io::{self, Write};
 
@@ -190,10 +190,10 @@ pub fn write_metrics(out: &mut dyn Write, jobs: &[Job], stats: &[JobStats]) -> i
             time(st.wait)
         )?;
     }
-    let (t, r, w) = averages(stats);
+    let [t, r, w] = averages_text(stats);
     writeln!(
         out,
-        "  {:<6} {:>7} {:>7} {:>9} {:>10} {:>10.2} {:>8.2} {:>6.2}",
+        "  {:<6} {:>7} {:>7} {:>9} {:>10} {:>10} {:>8} {:>6}",
         "avg", "", "", "", "", t, r, w
     )
 }
