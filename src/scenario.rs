@@ -928,11 +928,26 @@ struct Runner<'s> {
 /// when the log would hold more than the scenario's `max_events` events;
 /// the message names the reason.
 pub fn run_kernel(sc: &Scenario) -> Result<Kernel, String> {
-    run_kernel_under(sc, sc.config.strategy, Sink::Keep).map_err(|e| match e {
+    run_kernel_under(sc, sc.config.strategy, Sink::Keep).map_err(stop_message)
+}
+
+/// Runs a scenario like [`run_kernel`] but keeps no event log (each event
+/// is dropped as it happens; `k.events` ends empty): for a caller that
+/// needs only the state the run leaves, such as the MMU registers of
+/// `vmlab trace --scenario`, in memory bounded however long the run.
+///
+/// Fails only when the machine cannot boot, which [`parse`] already checks.
+pub fn run_kernel_unlogged(sc: &Scenario) -> Result<Kernel, String> {
+    run_under(sc, sc.config.strategy, &mut |_| true).map_err(stop_message)
+}
+
+/// The message of a run that stopped before its end.
+fn stop_message(stop: Stop) -> String {
+    match stop {
         Stop::Events(cap) => too_many_events(cap),
         Stop::Boot(e) => e,
         Stop::Sink => "the run was stopped".into(),
-    })
+    }
 }
 
 /// One run under `strategy`, streamed to `sink`.
@@ -1368,6 +1383,10 @@ mod tests {
                 .unwrap_err()
                 .contains("machine.max_events")
         );
+        // Unlogged, the same run ends with its state and no log.
+        let k = super::run_kernel_unlogged(&sc).unwrap();
+        assert!(k.events.is_empty());
+        assert_eq!(k.counts.instructions, 20 * 50_000);
         let small = spinners(2, 1000, "max_events = 100");
         assert!(run(&small).unwrap_err().contains("more than 100 events"));
         let raised = spinners(2, 1000, "max_events = 100000");

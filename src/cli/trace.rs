@@ -87,8 +87,7 @@ pub struct Args {
     /// Replay through a scenario's process: the scenario (a built-in name
     /// or a TOML file, as `vmlab scenario run` takes it) runs to the end
     /// through the kernel, and the trace goes through the MMU registers
-    /// the kernel left for the process --pid. The run's event log is kept,
-    /// at most machine.max_events events (default 1000000).
+    /// the kernel left for the process --pid.
     #[arg(long, value_name = "NAME|FILE")]
     scenario: Option<String>,
     /// With --scenario: the process (its pid; needed when the scenario has
@@ -439,7 +438,10 @@ fn scenario_mechanism(
         )));
     }
     let sc = scenario::parse(&origin, &text).map_err(CliError::Input)?;
-    let k = scenario::run_kernel(&sc).map_err(|e| CliError::input(format!("{origin}: {e}")))?;
+    // Only the registers the run leaves are needed: its events are dropped
+    // as they happen.
+    let k = scenario::run_kernel_unlogged(&sc)
+        .map_err(|e| CliError::input(format!("{origin}: {e}")))?;
     let strategy = k.config.strategy;
     if !strategy.dynamic() {
         return Err(CliError::input(format!(
