@@ -91,6 +91,8 @@ struct MachineToml {
     #[serde(default)]
     compare: Vec<Strategy>,
     timer: Option<Spanned<u64>>,
+    /// The most events a collected run keeps in memory.
+    max_events: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,6 +227,9 @@ pub struct Scenario {
     pub switch_steps: bool,
     /// Instructions per time slice for programs (the timer interrupt).
     pub timer: u64,
+    /// The most events [`run`] and [`run_kernel`] keep in memory
+    /// (`machine.max_events`, default [`MAX_EVENTS`]).
+    pub max_events: usize,
 }
 
 /// Where the text came from, for error messages.
@@ -342,6 +347,13 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
         }
         Some(t) => *t.get_ref(),
         None => 1000,
+    };
+    let max_events = match &m.max_events {
+        Some(n) if *n.get_ref() == 0 => {
+            return Err(src.err(n.span(), "machine.max_events", "must be at least 1"));
+        }
+        Some(n) => usize::try_from(*n.get_ref()).unwrap_or(usize::MAX),
+        None => MAX_EVENTS,
     };
     let user = memory - os_size;
     let mut processes: Vec<ProcessDef> = Vec::new();
@@ -650,6 +662,7 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
         compare: m.compare.clone(),
         switch_steps: file.switch_steps,
         timer,
+        max_events,
     })
 }
 
@@ -776,28 +789,89 @@ enum Step {
     Yielded,
 }
 
-/// Runs a scenario to the end and returns the event log. Never fails: a
-/// faulting process is killed and the others go on.
-pub fn run(sc: &Scenario) -> Vec<Event> {
-    let mut events = run_once(sc, sc.config.strategy);
+/// The most events a run keeps in memory when they are collected (by
+/// [`run`] and [`run_kernel`], for the web page and the HTML export that
+/// step through the log), unless the scenario's `machine.max_events` says
+/// otherwise. `vmlab scenario run` streams the events instead
+/// ([`run_streaming`]) and keeps none.
+pub const MAX_EVENTS: usize = 1_000_000;
+
+/// Runs a scenario (and the same workload under each `compare` strategy)
+/// and returns the event log, the compare runs adding their cost and a
+/// comparison at the end.
+///
+/// Fails when the log would hold more than the scenario's `max_events`
+/// events (the message says which field raises it).
+pub fn run(sc: &Scenario) -> Result<Vec<Event>, String> {
+    let mut events = Vec::new();
+    let mut overflow = None;
+    let completed = run_streaming(sc, &mut |e| {
+        if events.len() < sc.max_events {
+            events.push(e);
+            true
+        } else {
+            overflow = Some(too_many_events(sc.max_events));
+            false
+        }
+    });
+    match overflow {
+        Some(e) => Err(e),
+        None if completed => Ok(events),
+        None => Err("the run was stopped".into()),
+    }
+}
+
+/// The error of a collected run that passes its cap.
+fn too_many_events(cap: usize) -> String {
+    format!(
+        "the run produced more than {cap} events, the most kept in memory (raise machine.max_events, or run it with `vmlab scenario run`, which streams them)"
+    )
+}
+
+/// Runs a scenario like [`run`], handing each event to `sink` as it
+/// happens instead of keeping the log: memory stays bounded however many
+/// events the run makes. `sink` returns false to stop the run (an output
+/// that failed); then this returns false, else true.
+pub fn run_streaming(sc: &Scenario, sink: &mut dyn FnMut(Event) -> bool) -> bool {
+    // The main run's cost, for the comparison.
+    let mut cost: Option<Event> = None;
+    let main = run_under(sc, sc.config.strategy, &mut |e: Event| {
+        if matches!(e, Event::Cost { .. }) {
+            cost = Some(e.clone());
+        } else {
+            cost = None;
+        }
+        sink(e)
+    });
+    match main {
+        Ok(_) => {}
+        Err(Stop::Sink) => return false,
+        // (a streamed run keeps no log, so it never passes a cap; a machine
+        // that cannot boot was refused by `parse`)
+        Err(Stop::Events(_) | Stop::Boot(_)) => return true,
+    }
     let Some(Event::Cost {
         total_ns, strategy, ..
-    }) = events.last().cloned()
+    }) = cost
     else {
-        return events;
+        return true;
     };
     for &other in &sc.compare {
-        let their = run_once(sc, other);
-        if let Some(Event::Cost {
-            total_ns: other_total_ns,
-            disk_bytes,
-            ..
-        }) = their.last().cloned()
+        // Of a compare run only its cost is shown: keep nothing else.
+        let mut their: Option<Event> = None;
+        let _ = run_under(sc, other, &mut |e: Event| {
+            their = Some(e);
+            true
+        });
+        if let Some(
+            last @ Event::Cost {
+                total_ns: other_total_ns,
+                disk_bytes,
+                ..
+            },
+        ) = their
         {
-            events.push(their.last().cloned().unwrap_or(Event::Note {
-                text: String::new(),
-            }));
-            events.push(Event::Compare {
+            let compare = Event::Compare {
                 strategy,
                 total_ns,
                 other: other.name(),
@@ -808,22 +882,40 @@ pub fn run(sc: &Scenario) -> Vec<Event> {
                 } else {
                     0.0
                 },
-            });
+            };
+            if !sink(last) || !sink(compare) {
+                return false;
+            }
         }
     }
-    events
+    true
 }
 
-struct Runner {
+/// Where a run's events go: kept in the kernel's log up to a cap, or
+/// handed on after every step.
+enum Sink<'s> {
+    /// Keep them in `k.events` (at most `event_cap`).
+    Keep,
+    /// Hand them to the function (which returns false to stop the run).
+    Stream(&'s mut dyn FnMut(Event) -> bool),
+}
+
+/// Why a run stopped before its end.
+#[derive(Debug)]
+enum Stop {
+    /// The kept log reached its cap.
+    Events(usize),
+    /// The sink asked to stop.
+    Sink,
+    /// The machine could not boot.
+    Boot(String),
+}
+
+struct Runner<'s> {
     k: Kernel,
     queues: Vec<VecDeque<Op>>,
     pids: Vec<Option<Pid>>,
-}
-
-fn run_once(sc: &Scenario, strategy: Strategy) -> Vec<Event> {
-    run_kernel_under(sc, strategy)
-        .map(|k| k.events)
-        .unwrap_or_default()
+    sink: Sink<'s>,
 }
 
 /// Runs a scenario once, under its own strategy, to the end (the script,
@@ -832,16 +924,52 @@ fn run_once(sc: &Scenario, strategy: Strategy) -> Vec<Event> {
 /// and the event log (`k.events`, what [`run`] returns without the
 /// `compare` runs).
 ///
-/// Fails only when the machine cannot boot, which [`parse`] already
-/// checks; the message names the reason.
+/// Fails when the machine cannot boot, which [`parse`] already checks, or
+/// when the log would hold more than the scenario's `max_events` events;
+/// the message names the reason.
 pub fn run_kernel(sc: &Scenario) -> Result<Kernel, String> {
-    run_kernel_under(sc, sc.config.strategy)
+    run_kernel_under(sc, sc.config.strategy, Sink::Keep).map_err(stop_message)
 }
 
-fn run_kernel_under(sc: &Scenario, strategy: Strategy) -> Result<Kernel, String> {
+/// Runs a scenario like [`run_kernel`] but keeps no event log (each event
+/// is dropped as it happens; `k.events` ends empty): for a caller that
+/// needs only the state the run leaves, such as the MMU registers of
+/// `vmlab trace --scenario`, in memory bounded however long the run.
+///
+/// Fails only when the machine cannot boot, which [`parse`] already checks.
+pub fn run_kernel_unlogged(sc: &Scenario) -> Result<Kernel, String> {
+    run_under(sc, sc.config.strategy, &mut |_| true).map_err(stop_message)
+}
+
+/// The message of a run that stopped before its end.
+fn stop_message(stop: Stop) -> String {
+    match stop {
+        Stop::Events(cap) => too_many_events(cap),
+        Stop::Boot(e) => e,
+        Stop::Sink => "the run was stopped".into(),
+    }
+}
+
+/// One run under `strategy`, streamed to `sink`.
+fn run_under(
+    sc: &Scenario,
+    strategy: Strategy,
+    sink: &mut dyn FnMut(Event) -> bool,
+) -> Result<Kernel, Stop> {
+    run_kernel_under(sc, strategy, Sink::Stream(sink))
+}
+
+/// The most program instructions run between two hand-overs of the events
+/// (each instruction makes a few events at most).
+const EVENT_STEP: u64 = 4096;
+
+fn run_kernel_under(sc: &Scenario, strategy: Strategy, sink: Sink<'_>) -> Result<Kernel, Stop> {
     let mut config = sc.config.clone();
     config.strategy = strategy;
-    let k = Kernel::boot(config)?;
+    let mut k = Kernel::boot(config).map_err(Stop::Boot)?;
+    if matches!(sink, Sink::Keep) {
+        k.event_cap = sc.max_events;
+    }
     let mut r = Runner {
         k,
         queues: sc
@@ -850,11 +978,14 @@ fn run_kernel_under(sc: &Scenario, strategy: Strategy) -> Result<Kernel, String>
             .map(|p| p.ops.iter().cloned().collect())
             .collect(),
         pids: vec![None; sc.processes.len()],
+        sink,
     };
+    r.hand_over()?;
     let mut script = sc.script.clone();
     for i in 0..sc.processes.len() {
         if !sc.processes[i].delayed {
             r.spawn(sc, i, &mut script);
+            r.hand_over()?;
         }
     }
     let index = |n: &str| sc.processes.iter().position(|p| p.spec.name == n);
@@ -904,13 +1035,32 @@ fn run_kernel_under(sc: &Scenario, strategy: Strategy) -> Result<Kernel, String>
                 }
             }
         }
+        r.hand_over()?;
     }
-    r.schedule(sc);
+    r.schedule(sc)?;
     r.k.finish();
+    r.hand_over()?;
     Ok(r.k)
 }
 
-impl Runner {
+impl Runner<'_> {
+    /// Hands the events emitted since the last call to the sink (streamed
+    /// runs), or checks the kept log against its cap.
+    fn hand_over(&mut self) -> Result<(), Stop> {
+        match &mut self.sink {
+            Sink::Keep if self.k.events_overflowed => Err(Stop::Events(self.k.event_cap)),
+            Sink::Keep => Ok(()),
+            Sink::Stream(f) => {
+                for e in self.k.events.drain(..) {
+                    if !f(e) {
+                        return Err(Stop::Sink);
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// Loads process `i`; under static relocation its access list is
     /// rewritten by the loader.
     fn spawn(&mut self, sc: &Scenario, i: usize, _script: &mut [ScriptItem]) {
@@ -1052,7 +1202,9 @@ impl Runner {
     /// Runs what is left: access lists and programs, FIFO or round robin.
     /// A process whose access list ends exits with status 0; a program
     /// runs until it exits, is killed, or reaches its instruction limit.
-    fn schedule(&mut self, sc: &Scenario) {
+    /// The events go to the sink after every operation and every
+    /// [`EVENT_STEP`] instructions.
+    fn schedule(&mut self, sc: &Scenario) -> Result<(), Stop> {
         use crate::kernel::scheduler::{Policy, Scheduler as Queue};
         let policy = match sc.scheduler {
             Scheduler::Fifo => Policy::Fifo,
@@ -1078,7 +1230,18 @@ impl Runner {
                 let limit = sc.processes[i].limit;
                 let left = limit.saturating_sub(self.k.proc(pid).stats.instructions);
                 let budget = if rr { sc.timer.min(left) } else { left };
-                if self.k.run_program(budget) == RunOutcome::Gone {
+                // The turn, in pieces of at most EVENT_STEP instructions
+                // (run_program stops early only when the process exits,
+                // yields or is killed: that ends the turn).
+                let mut rest = budget;
+                let mut outcome = RunOutcome::Preempted;
+                while rest > 0 && outcome == RunOutcome::Preempted {
+                    let piece = rest.min(EVENT_STEP);
+                    outcome = self.k.run_program(piece);
+                    self.hand_over()?;
+                    rest -= piece;
+                }
+                if outcome == RunOutcome::Gone {
                     continue;
                 }
                 if self.k.proc(pid).stats.instructions >= limit {
@@ -1101,7 +1264,9 @@ impl Runner {
                     break;
                 };
                 used += 1.0;
-                match self.exec(pid, &op) {
+                let step = self.exec(pid, &op);
+                self.hand_over()?;
+                match step {
                     Step::Continue => {}
                     Step::Gone => {
                         gone = true;
@@ -1123,6 +1288,7 @@ impl Runner {
                 queue.preempt(i, self.remaining(sc, i));
             }
         }
+        Ok(())
     }
 
     /// What is left for process `i`: operations, or instructions up to its
@@ -1167,7 +1333,7 @@ mod tests {
         let b = super::builtin::find("e7-base-bounds").unwrap();
         let sc = parse(b.name, b.toml).unwrap();
         let k = super::run_kernel(&sc).unwrap();
-        assert_eq!(k.events, run(&sc));
+        assert_eq!(k.events, run(&sc).unwrap());
         assert_eq!(
             k.proc(1).mmu,
             crate::mmu::MmuRegisters::BaseBounds {
@@ -1175,6 +1341,84 @@ mod tests {
                 bounds: 1024
             }
         );
+    }
+
+    /// A scenario of `n` processes spinning in `loop: j loop` up to
+    /// `limit` instructions each.
+    fn spinners(n: usize, limit: u64, extra: &str) -> super::Scenario {
+        let mut text = format!("[machine]\nmemory = \"1m\"\nstrategy = \"base-bounds\"\n{extra}\n");
+        for i in 0..n {
+            text.push_str(&format!(
+                "[[process]]\nname = \"P{i}\"\nsize = \"1k\"\nlimit = {limit}\nsource = \"loop: j loop\"\n"
+            ));
+        }
+        parse("spin.toml", &text).unwrap()
+    }
+
+    #[test]
+    fn a_streamed_run_keeps_no_log_and_a_collected_one_is_capped() {
+        // 20 processes x 50,000 instructions: about a million events.
+        let sc = spinners(20, 50_000, "");
+        let mut seen = 0u64;
+        let mut kills = 0;
+        let mut last_cost = false;
+        assert!(super::run_streaming(&sc, &mut |e| {
+            seen += 1;
+            kills += usize::from(matches!(e, Event::Kill { .. }));
+            last_cost = matches!(e, Event::Cost { .. });
+            true
+        }));
+        assert!(seen > 1_000_000, "{seen}");
+        assert_eq!(kills, 20);
+        assert!(last_cost);
+        // Collected, the same run passes the default cap: a clear error,
+        // from run and run_kernel alike, and the field raises it.
+        let e = run(&sc).unwrap_err();
+        assert!(
+            e.contains("more than 1000000 events") && e.contains("machine.max_events"),
+            "{e}"
+        );
+        assert!(
+            super::run_kernel(&sc)
+                .unwrap_err()
+                .contains("machine.max_events")
+        );
+        // Unlogged, the same run ends with its state and no log.
+        let k = super::run_kernel_unlogged(&sc).unwrap();
+        assert!(k.events.is_empty());
+        assert_eq!(k.counts.instructions, 20 * 50_000);
+        let small = spinners(2, 1000, "max_events = 100");
+        assert!(run(&small).unwrap_err().contains("more than 100 events"));
+        let raised = spinners(2, 1000, "max_events = 100000");
+        assert!(matches!(
+            run(&raised).unwrap().last(),
+            Some(Event::Cost { .. })
+        ));
+        // A sink that fails stops the run.
+        let mut n = 0;
+        assert!(!super::run_streaming(&sc, &mut |_| {
+            n += 1;
+            n < 10
+        }));
+        assert_eq!(n, 10);
+    }
+
+    #[test]
+    fn a_streamed_run_gives_the_collected_log_event_for_event() {
+        for b in super::builtin::ALL {
+            if super::commands_of(b.name, b.toml).unwrap().is_some() {
+                continue;
+            }
+            let sc = parse(b.name, b.toml).unwrap();
+            let mut streamed = Vec::new();
+            assert!(super::run_streaming(&sc, &mut |e| {
+                streamed.push(e);
+                true
+            }));
+            let k = super::run_kernel(&sc).unwrap();
+            assert!(streamed.starts_with(&k.events), "{}", b.name);
+            assert!(streamed.len() >= k.events.len(), "{}", b.name);
+        }
     }
 
     proptest! {
@@ -1195,7 +1439,7 @@ mod tests {
                 list.join(", ")
             );
             let sc = parse("fuzz.toml", &text).map_err(TestCaseError::fail)?;
-            let events = run(&sc);
+            let events = run(&sc).map_err(TestCaseError::fail)?;
             let finished = matches!(events.last(), Some(Event::Cost { .. }));
             prop_assert!(finished, "the run did not end with its cost");
         }

@@ -10,6 +10,9 @@ use std::path::PathBuf;
 /// Flags of `vmlab asm`.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
+Limits: a source file of at most 16 MiB; expressions nested at most 256
+levels deep (parentheses and unary operators).
+
 Example:
   vmlab asm examples/sum.s -o sum.elf && qemu-riscv64 sum.elf")]
 pub struct Args {

@@ -24,7 +24,11 @@ SIZE allocates an unnamed block (named #1, #2, ...).
 Lecture E3 (where do 12, 16, 24, 32 bytes go?):
   vmlab heap --layout free:16,A:12,free:24,B:16 --policy all --what-if 12 16 24 32
 A sequence on a 100-byte heap:
-  vmlab heap --size 100 --policy first A:20 B:30 free:A C:10")]
+  vmlab heap --size 100 --policy first A:20 B:30 free:A C:10
+
+After each request the memory map and free list are drawn while the heap has
+at most 64 pieces (blocks and holes); beyond, the step gives the counts and the
+heap is drawn once after the last request.")]
 pub struct Args {
     /// Heap size in bytes (default: the layout's total, or 100).
     #[arg(long, value_name = "SIZE")]

@@ -35,6 +35,9 @@ Examples:
 stores, and the access that faulted, if one did), by virtual address:
 bin-kind records (u64 address + u8 kind: 0 read, 1 write, 2 fetch).
 
+Limits: a program file (assembly or ELF) of at most 16 MiB; assembly
+expressions nested at most 256 levels deep.
+
 Exit code: the program's exit status when it exits; 1 when the run did not
 finish (an unhandled fault, an unknown system call, or the instruction limit
 stopped it: raise that with --max-instructions); 2 bad input.")]

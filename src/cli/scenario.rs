@@ -25,7 +25,8 @@ enum Action {
         /// The scenario's name (see `vmlab scenario list`).
         name: String,
     },
-    /// Run a scenario file or a built-in scenario and narrate it.
+    /// Run a scenario file (at most 1 MiB) or a built-in scenario and narrate
+    /// it, event by event as the run goes (the log is not kept).
     Run {
         /// A TOML file, or a built-in scenario's name.
         scenario: String,
@@ -75,9 +76,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
                 return run_commands(&origin, &text, &cmds, json, &pictures, out);
             }
             let sc = scenario::parse(&origin, &text).map_err(CliError::Input)?;
-            let log = scenario::run(&sc);
             if svg.is_some() || html.is_some() {
-                let st = Stepper::from_events(&sc.title, log.clone(), sc.switch_steps);
+                // The pictures step through a collected log (capped by
+                // machine.max_events); the output below streams as usual.
+                let st = Stepper::from_scenario(&sc).map_err(CliError::Input)?;
                 if let Some(path) = &svg {
                     super::write_svg(path, &st.final_svg())?;
                 }
@@ -85,13 +87,35 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
                     super::write_svg_as("--html", path, &crate::render::html::scenario(&st))?;
                 }
             }
-            if json {
-                write!(out, "{}", events::to_json_lines(&log))?;
-            } else {
+            if !json {
                 writeln!(out, "{}", sc.title)?;
-                write!(out, "{}", events::narrate(&log, sc.switch_steps))?;
             }
-            let killed = log.iter().any(|e| matches!(e, Event::Kill { .. }));
+            // The events stream to the output as they happen: only what the
+            // exit code needs (was a process killed?) is kept.
+            let mut narration = events::Narration::new(sc.switch_steps);
+            let mut line = String::new();
+            let mut killed = false;
+            let mut failed: Option<std::io::Error> = None;
+            scenario::run_streaming(&sc, &mut |e: Event| {
+                killed |= matches!(e, Event::Kill { .. });
+                line.clear();
+                if json {
+                    line.push_str(&events::json_line(&e));
+                    line.push('\n');
+                } else {
+                    narration.event(&e, &mut line);
+                }
+                match out.write_all(line.as_bytes()) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        failed = Some(e);
+                        false
+                    }
+                }
+            });
+            if let Some(e) = failed {
+                return Err(e.into());
+            }
             Ok(if strict && killed { 1 } else { 0 })
         }
     }

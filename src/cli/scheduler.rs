@@ -25,7 +25,7 @@ pub struct Args {
         allow_hyphen_values = true
     )]
     seed: String,
-    /// Number of jobs in the system.
+    /// Number of jobs in the system (at most 1000000).
     #[arg(
         short = 'j',
         long = "jobs",

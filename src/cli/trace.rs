@@ -104,7 +104,7 @@ pub struct Args {
     /// A cost model for the estimated time: a TOML file with the keys of a
     /// scenario's [cost] table (dram_ns = 100, served_by = "l2", ...);
     /// keys left out keep the E14 table (default: the E14 table, or the
-    /// scenario's [cost] with --scenario).
+    /// scenario's [cost] with --scenario). At most 64 KiB.
     #[arg(long, value_name = "FILE")]
     cost: Option<PathBuf>,
     /// Print the summary as one JSON record.
@@ -438,7 +438,10 @@ fn scenario_mechanism(
         )));
     }
     let sc = scenario::parse(&origin, &text).map_err(CliError::Input)?;
-    let k = scenario::run_kernel(&sc).map_err(|e| CliError::input(format!("{origin}: {e}")))?;
+    // Only the registers the run leaves are needed: its events are dropped
+    // as they happen.
+    let k = scenario::run_kernel_unlogged(&sc)
+        .map_err(|e| CliError::input(format!("{origin}: {e}")))?;
     let strategy = k.config.strategy;
     if !strategy.dynamic() {
         return Err(CliError::input(format!(

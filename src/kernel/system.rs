@@ -178,8 +178,15 @@ pub struct Kernel {
     pub counts: Counts,
     /// Context switches performed.
     pub context_switches: u64,
-    /// The event log.
+    /// The event log: every event since boot, or (when a scenario runner
+    /// streams them) those emitted since it last took them.
     pub events: Vec<Event>,
+    /// The most events `events` holds: beyond, [`Kernel::emit`] drops the
+    /// event and sets `events_overflowed` (the runner then stops the run
+    /// with an error). Unlimited unless set.
+    pub event_cap: usize,
+    /// Whether an event was dropped at `event_cap`.
+    pub events_overflowed: bool,
 }
 
 impl Kernel {
@@ -226,6 +233,8 @@ impl Kernel {
             counts: Counts::default(),
             context_switches: 0,
             events: Vec::new(),
+            event_cap: usize::MAX,
+            events_overflowed: false,
             config,
         };
         k.emit(Event::Machine {
@@ -237,9 +246,14 @@ impl Kernel {
         Ok(k)
     }
 
-    /// Appends an event to the log.
+    /// Appends an event to the log, or drops it and sets
+    /// `events_overflowed` when the log holds `event_cap` events.
     pub fn emit(&mut self, e: Event) {
-        self.events.push(e);
+        if self.events.len() < self.event_cap {
+            self.events.push(e);
+        } else {
+            self.events_overflowed = true;
+        }
     }
 
     /// A narration line.
@@ -1060,7 +1074,9 @@ impl Kernel {
                 faults: p.stats.faults,
             })
             .collect();
-        self.events.extend(summaries);
+        for e in summaries {
+            self.emit(e);
+        }
         let c = self.cost_event();
         self.emit(c);
     }

@@ -11,17 +11,21 @@ use std::fmt::Write;
 pub fn to_json_lines(events: &[Event]) -> String {
     let mut s = String::new();
     for e in events {
-        let line = serde_json::to_string(e).unwrap_or_else(|_| "{}".into());
-        s.push_str(&line);
+        s.push_str(&json_line(e));
         s.push('\n');
     }
     s
 }
 
+/// One event as a JSON object (one line, no newline).
+pub fn json_line(e: &Event) -> String {
+    serde_json::to_string(e).unwrap_or_else(|_| "{}".into())
+}
+
 /// The narration of a whole log. With `switch_steps` every step of a
 /// context switch gets its line; otherwise one line per switch.
 pub fn narrate(events: &[Event], switch_steps: bool) -> String {
-    let mut n = Narrator::new(switch_steps);
+    let mut n = Narration::new(switch_steps);
     let mut s = String::new();
     for e in events {
         n.event(e, &mut s);
@@ -29,11 +33,28 @@ pub fn narrate(events: &[Event], switch_steps: bool) -> String {
     s
 }
 
-/// The narrator, event by event: it remembers the process names and the
-/// machine's strategy it has been told, so a step-by-step view (the
-/// `render::steps` stepper) says exactly what [`narrate`] says.
-#[derive(Default, Clone)]
-pub struct Narrator {
+/// The narration of a log that streams by, one event at a time (it
+/// remembers only the processes' names and the strategy).
+pub struct Narration(Narrator);
+
+impl Narration {
+    /// A narration that has seen no event yet (`switch_steps` as in
+    /// [`narrate`]).
+    pub fn new(switch_steps: bool) -> Narration {
+        Narration(Narrator {
+            switch_steps,
+            ..Narrator::default()
+        })
+    }
+
+    /// Appends the lines of `e` (none for some events) to `s`.
+    pub fn event(&mut self, e: &Event, s: &mut String) {
+        self.0.event(e, s);
+    }
+}
+
+#[derive(Default)]
+struct Narrator {
     names: HashMap<Pid, String>,
     switch_steps: bool,
     dynamic: bool,
@@ -73,21 +94,6 @@ fn addr(v: u64) -> String {
 }
 
 impl Narrator {
-    /// A narrator that has seen no event yet; `switch_steps` as for
-    /// [`narrate`].
-    pub fn new(switch_steps: bool) -> Narrator {
-        Narrator {
-            switch_steps,
-            ..Narrator::default()
-        }
-    }
-
-    /// The name the narration uses for `pid` (`P1`, or `pid 7` when no
-    /// spawn named it).
-    pub fn name_of(&self, pid: Pid) -> String {
-        self.name(pid)
-    }
-
     fn name(&self, pid: Pid) -> String {
         self.names
             .get(&pid)
@@ -164,9 +170,7 @@ impl Narrator {
         }
     }
 
-    /// Appends the narration of `e` (possibly nothing) to `s`, and
-    /// remembers what later events need (names, the strategy).
-    pub fn event(&mut self, e: &Event, s: &mut String) {
+    fn event(&mut self, e: &Event, s: &mut String) {
         if let Event::Machine { strategy, .. } = e {
             self.dynamic = matches!(*strategy, "base" | "base-bounds" | "segmentation");
         }

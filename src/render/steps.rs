@@ -3,7 +3,7 @@
 //! and what the web page steps through.
 //!
 //! The run is the one `vmlab scenario run` makes ([`scenario::run`]); its
-//! events are narrated by the same [`Narrator`]. A step is one event that
+//! events are narrated by the same [`Narration`]. A step is one event that
 //! narrates something, together with the silent events just before it
 //! (the mode changes, the saves of a brief context switch), so that the
 //! steps' narrations, joined, are exactly the run's narration.
@@ -14,7 +14,7 @@
 //! that `pictures(i)` costs at most that many steps of folding plus the
 //! drawing, whatever the length of the run.
 
-use super::events::Narrator;
+use super::events::Narration;
 use super::svg::{address_space, context_switch, cost, memory_map, translation};
 use crate::addr::VirtAddr;
 use crate::kernel::event::{AccessRecord, Event, Pid, RegistersView};
@@ -62,10 +62,11 @@ pub struct Pictures {
 
 impl Stepper {
     /// Runs the scenario with the same code as `vmlab scenario run`
-    /// ([`scenario::run`]) and keeps its events as steps. Err: the message
-    /// the CLI would print (the machine cannot boot).
+    /// ([`scenario::run`], the collected form of its event stream) and keeps
+    /// its events as steps. Err: the message the CLI would print (the
+    /// machine cannot boot, or the run passes `machine.max_events`).
     pub fn from_scenario(sc: &Scenario) -> Result<Stepper, String> {
-        let events = scenario::run(sc);
+        let events = scenario::run(sc)?;
         if events.is_empty() {
             // `run` returns nothing only when the machine cannot boot:
             // ask for the reason.
@@ -84,7 +85,7 @@ impl Stepper {
     }
 
     fn build(title: &str, events: Vec<Event>, switch_steps: bool, interval: usize) -> Stepper {
-        let mut narrator = Narrator::new(switch_steps);
+        let mut narrator = Narration::new(switch_steps);
         let mut bounds = vec![0];
         let mut narrations = Vec::new();
         let mut kinds = Vec::new();
@@ -757,7 +758,8 @@ mod tests {
             };
             let st = Stepper::from_scenario(&sc).unwrap();
             let joined: String = (0..st.len()).map(|i| st.narration(i)).collect();
-            let whole = crate::render::events::narrate(&scenario::run(&sc), sc.switch_steps);
+            let whole =
+                crate::render::events::narrate(&scenario::run(&sc).unwrap(), sc.switch_steps);
             assert_eq!(joined, whole, "{}", b.name);
             assert!(!st.is_empty());
         }
@@ -838,7 +840,7 @@ mod tests {
         // Checkpoints every 4 steps, so that the run spans many.
         let b = crate::scenario::builtin::find("e12").unwrap();
         let sc = crate::scenario::parse("e12.toml", b.toml).unwrap();
-        let st = Stepper::build(&sc.title, scenario::run(&sc), sc.switch_steps, 4);
+        let st = Stepper::build(&sc.title, scenario::run(&sc).unwrap(), sc.switch_steps, 4);
         assert!(st.checkpoints.len() > 3);
         let n = st.len();
         for i in [0, n / 3, n / 2, n - 1, n + 5] {

@@ -134,7 +134,7 @@ mod tests {
             }
             let sc = crate::scenario::parse(b.name, b.toml)
                 .unwrap_or_else(|e| panic!("{}: {e}", b.name));
-            let events = crate::scenario::run(&sc);
+            let events = crate::scenario::run(&sc).unwrap();
             assert!(!events.is_empty(), "{}", b.name);
             assert!(!description(b).is_empty(), "{} needs a description", b.name);
         }

@@ -187,6 +187,20 @@ fn a_long_round_robin_run_is_one_merged_slot() {
         .to_string();
     assert!(text.contains("\n  A 0-100000000\n"), "{text}");
     assert!(text.contains(&format!("A |{}|", "#".repeat(70))), "{text}");
+    // A job alone runs its quanta in one step: 10^15 of them too.
+    let huge = vmlab(&[
+        "sched",
+        "--jobs",
+        "A:0:1000000000000000,B:7:2",
+        "--policy",
+        "rr",
+    ]);
+    assert!(
+        huge.ok()
+            .contains("\n  A 0-7, B 7-8, A 8-9, B 9-10, A 10-1000000000000002\n"),
+        "{}",
+        huge.stdout
+    );
     // B arrives at 5 and goes before A, whose quantum ends then.
     let json = vmlab(&[
         "sched",
@@ -236,4 +250,158 @@ fn scheduler_streams_every_quantum_of_a_long_run() {
     assert!(text.contains("  [ time 399998 ] Run job   0 for 1.00 secs ( DONE at 399999.00 )\n"));
     assert!(text.contains("  [ time 399999 ] Run job   1 for 1.00 secs ( DONE at 400000.00 )\n"));
     assert!(text.contains("  Job   1 -- Response: 1.00  Turnaround 400000.00  Wait 200000.00\n"));
+}
+
+#[test]
+fn time_sharing_swaps_only_the_pages_that_hold_data() {
+    // Two 2 GiB address spaces in 3 GiB: each switch used to copy 2 GiB
+    // through a buffer (and the loader to build a 2 GiB image on disk).
+    let sc = temp_file(
+        "big-ts.toml",
+        br#"
+[machine]
+memory = "3g"
+os_size = 0
+strategy = "time-sharing"
+quantum = 1
+
+[[process]]
+name = "A"
+size = "2g"
+accesses = ["store 0x7ffffff8 = 11", "store 16 = 12", "load 0x7ffffff8", "load 16"]
+
+[[process]]
+name = "B"
+size = "2g"
+accesses = ["store 16 = 21", "load 0x7ffffff8", "load 16"]
+"#,
+    );
+    let ev = vmlab(&["scenario", "run", sc.to_str().unwrap(), "--json"]).json_lines();
+    let loads: Vec<(u64, u64)> = ev
+        .iter()
+        .filter(|e| e["kind"] == "load")
+        .map(|e| (e["pid"].as_u64().unwrap(), e["value"].as_u64().unwrap()))
+        .collect();
+    // Each sees its own bytes; B never sees A's (memory is cleared on swap-in).
+    assert_eq!(loads, vec![(2, 0), (1, 11), (2, 21), (1, 12)]);
+    // The cost still counts whole address spaces, as the lecture says.
+    let swapped: Vec<u64> = ev
+        .iter()
+        .filter(|e| e["kind"] == "swap")
+        .map(|e| e["bytes"].as_u64().unwrap())
+        .collect();
+    assert!(
+        !swapped.is_empty() && swapped.iter().all(|&b| b == 2 << 30),
+        "{swapped:?}"
+    );
+}
+
+#[test]
+fn moving_a_huge_region_copies_only_its_data() {
+    // A 500 GiB address space moved by 520 GiB: the copy used to go
+    // through a 500 GiB buffer.
+    let sc = temp_file(
+        "big-move.toml",
+        br#"
+script = [
+  "P1: store 100 = 7",
+  "P1: store 0x7cfffffff8 = 9",
+  "move P1 520g",
+  "P1: load 100",
+  "P1: load 0x7cfffffff8",
+]
+
+[machine]
+memory = "1100g"
+os_size = "1k"
+strategy = "base-bounds"
+
+[[process]]
+name = "P1"
+size = "500g"
+"#,
+    );
+    let ev = vmlab(&["scenario", "run", sc.to_str().unwrap(), "--json"]).json_lines();
+    let loads: Vec<u64> = ev
+        .iter()
+        .filter(|e| e["kind"] == "load")
+        .map(|e| e["value"].as_u64().unwrap())
+        .collect();
+    assert_eq!(loads, vec![7, 9], "{ev:?}");
+}
+
+/// A scenario of `n` processes spinning in `loop: j loop` (`extra` goes
+/// into `[machine]`, `limit` into each process).
+fn spinners(n: usize, limit: &str, extra: &str) -> String {
+    let mut text = format!("[machine]\nmemory = \"1m\"\nstrategy = \"base-bounds\"\n{extra}\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "[[process]]\nname = \"P{i}\"\nsize = \"1k\"\n{limit}\nsource = \"loop: j loop\"\n"
+        ));
+    }
+    text
+}
+
+#[test]
+fn scenario_run_streams_its_events() {
+    // 50 processes of 20,000 instructions each: a million events, written
+    // as they happen (the summary is at the end, the exit code from kills).
+    let sc = temp_file("spin50.toml", spinners(50, "limit = 20000", "").as_bytes());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vmlab"))
+        .args([
+            "scenario",
+            "run",
+            sc.to_str().unwrap(),
+            "--json",
+            "--strict",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "every process was killed by its limit"
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.lines().count() > 1_000_000);
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (last["kind"].as_str(), last["instructions"].as_u64()),
+        (Some("cost"), Some(1_000_000))
+    );
+}
+
+#[test]
+fn trace_scenario_keeps_no_log_and_max_events_is_checked() {
+    // `vmlab trace --scenario` needs only the registers the run leaves: a
+    // run of more events than machine.max_events (the cap of a collected
+    // log, for the web page) still replays.
+    let sc = temp_file(
+        "spin-cap.toml",
+        spinners(3, "limit = 5000", "max_events = 1000").as_bytes(),
+    );
+    let run = super::support::vmlab_with_input(
+        &[
+            "trace",
+            "--scenario",
+            sc.to_str().unwrap(),
+            "--pid",
+            "1",
+            "--json",
+            "-",
+        ],
+        "0x10\n",
+    );
+    let summary = run.json_lines().pop().unwrap();
+    assert_eq!(summary["valid"], 1, "{}", run.stderr);
+    let zero = temp_file(
+        "spin-zero.toml",
+        spinners(1, "", "max_events = 0").as_bytes(),
+    );
+    vmlab(&["scenario", "run", zero.to_str().unwrap()]).bad_input(&[
+        "spin-zero.toml:4",
+        "machine.max_events",
+        "at least 1",
+    ]);
 }

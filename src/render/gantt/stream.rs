@@ -138,22 +138,35 @@ pub fn write_chart(
     stats: &[JobStats],
 ) -> io::Result<()> {
     let mut chart = Chart::new(jobs.len(), end);
-    write!(out, "  ")?;
+    let mut num = itoa::Buffer::new();
+    let mut item: Vec<u8> = Vec::with_capacity(64);
+    out.write_all(b"  ")?;
     for (i, slot) in slots.into_iter().enumerate() {
+        // `A 0-5`, built in a reused buffer (a run may have millions).
+        item.clear();
         if i > 0 {
-            write!(out, ", ")?;
+            item.extend_from_slice(b", ");
         }
-        write!(
-            out,
-            "{} {}-{}",
-            label(jobs, slot.kind),
-            time(slot.start),
-            time(slot.end)
-        )?;
+        item.extend_from_slice(label(jobs, slot.kind).as_bytes());
+        item.push(b' ');
+        push_time(&mut item, slot.start, &mut num);
+        item.push(b'-');
+        push_time(&mut item, slot.end, &mut num);
+        out.write_all(&item)?;
         chart.add(&slot);
     }
     writeln!(out)?;
     chart.write(out, jobs, stats)
+}
+
+/// Appends a time as [`time`] writes it, without allocating for the whole
+/// numbers of a typical run.
+fn push_time(buf: &mut Vec<u8>, x: f64, num: &mut itoa::Buffer) {
+    if x.fract() == 0.0 && x.abs() < 1e15 && !(x == 0.0 && x.is_sign_negative()) {
+        buf.extend_from_slice(num.format(x as i64).as_bytes());
+    } else {
+        buf.extend_from_slice(time(x).as_bytes());
+    }
 }
 
 /// Writes the metrics table: per job and the averages (2 decimals).
@@ -280,6 +293,16 @@ mod tests {
                     "{text}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn times_are_written_as_time_writes_them() {
+        let mut num = itoa::Buffer::new();
+        for x in [0.0, -0.0, 5.0, 2.5, 1e15, 123456789.0, 0.1 + 0.2, 1e300] {
+            let mut buf = Vec::new();
+            push_time(&mut buf, x, &mut num);
+            assert_eq!(String::from_utf8(buf).unwrap(), time(x), "{x}");
         }
     }
 
