@@ -31,3 +31,5 @@ mod tour;
 mod trace;
 #[path = "it/translate.rs"]
 mod translate;
+#[path = "it/web_server.rs"]
+mod web_server;

@@ -22,7 +22,7 @@ use crate::render::trace::{CostFrom, ScenarioProcess, Summary, summary_json, sum
 use crate::scenario;
 use crate::trace::{self, Format, Input, Options, Sinks, TraceError};
 use std::fs::File;
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -506,13 +506,10 @@ fn scenario_mechanism(
 
 /// A progress bar on stderr for one pass over `input` (`pass` names it:
 /// `layout` or `replay`), when stderr is a terminal and the size is known.
-fn progress_bar(
-    input: &Input,
-    disabled: bool,
-    pass: &'static str,
-) -> Option<indicatif::ProgressBar> {
+#[cfg(feature = "native")]
+fn progress_bar(input: &Input, disabled: bool, pass: &'static str) -> Option<Bar> {
     let len = input.len()?;
-    if disabled || !io::stderr().is_terminal() || len == 0 {
+    if disabled || !io::IsTerminal::is_terminal(&io::stderr()) || len == 0 {
         return None;
     }
     let bar = indicatif::ProgressBar::new(len).with_prefix(pass);
@@ -523,4 +520,25 @@ fn progress_bar(
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     Some(bar)
+}
+
+/// Without the `native` feature (in a browser) there is no terminal to
+/// draw on: never a bar.
+#[cfg(not(feature = "native"))]
+fn progress_bar(_input: &Input, _disabled: bool, _pass: &'static str) -> Option<Bar> {
+    None
+}
+
+/// The progress bar's type: indicatif's on a terminal build.
+#[cfg(feature = "native")]
+type Bar = indicatif::ProgressBar;
+
+/// The progress bar's type without a terminal: it draws nothing.
+#[cfg(not(feature = "native"))]
+struct Bar;
+
+#[cfg(not(feature = "native"))]
+impl Bar {
+    fn set_position(&self, _n: u64) {}
+    fn finish_and_clear(&self) {}
 }
