@@ -31,5 +31,7 @@ mod tour;
 mod trace;
 #[path = "it/translate.rs"]
 mod translate;
+#[path = "it/web.rs"]
+mod web;
 #[path = "it/web_server.rs"]
 mod web_server;

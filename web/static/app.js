@@ -10,9 +10,10 @@ const $ = (id) => document.getElementById(id);
 
 const message = $('message');
 
-/** Shows a clear one-line message at the top of the page. */
+/** Shows a clear one-line message at the top of the page (under any
+ *  message already there). */
 function say(text) {
-  message.textContent = text;
+  message.textContent = message.hidden ? text : `${message.textContent}\n${text}`;
   message.hidden = false;
 }
 
@@ -144,7 +145,7 @@ function openScenario(open, name) {
   if (!session) return false;
   if (sc.session) sc.session.free();
   sc.session = session;
-  sc.name = name;
+  sc.name = matchName(name) || name;
   sc.index = 0;
   $('sc-title').textContent = session.title();
   return true;
@@ -250,7 +251,8 @@ function initScenarios(q) {
 
   // The deep link.
   const name = q.get('name') || list[0].name;
-  if (!openScenario(() => vm.Session.builtin(name), name)) {
+  let found = openScenario(() => vm.Session.builtin(name), name);
+  if (!found) {
     // An unknown name: say so (done), and show the first built-in.
     openScenario(() => vm.Session.builtin(list[0].name), list[0].name);
   }
@@ -258,7 +260,7 @@ function initScenarios(q) {
   select.value = known ? known.value : list[0].name;
   $('sc-toml').value = guarded('scenario', () => vm.scenario_toml(select.value)) || '';
   let index = 0;
-  if (q.has('step')) {
+  if (q.has('step') && found) {
     index = guarded('deep link', () => stepFromParam(q.get('step'))) ?? 0;
   }
   drawStep(index);
