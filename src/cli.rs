@@ -155,6 +155,18 @@ where
     }
 }
 
+/// Writes a picture to `path` (the `--svg FILE` and `--html FILE` flags);
+/// a file that cannot be written is bad input naming the flag and the file.
+pub(crate) fn write_svg_as(flag: &str, path: &std::path::Path, text: &str) -> Result<(), CliError> {
+    std::fs::write(path, text)
+        .map_err(|e| CliError::input(format!("{flag}: cannot write {}: {e}", path.display())))
+}
+
+/// [`write_svg_as`] for `--svg`.
+pub(crate) fn write_svg(path: &std::path::Path, text: &str) -> Result<(), CliError> {
+    write_svg_as("--svg", path, text)
+}
+
 /// Parses a size or address argument (`16k`, `0x3000`, `100`), naming the
 /// flag in the error.
 pub fn parse_size_arg(flag: &str, text: &str) -> Result<u64, CliError> {

@@ -1,10 +1,14 @@
-//! What a person or a tool sees: narrated text, JSON lines (and later SVG and
-//! HTML). The simulation never prints; it returns results and events, and
-//! these functions turn them into output.
+//! What a person or a tool sees: narrated text, JSON lines, SVG pictures
+//! (`svg`) and scenario steps with pictures (`steps`, for HTML and the web).
+//! The simulation never prints; it returns results and events, and these
+//! functions turn them into output.
 
 pub mod events;
 pub mod gantt;
 pub mod heap;
+pub mod html;
+pub mod steps;
+pub mod svg;
 pub mod trace;
 pub mod translation;
 

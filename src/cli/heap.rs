@@ -10,6 +10,7 @@ use super::{CliError, CmdResult, parse_size_arg};
 use crate::heap::layout::{self, Piece};
 use crate::heap::{AllocError, Fit, Heap, HeapConfig, ListOrder};
 use crate::render::heap as draw;
+use crate::render::svg::heap as pic;
 use serde_json::json;
 use std::collections::HashMap;
 use std::io::Write;
@@ -56,6 +57,10 @@ pub struct Args {
     /// Print JSON records instead of text.
     #[arg(long)]
     json: bool,
+    /// Also write the heap after every step as a picture to FILE (blocks
+    /// and holes, the holes examined, the one chosen, coalescing).
+    #[arg(long, value_name = "FILE")]
+    svg: Option<std::path::PathBuf>,
     /// The requests.
     #[arg(value_name = "REQUEST")]
     requests: Vec<String>,
@@ -148,6 +153,33 @@ fn build(base: u64, size: u64, config: HeapConfig, pieces: &[Piece]) -> Result<S
 
 /// Runs `vmlab heap`.
 pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
+    if let Some(path) = &args.svg {
+        super::write_svg(path, &svg(&args)?)?;
+    }
+    execute(&args, out, None)
+}
+
+/// The picture `--svg` writes: the heap after every step, one section per
+/// policy (or, with `--what-if`, where each request would go). Bad flags
+/// or requests are a [`CliError::Input`] as for `vmlab heap`.
+pub fn svg(args: &Args) -> Result<String, CliError> {
+    let mut sections = Vec::new();
+    execute(args, &mut std::io::sink(), Some(&mut sections))?;
+    let title = if args.what_if {
+        "Heap: where would each request go?"
+    } else {
+        "Heap: the free list, step by step"
+    };
+    Ok(pic::svg(title, &sections))
+}
+
+/// Runs the requests, writing the text (or JSON) to `out` and, when
+/// `pics` is given, the rows of the picture.
+fn execute(
+    args: &Args,
+    out: &mut dyn Write,
+    mut pics: Option<&mut Vec<pic::Section>>,
+) -> CmdResult {
     let layout = match &args.layout {
         Some(t) => parse_layout(t)?,
         None => Vec::new(),
@@ -205,7 +237,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             .iter()
             .map(|&f| build(base, size, config(f), &layout).map(|s| (f, s)))
             .collect::<Result<Vec<_>, _>>()?;
-        return what_if(out, &starts, &sizes, args.json);
+        return what_if(out, &starts, &sizes, args.json, pics);
     }
 
     for (k, &fit) in fits.iter().enumerate() {
@@ -213,9 +245,62 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         if !args.json && k > 0 {
             writeln!(out)?;
         }
-        sequence(out, start, &requests, args.json)?;
+        sequence(out, start, &requests, args.json, pics.as_deref_mut())?;
     }
     Ok(0)
+}
+
+/// The heap's blocks and holes in address order, for the picture.
+fn pieces(heap: &Heap, names: &HashMap<u64, String>) -> Vec<pic::Piece> {
+    let header = heap.config().header;
+    let mut v: Vec<pic::Piece> = heap
+        .free_list()
+        .iter()
+        .map(|h| pic::Piece {
+            start: h.addr,
+            size: h.size,
+            name: None,
+            header: 0,
+        })
+        .collect();
+    for (addr, size) in heap.allocations() {
+        v.push(pic::Piece {
+            start: addr,
+            size,
+            name: Some(names.get(&addr).cloned().unwrap_or_else(|| "used".into())),
+            header,
+        });
+    }
+    v.sort_by_key(|p| p.start);
+    v
+}
+
+/// A picture row of `heap` as it stands.
+fn row(label: String, heap: &Heap, names: &HashMap<u64, String>) -> pic::Row {
+    pic::Row {
+        label,
+        pieces: pieces(heap, names),
+        summary: format!(
+            "free list {}   {}",
+            draw::free_list(heap),
+            draw::summary(heap)
+        ),
+        ..pic::Row::default()
+    }
+}
+
+/// The holes a search examined and the one it chose, `(start, size)`.
+type Marks = (Vec<(u64, u64)>, Option<(u64, u64)>);
+
+/// What a search looked at and chose on the list `before`: `found` is the
+/// address of the block handed out (the chosen hole's start), if any.
+fn search_marks(before: &Heap, found: Option<u64>, searched: usize) -> Marks {
+    let free = before.free_list();
+    let chosen = found.and_then(|a| free.iter().position(|h| h.addr == a));
+    (
+        pic::examined(free, before.config().fit, searched, chosen),
+        chosen.map(|c| (free[c].addr, free[c].size)),
+    )
 }
 
 fn describe(heap: &Heap) -> String {
@@ -241,11 +326,21 @@ fn describe(heap: &Heap) -> String {
 }
 
 /// Runs the requests in order on `start`, showing the heap after each.
-fn sequence(out: &mut dyn Write, start: Start, requests: &[Request], json: bool) -> CmdResult {
+fn sequence(
+    out: &mut dyn Write,
+    start: Start,
+    requests: &[Request],
+    json: bool,
+    pics: Option<&mut Vec<pic::Section>>,
+) -> CmdResult {
     let Start {
         mut heap,
         mut names,
     } = start;
+    let mut rows = Vec::new();
+    if pics.is_some() {
+        rows.push(row("start".into(), &heap, &names));
+    }
     let policy = heap.config().fit.name().to_lowercase();
     let mut by_name: HashMap<String, Option<u64>> =
         names.iter().map(|(a, n)| (n.clone(), Some(*a))).collect();
@@ -261,6 +356,11 @@ fn sequence(out: &mut dyn Write, start: Start, requests: &[Request], json: bool)
         writeln!(out, "              {}", draw::summary(&heap))?;
     }
     for (i, req) in requests.iter().enumerate() {
+        let before = pics.is_some().then(|| heap.clone());
+        // For the picture: (address handed out, elements searched), or
+        // the freed block (address, size).
+        let mut searched: Option<(Option<u64>, usize)> = None;
+        let mut freed_block: Option<(u64, u64)> = None;
         let (line, mut record) = match req {
             Request::Alloc { name, size } => {
                 if by_name.get(name).is_some_and(|a| a.is_some()) {
@@ -271,6 +371,7 @@ fn sequence(out: &mut dyn Write, start: Start, requests: &[Request], json: bool)
                 }
                 match heap.alloc(*size) {
                     Ok(a) => {
+                        searched = Some((Some(a.addr), a.searched));
                         names.insert(a.addr, name.clone());
                         by_name.insert(name.clone(), Some(a.addr));
                         (
@@ -285,6 +386,7 @@ fn sequence(out: &mut dyn Write, start: Start, requests: &[Request], json: bool)
                         )
                     }
                     Err(e) => {
+                        searched = Some((None, e.searched()));
                         by_name.insert(name.clone(), None);
                         let why = if e.is_external_fragmentation() {
                             format!("{e}: external fragmentation")
@@ -314,6 +416,7 @@ fn sequence(out: &mut dyn Write, start: Start, requests: &[Request], json: bool)
                 Some(Some(addr)) => {
                     let addr = *addr;
                     let freed = heap.free(addr).map_err(CliError::input)?;
+                    freed_block = Some((addr, freed));
                     names.remove(&addr);
                     by_name.insert(name.clone(), None);
                     (
@@ -324,6 +427,20 @@ fn sequence(out: &mut dyn Write, start: Start, requests: &[Request], json: bool)
                 }
             },
         };
+        if let Some(before) = &before {
+            let mut r = row(format!("{}. {line}", i + 1), &heap, &names);
+            if let Some((found, n)) = searched {
+                (r.examined, r.chosen) = search_marks(before, found, n);
+            }
+            if let Some((addr, size)) = freed_block {
+                r.coalesced = heap
+                    .free_list()
+                    .iter()
+                    .find(|h| h.addr <= addr && addr < h.end() && h.size > size)
+                    .map(|h| (h.addr, h.size));
+            }
+            rows.push(r);
+        }
         if json {
             merge(&mut record, draw::state_json(&heap));
             writeln!(out, "{record}")?;
@@ -333,6 +450,14 @@ fn sequence(out: &mut dyn Write, start: Start, requests: &[Request], json: bool)
             writeln!(out, "  free list   {}", draw::free_list(&heap))?;
             writeln!(out, "              {}", draw::summary(&heap))?;
         }
+    }
+    if let Some(p) = pics {
+        p.push(pic::Section {
+            title: describe(&heap),
+            start: heap.start(),
+            size: heap.size(),
+            rows,
+        });
     }
     Ok(0)
 }
@@ -344,7 +469,47 @@ fn merge(into: &mut serde_json::Value, from: serde_json::Value) {
 }
 
 /// Tries each size alone on each policy's starting heap.
-fn what_if(out: &mut dyn Write, starts: &[(Fit, Start)], sizes: &[u64], json: bool) -> CmdResult {
+fn what_if(
+    out: &mut dyn Write,
+    starts: &[(Fit, Start)],
+    sizes: &[u64],
+    json: bool,
+    pics: Option<&mut Vec<pic::Section>>,
+) -> CmdResult {
+    if let Some(p) = pics {
+        // One section per policy, one row per request tried alone.
+        for (fit, start) in starts {
+            let mut rows = vec![row("start".into(), &start.heap, &start.names)];
+            for &size in sizes {
+                let mut heap = start.heap.clone();
+                let (label, found, n) = match heap.alloc(size) {
+                    Ok(a) => {
+                        let exact = heap.free_list().len() < start.heap.free_list().len();
+                        (
+                            format!(
+                                "{size} bytes -> {}{}",
+                                a.addr,
+                                if exact { " (exact fit)" } else { "" }
+                            ),
+                            Some(a.addr),
+                            a.searched,
+                        )
+                    }
+                    Err(e) => (format!("{size} bytes -> fails: {e}"), None, e.searched()),
+                };
+                let mut r = row(label, &start.heap, &start.names);
+                r.summary = String::new();
+                (r.examined, r.chosen) = search_marks(&start.heap, found, n);
+                rows.push(r);
+            }
+            p.push(pic::Section {
+                title: format!("{} fit", fit.name().to_lowercase()),
+                start: start.heap.start(),
+                size: start.heap.size(),
+                rows,
+            });
+        }
+    }
     let first = &starts[0].1;
     if !json {
         writeln!(

@@ -3,6 +3,8 @@
 use super::{CliError, CmdResult};
 use crate::kernel::event::Event;
 use crate::render::events;
+use crate::render::html;
+use crate::render::steps::Stepper;
 use crate::scenario::{self, builtin};
 use std::io::Write;
 
@@ -32,6 +34,15 @@ enum Action {
         /// Exit with code 1 if any process was killed by a fault.
         #[arg(long)]
         strict: bool,
+        /// Also write the final state (address spaces and memory map) as
+        /// an SVG picture to FILE.
+        #[arg(long, value_name = "FILE")]
+        svg: Option<std::path::PathBuf>,
+        /// Also write the whole run as one self-contained HTML page to FILE:
+        /// numbered steps, each with its narration and pictures (arrow keys
+        /// step through them).
+        #[arg(long, value_name = "FILE")]
+        html: Option<std::path::PathBuf>,
     },
 }
 
@@ -53,13 +64,25 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             scenario: which,
             json,
             strict,
+            svg,
+            html,
         } => {
             let (origin, text) = load(&which)?;
             if let Some(cmds) = scenario::commands_of(&origin, &text).map_err(CliError::Input)? {
-                return run_commands(&origin, &text, &cmds, json, out);
+                let pictures = Pictures { svg, html };
+                return run_commands(&origin, &text, &cmds, json, &pictures, out);
             }
             let sc = scenario::parse(&origin, &text).map_err(CliError::Input)?;
             let log = scenario::run(&sc);
+            if svg.is_some() || html.is_some() {
+                let st = Stepper::from_events(&sc.title, log.clone(), sc.switch_steps);
+                if let Some(path) = &svg {
+                    super::write_svg(path, &st.final_svg())?;
+                }
+                if let Some(path) = &html {
+                    super::write_svg_as("--html", path, &crate::render::html::scenario(&st))?;
+                }
+            }
             if json {
                 write!(out, "{}", events::to_json_lines(&log))?;
             } else {
@@ -81,8 +104,10 @@ fn run_commands(
     text: &str,
     cmds: &[Vec<String>],
     json: bool,
+    pictures: &Pictures,
     out: &mut dyn Write,
 ) -> CmdResult {
+    let mut steps = Vec::new();
     let title = toml::from_str::<toml::Table>(text)
         .ok()
         .and_then(|t| t.get("title").and_then(|v| v.as_str()).map(String::from))
@@ -108,18 +133,67 @@ fn run_commands(
             let first = first.lines().next().unwrap_or("").to_string();
             CliError::input(format!("{origin}: commands: {}: {first}", cmd.join(" ")))
         })?;
-        match super::run(cli, out) {
+        let picture = command_svg(&cli);
+        // The command's output goes to `out` and, for the page, into its step.
+        let mut text = Vec::new();
+        match super::run(cli, &mut text) {
             Ok(_) => {}
             Err(CliError::Input(m)) if json => {
                 let rec =
                     serde_json::json!({"kind": "error", "command": cmd.join(" "), "message": m});
-                writeln!(out, "{rec}")?;
+                writeln!(text, "{rec}")?;
             }
-            Err(CliError::Input(m)) => writeln!(out, "vmlab: {m}")?,
+            Err(CliError::Input(m)) => writeln!(text, "vmlab: {m}")?,
             Err(e) => return Err(e),
         }
+        out.write_all(&text)?;
+        steps.push(html::Step {
+            kind: cmd[0].clone(),
+            narration: format!(
+                "$ vmlab {}\n{}",
+                cmd.join(" "),
+                String::from_utf8_lossy(&text)
+            ),
+            pictures: picture.map(|p| (cmd[0].clone(), p)).into_iter().collect(),
+            fault: false,
+        });
+    }
+    if let Some(path) = &pictures.svg {
+        let all: Vec<&str> = steps
+            .iter()
+            .flat_map(|s| s.pictures.iter().map(|p| p.1.as_str()))
+            .collect();
+        if all.is_empty() {
+            return Err(CliError::input(format!(
+                "--svg: {origin}: its commands draw no picture"
+            )));
+        }
+        super::write_svg(path, &crate::render::steps::combine(&all, &title))?;
+    }
+    if let Some(path) = &pictures.html {
+        super::write_svg_as("--html", path, &html::page(&title, &steps))?;
     }
     Ok(0)
+}
+
+/// Where `--svg` and `--html` write.
+struct Pictures {
+    svg: Option<std::path::PathBuf>,
+    html: Option<std::path::PathBuf>,
+}
+
+/// The picture a wrapped command draws (as its own `--svg` would), if any;
+/// a command that refuses its input draws nothing (its error is printed
+/// when it runs).
+fn command_svg(cli: &super::Cli) -> Option<String> {
+    use super::Command;
+    match &cli.command {
+        Command::Sched(a) => super::sched::svg(a).ok(),
+        Command::Heap(a) => super::heap::svg(a).ok(),
+        Command::Stack(a) => super::stack::svg(a).ok(),
+        Command::Translate(a) => super::translate::svg(a).ok(),
+        _ => None,
+    }
 }
 
 /// The scenario `which` names, as `vmlab scenario run` takes it: a TOML

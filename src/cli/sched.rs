@@ -60,8 +60,11 @@ fn parse_policies(text: &str, quantum: f64) -> Result<Vec<Policy>, CliError> {
     })
 }
 
-/// Runs `vmlab sched`.
-pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
+/// The workload, its schedule under each policy, and the switch cost.
+type Schedules = (Vec<Job>, Vec<(Policy, Schedule)>, f64);
+
+/// The workload and its schedules under each policy `args` names.
+fn schedules(args: &Args) -> Result<Schedules, CliError> {
     let jobs = Job::parse_list(&args.jobs).map_err(|e| CliError::input(format!("--jobs: {e}")))?;
     let quantum = parse_float(&args.quantum)
         .ok_or_else(|| CliError::input(format!("--quantum: '{}' is not a number", args.quantum)))?;
@@ -77,10 +80,22 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         .map(|p| simulate(&jobs, p, switch_cost).map(|s| (p, s)))
         .collect::<Result<_, _>>()
         .map_err(CliError::input)?;
+    Ok((jobs, runs, switch_cost))
+}
 
+/// The Gantt picture `--svg` writes (arrivals, waiting, idle time, legend,
+/// time axis and metrics table), for the flags in `args`; bad flags are a
+/// [`CliError::Input`] as for `vmlab sched`.
+pub fn svg(args: &Args) -> Result<String, CliError> {
+    let (jobs, runs, _) = schedules(args)?;
+    Ok(gantt::svg(&jobs, &runs))
+}
+
+/// Runs `vmlab sched`.
+pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
+    let (jobs, runs, switch_cost) = schedules(&args)?;
     if let Some(path) = &args.svg {
-        std::fs::write(path, gantt::svg(&jobs, &runs))
-            .map_err(|e| CliError::input(format!("--svg: cannot write {}: {e}", path.display())))?;
+        super::write_svg(path, &gantt::svg(&jobs, &runs))?;
     }
     if args.json {
         for (p, s) in &runs {

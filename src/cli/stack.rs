@@ -5,6 +5,7 @@
 
 use super::{CliError, CmdResult, parse_size_arg};
 use crate::heap::Stack;
+use crate::render::svg::heap as pic;
 use serde_json::json;
 use std::io::Write;
 
@@ -25,6 +26,10 @@ pub struct Args {
     /// Print JSON records instead of text.
     #[arg(long)]
     json: bool,
+    /// Also write the stack after every step as a picture to FILE (the
+    /// frames along the address line and the pointer).
+    #[arg(long, value_name = "FILE")]
+    svg: Option<std::path::PathBuf>,
     /// The requests.
     #[arg(value_name = "REQUEST", required = true)]
     requests: Vec<String>,
@@ -32,6 +37,55 @@ pub struct Args {
 
 /// Runs `vmlab stack`.
 pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
+    if let Some(path) = &args.svg {
+        super::write_svg(path, &svg(&args)?)?;
+    }
+    execute(&args, out, None)
+}
+
+/// The picture `--svg` writes: the stack after every step, its frames
+/// along the address line and the pointer. Bad flags, or a free that is not
+/// of the most recent allocation, are a [`CliError::Input`] as for
+/// `vmlab stack`.
+pub fn svg(args: &Args) -> Result<String, CliError> {
+    let mut section = pic::Section::default();
+    execute(args, &mut std::io::sink(), Some(&mut section))?;
+    Ok(pic::svg("Stack allocation: the pointer moves", &[section]))
+}
+
+/// A picture row of `stack` as it stands.
+fn row(label: String, stack: &Stack, base: u64, size: u64) -> pic::Row {
+    let mut pieces: Vec<pic::Piece> = stack
+        .frames()
+        .iter()
+        .map(|f| pic::Piece {
+            start: f.addr,
+            size: f.size,
+            name: Some(f.name.clone()),
+            header: 0,
+        })
+        .collect();
+    let end = base.saturating_add(size);
+    if stack.top() < end {
+        pieces.push(pic::Piece {
+            start: stack.top(),
+            size: end - stack.top(),
+            name: None,
+            header: 0,
+        });
+    }
+    pic::Row {
+        label,
+        pieces,
+        pointer: Some(stack.top()),
+        summary: format!("used {}, fragmentation 0", stack.used()),
+        ..pic::Row::default()
+    }
+}
+
+/// Runs the requests, writing the text (or JSON) to `out` and, when
+/// `pics` is given, the rows of the picture.
+fn execute(args: &Args, out: &mut dyn Write, mut pics: Option<&mut pic::Section>) -> CmdResult {
     let size = parse_size_arg("--size", &args.size)?;
     let base = parse_size_arg("--base", &args.base)?;
     let mut stack = Stack::new(base, size).ok_or_else(|| {
@@ -63,6 +117,15 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         )?;
         writeln!(out, "  start      pointer {}", stack.top())?;
     }
+    if let Some(p) = pics.as_deref_mut() {
+        *p = pic::Section {
+            title: format!("{size} bytes at {base}; the pointer marks the next free byte"),
+            start: base,
+            size,
+            rows: vec![row("start".into(), &stack, base, size)],
+        };
+    }
+    let total = size;
     for (i, (name, size)) in steps.iter().enumerate() {
         let before = stack.top();
         let result = match size {
@@ -76,6 +139,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         let line = result.map_err(|e| {
             CliError::input(format!("request {} ({}): {e}", i + 1, args.requests[i]))
         })?;
+        if let Some(p) = pics.as_deref_mut() {
+            p.rows
+                .push(row(format!("{}. {line}", i + 1), &stack, base, total));
+        }
         if args.json {
             let r = json!({"kind": if size.is_some() { "alloc" } else { "free" }, "name": name,
                 "size": size.unwrap_or_else(|| before - stack.top()),

@@ -39,13 +39,19 @@ pub struct Args {
     /// Exit with code 1 if any address faults.
     #[arg(long)]
     strict: bool,
+    /// Also write the translation pictures (one panel per address) to FILE.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<std::path::PathBuf>,
     /// Virtual addresses (decimal, 0x hex, or with a unit like 1k).
     #[arg(required = true, value_name = "VA")]
     addresses: Vec<String>,
 }
 
-/// Runs `vmlab translate`.
-pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
+/// The configured mechanism, the physical memory size and the requests.
+type Prepared = (AnyMmu, u64, Vec<(VirtAddr, Access)>);
+
+/// Validates the flags and the addresses as `vmlab translate` does.
+fn prepare(args: &Args) -> Result<Prepared, CliError> {
     let phys_size = parse_size_arg("--phys-mem", &args.phys_mem)?;
     let default_access: Access = args
         .access
@@ -61,13 +67,42 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         .iter()
         .map(|a| parse_request(a, default_access, width))
         .collect::<Result<Vec<_>, _>>()?;
+    Ok((mmu, phys_size, requests))
+}
 
+/// The translation pictures `--svg` writes: one panel per address, with the
+/// MMU's own steps (the bits split, the table row used, the bounds check,
+/// the adder, the physical address or the fault). Bad flags or addresses
+/// are a [`CliError::Input`] as for `vmlab translate`.
+pub fn svg(args: &Args) -> Result<String, CliError> {
+    let (mmu, phys_size, requests) = prepare(args)?;
+    Ok(pictures(&mmu, phys_size, &requests))
+}
+
+fn pictures(mmu: &AnyMmu, phys_size: u64, requests: &[(VirtAddr, Access)]) -> String {
+    let regs = crate::kernel::system::registers_view(&mmu.registers());
+    let views: Vec<_> = requests
+        .iter()
+        .map(|&(va, access)| {
+            let t = mmu.explain(va, access);
+            crate::render::svg::translation::View::of(&t, None, Some(regs.clone()), phys_size)
+        })
+        .collect();
+    crate::render::svg::translation::svg(&views)
+}
+
+/// Runs `vmlab translate`.
+pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
+    let (mmu, phys_size, requests) = prepare(&args)?;
+    if let Some(path) = &args.svg {
+        super::write_svg(path, &pictures(&mmu, phys_size, &requests))?;
+    }
     if !args.json {
         writeln!(out, "{}", describe(&mmu))?;
         writeln!(out)?;
     }
     let mut faulted = false;
-    for (va, access) in requests {
+    for &(va, access) in &requests {
         let t = mmu.explain(va, access);
         faulted |= t.result.is_err();
         if args.json {

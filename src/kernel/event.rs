@@ -76,6 +76,17 @@ pub struct MapEntry {
     pub owner: String,
 }
 
+/// One region of a virtual address space as a record.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct RegionView {
+    /// `code`, `data`, `heap`, `stack` or `guard`.
+    pub what: &'static str,
+    /// First virtual address.
+    pub start: u64,
+    /// Size in bytes.
+    pub size: u64,
+}
+
 /// The MMU registers as a record (base/bounds or a segment table).
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct RegistersView {
@@ -137,6 +148,14 @@ pub enum Event {
         blocks: Vec<Block>,
         /// The MMU registers saved in its PCB.
         registers: RegistersView,
+        /// Its virtual layout: code, data, heap, stack (and guard), in
+        /// address order (empty when the regions are a given segment table).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        regions: Vec<RegionView>,
+        /// Under segmentation: how many low bits of a virtual address are
+        /// the offset (the rest select the segment).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        offset_bits: Option<u32>,
     },
     /// A process could not be loaded.
     LoadFailed {

@@ -403,12 +403,25 @@ impl Kernel {
         let blocks = p.memory.iter().map(Allocation::block).collect();
         let registers = registers_view(&p.mmu);
         let size = p.space.size;
+        let regions = p
+            .space
+            .regions
+            .iter()
+            .map(|r| crate::kernel::event::RegionView {
+                what: r.kind.name(),
+                start: r.start,
+                size: r.size,
+            })
+            .collect();
+        let offset_bits = p.space.offset_bits;
         self.emit(Event::Spawn {
             pid,
             name: spec.name.clone(),
             size,
             blocks,
             registers,
+            regions,
+            offset_bits,
         });
         // Phase 3: the image, through the new process's own translation.
         self.copy_image(pid, spec);

@@ -21,10 +21,7 @@ pub fn to_json_lines(events: &[Event]) -> String {
 /// The narration of a whole log. With `switch_steps` every step of a
 /// context switch gets its line; otherwise one line per switch.
 pub fn narrate(events: &[Event], switch_steps: bool) -> String {
-    let mut n = Narrator {
-        switch_steps,
-        ..Narrator::default()
-    };
+    let mut n = Narrator::new(switch_steps);
     let mut s = String::new();
     for e in events {
         n.event(e, &mut s);
@@ -32,8 +29,11 @@ pub fn narrate(events: &[Event], switch_steps: bool) -> String {
     s
 }
 
-#[derive(Default)]
-struct Narrator {
+/// The narrator, event by event: it remembers the process names and the
+/// machine's strategy it has been told, so a step-by-step view (the
+/// `render::steps` stepper) says exactly what [`narrate`] says.
+#[derive(Default, Clone)]
+pub struct Narrator {
     names: HashMap<Pid, String>,
     switch_steps: bool,
     dynamic: bool,
@@ -73,6 +73,21 @@ fn addr(v: u64) -> String {
 }
 
 impl Narrator {
+    /// A narrator that has seen no event yet; `switch_steps` as for
+    /// [`narrate`].
+    pub fn new(switch_steps: bool) -> Narrator {
+        Narrator {
+            switch_steps,
+            ..Narrator::default()
+        }
+    }
+
+    /// The name the narration uses for `pid` (`P1`, or `pid 7` when no
+    /// spawn named it).
+    pub fn name_of(&self, pid: Pid) -> String {
+        self.name(pid)
+    }
+
     fn name(&self, pid: Pid) -> String {
         self.names
             .get(&pid)
@@ -148,7 +163,9 @@ impl Narrator {
         }
     }
 
-    fn event(&mut self, e: &Event, s: &mut String) {
+    /// Appends the narration of `e` (possibly nothing) to `s`, and
+    /// remembers what later events need (names, the strategy).
+    pub fn event(&mut self, e: &Event, s: &mut String) {
         if let Event::Machine { strategy, .. } = e {
             self.dynamic = matches!(*strategy, "base" | "base-bounds" | "segmentation");
         }
@@ -177,6 +194,7 @@ impl Narrator {
                 size,
                 blocks,
                 registers,
+                ..
             } => {
                 self.names.insert(*pid, name.clone());
                 let placed: Vec<String> = blocks

@@ -180,98 +180,248 @@ pub fn json_records(jobs: &[Job], policy: Policy, s: &Schedule) -> Vec<Value> {
     v
 }
 
-/// Fill colours for jobs, in order.
-const COLOURS: [&str; 8] = [
-    "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f",
-];
-
-/// Escapes text for SVG.
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// An SVG Gantt chart: one lane per job (per policy when several are
-/// given), bars for the slots, a time axis.
+/// An SVG Gantt chart (one section per policy): one lane per job with its
+/// arrival marked, its waiting time hatched and its slots as bars, the
+/// switches and idle time on their own lane, a time axis with a tick at
+/// every slot boundary, a legend, and the metrics table.
 pub fn svg(jobs: &[Job], runs: &[(Policy, Schedule)]) -> String {
+    use super::svg::{FAULT, FREE, Svg, process_fill};
     let end = runs
         .iter()
         .filter_map(|(_, s)| s.slots.last().map(|sl| sl.end))
         .fold(0.0f64, f64::max)
         .max(1.0);
-    let (left, lane, width) = (110.0, 22.0, 700.0);
+    let (left, lane, width) = (110.0, 24.0, 640.0);
     let x = |t: f64| left + t / end * width;
-    let block = (jobs.len() as f64 + 1.0) * lane + 30.0;
-    let height = block * runs.len() as f64 + 30.0;
-    let mut o = String::new();
-    let _ = writeln!(
-        o,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{height}" font-family="sans-serif" font-size="12">"#,
-        left + width + 30.0
+    let table_h = 18.0 * (jobs.len() as f64 + 2.0);
+    let block = (jobs.len() as f64 + 1.0) * lane + 60.0 + table_h;
+    let mut o = Svg::new(
+        left + width + 40.0,
+        block * runs.len() as f64 + 60.0,
+        "CPU scheduling: Gantt chart and metrics",
     );
     for (k, (policy, s)) in runs.iter().enumerate() {
-        let top = k as f64 * block + 20.0;
-        let _ = writeln!(
-            o,
-            r#"<text x="4" y="{top}" font-weight="bold">{}</text>"#,
-            esc(&title(*policy))
-        );
+        let top = k as f64 * block + 22.0;
+        o.item(&title(*policy), &[("policy", policy.name().to_string())]);
+        o.text(4.0, top, &title(*policy), "start", 14.0, true);
+        o.end();
         for (j, job) in jobs.iter().enumerate() {
-            let y = top + 8.0 + j as f64 * lane;
-            let _ = writeln!(
-                o,
-                r#"<text x="4" y="{}">{}</text>"#,
-                y + 15.0,
-                esc(&job.name)
+            let y = top + 10.0 + j as f64 * lane;
+            let st = &s.stats[j];
+            o.item(
+                &format!(
+                    "{}: arrives at {}, runs {}, completes at {}",
+                    job.name,
+                    time(job.arrival),
+                    time(job.runtime),
+                    time(st.completion)
+                ),
+                &[("job", job.name.clone()), ("kind", "lane".into())],
             );
-            for sl in &s.slots {
-                let on_lane = sl.kind == SlotKind::Run(j);
-                if on_lane {
-                    let _ = writeln!(
-                        o,
-                        r##"<rect x="{:.2}" y="{y}" width="{:.2}" height="{}" fill="{}" stroke="#222"><title>{} {}-{}</title></rect>"##,
-                        x(sl.start),
-                        x(sl.end) - x(sl.start),
-                        lane - 4.0,
-                        COLOURS[j % COLOURS.len()],
-                        esc(&job.name),
-                        time(sl.start),
-                        time(sl.end)
+            o.text(4.0, y + 16.0, &job.name, "start", 12.0, false);
+            o.end();
+            // Waiting: from arrival to completion, under the run bars.
+            o.item(
+                &format!("{} waits {} in total (hatched)", job.name, time(st.wait)),
+                &[
+                    ("job", job.name.clone()),
+                    ("kind", "wait".into()),
+                    ("start", time(job.arrival)),
+                    ("end", time(st.completion)),
+                ],
+            );
+            o.rect(
+                x(job.arrival),
+                y + 5.0,
+                x(st.completion) - x(job.arrival),
+                lane - 14.0,
+                FREE,
+                0.5,
+            );
+            o.end();
+            for sl in s.slots.iter().filter(|sl| sl.kind == SlotKind::Run(j)) {
+                o.item(
+                    &format!("{} runs {}-{}", job.name, time(sl.start), time(sl.end)),
+                    &[
+                        ("job", job.name.clone()),
+                        ("kind", "run".into()),
+                        ("start", time(sl.start)),
+                        ("end", time(sl.end)),
+                    ],
+                );
+                o.rect(
+                    x(sl.start),
+                    y,
+                    x(sl.end) - x(sl.start),
+                    lane - 4.0,
+                    process_fill(j),
+                    1.0,
+                );
+                if x(sl.end) - x(sl.start) > 7.0 * job.name.len() as f64 + 4.0 {
+                    o.text(
+                        (x(sl.start) + x(sl.end)) / 2.0,
+                        y + 15.0,
+                        &job.name,
+                        "middle",
+                        11.0,
+                        false,
                     );
                 }
+                o.end();
             }
-        }
-        for sl in s.slots.iter().filter(|sl| sl.kind == SlotKind::Switch) {
-            let y = top + 8.0 + jobs.len() as f64 * lane;
-            let _ = writeln!(
-                o,
-                r##"<rect x="{:.2}" y="{y}" width="{:.2}" height="6" fill="#999"><title>switch</title></rect>"##,
-                x(sl.start),
-                x(sl.end) - x(sl.start)
+            // The arrival: a mark on the lane.
+            o.item(
+                &format!("{} arrives at {}", job.name, time(job.arrival)),
+                &[
+                    ("job", job.name.clone()),
+                    ("kind", "arrival".into()),
+                    ("at", time(job.arrival)),
+                ],
             );
+            o.line(
+                x(job.arrival),
+                y - 3.0,
+                x(job.arrival),
+                y + lane - 1.0,
+                2.5,
+                "",
+            );
+            o.text(
+                x(job.arrival) + 2.0,
+                y - 1.0,
+                "arrives",
+                "start",
+                8.0,
+                false,
+            );
+            o.end();
         }
-        let axis = top + 8.0 + jobs.len() as f64 * lane + 10.0;
-        let _ = writeln!(
-            o,
-            r##"<line x1="{left}" y1="{axis}" x2="{}" y2="{axis}" stroke="#000"/>"##,
-            left + width
-        );
+        // Switches and idle time on their own lane.
+        let y = top + 10.0 + jobs.len() as f64 * lane;
+        o.item("switch and idle lane", &[]);
+        o.text(4.0, y + 12.0, "switch/idle", "start", 11.0, false);
+        o.end();
+        for sl in &s.slots {
+            let (what, fill) = match sl.kind {
+                SlotKind::Switch => ("switch", FAULT),
+                SlotKind::Idle => ("idle", "#ffffff"),
+                SlotKind::Run(_) => continue,
+            };
+            o.item(
+                &format!("{what} {}-{}", time(sl.start), time(sl.end)),
+                &[
+                    ("kind", what.into()),
+                    ("start", time(sl.start)),
+                    ("end", time(sl.end)),
+                ],
+            );
+            o.rect(
+                x(sl.start),
+                y + 2.0,
+                x(sl.end) - x(sl.start),
+                14.0,
+                fill,
+                1.0,
+            );
+            o.end();
+        }
+        // The time axis, a tick at every slot boundary.
+        let axis = y + lane;
+        o.item("time axis", &[]);
+        o.line(left, axis, left + width, axis, 1.0, "");
         let mut ticks: Vec<f64> = s.slots.iter().map(|sl| sl.end).collect();
         ticks.insert(0, 0.0);
         ticks.dedup();
+        let mut last_label = f64::NEG_INFINITY;
         for t in ticks {
-            let _ = writeln!(
-                o,
-                r#"<text x="{:.2}" y="{}" text-anchor="middle" font-size="10">{}</text>"#,
-                x(t),
-                axis + 12.0,
-                time(t)
+            o.line(x(t), axis, x(t), axis + 4.0, 1.0, "");
+            // Labels only where they do not run into the previous one.
+            if x(t) - last_label >= 18.0 {
+                o.text(x(t), axis + 14.0, &time(t), "middle", 10.0, false);
+                last_label = x(t);
+            }
+        }
+        o.text(left + width + 4.0, axis + 4.0, "time", "start", 10.0, false);
+        o.end();
+        // The metrics table.
+        let mut ty = axis + 36.0;
+        o.item(
+            &format!("metrics under {}", title(*policy)),
+            &[("kind", "metrics".into())],
+        );
+        o.mono(
+            4.0,
+            ty,
+            &format!(
+                "{:<8}{:>9}{:>9}{:>11}{:>12}{:>12}{:>10}{:>8}",
+                "job",
+                "arrival",
+                "runtime",
+                "first run",
+                "completion",
+                "turnaround",
+                "response",
+                "wait"
+            ),
+            "start",
+            11.0,
+        );
+        for (job, st) in jobs.iter().zip(&s.stats) {
+            ty += 16.0;
+            o.mono(
+                4.0,
+                ty,
+                &format!(
+                    "{:<8}{:>9}{:>9}{:>11}{:>12}{:>12}{:>10}{:>8}",
+                    job.name,
+                    time(job.arrival),
+                    time(job.runtime),
+                    time(st.first_run),
+                    time(st.completion),
+                    time(st.turnaround),
+                    time(st.response),
+                    time(st.wait)
+                ),
+                "start",
+                11.0,
             );
         }
+        let (t, r, w) = s.averages();
+        ty += 16.0;
+        o.mono(
+            4.0,
+            ty,
+            &format!(
+                "{:<8}{:>9}{:>9}{:>11}{:>12}{:>12.2}{:>10.2}{:>8.2}",
+                "average", "", "", "", "", t, r, w
+            ),
+            "start",
+            11.0,
+        );
+        o.end();
     }
-    o.push_str("</svg>\n");
-    o
+    // The legend.
+    let y = block * runs.len() as f64 + 20.0;
+    o.item("legend", &[]);
+    o.rect(4.0, y, 16.0, 12.0, process_fill(0), 1.0);
+    o.text(24.0, y + 10.0, "running", "start", 11.0, false);
+    o.rect(90.0, y, 16.0, 12.0, FREE, 0.5);
+    o.text(
+        110.0,
+        y + 10.0,
+        "waiting (ready, not running)",
+        "start",
+        11.0,
+        false,
+    );
+    o.line(290.0, y - 2.0, 290.0, y + 14.0, 2.5, "");
+    o.text(296.0, y + 10.0, "arrival", "start", 11.0, false);
+    o.rect(350.0, y, 16.0, 12.0, FAULT, 1.0);
+    o.text(370.0, y + 10.0, "context switch", "start", 11.0, false);
+    o.rect(470.0, y, 16.0, 12.0, "#ffffff", 1.0);
+    o.text(490.0, y + 10.0, "idle", "start", 11.0, false);
+    o.end();
+    o.finish()
 }
 
 #[cfg(test)]
@@ -300,9 +450,38 @@ mod tests {
     fn svg_has_a_bar_per_slot() {
         let jobs = e1();
         let s = simulate(&jobs, Policy::RoundRobin { quantum: 5.0 }, 0.0).unwrap();
-        let pic = svg(&jobs, &[(Policy::RoundRobin { quantum: 5.0 }, s)]);
-        assert_eq!(pic.matches("<rect").count(), 14);
-        assert!(pic.starts_with("<svg") && pic.ends_with("</svg>\n"));
+        let pic = svg(&jobs, &[(Policy::RoundRobin { quantum: 5.0 }, s.clone())]);
+        let doc = crate::render::svg::tests::parse(&pic);
+        crate::render::svg::tests::every_shape_has_a_title(&doc);
+        let runs: Vec<(String, String, String)> = doc
+            .descendants()
+            .filter(|n| n.attribute("data-kind") == Some("run"))
+            .map(|n| {
+                let a = |k| n.attribute(k).unwrap().to_string();
+                (a("data-job"), a("data-start"), a("data-end"))
+            })
+            .collect();
+        assert_eq!(runs.len(), 14);
+        // The bars are the schedule's slots, job by job.
+        let mut want: Vec<(String, String, String)> = Vec::new();
+        for (j, job) in jobs.iter().enumerate() {
+            for sl in s.slots.iter().filter(|sl| sl.kind == SlotKind::Run(j)) {
+                want.push((job.name.clone(), time(sl.start), time(sl.end)));
+            }
+        }
+        assert_eq!(runs, want);
+        assert!(
+            runs.contains(&("C".into(), "10".into(), "15".into())),
+            "{runs:?}"
+        );
+        // C arrives at 5 and waits.
+        let arrivals: Vec<&str> = doc
+            .descendants()
+            .filter(|n| n.attribute("data-kind") == Some("arrival"))
+            .filter_map(|n| n.attribute("data-at"))
+            .collect();
+        assert_eq!(arrivals, ["0", "0", "5"]);
+        assert!(pic.contains("turnaround"));
     }
 
     #[test]

@@ -178,7 +178,7 @@ fn svg_chart_is_written() {
     let svg = std::fs::read_to_string(&path).unwrap();
     assert!(svg.starts_with("<svg"));
     // 3 + 3 + 4 + 14 bars.
-    assert_eq!(svg.matches("<rect").count(), 24);
+    assert_eq!(svg.matches(r#"data-kind="run""#).count(), 24);
     std::fs::remove_file(&path).unwrap();
 }
 

@@ -1,0 +1,811 @@
+//! A scenario's run as numbered steps, each with its narration and the
+//! pictures of the machine after it: what `vmlab scenario run --html` writes
+//! and what the web page steps through.
+//!
+//! The run is the one `vmlab scenario run` makes ([`scenario::run`]); its
+//! events are narrated by the same [`Narrator`]. A step is one event that
+//! narrates something, together with the silent events just before it
+//! (the mode changes, the saves of a brief context switch), so that the
+//! steps' narrations, joined, are exactly the run's narration.
+//!
+//! Pictures fold the events into a small [`State`] (blocks per process,
+//! regions, PCB and MMU registers, residency), never re-running the
+//! simulation. A copy of the state is kept every [`CHECKPOINT`] steps, so
+//! that `pictures(i)` costs at most that many steps of folding plus the
+//! drawing, whatever the length of the run.
+
+use super::events::Narrator;
+use super::svg::{address_space, context_switch, cost, memory_map, translation};
+use crate::addr::VirtAddr;
+use crate::kernel::event::{AccessRecord, Event, Pid, RegistersView};
+use crate::mmu::{Access, AnyMmu, Base, BaseBounds, Identity, Mmu, Perms, Segment, Segmentation};
+use crate::scenario::{self, Scenario};
+use std::collections::BTreeMap;
+
+/// Steps between two kept copies of the picture state.
+pub const CHECKPOINT: usize = 256;
+
+/// A scenario's run as numbered steps, with pictures after any step.
+pub struct Stepper {
+    title: String,
+    events: Vec<Event>,
+    /// Step `i` covers `events[bounds[i]..bounds[i + 1]]`.
+    bounds: Vec<usize>,
+    narrations: Vec<String>,
+    kinds: Vec<&'static str>,
+    first_fault: Option<usize>,
+    /// `checkpoints[k]`: the state before step `k * interval`.
+    checkpoints: Vec<State>,
+    interval: usize,
+    costs: Vec<cost::Bar>,
+}
+
+/// The pictures of the machine after one step (SVG documents).
+#[derive(Clone, Debug)]
+pub struct Pictures {
+    /// Physical memory: the OS's region, each process's pieces, the holes
+    /// with their sizes, the largest hole and the external fragmentation.
+    pub memory_map: String,
+    /// The virtual address spaces of the live processes (the current one
+    /// marked `running`).
+    pub address_space: String,
+    /// When the step is an access (or the trap of its fault): its
+    /// translation.
+    pub translation: Option<String>,
+    /// When the step is part of a context switch: the PCBs and the MMU
+    /// registers, the save and the load.
+    pub context_switch: Option<String>,
+    /// When the run has a cost estimate: the time split into CPU, memory
+    /// and disk.
+    pub cost: Option<String>,
+}
+
+impl Stepper {
+    /// Runs the scenario with the same code as `vmlab scenario run`
+    /// ([`scenario::run`]) and keeps its events as steps. Err: the message
+    /// the CLI would print (the machine cannot boot).
+    pub fn from_scenario(sc: &Scenario) -> Result<Stepper, String> {
+        let events = scenario::run(sc);
+        if events.is_empty() {
+            // `run` returns nothing only when the machine cannot boot:
+            // ask for the reason.
+            return Err(match scenario::run_kernel(sc) {
+                Err(e) => e,
+                Ok(_) => "the scenario produced no events".to_string(),
+            });
+        }
+        Ok(Stepper::from_events(&sc.title, events, sc.switch_steps))
+    }
+
+    /// The steps of an event log (as [`scenario::run`] returns it), narrated
+    /// with `switch_steps` as `vmlab scenario run` would.
+    pub fn from_events(title: &str, events: Vec<Event>, switch_steps: bool) -> Stepper {
+        Stepper::build(title, events, switch_steps, CHECKPOINT)
+    }
+
+    fn build(title: &str, events: Vec<Event>, switch_steps: bool, interval: usize) -> Stepper {
+        let mut narrator = Narrator::new(switch_steps);
+        let mut bounds = vec![0];
+        let mut narrations = Vec::new();
+        let mut kinds = Vec::new();
+        for (i, e) in events.iter().enumerate() {
+            let mut text = String::new();
+            narrator.event(e, &mut text);
+            if !text.is_empty() {
+                narrations.push(text);
+                kinds.push(kind(e));
+                bounds.push(i + 1);
+            }
+        }
+        if narrations.is_empty() {
+            narrations.push(String::new());
+            kinds.push(events.first().map_or("none", kind));
+            bounds.push(events.len());
+        }
+        // Silent events after the last narrating one belong to the last step.
+        if let Some(last) = bounds.last_mut() {
+            *last = events.len();
+        }
+        let mut st = Stepper {
+            title: title.to_string(),
+            events,
+            bounds,
+            narrations,
+            kinds,
+            first_fault: None,
+            checkpoints: Vec::new(),
+            interval: interval.max(1),
+            costs: Vec::new(),
+        };
+        st.first_fault = (0..st.len()).find(|&i| st.span(i).iter().any(is_fault));
+        st.costs = st
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Cost {
+                    strategy, estimate, ..
+                } => Some(cost::Bar {
+                    strategy: strategy.to_string(),
+                    cpu_ns: estimate.cpu_ns,
+                    memory_ns: estimate.memory_ns,
+                    disk_ns: estimate.disk_ns,
+                }),
+                _ => None,
+            })
+            .collect();
+        // Fold once, keeping a copy every CHECKPOINT steps.
+        let mut state = State::default();
+        for i in 0..st.len() {
+            if i % st.interval == 0 {
+                st.checkpoints.push(state.clone());
+            }
+            for e in st.span(i) {
+                state.apply(e);
+            }
+        }
+        st
+    }
+
+    /// The scenario's title (the first line `scenario run` prints).
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// Number of steps (at least 1): one per event that narrates.
+    pub fn len(&self) -> usize {
+        self.narrations.len()
+    }
+
+    /// Never true: a run has at least one step.
+    pub fn is_empty(&self) -> bool {
+        self.narrations.is_empty()
+    }
+
+    /// Step `i`'s narration line(s), exactly as `vmlab scenario run` prints
+    /// them (`i` clamped to the last step).
+    pub fn narration(&self, i: usize) -> String {
+        self.narrations[self.clamp(i)].clone()
+    }
+
+    /// The event kind of step `i` (`load`, `kill`, `context-switch`, ...),
+    /// as the JSON `kind` field names it.
+    pub fn kind(&self, i: usize) -> &'static str {
+        self.kinds[self.clamp(i)]
+    }
+
+    /// The first step whose access faulted (or that traps on a fault, or
+    /// kills a process).
+    pub fn first_fault(&self) -> Option<usize> {
+        self.first_fault
+    }
+
+    /// The events of step `i` (`i` clamped).
+    pub fn events(&self, i: usize) -> &[Event] {
+        self.span(self.clamp(i))
+    }
+
+    /// The pictures of the machine after step `i` (`i` clamped to the last
+    /// step). Folds at most [`CHECKPOINT`] steps from the nearest copy of
+    /// the state, then draws.
+    pub fn pictures(&self, i: usize) -> Pictures {
+        let i = self.clamp(i);
+        let k = i / self.interval;
+        let mut state = self.checkpoints[k].clone();
+        for j in k * self.interval..i {
+            for e in self.span(j) {
+                state.apply(e);
+            }
+        }
+        // The step itself: note its access and switch as they happen.
+        let mut access = None;
+        let mut switch = None;
+        for e in self.span(i) {
+            match e {
+                Event::Fetch(r) | Event::Load(r) | Event::Store(r) => {
+                    access = Some((r.clone(), state.mmu.clone()));
+                }
+                Event::Trap { cause, .. }
+                    if matches!(*cause, "fault" | "privileged") && access.is_none() =>
+                {
+                    access = state.last_access.clone();
+                }
+                _ => {}
+            }
+            state.apply(e);
+            if let Event::ContextSwitch { from, to, step, .. } = e {
+                switch = Some(state.switch_view(*from, *to, step));
+            }
+        }
+        Pictures {
+            memory_map: state.memory_map(),
+            address_space: state.address_spaces(),
+            translation: access.map(|(r, mmu)| state.translation(&r, mmu)),
+            context_switch: switch.map(|v| context_switch::svg(&v)),
+            cost: (!self.costs.is_empty()).then(|| cost::svg(&self.costs)),
+        }
+    }
+
+    /// The final state's pictures: address spaces and memory map in one
+    /// SVG document (`vmlab scenario run --svg`).
+    pub fn final_svg(&self) -> String {
+        let p = self.pictures(self.len() - 1);
+        combine(&[&p.address_space, &p.memory_map], &self.title)
+    }
+
+    fn clamp(&self, i: usize) -> usize {
+        i.min(self.len() - 1)
+    }
+
+    fn span(&self, i: usize) -> &[Event] {
+        &self.events[self.bounds[i]..self.bounds[i + 1]]
+    }
+}
+
+/// Stacks SVG documents vertically into one, each as a nested `<svg>`.
+pub fn combine(parts: &[&str], title: &str) -> String {
+    let mut body = String::new();
+    let (mut y, mut width) = (0.0f64, 0.0f64);
+    for p in parts {
+        let (w, h) = size_of(p);
+        // Nest the document: move it down by `y`.
+        let inner = p
+            .trim_end()
+            .replacen("<svg ", &format!("<svg x=\"0\" y=\"{y}\" "), 1);
+        body.push_str(&inner);
+        body.push('\n');
+        y += h + 10.0;
+        width = width.max(w);
+    }
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{y}\" viewBox=\"0 0 {width} {y}\" font-family=\"sans-serif\" font-size=\"12\" role=\"img\">\n<title>{}</title>\n{body}</svg>\n",
+        super::svg::esc(title)
+    )
+}
+
+/// The `width` and `height` attributes of a document made by [`super::svg::Svg`].
+fn size_of(svg: &str) -> (f64, f64) {
+    let attr = |name: &str| {
+        let key = format!(" {name}=\"");
+        svg.find(&key)
+            .and_then(|i| {
+                let rest = &svg[i + key.len()..];
+                rest[..rest.find('"')?].parse::<f64>().ok()
+            })
+            .unwrap_or(0.0)
+    };
+    (attr("width"), attr("height"))
+}
+
+/// The JSON `kind` of an event.
+pub fn kind(e: &Event) -> &'static str {
+    match e {
+        Event::Note { .. } => "note",
+        Event::Machine { .. } => "machine",
+        Event::Spawn { .. } => "spawn",
+        Event::LoadFailed { .. } => "load-failed",
+        Event::Relocate { .. } => "relocate",
+        Event::Fetch(_) => "fetch",
+        Event::Load(_) => "load",
+        Event::Store(_) => "store",
+        Event::Violation { .. } => "violation",
+        Event::Trap { .. } => "trap",
+        Event::Mode { .. } => "mode",
+        Event::ContextSwitch { .. } => "context-switch",
+        Event::Swap { .. } => "swap",
+        Event::Syscall { .. } => "syscall",
+        Event::Output { .. } => "output",
+        Event::Alloc { .. } => "alloc",
+        Event::Free { .. } => "free",
+        Event::Grow { .. } => "grow",
+        Event::Move { .. } => "move",
+        Event::Refused { .. } => "refused",
+        Event::Kill { .. } => "kill",
+        Event::Exit { .. } => "exit",
+        Event::MemoryMap { .. } => "memory-map",
+        Event::CostTable { .. } => "cost-table",
+        Event::ProcessSummary { .. } => "process-summary",
+        Event::Compare { .. } => "compare",
+        Event::Cost { .. } => "cost",
+    }
+}
+
+/// Whether `e` is a fault: a faulting access, a trap on a fault or a
+/// privileged operation, or a kill.
+fn is_fault(e: &Event) -> bool {
+    match e {
+        Event::Fetch(r) | Event::Load(r) | Event::Store(r) => r.fault.is_some(),
+        Event::Trap { cause, .. } => matches!(*cause, "fault" | "privileged"),
+        Event::Kill { .. } => true,
+        _ => false,
+    }
+}
+
+/// What the pictures know of one process.
+#[derive(Clone, Debug, Default)]
+struct Proc {
+    name: String,
+    size: u64,
+    /// Physical blocks: (what, start, size).
+    blocks: Vec<(String, u64, u64)>,
+    /// Virtual regions: (what, start, size).
+    regions: Vec<(String, u64, u64)>,
+    /// The MMU registers its PCB holds.
+    pcb: Option<RegistersView>,
+    offset_bits: Option<u32>,
+    /// `ready`, `running`, `killed`, `exited`.
+    state: &'static str,
+    /// Whether its memory is in physical memory (time sharing swaps out).
+    resident: bool,
+}
+
+/// The machine as the pictures see it, folded from the events.
+#[derive(Clone, Debug, Default)]
+struct State {
+    strategy: &'static str,
+    memory: u64,
+    os_size: u64,
+    procs: BTreeMap<Pid, Proc>,
+    current: Option<Pid>,
+    /// The MMU's registers, and whose they are.
+    mmu: Option<RegistersView>,
+    mmu_owner: Option<Pid>,
+    last_access: Option<(AccessRecord, Option<RegistersView>)>,
+}
+
+impl State {
+    fn apply(&mut self, e: &Event) {
+        match e {
+            Event::Machine {
+                strategy,
+                memory,
+                os_size,
+                ..
+            } => {
+                self.strategy = strategy;
+                self.memory = *memory;
+                self.os_size = *os_size;
+            }
+            Event::Spawn {
+                pid,
+                name,
+                size,
+                blocks,
+                registers,
+                regions,
+                offset_bits,
+            } => {
+                // Under time sharing only the running process is in memory.
+                let resident = self.strategy != "time-sharing"
+                    || !self
+                        .procs
+                        .values()
+                        .any(|p| p.resident && p.state != "killed" && p.state != "exited");
+                self.procs.insert(
+                    *pid,
+                    Proc {
+                        name: name.clone(),
+                        size: *size,
+                        blocks: blocks
+                            .iter()
+                            .map(|b| (b.what.clone(), b.start, b.size))
+                            .collect(),
+                        regions: regions
+                            .iter()
+                            .map(|r| (r.what.to_string(), r.start, r.size))
+                            .collect(),
+                        pcb: Some(registers.clone()),
+                        offset_bits: *offset_bits,
+                        state: "ready",
+                        resident,
+                    },
+                );
+            }
+            Event::Fetch(r) | Event::Load(r) | Event::Store(r) => {
+                self.last_access = Some((r.clone(), self.mmu.clone()));
+            }
+            Event::ContextSwitch {
+                from,
+                to,
+                step,
+                registers,
+            } => {
+                match *step {
+                    "save-mmu" => {
+                        if let Some(p) = from.and_then(|f| self.procs.get_mut(&f)) {
+                            p.pcb = registers.clone();
+                        }
+                    }
+                    "load-mmu" => {
+                        self.mmu = registers.clone();
+                        self.mmu_owner = Some(*to);
+                    }
+                    "skip-mmu-reload" if registers.is_some() => {
+                        self.mmu = registers.clone();
+                    }
+                    _ => {}
+                }
+                if let Some(f) = from.and_then(|f| self.procs.get_mut(&f))
+                    && f.state == "running"
+                {
+                    f.state = "ready";
+                }
+                if let Some(p) = self.procs.get_mut(to) {
+                    p.state = "running";
+                }
+                self.current = Some(*to);
+                self.last_access = None;
+            }
+            Event::Swap { pid, direction, .. } => {
+                if let Some(p) = self.procs.get_mut(pid) {
+                    p.resident = *direction == "in";
+                }
+            }
+            Event::Alloc { pid, block } => {
+                if let Some(p) = self.procs.get_mut(pid) {
+                    p.blocks.push((block.what.clone(), block.start, block.size));
+                }
+            }
+            Event::Free { pid, block } => {
+                if let Some(p) = self.procs.get_mut(pid)
+                    && let Some(k) = p
+                        .blocks
+                        .iter()
+                        .position(|b| b.1 == block.start && b.2 == block.size)
+                        .or_else(|| p.blocks.iter().position(|b| b.1 == block.start))
+                {
+                    p.blocks.remove(k);
+                }
+            }
+            Event::Move { pid, from, to, .. } => {
+                if let Some(p) = self.procs.get_mut(pid) {
+                    for b in p.blocks.iter_mut().filter(|b| b.1 == *from) {
+                        b.1 = *to;
+                    }
+                    // The OS updates the PCB's registers (and the MMU's, when
+                    // the process runs) to the new place.
+                    let shift = |r: &mut RegistersView| {
+                        if r.base == Some(*from) {
+                            r.base = Some(*to);
+                        }
+                        for s in r.segments.iter_mut().filter(|s| s.base == *from) {
+                            s.base = *to;
+                        }
+                    };
+                    if let Some(r) = p.pcb.as_mut() {
+                        shift(r);
+                    }
+                    if self.mmu_owner == Some(*pid)
+                        && let Some(r) = self.mmu.as_mut()
+                    {
+                        shift(r);
+                    }
+                }
+            }
+            Event::Grow {
+                pid,
+                region,
+                old_size,
+                new_size,
+                ..
+            } => {
+                if let Some(p) = self.procs.get_mut(pid)
+                    && let Some(r) = p.regions.iter_mut().find(|r| r.0 == *region)
+                {
+                    // Heaps grow up from their start; stacks grow down from
+                    // their top.
+                    if *region == "stack" {
+                        let top = r.1.saturating_add(r.2);
+                        r.1 = top.saturating_sub(*new_size);
+                    }
+                    r.2 = *new_size;
+                    let _ = old_size;
+                }
+            }
+            Event::Kill { pid, .. } => {
+                if let Some(p) = self.procs.get_mut(pid) {
+                    p.state = "killed";
+                }
+            }
+            Event::Exit { pid, .. } => {
+                if let Some(p) = self.procs.get_mut(pid) {
+                    p.state = "exited";
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn memory_map(&self) -> String {
+        let mut pieces = Vec::new();
+        let mut notes = Vec::new();
+        for (pid, p) in &self.procs {
+            if !p.resident {
+                let bytes: u64 = p.blocks.iter().map(|b| b.2).sum();
+                notes.push(format!("{} is swapped out to disk ({bytes} bytes)", p.name));
+                continue;
+            }
+            for (what, start, size) in &p.blocks {
+                pieces.push(memory_map::Piece {
+                    pid: *pid,
+                    process: p.name.clone(),
+                    region: what.clone(),
+                    start: *start,
+                    size: *size,
+                });
+            }
+        }
+        memory_map::svg(self.memory, self.os_size, &pieces, &notes)
+    }
+
+    fn address_spaces(&self) -> String {
+        // The live processes; when none is left, every process as it ended.
+        let any_live = self
+            .procs
+            .values()
+            .any(|p| p.state == "ready" || p.state == "running");
+        let spaces: Vec<address_space::Space> = self
+            .procs
+            .iter()
+            .filter(|(_, p)| !any_live || p.state == "ready" || p.state == "running")
+            .map(|(pid, p)| address_space::Space {
+                pid: *pid,
+                process: p.name.clone(),
+                size: p.size,
+                regions: if p.regions.is_empty() {
+                    // No layout: the segments (or the image) are the regions.
+                    Vec::new()
+                } else {
+                    p.regions
+                        .iter()
+                        .map(|(what, start, size)| address_space::Region {
+                            what: what.clone(),
+                            start: *start,
+                            size: *size,
+                        })
+                        .collect()
+                },
+                sp: None,
+                state: if !p.resident {
+                    "swapped out".into()
+                } else {
+                    p.state.to_string()
+                },
+            })
+            .collect();
+        address_space::svg(&spaces)
+    }
+
+    fn switch_view(&self, from: Option<Pid>, to: Pid, step: &str) -> context_switch::View {
+        let name = |p: Pid| {
+            self.procs
+                .get(&p)
+                .map_or_else(|| format!("pid {p}"), |q| q.name.clone())
+        };
+        let pcb = |p: Pid| self.procs.get(&p).and_then(|q| q.pcb.clone());
+        context_switch::View {
+            from: from.map(|f| (name(f), pcb(f))),
+            to: (name(to), pcb(to)),
+            mmu: self.mmu.clone(),
+            step: step.to_string(),
+            stale: step == "skip-mmu-reload"
+                || (self.mmu_owner.is_some()
+                    && self.mmu_owner != Some(to)
+                    && step == "restore-registers"),
+        }
+    }
+
+    /// The translation picture of access `r`, made with the MMU registers
+    /// it ran under: the same MMU code explains it, and when its answer
+    /// differs from the run's (a mechanism the registers cannot rebuild),
+    /// only the run's outcome is drawn.
+    fn translation(&self, r: &AccessRecord, mmu: Option<RegistersView>) -> String {
+        let who = self.procs.get(&r.pid).map(|p| p.name.clone());
+        let offset_bits = self.procs.get(&r.pid).and_then(|p| p.offset_bits);
+        let explained = mmu
+            .as_ref()
+            .and_then(|regs| rebuild(regs, self.memory, offset_bits))
+            .and_then(|m| {
+                let access: Access = r.access.parse().ok()?;
+                let t = m.explain(VirtAddr::new(r.va), access);
+                let same = match (&t.result, r.pa) {
+                    (Ok(pa), Some(want)) => pa.as_u64() == want,
+                    (Err(f), None) => Some(f.kind.name()) == r.fault,
+                    _ => false,
+                };
+                same.then_some(t)
+            });
+        let view = match explained {
+            Some(t) => translation::View::of(&t, who, mmu, self.memory),
+            None => translation::View {
+                who,
+                va: r.va,
+                access: r.access.to_string(),
+                steps: Vec::new(),
+                lines: Vec::new(),
+                pa: r.pa,
+                fault: r.fault.map(str::to_string),
+                registers: mmu,
+                phys_size: self.memory,
+            },
+        };
+        translation::svg(&[view])
+    }
+}
+
+/// The MMU that the registers `r` describe, on `memory` bytes.
+fn rebuild(r: &RegistersView, memory: u64, offset_bits: Option<u32>) -> Option<AnyMmu> {
+    match r.mechanism {
+        "base-bounds" => Some(AnyMmu::BaseBounds(
+            BaseBounds::new(r.base?, r.bounds?, memory).ok()?,
+        )),
+        "base" => Some(AnyMmu::Base(Base::new(r.base?, memory))),
+        "segmentation" => {
+            let n = r.segments.len();
+            if !n.is_power_of_two() {
+                return None;
+            }
+            let va_bits = offset_bits? + n.trailing_zeros();
+            let segs = r
+                .segments
+                .iter()
+                .map(|s| {
+                    let perms = Perms::parse(&s.perms).ok()?;
+                    Some(if s.grows_down {
+                        Segment::down(s.base, s.size, perms)
+                    } else {
+                        Segment::up(s.base, s.size, perms)
+                    })
+                })
+                .collect::<Option<Vec<_>>>()?;
+            Some(AnyMmu::Segmentation(
+                Segmentation::new(va_bits, segs, memory).ok()?,
+            ))
+        }
+        "identity" | "none" => Some(AnyMmu::Identity(Identity::new(memory))),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::svg::tests::{parse, with_attr};
+
+    fn builtin(name: &str) -> Stepper {
+        let b = crate::scenario::builtin::find(name).unwrap();
+        let sc = crate::scenario::parse(&format!("{}.toml", b.name), b.toml).unwrap();
+        Stepper::from_scenario(&sc).unwrap()
+    }
+
+    fn ranges(svg: &str, process: &str) -> Vec<(String, String)> {
+        let doc = parse(svg);
+        with_attr(&doc, "data-process", process)
+            .iter()
+            .filter(|n| n.attribute("data-start").is_some())
+            .map(|n| {
+                (
+                    n.attribute("data-start").unwrap().to_string(),
+                    n.attribute("data-end").unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn narrations_joined_are_the_runs_narration() {
+        for b in crate::scenario::builtin::ALL {
+            let Ok(sc) = crate::scenario::parse(&format!("{}.toml", b.name), b.toml) else {
+                continue; // a wrapper of commands (E1-E3)
+            };
+            let st = Stepper::from_scenario(&sc).unwrap();
+            let joined: String = (0..st.len()).map(|i| st.narration(i)).collect();
+            let whole = crate::render::events::narrate(&scenario::run(&sc), sc.switch_steps);
+            assert_eq!(joined, whole, "{}", b.name);
+            assert!(!st.is_empty());
+        }
+    }
+
+    #[test]
+    fn e7_p1_is_in_memory_until_the_kill_and_p2_throughout() {
+        let st = builtin("e7");
+        let fault = st.first_fault().expect("E7 faults");
+        assert_eq!(st.kind(fault), "store");
+        assert!(st.narration(fault).contains("FAULT (bounds)"));
+        let before = st.pictures(fault - 1).memory_map;
+        assert_eq!(ranges(&before, "P1"), [("0x400".into(), "0x800".into())]);
+        let kill = (fault..st.len()).find(|&i| st.kind(i) == "kill").unwrap();
+        assert!(st.narration(kill).contains("OS kills P1"));
+        // The kill's step frees nothing yet; the free follows.
+        let after = st.pictures(kill + 1).memory_map;
+        assert!(ranges(&after, "P1").is_empty(), "{after}");
+        let p2 = (0..st.len())
+            .find(|&i| st.narration(i).contains("loader: P2"))
+            .unwrap();
+        for i in p2..st.len() {
+            let map = st.pictures(i).memory_map;
+            assert_eq!(
+                ranges(&map, "P2"),
+                [("0x1000".into(), "0x1400".into())],
+                "step {i}"
+            );
+        }
+        // The faulting access's translation shows the fault.
+        let t = st.pictures(fault).translation.expect("an access");
+        assert!(t.contains(r#"data-fault="bounds""#), "{t}");
+        assert!(st.pictures(fault).cost.is_some());
+    }
+
+    #[test]
+    fn e9_steps_draw_the_selected_row_and_the_fault() {
+        let st = builtin("e9");
+        let fault = st.first_fault().unwrap();
+        let t = st.pictures(fault).translation.unwrap();
+        let doc = parse(&t);
+        let sel: Vec<_> = with_attr(&doc, "data-selected", "true");
+        assert_eq!(sel.len(), 1);
+        assert_eq!(sel[0].attribute("data-segment"), Some("3"));
+        assert_eq!(with_attr(&doc, "data-fault", "invalid-segment").len(), 1);
+        let ok = (0..fault).rev().find(|&i| st.kind(i) == "load").unwrap();
+        let t = st.pictures(ok).translation.unwrap();
+        assert!(t.contains("PA 0x365c"), "{t}");
+    }
+
+    #[test]
+    fn e8_forgotten_reload_is_drawn_stale() {
+        let st = builtin("e8-forgot");
+        let i = (0..st.len())
+            .find(|&i| st.narration(i).contains("BUG"))
+            .unwrap();
+        let cs = st.pictures(i).context_switch.expect("a switch");
+        let doc = parse(&cs);
+        assert_eq!(with_attr(&doc, "data-stale", "true").len(), 1, "{cs}");
+    }
+
+    #[test]
+    fn pictures_from_a_checkpoint_equal_pictures_folded_from_the_start() {
+        // Checkpoints every 4 steps, so that the run spans many.
+        let b = crate::scenario::builtin::find("e12").unwrap();
+        let sc = crate::scenario::parse("e12.toml", b.toml).unwrap();
+        let st = Stepper::build(&sc.title, scenario::run(&sc), sc.switch_steps, 4);
+        assert!(st.checkpoints.len() > 3);
+        let n = st.len();
+        for i in [0, n / 3, n / 2, n - 1, n + 5] {
+            let p = st.pictures(i);
+            let mut state = State::default();
+            for j in 0..=i.min(n - 1) {
+                for e in st.span(j) {
+                    state.apply(e);
+                }
+            }
+            assert_eq!(p.memory_map, state.memory_map(), "step {i}");
+            parse(&p.memory_map);
+            parse(&p.address_space);
+        }
+    }
+
+    #[test]
+    fn every_builtin_pictures_every_step_as_well_formed_xml() {
+        for b in crate::scenario::builtin::ALL {
+            let Ok(sc) = crate::scenario::parse(&format!("{}.toml", b.name), b.toml) else {
+                continue;
+            };
+            let st = Stepper::from_scenario(&sc).unwrap();
+            for i in (0..st.len()).step_by(7).chain([st.len() - 1]) {
+                let p = st.pictures(i);
+                for svg in [Some(&p.memory_map), Some(&p.address_space)]
+                    .into_iter()
+                    .chain([
+                        p.translation.as_ref(),
+                        p.context_switch.as_ref(),
+                        p.cost.as_ref(),
+                    ])
+                    .flatten()
+                {
+                    let doc = parse(svg);
+                    crate::render::svg::tests::every_shape_has_a_title(&doc);
+                }
+            }
+            parse(&st.final_svg());
+        }
+    }
+}
