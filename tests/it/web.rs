@@ -367,10 +367,19 @@ fn e7_stepped_to_the_fault_shows_p1_killed_and_its_memory_freed() {
         "{}",
         b.text("step")
     );
+    // The loader places P1 at [0x400, 0x800) within the first steps.
+    for _ in 0..5 {
+        if b.inner_html("memory-map").contains("data-process=\"P1\"") {
+            break;
+        }
+        b.press(ARROW_RIGHT);
+    }
+    let map = b.inner_html("memory-map");
     assert!(
-        b.inner_html("memory-map").contains("P1"),
-        "P1 placed at the start"
+        map.contains("data-process=\"P1\"") && map.contains("data-start=\"0x400\""),
+        "P1 placed at 0x400: {map}"
     );
+    b.screenshot("scenario-e7-start");
     b.click("[data-testid='first-fault']");
     let fault_step = b.text("step");
     // Step on with the arrow key until the OS has killed P1.
@@ -390,8 +399,12 @@ fn e7_stepped_to_the_fault_shows_p1_killed_and_its_memory_freed() {
         b.text("narration")
     );
     let map = b.inner_html("memory-map");
-    assert!(!map.contains("P1"), "P1 is gone from the memory map: {map}");
-    assert!(map.contains("P2"), "P2 stays: {map}");
+    assert!(
+        !map.contains("data-process=\"P1\""),
+        "P1 is gone from the memory map: {map}"
+    );
+    assert!(map.contains("data-process=\"P2\""), "P2 stays: {map}");
+    assert!(map.contains("data-start=\"0x1000\""), "P2 at 0x1000: {map}");
     let url = b.script("return location.search");
     assert!(
         url.as_str().unwrap().contains("step="),

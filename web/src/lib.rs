@@ -12,12 +12,10 @@
 //! side), which keeps the binding small and its types plain.
 #![warn(missing_docs)]
 
-mod provisional;
-
 use clap::Parser;
-use provisional::Stepper;
 use serde_json::{Value, json};
-use vmlab::cli::{self, Cli, CliError};
+use vmlab::cli::{self, Cli, CliError, Command};
+use vmlab::render::steps::Stepper;
 use vmlab::scenario::{self, builtin};
 use wasm_bindgen::prelude::*;
 
@@ -77,6 +75,28 @@ fn run_value(argv: &[String]) -> Value {
         Ok(code) => outcome(code, out, String::new()),
         Err(e) => outcome(2, out, error_line(&e)),
     }
+}
+
+/// The picture a calculator command draws (`translate`, `heap`, `stack`,
+/// `sched` with their flags in `argv`), as its `--svg FILE` writes it: the
+/// same renderer. Err: the CLI's one-line error (bad flags), or that the
+/// command draws no picture.
+#[wasm_bindgen]
+pub fn svg(argv: Vec<String>) -> Result<String, String> {
+    let cli = parse(&argv)?;
+    let drawn = match &cli.command {
+        Command::Translate(args) => cli::translate::svg(args),
+        Command::Heap(args) => cli::heap::svg(args),
+        Command::Stack(args) => cli::stack::svg(args),
+        Command::Sched(args) => cli::sched::svg(args),
+        _ => {
+            return Err(format!(
+                "vmlab {}: no picture (translate, heap, stack and sched draw one)",
+                argv.first().map_or("", String::as_str)
+            ));
+        }
+    };
+    drawn.map_err(|e| error_line(&e))
 }
 
 /// Runs a translation drop-in's `--quiz` (`relocation`, `segmentation`,
@@ -224,7 +244,8 @@ impl Session {
     /// Step `i` (clamped to the last) as JSON: `narration` (exactly as
     /// `vmlab scenario run` prints it), `kind`, and the pictures after it
     /// (`memory_map`, `address_space`, and `translation`,
-    /// `context_switch`, `cost` or null).
+    /// `context_switch`, `cost` or null); a wrapper scenario's step has its
+    /// command's `picture` (Gantt chart, heap) instead.
     pub fn step(&self, i: usize) -> String {
         match &self.inner {
             Inner::Machine(s) => {
@@ -266,6 +287,7 @@ fn commands_session(origin: &str, text: &str, cmds: &[Vec<String>]) -> Result<In
             "narration": narration,
             "kind": cmd.first().map(String::as_str).unwrap_or(""),
             "fault": !error.is_empty(),
+            "picture": svg(cmd.clone()).ok(),
             "memory_map": "",
             "address_space": "",
             "translation": null,

@@ -40,7 +40,6 @@ function runCli(argv) {
 
 /** The SVG picture a calculator command draws, or '' when it draws none. */
 function pictureOf(argv) {
-  if (typeof vm.svg !== 'function') return '';
   try {
     return vm.svg(argv);
   } catch (e) {
@@ -162,9 +161,10 @@ function drawStep(i) {
   $('sc-step').dataset.index = String(sc.index);
   $('sc-step').dataset.kind = step.kind;
   $('sc-narration').textContent = step.narration;
-  $('sc-memory-map').innerHTML = step.memory_map || '';
-  $('sc-address-space').innerHTML = step.address_space || '';
   for (const [key, fig, box] of [
+    ['memory_map', 'sc-memory-map-fig', 'sc-memory-map'],
+    ['address_space', 'sc-address-space-fig', 'sc-address-space'],
+    ['picture', 'sc-picture-fig', 'sc-picture'],
     ['translation', 'sc-translation-fig', 'sc-translation'],
     ['context_switch', 'sc-switch-fig', 'sc-switch'],
     ['cost', 'sc-cost-fig', 'sc-cost'],
