@@ -74,13 +74,23 @@ const VIEWS = {
 
 let currentView = null;
 
-/** Replaces the query string with `view` and `params` (no history entry
- *  per keystroke). */
+let urlTimer = null;
+let pendingUrl = null;
+
+/** Replaces the query string with `view` and `params`: no history entry per
+ *  keystroke, and at most one update per burst of steps (browsers throttle
+ *  history updates, and holding an arrow key steps many times a second). */
 function setUrl(view, params) {
   const q = new URLSearchParams();
   q.set('view', view);
   for (const [k, v] of params) q.append(k, v);
-  history.replaceState(null, '', '?' + q.toString());
+  pendingUrl = '?' + q.toString();
+  if (urlTimer === null) {
+    urlTimer = setTimeout(() => {
+      urlTimer = null;
+      history.replaceState(null, '', pendingUrl);
+    }, 150);
+  }
 }
 
 /** Checks the query string: returns [view, params] or says what is wrong
