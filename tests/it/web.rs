@@ -405,11 +405,14 @@ fn e7_stepped_to_the_fault_shows_p1_killed_and_its_memory_freed() {
     );
     assert!(map.contains("data-process=\"P2\""), "P2 stays: {map}");
     assert!(map.contains("data-start=\"0x1000\""), "P2 at 0x1000: {map}");
-    let url = b.script("return location.search");
-    assert!(
-        url.as_str().unwrap().contains("step="),
-        "the step is in the URL: {url}"
-    );
+    // The step is in the URL (updated once stepping pauses).
+    let step = b.text("step");
+    let number = step["Step ".len()..].split(' ').next().unwrap().to_string();
+    b.wait_for("the step in the URL", || {
+        b.script("return location.search")
+            .as_str()
+            .is_some_and(|q| q.contains(&format!("step={number}")))
+    });
     b.screenshot("scenario-e7-killed");
 }
 
