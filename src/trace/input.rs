@@ -117,6 +117,15 @@ impl Input {
         }
     }
 
+    /// Reads a trace held in memory (a file dropped on the browser page),
+    /// through the same fixed buffer as a stream; its size is known.
+    pub fn from_bytes(bytes: std::sync::Arc<[u8]>) -> Input {
+        let len = bytes.len() as u64;
+        let mut input = Input::stream(Box::new(io::Cursor::new(bytes)));
+        input.len = Some(len);
+        input
+    }
+
     /// Reads from a stream (standard input) through a fixed buffer.
     pub fn stream(reader: Box<dyn Read>) -> Input {
         Input {
