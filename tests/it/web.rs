@@ -311,6 +311,14 @@ impl Browser {
         self.command(&format!("element/{e}/value"), json!({"text": text}));
     }
 
+    /// Chooses a local file in a file input (chromedriver's way: its path
+    /// typed into the input).
+    fn type_into_file(&self, css: &str, path: &Path) {
+        let e = self.find(css);
+        let text = path.to_string_lossy();
+        self.command(&format!("element/{e}/value"), json!({"text": text}));
+    }
+
     /// Presses one key (a WebDriver key code such as `\u{E014}`).
     fn press(&self, key: &str) {
         self.command(
@@ -558,4 +566,34 @@ fn scheduling_and_heap_views_show_the_commands_output() {
     ]);
     assert_eq!(b.exact_text("heap-output"), cli.ok());
     b.screenshot("heap");
+}
+
+#[test]
+fn a_lackey_trace_dropped_on_the_page_gets_the_clis_summary() {
+    let Some(b) = browser() else { return };
+    b.open("?view=trace&flags=--layout+auto");
+    let fixtures = repo().join("tests/fixtures");
+    let file = fixtures.join("lackey-prog.txt");
+    // WebDriver types a local file's path into a file input.
+    b.type_into_file("[data-testid='trace-file']", &file);
+    b.wait_for("the replay", || {
+        b.script("return document.body.dataset.traced === 'true'") == true
+    });
+    let shown = b.exact_text("trace-output");
+    let cli = Command::new(env!("CARGO_BIN_EXE_vmlab"))
+        .args(["trace", "--layout", "auto", "lackey-prog.txt"])
+        .current_dir(&fixtures)
+        .output()
+        .unwrap();
+    let cli = String::from_utf8_lossy(&cli.stdout).into_owned();
+    // Everything but the wall-clock line is the same.
+    let without_time = |text: &str| -> String {
+        text.lines()
+            .filter(|l| !l.starts_with("time "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(without_time(&shown), without_time(&cli));
+    assert!(shown.contains("\ntime "), "{shown}");
+    b.screenshot("trace");
 }

@@ -99,6 +99,41 @@ pub fn svg(argv: Vec<String>) -> Result<String, String> {
     drawn.map_err(|e| error_line(&e))
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The page's clock, in milliseconds (wasm32 has no clock in std).
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
+fn now_seconds() -> f64 {
+    performance_now() / 1000.0
+}
+
+/// Runs `vmlab trace NAME FLAGS...` on a trace held in memory (a file
+/// dropped on the page: text, binary or Valgrind lackey, as the CLI reads
+/// them), timed with the page's clock. Returns JSON `{"code", "out",
+/// "error"}` as [`run_cli`] does: the summary the terminal prints.
+#[wasm_bindgen]
+pub fn trace(name: &str, bytes: Vec<u8>, flags: Vec<String>) -> String {
+    let mut argv = vec!["trace".to_string(), name.to_string()];
+    argv.extend(flags);
+    let mut cli = match parse(&argv) {
+        Ok(cli) => cli,
+        Err(line) => return outcome(2, Vec::new(), line).to_string(),
+    };
+    if let Command::Trace(args) = &mut cli.command {
+        args.bytes = Some(bytes.into());
+        args.clock = Some(now_seconds);
+    }
+    let mut out = Vec::new();
+    match cli::run(cli, &mut out) {
+        Ok(code) => outcome(code, out, String::new()),
+        Err(e) => outcome(2, out, error_line(&e)),
+    }
+    .to_string()
+}
+
 /// Runs a translation drop-in's `--quiz` (`relocation`, `segmentation`,
 /// `paging-linear-translate` with their flags in `argv`) with `typed` as
 /// the answers, one a line, through [`vmlab::cli::ostep::quiz_with_answers`]

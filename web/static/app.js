@@ -70,6 +70,7 @@ const VIEWS = {
   homework: ['sim', 'seed', 'flags'],
   sched: ['jobs', 'policy', 'quantum', 'switch-cost'],
   heap: ['size', 'layout', 'policy', 'order', 'header', 'coalesce', 'what-if', 'requests'],
+  trace: ['flags'],
 };
 
 let currentView = null;
@@ -171,6 +172,8 @@ function drawStep(i) {
   $('sc-step').dataset.index = String(sc.index);
   $('sc-step').dataset.kind = step.kind;
   $('sc-narration').textContent = step.narration;
+  // A wrapper scenario's step is a command's output (tables): no wrapping.
+  $('sc-narration').classList.toggle('table', 'picture' in step);
   for (const [key, fig, box] of [
     ['memory_map', 'sc-memory-map-fig', 'sc-memory-map'],
     ['address_space', 'sc-address-space-fig', 'sc-address-space'],
@@ -512,6 +515,61 @@ function heapArgv(f) {
   return argv;
 }
 
+// ---------------------------------------------------------------- trace
+
+const traceFile = { name: '', bytes: null };
+
+function drawTrace() {
+  const f = $('trace-form').elements;
+  const flags = f.flags.value.split(/\s+/).filter(Boolean);
+  setUrl('trace', [['flags', f.flags.value]]);
+  $('trace-command').textContent = commandLine(['trace', traceFile.name || 'FILE', ...flags]);
+  if (!traceFile.bytes) {
+    $('trace-output').textContent = 'Drop a trace file here, or choose one.';
+    markFirstPicture();
+    return;
+  }
+  $('trace-output').textContent = `Replaying ${traceFile.name}…`;
+  // Let the message show before the (synchronous) replay.
+  setTimeout(() => {
+    const r = guarded('trace', () => JSON.parse(vm.trace(traceFile.name, traceFile.bytes, flags)));
+    if (!r) return;
+    $('trace-output').textContent = r.out + (r.error ? (r.out ? '\n' : '') + r.error : '');
+    $('trace-output').classList.toggle('failed', !!r.error);
+    document.body.dataset.traced = 'true';
+  }, 0);
+}
+
+async function loadTrace(file) {
+  if (!file) return;
+  traceFile.name = file.name;
+  traceFile.bytes = new Uint8Array(await file.arrayBuffer());
+  drawTrace();
+}
+
+function initTrace(q) {
+  const form = $('trace-form');
+  guarded('deep link', () => fill(form, 'flags', q));
+  form.elements.file.addEventListener('change', () => loadTrace(form.elements.file.files[0]));
+  form.elements.flags.addEventListener('change', drawTrace);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    drawTrace();
+  });
+  const drop = $('trace-drop');
+  drop.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    drop.classList.add('over');
+  });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    loadTrace(e.dataTransfer.files[0]);
+  });
+  drawTrace();
+}
+
 // ---------------------------------------------------------------- start
 
 async function main() {
@@ -533,6 +591,7 @@ async function main() {
     homework: initHomework,
     sched: (p) => initCalc('sched', VIEWS.sched, schedArgv, p),
     heap: (p) => initCalc('heap', VIEWS.heap, heapArgv, p),
+    trace: initTrace,
   };
   // Only the view in the URL reads it; the others start from their defaults
   // when first shown.
@@ -552,7 +611,7 @@ async function main() {
       // Redraw to put this view's state in the URL.
       ({ scenario: () => drawStep(sc.index), translate: drawTranslate, homework: drawHomework,
         sched: () => $('sched-form').dispatchEvent(new Event('input')),
-        heap: () => $('heap-form').dispatchEvent(new Event('input')) })[a.dataset.view]();
+        heap: () => $('heap-form').dispatchEvent(new Event('input')), trace: drawTrace })[a.dataset.view]();
     });
   }
 }
