@@ -111,3 +111,21 @@ fn quiz_answers_are_checked_by_the_quiz_code() {
     );
     assert_eq!(r["score"], "Score: 0 of 1 right (5 questions)");
 }
+
+#[wasm_bindgen_test]
+fn a_trace_in_memory_is_replayed_with_the_pages_clock() {
+    // Three references of a text trace through base+bounds: one faults.
+    let bytes = b"r 0x10\nw 0x20\nr 0x500\n".to_vec();
+    let flags = argv(&["--base", "0x1000", "--bounds", "0x400"]);
+    let r = json(vmlab_web::trace("mine.txt", bytes, flags));
+    assert_eq!(r["code"], 0, "{r}");
+    let out = r["out"].as_str().unwrap();
+    assert!(out.starts_with("trace mine.txt (text, 22 bytes)"), "{out}");
+    assert!(
+        out.contains("references                           3"),
+        "{out}"
+    );
+    assert!(out.lines().any(|l| l.starts_with("time ")), "{out}");
+    let r = json(vmlab_web::trace("x.txt", Vec::new(), argv(&["--bogus"])));
+    assert_eq!(r["code"], 2, "{r}");
+}
