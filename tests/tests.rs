@@ -15,6 +15,8 @@ mod ostep_alloc;
 mod ostep_quiz;
 #[path = "it/ostep_translation.rs"]
 mod ostep_translation;
+#[path = "it/pictures.rs"]
+mod pictures;
 #[path = "it/readme.rs"]
 mod readme;
 #[path = "it/run.rs"]

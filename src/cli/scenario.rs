@@ -168,7 +168,7 @@ fn run_commands(
                 "--svg: {origin}: its commands draw no picture"
             )));
         }
-        super::write_svg(path, &crate::render::steps::combine(&all, &title))?;
+        super::write_svg(path, &crate::render::steps::combine(&all, &title, false))?;
     }
     if let Some(path) = &pictures.html {
         super::write_svg_as("--html", path, &html::page(&title, &steps))?;

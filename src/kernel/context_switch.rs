@@ -71,6 +71,7 @@ impl Kernel {
                 to,
                 step: "save-registers",
                 registers: None,
+                sp: stack_pointer(&self.proc(old).context),
             });
             // 2. Save the MMU registers.
             if self.config.strategy.dynamic() {
@@ -80,6 +81,7 @@ impl Kernel {
                     to,
                     step: "save-mmu",
                     registers: Some(registers_view(&regs)),
+                    sp: None,
                 });
                 self.proc_mut(old).mmu = regs;
             }
@@ -96,6 +98,7 @@ impl Kernel {
                     to,
                     step: "skip-mmu-reload",
                     registers: Some(registers_view(&self.mmu.registers())),
+                    sp: None,
                 });
             } else {
                 let _ = self.mmu.load_registers(Mode::Kernel, &regs);
@@ -104,6 +107,7 @@ impl Kernel {
                     to,
                     step: "load-mmu",
                     registers: Some(registers_view(&regs)),
+                    sp: None,
                 });
             }
         }
@@ -118,6 +122,7 @@ impl Kernel {
             to,
             step: "restore-registers",
             registers: None,
+            sp: stack_pointer(&ctx),
         });
         self.proc_mut(to).state = ProcState::Running;
         self.current = Some(to);
@@ -166,4 +171,11 @@ impl Kernel {
         self.enter_kernel("privileged", format!("{what} in user mode"));
         self.kill(pid, format!("{} ({what})", fault.kind.describe()));
     }
+}
+
+/// The stack pointer (x2) of a saved context, when the process runs a
+/// program (an access list's context is all zeros).
+fn stack_pointer(ctx: &crate::kernel::process::Context) -> Option<u64> {
+    let sp = ctx.x[2];
+    (sp != 0).then_some(sp)
 }

@@ -232,6 +232,11 @@ pub enum Event {
         /// The MMU registers saved or loaded.
         #[serde(skip_serializing_if = "Option::is_none")]
         registers: Option<RegistersView>,
+        /// The stack pointer saved (`save-registers`, the old process's) or
+        /// restored (`restore-registers`, the new one's), for processes
+        /// running a program.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sp: Option<u64>,
     },
     /// Time sharing: an address space written to or read from the disk.
     Swap {

@@ -137,6 +137,7 @@ impl Narrator {
                 to,
                 step,
                 registers,
+                ..
             } => {
                 let new = self.name(*to);
                 let old = from.map(|p| self.name(p));
@@ -308,6 +309,7 @@ impl Narrator {
                 to,
                 step,
                 registers,
+                ..
             } => {
                 let old = from.map(|p| self.name(p)).unwrap_or_else(|| "-".into());
                 let new = self.name(*to);

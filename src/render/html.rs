@@ -9,6 +9,7 @@
 
 use super::steps::Stepper;
 use super::svg::esc;
+use std::collections::HashMap;
 use std::fmt::Write;
 
 /// One step of the page.
@@ -62,6 +63,13 @@ pub fn page(title: &str, steps: &[Step]) -> String {
         "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>",
         esc(title)
     );
+    // The fill patterns once, where they are never hidden: every picture
+    // refers to the first element with each id.
+    let _ = writeln!(
+        o,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"0\" height=\"0\" style=\"position:absolute\" aria-hidden=\"true\">{}</svg>",
+        super::svg::DEFS.trim_end()
+    );
     let _ = writeln!(o, "<h1>{}</h1>", esc(title));
     let _ = writeln!(
         o,
@@ -79,6 +87,10 @@ pub fn page(title: &str, steps: &[Step]) -> String {
         steps.len()
     );
     o.push_str("<ol class=\"steps\">\n");
+    // A picture equal to the one last drawn under its caption is not
+    // repeated: the step refers to where it was drawn (the script copies it
+    // in when the step is shown), so the page grows with what changes.
+    let mut last: HashMap<&str, (usize, &str)> = HashMap::new();
     for (i, s) in steps.iter().enumerate() {
         let _ = writeln!(
             o,
@@ -105,13 +117,26 @@ pub fn page(title: &str, steps: &[Step]) -> String {
         );
         o.push_str("<div class=\"pictures\">\n");
         for (caption, svg) in &s.pictures {
-            let _ = writeln!(
-                o,
-                "<figure data-picture=\"{}\"><figcaption>{}</figcaption>\n{}</figure>",
-                esc(&caption.replace(' ', "-")),
-                esc(caption),
-                svg.trim_end()
-            );
+            let name = esc(&caption.replace(' ', "-"));
+            match last.get(caption.as_str()) {
+                Some(&(at, prev)) if prev == svg.as_str() => {
+                    let _ = writeln!(
+                        o,
+                        "<figure data-picture=\"{name}\" data-same-as=\"step-{n}\"><figcaption>{} <a href=\"#step-{n}\">(unchanged since step {n})</a></figcaption></figure>",
+                        esc(caption),
+                        n = at + 1
+                    );
+                }
+                _ => {
+                    last.insert(caption, (i, svg));
+                    let _ = writeln!(
+                        o,
+                        "<figure data-picture=\"{name}\"><figcaption>{}</figcaption>\n{}</figure>",
+                        esc(caption),
+                        svg.trim_end()
+                    );
+                }
+            }
         }
         o.push_str("</div>\n</li>\n");
     }
@@ -152,8 +177,17 @@ const SCRIPT: &str = "
     steps[at].classList.remove('current');
     at = i;
     steps[at].classList.add('current');
+    var refs = steps[at].querySelectorAll('figure[data-same-as]');
+    for (var k = 0; refs.length > k; k++) {
+      var f = refs[k];
+      if (f.querySelector('svg')) { continue; }
+      var src = document.querySelector('#' + f.getAttribute('data-same-as') +
+        ' figure[data-picture=' + f.getAttribute('data-picture') + '] svg');
+      if (src) { f.appendChild(src.cloneNode(true)); }
+    }
     counter.textContent = 'step ' + (at + 1) + ' of ' + steps.length;
     if (history.replaceState) { history.replaceState(null, '', '#step-' + (at + 1)); }
+    window.scrollTo(0, 0);
   }
   var m = /^#step-([0-9]+)$/.exec(location.hash);
   steps[0].classList.add('current');

@@ -229,7 +229,7 @@ impl Stepper {
     /// SVG document (`vmlab scenario run --svg`).
     pub fn final_svg(&self) -> String {
         let p = self.pictures(self.len() - 1);
-        combine(&[&p.address_space, &p.memory_map], &self.title)
+        combine(&[&p.address_space, &p.memory_map], &self.title, true)
     }
 
     fn clamp(&self, i: usize) -> usize {
@@ -241,23 +241,29 @@ impl Stepper {
     }
 }
 
-/// Stacks SVG documents vertically into one, each as a nested `<svg>`.
-pub fn combine(parts: &[&str], title: &str) -> String {
+/// Puts SVG documents made by [`super::svg::Svg`] into one, each as a
+/// nested `<svg>`: side by side when `horizontal`, else one under another.
+pub fn combine(parts: &[&str], title: &str, horizontal: bool) -> String {
     let mut body = String::new();
-    let (mut y, mut width) = (0.0f64, 0.0f64);
+    let (mut x, mut y, mut width, mut height) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
     for p in parts {
         let (w, h) = size_of(p);
-        // Nest the document: move it down by `y`.
+        // Nest the document at (x, y).
         let inner = p
             .trim_end()
-            .replacen("<svg ", &format!("<svg x=\"0\" y=\"{y}\" "), 1);
+            .replacen("<svg ", &format!("<svg x=\"{x}\" y=\"{y}\" "), 1);
         body.push_str(&inner);
         body.push('\n');
-        y += h + 10.0;
-        width = width.max(w);
+        width = width.max(x + w);
+        height = height.max(y + h);
+        if horizontal {
+            x += w + 10.0;
+        } else {
+            y += h + 10.0;
+        }
     }
     format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{y}\" viewBox=\"0 0 {width} {y}\" font-family=\"sans-serif\" font-size=\"12\" role=\"img\">\n<title>{}</title>\n{body}</svg>\n",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"12\" role=\"img\">\n<title>{}</title>\n{body}</svg>\n",
         super::svg::esc(title)
     )
 }
@@ -332,6 +338,8 @@ struct Proc {
     /// The MMU registers its PCB holds.
     pcb: Option<RegistersView>,
     offset_bits: Option<u32>,
+    /// The stack pointer, as last saved or restored.
+    sp: Option<u64>,
     /// `ready`, `running`, `killed`, `exited`.
     state: &'static str,
     /// Whether its memory is in physical memory (time sharing swaps out).
@@ -389,12 +397,10 @@ impl State {
                             .iter()
                             .map(|b| (b.what.clone(), b.start, b.size))
                             .collect(),
-                        regions: regions
-                            .iter()
-                            .map(|r| (r.what.to_string(), r.start, r.size))
-                            .collect(),
+                        regions: virtual_regions(*size, blocks, registers, regions, *offset_bits),
                         pcb: Some(registers.clone()),
                         offset_bits: *offset_bits,
+                        sp: None,
                         state: "ready",
                         resident,
                     },
@@ -408,7 +414,17 @@ impl State {
                 to,
                 step,
                 registers,
+                sp,
             } => {
+                // The stack pointer as last saved or restored.
+                let whose = if *step == "save-registers" {
+                    *from
+                } else {
+                    Some(*to)
+                };
+                if let (Some(v), Some(p)) = (sp, whose.and_then(|w| self.procs.get_mut(&w))) {
+                    p.sp = Some(*v);
+                }
                 match *step {
                     "save-mmu" => {
                         if let Some(p) = from.and_then(|f| self.procs.get_mut(&f)) {
@@ -564,7 +580,7 @@ impl State {
                         })
                         .collect()
                 },
-                sp: None,
+                sp: p.sp,
                 state: if !p.resident {
                     "swapped out".into()
                 } else {
@@ -630,6 +646,50 @@ impl State {
         };
         translation::svg(&[view])
     }
+}
+
+/// A process's virtual regions for the address-space picture: its layout's
+/// regions when it has any; else, under a given segment table, each segment
+/// in use at its place in the address space (named after the block it
+/// maps); else the whole address space as one image.
+fn virtual_regions(
+    size: u64,
+    blocks: &[crate::kernel::event::Block],
+    registers: &RegistersView,
+    regions: &[crate::kernel::event::RegionView],
+    offset_bits: Option<u32>,
+) -> Vec<(String, u64, u64)> {
+    if regions.iter().any(|r| r.size > 0) {
+        return regions
+            .iter()
+            .map(|r| (r.what.to_string(), r.start, r.size))
+            .collect();
+    }
+    if let Some(ob) = offset_bits.filter(|&b| b < 63)
+        && !registers.segments.is_empty()
+    {
+        return registers
+            .segments
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.size > 0)
+            .filter_map(|(k, s)| {
+                let first = (k as u64).checked_mul(1u64 << ob)?;
+                let (start, pa) = if s.grows_down {
+                    let top = first.checked_add(1u64 << ob)?;
+                    (top.checked_sub(s.size)?, s.base.checked_sub(s.size)?)
+                } else {
+                    (first, s.base)
+                };
+                let name = blocks
+                    .iter()
+                    .find(|b| b.start == pa)
+                    .map_or_else(|| format!("segment {k}"), |b| b.what.clone());
+                Some((name, start, s.size))
+            })
+            .collect();
+    }
+    vec![("image".to_string(), 0, size)]
 }
 
 /// The MMU that the registers `r` describe, on `memory` bytes.
@@ -759,6 +819,20 @@ mod tests {
         let cs = st.pictures(i).context_switch.expect("a switch");
         let doc = parse(&cs);
         assert_eq!(with_attr(&doc, "data-stale", "true").len(), 1, "{cs}");
+    }
+
+    #[test]
+    fn e13_marks_the_stack_pointer_and_the_guard_page() {
+        let st = builtin("e13-xv6");
+        let i = (0..st.len())
+            .find(|&i| st.pictures(i).address_space.contains("data-sp="))
+            .expect("the program's stack pointer is drawn");
+        let spaces = st.pictures(i).address_space;
+        let doc = parse(&spaces);
+        assert_eq!(with_attr(&doc, "data-sp", "0x3000").len(), 1);
+        let guard = with_attr(&doc, "data-region", "guard");
+        assert_eq!(guard[0].attribute("data-start"), Some("0x1000"));
+        assert_eq!(guard[0].attribute("data-end"), Some("0x2000"));
     }
 
     #[test]

@@ -206,8 +206,12 @@ impl Svg {
     }
 }
 
-/// Patterns and the arrow head, shared by every picture.
-const DEFS: &str = r##"<defs>
+/// Patterns and the arrow head, shared by every picture (`url(#hatch)`,
+/// `url(#cross)`, `url(#dots)`, `url(#sparse)`, `url(#arrow)`). A page
+/// that inlines many pictures and hides some of them puts these once in a
+/// visible place first, since browsers do not paint patterns from hidden
+/// parts of the page.
+pub const DEFS: &str = r##"<defs>
 <pattern id="hatch" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="8" height="8" fill="#fff"/><line x1="0" y1="0" x2="0" y2="8" stroke="#888" stroke-width="2"/></pattern>
 <pattern id="sparse" width="12" height="12" patternUnits="userSpaceOnUse" patternTransform="rotate(-45)"><rect width="12" height="12" fill="#fafafa"/><line x1="0" y1="0" x2="0" y2="12" stroke="#ccc" stroke-width="1"/></pattern>
 <pattern id="cross" width="8" height="8" patternUnits="userSpaceOnUse"><rect width="8" height="8" fill="#d9d9d9"/><path d="M0 0L8 8M8 0L0 8" stroke="#777" stroke-width="1"/></pattern>

@@ -7,13 +7,14 @@
 use std::path::Path;
 
 /// The tour files, in the README's order.
-const TOUR: [&str; 6] = [
+const TOUR: [&str; 7] = [
     "translate",
     "kernel",
     "machine",
     "trace",
     "alloc",
     "homework",
+    "pictures",
 ];
 
 /// The heading the tour follows.

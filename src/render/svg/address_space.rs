@@ -37,7 +37,7 @@ pub struct Space {
 /// named in a note).
 pub fn svg(spaces: &[Space]) -> String {
     let shown = &spaces[..spaces.len().min(6)];
-    let col = 250.0;
+    let col = 290.0;
     let (top, bar_h, bar_w) = (50.0, 360.0, 120.0);
     let mut s = Svg::new(
         (col * shown.len().max(1) as f64 + 20.0).max(300.0),
@@ -163,7 +163,9 @@ fn column(s: &mut Svg, sp: &Space, left: f64, top: f64, bar_w: f64, bar_h: f64) 
                         "start",
                         10.0,
                     );
-                } else if r.what == "stack" {
+                } else if r.what == "stack" && !sp.regions.iter().any(|g| g.what == "guard") {
+                    // A stack grows down (xv6's, above its guard page, does
+                    // not grow).
                     s.arrow(
                         left + bar_w - 12.0,
                         y + h - 18.0,
@@ -201,16 +203,54 @@ fn column(s: &mut Svg, sp: &Space, left: f64, top: f64, bar_w: f64, bar_h: f64) 
     s.item("top of the address space", &[]);
     s.mono(left - 4.0, top + 4.0, &hex(sp.size), "end", 10.0);
     s.end();
+    // Where an address sits on the bar: inside its row, in proportion.
+    let y_of = |a: u64| {
+        let mut bottom = top + bar_h;
+        for ((start, end, _), h) in rows.iter().zip(&hs) {
+            if a < *end || std::ptr::eq(h, hs.last().unwrap_or(h)) {
+                let span = end.saturating_sub(*start).max(1) as f64;
+                let frac = (a.saturating_sub(*start) as f64 / span).clamp(0.0, 1.0);
+                return bottom - frac * h;
+            }
+            bottom -= h;
+        }
+        top
+    };
+    // A heap of size 0 still has its break.
+    for r in sp
+        .regions
+        .iter()
+        .filter(|r| r.what == "heap" && r.size == 0)
+    {
+        let yy = y_of(r.start);
+        s.item(
+            &format!("the heap is empty: its break is at {}", hex(r.start)),
+            &[("brk", hex(r.start))],
+        );
+        s.line(left, yy, left + bar_w + 4.0, yy, 2.0, "4 2");
+        s.mono(
+            left + bar_w + 6.0,
+            yy + 14.0,
+            &format!("brk {}", hex(r.start)),
+            "start",
+            10.0,
+        );
+        s.end();
+    }
     if let Some(v) = sp.sp {
-        let frac = if sp.size > 0 {
-            v as f64 / sp.size as f64
-        } else {
-            0.0
-        };
-        let yy = top + bar_h - frac.clamp(0.0, 1.0) * bar_h;
-        s.item(&format!("stack pointer sp = {}", hex(v)), &[("sp", hex(v))]);
-        s.arrow(left + bar_w + 60.0, yy, left + bar_w + 2.0, yy);
-        s.mono(left + bar_w + 62.0, yy + 4.0, "sp", "start", 11.0);
+        let yy = y_of(v);
+        s.item(
+            &format!("stack pointer sp = {} (as last saved or restored)", hex(v)),
+            &[("sp", hex(v))],
+        );
+        s.arrow(left + bar_w + 40.0, yy, left + bar_w + 2.0, yy);
+        s.mono(
+            left + bar_w + 6.0,
+            yy - 4.0,
+            &format!("sp {}", hex(v)),
+            "start",
+            10.0,
+        );
         s.end();
     }
 }

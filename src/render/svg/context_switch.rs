@@ -3,7 +3,7 @@
 //! and load between them (step by step; in the forgotten-reload variant the
 //! MMU keeps the old process's registers, drawn as stale).
 
-use super::{FAULT, Svg, esc};
+use super::{FAULT, Svg};
 use crate::kernel::event::RegistersView;
 
 /// One context switch as the picture needs it.
@@ -21,6 +21,9 @@ pub struct View {
     /// The MMU still holds the old process's registers (the bug of E8).
     pub stale: bool,
 }
+
+/// Width of a box (PCB or MMU).
+const BOX: f64 = 200.0;
 
 /// The registers as lines of text.
 fn lines(r: &Option<RegistersView>) -> Vec<String> {
@@ -60,7 +63,7 @@ pub fn svg(v: &View) -> String {
     .max()
     .unwrap_or(1) as f64;
     let box_h = 54.0 + 15.0 * rows;
-    let mut s = Svg::new(760.0, 120.0 + box_h + 70.0, "Context switch");
+    let mut s = Svg::new(760.0, 70.0 + box_h + 50.0, "Context switch");
     let title = match &v.from {
         Some((old, _)) => format!("context switch {old} -> {}", v.to.0),
         None => format!("dispatch {}", v.to.0),
@@ -80,9 +83,17 @@ pub fn svg(v: &View) -> String {
     let boxes =
         |s: &mut Svg, x: f64, head: &str, body: &[String], fill: &str, data: &[(&str, String)]| {
             s.item(&format!("{head}: {}", body.join(", ")), data);
-            s.rect(x, top, 220.0, box_h, fill, 1.5);
-            s.rect(x + 6.0, top + 6.0, 208.0, 18.0, "#ffffff", 0.0);
-            s.text(x + 110.0, top + 19.0, head, "middle", 12.0, true);
+            s.rect(x, top, BOX, box_h, fill, 1.5);
+            s.rect(x + 6.0, top + 6.0, BOX - 12.0, 18.0, "#ffffff", 0.0);
+            s.text(x + BOX / 2.0, top + 19.0, head, "middle", 12.0, true);
+            s.rect(
+                x + 6.0,
+                top + 30.0,
+                BOX - 12.0,
+                box_h - 36.0,
+                "#ffffff",
+                0.0,
+            );
             for (i, l) in body.iter().enumerate() {
                 s.mono(x + 10.0, top + 44.0 + 15.0 * i as f64, l, "start", 11.0);
             }
@@ -108,7 +119,7 @@ pub fn svg(v: &View) -> String {
     };
     boxes(
         &mut s,
-        270.0,
+        280.0,
         &mmu_head,
         &lines(&v.mmu),
         if v.stale { FAULT } else { "#fde9a9" },
@@ -116,7 +127,7 @@ pub fn svg(v: &View) -> String {
     );
     boxes(
         &mut s,
-        520.0,
+        540.0,
         &format!("PCB of {}", v.to.0),
         &lines(&v.to.1),
         "#ffffff",
@@ -130,9 +141,9 @@ pub fn svg(v: &View) -> String {
             "save: the MMU registers go into the old PCB",
             &[("arrow", "save".into())],
         );
-        s.arrow(270.0, mid - 10.0, 242.0, mid - 10.0);
+        s.arrow(278.0, mid - 10.0, 222.0, mid - 10.0);
         s.text(
-            256.0,
+            250.0,
             mid - 16.0,
             if saving { "SAVE" } else { "save" },
             "middle",
@@ -150,12 +161,12 @@ pub fn svg(v: &View) -> String {
         &[("arrow", "load".into())],
     );
     if v.stale {
-        s.line(520.0, mid + 10.0, 492.0, mid + 10.0, 1.5, "4 3");
-        s.text(506.0, mid + 26.0, "no load!", "middle", 11.0, true);
+        s.line(538.0, mid + 10.0, 482.0, mid + 10.0, 1.5, "4 3");
+        s.text(510.0, mid + 26.0, "no load!", "middle", 11.0, true);
     } else {
-        s.arrow(520.0, mid + 10.0, 492.0, mid + 10.0);
+        s.arrow(538.0, mid + 10.0, 482.0, mid + 10.0);
         s.text(
-            506.0,
+            510.0,
             mid + 26.0,
             if loading { "LOAD" } else { "load" },
             "middle",
@@ -167,14 +178,14 @@ pub fn svg(v: &View) -> String {
     let note = if v.stale {
         format!(
             "BUG: {} runs with {}'s registers: its addresses reach the other process's memory",
-            esc(&v.to.0),
+            v.to.0,
             v.from.as_ref().map_or("-", |f| f.0.as_str())
         )
     } else {
         "save the old process's registers, load the new one's: each process sees only its own memory".to_string()
     };
     s.item(&note, &[]);
-    s.text(20.0, top + box_h + 34.0, &note, "start", 12.0, v.stale);
+    s.text(20.0, top + box_h + 30.0, &note, "start", 12.0, v.stale);
     s.end();
     s.finish()
 }

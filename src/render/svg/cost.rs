@@ -1,5 +1,7 @@
 //! Picture 7, cost: a run's estimated time split into CPU, memory and disk
-//! (E12, E14), one bar per strategy when runs are compared.
+//! (E12, E14), one bar per strategy when runs are compared. Each bar is its
+//! run's whole time (the split in percent); the totals stand beside them,
+//! since runs can differ by orders of magnitude.
 
 use super::{FAULT, FREE, Svg};
 use crate::cost::human_ns;
@@ -23,9 +25,9 @@ impl Bar {
     }
 }
 
-/// The bars, on one time scale (the longest run fills the width).
+/// The bars, one per run, each split into CPU, memory and disk.
 pub fn svg(bars: &[Bar]) -> String {
-    let (left, width, lane) = (130.0, 560.0, 56.0);
+    let (left, width, lane) = (130.0, 560.0, 62.0);
     let mut s = Svg::new(
         760.0,
         70.0 + lane * bars.len() as f64 + 40.0,
@@ -41,57 +43,60 @@ pub fn svg(bars: &[Bar]) -> String {
         true,
     );
     s.end();
-    let longest = bars.iter().map(Bar::total).fold(0.0, f64::max).max(1e-9);
+    let fastest = bars
+        .iter()
+        .map(Bar::total)
+        .filter(|t| *t > 0.0)
+        .fold(f64::INFINITY, f64::min);
     for (i, b) in bars.iter().enumerate() {
         let y = 44.0 + lane * i as f64;
+        let total = b.total();
+        let slower = if bars.len() > 1 && fastest.is_finite() && total > fastest * 1.5 {
+            format!(" ({:.0}x)", total / fastest)
+        } else {
+            String::new()
+        };
         s.item(
-            &format!("{}: {} in total", b.strategy, human_ns(b.total())),
+            &format!("{}: {} in total{slower}", b.strategy, human_ns(total)),
             &[("strategy", b.strategy.clone())],
         );
-        s.text(left - 8.0, y + 18.0, &b.strategy, "end", 12.0, true);
+        s.text(left - 8.0, y + 14.0, &b.strategy, "end", 12.0, true);
         s.text(
             left - 8.0,
-            y + 32.0,
-            &human_ns(b.total()),
+            y + 28.0,
+            &format!("{}{slower}", human_ns(total)),
             "end",
             11.0,
             false,
         );
         s.end();
         let mut x = left;
+        let mut parts = Vec::new();
         for (part, ns, fill) in [
             ("CPU", b.cpu_ns, "#a6c8e8"),
             ("memory", b.memory_ns, FREE),
             ("disk", b.disk_ns, FAULT),
         ] {
-            let w = ns / longest * width;
-            let pct = if b.total() > 0.0 {
-                ns / b.total() * 100.0
-            } else {
-                0.0
-            };
+            let pct = if total > 0.0 { ns / total * 100.0 } else { 0.0 };
+            let w = pct / 100.0 * width;
             s.item(
                 &format!("{part}: {} ({pct:.1}%)", human_ns(ns)),
                 &[("part", part.to_lowercase()), ("ns", format!("{ns:.0}"))],
             );
             s.rect(x, y, w, 26.0, fill, 1.0);
-            let label = format!("{part} {} ({pct:.0}%)", human_ns(ns));
-            if w > 7.0 * label.len() as f64 {
-                s.rect(
-                    x + w / 2.0 - 3.6 * label.len() as f64,
-                    y + 6.0,
-                    7.2 * label.len() as f64,
-                    15.0,
-                    "#ffffff",
-                    0.0,
-                );
+            let label = format!("{part} {pct:.0}%");
+            if w > 7.0 * label.len() as f64 + 8.0 {
+                let lw = 7.0 * label.len() as f64;
+                s.rect(x + w / 2.0 - lw / 2.0, y + 6.0, lw, 15.0, "#ffffff", 0.0);
                 s.text(x + w / 2.0, y + 18.0, &label, "middle", 11.0, false);
-            } else if ns > 0.0 {
-                s.text(x + w.max(2.0), y + 42.0, &label, "start", 10.0, false);
             }
             s.end();
+            parts.push(format!("{part} {} ({pct:.1}%)", human_ns(ns)));
             x += w;
         }
+        s.item("the split in numbers", &[]);
+        s.text(left, y + 42.0, &parts.join(" + "), "start", 11.0, false);
+        s.end();
     }
     let y = 50.0 + lane * bars.len() as f64;
     s.item("legend", &[]);
@@ -117,4 +122,36 @@ pub fn svg(bars: &[Bar]) -> String {
     );
     s.end();
     s.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_bar_is_split_into_its_parts() {
+        let out = svg(&[
+            Bar {
+                strategy: "time-sharing".into(),
+                cpu_ns: 16.0,
+                memory_ns: 1280.0,
+                disk_ns: 134_260_000.0,
+            },
+            Bar {
+                strategy: "base-bounds".into(),
+                cpu_ns: 16.0,
+                memory_ns: 1280.0,
+                disk_ns: 0.0,
+            },
+        ]);
+        let doc = crate::render::svg::tests::parse(&out);
+        crate::render::svg::tests::every_shape_has_a_title(&doc);
+        let disk: Vec<&str> = doc
+            .descendants()
+            .filter(|n| n.attribute("data-part") == Some("disk"))
+            .filter_map(|n| n.attribute("data-ns"))
+            .collect();
+        assert_eq!(disk, ["134260000", "0"]);
+        assert!(out.contains("(103597x)"), "{out}");
+    }
 }

@@ -186,8 +186,24 @@ fn panel(s: &mut Svg, i: usize, v: &View, y0: f64) -> f64 {
     // --- the hardware's steps, in the lecture's words ---
     s.item("the MMU's steps", &[("part", "steps".into())]);
     for line in &v.lines {
-        y += 16.0;
-        s.mono(20.0, y, line.trim_start(), "start", 10.5);
+        // Long steps (the negative offset) break after their `;`.
+        let line = line.trim_start();
+        let parts: Vec<&str> = if line.len() > 64 {
+            line.split_inclusive("; ").collect()
+        } else {
+            vec![line]
+        };
+        for (k, part) in parts.iter().enumerate() {
+            y += 16.0;
+            let indent = if k > 0 { "       " } else { "" };
+            s.mono(
+                20.0,
+                y,
+                &format!("{indent}{}", part.trim_end()),
+                "start",
+                10.5,
+            );
+        }
     }
     s.end();
     y += 14.0;
