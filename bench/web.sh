@@ -8,9 +8,13 @@
 #   - stepping a generated scenario of about $EVENTS events (two processes
 #     taking turns, so every other access is a context switch): the time to
 #     open it, and per step (arrow key -> narration and pictures inserted
-#     and laid out), mean and worst over every step, plus a jump to the end.
+#     and laid out), mean and worst over every step, plus a jump to the end;
+#   - (stretch) a Valgrind lackey trace of $LINES lines chosen on the Trace
+#     view, replayed in the browser, against the native `vmlab trace` on the
+#     same file (both with --layout auto; the rate each one reports, best of
+#     $RUNS).
 #
-#   bench/web.sh              EVENTS=10000 RUNS=5
+#   bench/web.sh              EVENTS=10000 RUNS=5 LINES=2000000
 #   EVENTS=40000 bench/web.sh
 #
 # Needs: web/build.sh's prerequisites, chromium, chromedriver, python3.
@@ -19,6 +23,7 @@ cd "$(dirname "$0")/.."
 
 EVENTS=${EVENTS:-10000}
 RUNS=${RUNS:-5}
+LINES=${LINES:-2000000}
 DIR=${BENCH_DIR:-/tmp/vmlab-bench-web}
 mkdir -p "$DIR"
 
@@ -56,6 +61,30 @@ base = "4k"''')
 PY
 echo "scenario: $("$VMLAB" scenario run "$DIR/steps.toml" --json | wc -l) events, $("$VMLAB" scenario run "$DIR/steps.toml" | wc -l) narration lines"
 
+# A lackey trace: a loop's fetches, loads and stores on code, heap and stack.
+python3 - "$LINES" >"$DIR/bench.lackey" <<'PY'
+import sys
+n = int(sys.argv[1])
+out = sys.stdout
+out.write("==1== Lackey, an example Valgrind tool\n==1== Command: ./bench\n==1== \n")
+for i in range(n):
+    k = i % 4
+    if k == 0:
+        out.write(f"I  {0x400000 + (i * 4) % 0x10000:08x},4\n")
+    elif k == 1:
+        out.write(f" L {0x4a20000 + (i * 8) % 0x100000:08x},8\n")
+    elif k == 2:
+        out.write(f" S {0x1fff000000 + (i * 8) % 0x8000:x},8\n")
+    else:
+        out.write(f" M {0x4a20000 + (i * 16) % 0x100000:08x},8\n")
+PY
+best_native=0
+for _ in $(seq "$RUNS"); do
+  rate=$("$VMLAB" trace --layout auto --no-progress "$DIR/bench.lackey" | sed -n 's/^time .*: \([0-9.]*\) million references\/s.*/\1/p')
+  best_native=$(python3 -c "print(max($best_native, $rate))")
+done
+echo "native vmlab trace (lackey, $LINES lines, --layout auto): $best_native million references/s (best of $RUNS)"
+
 "$VMLAB" web --port 0 --dir web/dist >"$DIR/server.out" &
 server=$!
 chromedriver --port=9616 >/dev/null 2>&1 &
@@ -64,10 +93,10 @@ trap 'kill $server $driver 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -s "$DIR/server.out" ] && break; sleep 0.05; done
 port=$(sed -n 's|.*127.0.0.1:\([0-9]*\)/.*|\1|p' "$DIR/server.out")
 
-python3 - "$port" "$RUNS" "$DIR/steps.toml" <<'PY'
+python3 - "$port" "$RUNS" "$DIR/steps.toml" "$DIR/bench.lackey" <<'PY'
 import json, statistics, sys, tempfile, time, urllib.error, urllib.request
 
-port, runs, toml_path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+port, runs, toml_path, lackey = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 driver = "http://127.0.0.1:9616"
 site = f"http://127.0.0.1:{port}/"
 
@@ -148,9 +177,46 @@ result = script(sid, """
   return {n, mean: times.reduce((a, b) => a + b, 0) / times.length,
           p99: times[Math.floor(times.length * 0.99)], max: times[times.length - 1], jump,
           step: document.getElementById('sc-step').textContent};""")
+# The library's share: Session.step(i) (fold, draw the SVG, JSON) alone.
+lib = script(sid, """
+  const s = window.vmlab.Session.from_toml(arguments[0]);
+  const n = s.len(), times = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    s.step(i);
+    times.push(performance.now() - t0);
+  }
+  s.free();
+  times.sort((a, b) => a - b);
+  return {mean: times.reduce((a, b) => a + b, 0) / n, p99: times[Math.floor(n * 0.99)], max: times[n - 1]};""", toml)
 call("DELETE", f"/session/{sid}")
+print(f"of which the library (Session.step alone): mean {lib['mean']:.2f} ms, p99 {lib['p99']:.2f} ms, worst {lib['max']:.2f} ms")
 print(f"open the {result['n']}-step scenario (parse, run, fold): {opened:.0f} ms")
 print(f"step forward: mean {result['mean']:.2f} ms, p99 {result['p99']:.2f} ms, "
       f"worst {result['max']:.2f} ms over {result['n'] - 1} steps; Home/End jump {result['jump']:.2f} ms "
       f"(ended at '{result['step']}')")
+
+# 3. (stretch) The lackey trace, chosen on the Trace view, replayed here.
+import re
+sid = session()
+call("POST", f"/session/{sid}/url", {"url": site + "?view=trace&flags=--layout+auto"})
+wait_ready(sid)
+best = 0.0
+for _ in range(runs):
+    script(sid, "delete document.body.dataset.traced")
+    el = call("POST", f"/session/{sid}/element", {"using": "css selector", "value": "[data-testid='trace-file']"})
+    eid = el["element-6066-11e4-a52e-4f735466cecf"]
+    call("POST", f"/session/{sid}/element/{eid}/clear", {})
+    call("POST", f"/session/{sid}/element/{eid}/value", {"text": lackey})
+    for _ in range(6000):
+        if script(sid, "return document.body.dataset.traced === 'true'"):
+            break
+        time.sleep(0.05)
+    out = script(sid, "return document.querySelector(\"[data-testid='trace-output']\").textContent")
+    m = re.search(r"([0-9.]+) million references/s", out)
+    if not m:
+        raise SystemExit("no rate in the page's summary:\n" + out)
+    best = max(best, float(m.group(1)))
+call("DELETE", f"/session/{sid}")
+print(f"in the browser (same file, Trace view): {best} million references/s (best of {runs})")
 PY

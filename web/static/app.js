@@ -161,6 +161,9 @@ function openScenario(open, name) {
   return true;
 }
 
+/** The SVG text each picture box shows now. */
+const drawnPictures = new Map();
+
 function drawStep(i) {
   const s = sc.session;
   if (!s) return;
@@ -182,8 +185,14 @@ function drawStep(i) {
     ['context_switch', 'sc-switch-fig', 'sc-switch'],
     ['cost', 'sc-cost-fig', 'sc-cost'],
   ]) {
-    $(box).innerHTML = step[key] || '';
-    $(fig).hidden = !step[key];
+    // Most steps change one picture: leave the others' nodes alone (the
+    // browser would parse and lay them out again).
+    const svg = step[key] || '';
+    if (drawnPictures.get(box) !== svg) {
+      $(box).innerHTML = svg;
+      drawnPictures.set(box, svg);
+    }
+    $(fig).hidden = !svg;
   }
   $('sc-prev').disabled = $('sc-first').disabled = sc.index === 0;
   $('sc-next').disabled = $('sc-last').disabled = sc.index === n - 1;
@@ -581,6 +590,8 @@ async function main() {
     return;
   }
   $('loading').hidden = true;
+  // The library, for the browser console and course material's own scripts.
+  window.vmlab = vm;
   $('version').textContent = vm.version();
   const [view, q, problems] = readUrl();
   if (problems.length) say(problems.join('; '));
