@@ -430,10 +430,25 @@ fn a_deep_link_to_a_translation_shows_its_answer() {
     b.open("?view=translate&mech=bb&base=0x1000&bounds=0x400&va=0x100");
     let out = b.text("tr-output");
     assert!(out.contains("-> PA 0x1100 (decimal 4352)"), "{out}");
+    let picture = b.script(
+        "return document.querySelector(\"#view-translate [data-testid='translation']\").innerHTML",
+    );
+    let picture = picture.as_str().unwrap_or("");
+    assert!(
+        picture.starts_with("<svg") && picture.contains("0x1100"),
+        "the picture shows the physical address: {picture}"
+    );
     // Typing a new address updates the answer: 0x400 is out of bounds.
     b.type_into("[data-testid='tr-va']", "0x400");
     let out = b.text("tr-output");
     assert!(out.contains("0x400") && !out.contains("0x1100"), "{out}");
+    let picture = b.script(
+        "return document.querySelector(\"#view-translate [data-testid='translation']\").innerHTML",
+    );
+    assert!(
+        picture.as_str().unwrap_or("").contains("FAULT"),
+        "the picture shows the fault: {picture}"
+    );
     b.screenshot("translate");
 }
 
