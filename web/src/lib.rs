@@ -42,11 +42,26 @@ fn outcome(code: u8, out: Vec<u8>, error: String) -> Value {
 /// Parses `argv` (without the leading `vmlab`) with the CLI's own parser.
 /// Err: the first line of clap's message, as the terminal shows it.
 fn parse(argv: &[String]) -> Result<Cli, String> {
+    parse_or_help(argv).map_err(|(_, _, error)| error)
+}
+
+/// Parses `argv`; Err is what the terminal shows instead of a run: `--help`
+/// or `--version` on stdout with exit 0, or a usage error's first line
+/// with exit 2, as `(code, stdout, error)`.
+fn parse_or_help(argv: &[String]) -> Result<Cli, (u8, String, String)> {
     let mut full = vec!["vmlab".to_string()];
     full.extend(argv.iter().cloned());
     Cli::try_parse_from(&full).map_err(|e| {
         let text = e.to_string();
-        text.lines().next().unwrap_or("").to_string()
+        if e.use_stderr() {
+            (
+                2,
+                String::new(),
+                text.lines().next().unwrap_or("").to_string(),
+            )
+        } else {
+            (0, text, String::new())
+        }
     })
 }
 
@@ -66,9 +81,9 @@ pub fn run_cli(argv: Vec<String>) -> String {
 }
 
 fn run_value(argv: &[String]) -> Value {
-    let cli = match parse(argv) {
+    let cli = match parse_or_help(argv) {
         Ok(cli) => cli,
-        Err(line) => return outcome(2, Vec::new(), line),
+        Err((code, out, error)) => return outcome(code, out.into_bytes(), error),
     };
     let mut out = Vec::new();
     match cli::run(cli, &mut out) {

@@ -41,6 +41,15 @@ fn bad_flags_give_the_clis_one_line_error_and_exit_2() {
     let error = r["error"].as_str().unwrap();
     assert!(error.starts_with("vmlab: --base"), "{error}");
     assert!(!error.contains('\n'), "{error}");
+    let r = json(run_cli(argv(&["translate", "--help"])));
+    assert_eq!(r["code"], 0, "{r}");
+    assert!(
+        r["out"]
+            .as_str()
+            .unwrap()
+            .contains("Usage: vmlab translate"),
+        "{r}"
+    );
     let r = json(run_cli(argv(&["no-such-command"])));
     assert_eq!(r["code"], 2);
     assert!(r["error"].as_str().unwrap().starts_with("error:"), "{r}");
