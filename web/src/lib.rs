@@ -291,6 +291,18 @@ impl Session {
         }
     }
 
+    /// Step `i`'s narration alone (clamped to the last step), without
+    /// drawing its pictures: for the story so far.
+    pub fn narration(&self, i: usize) -> String {
+        match &self.inner {
+            Inner::Machine(s) => s.narration(i),
+            Inner::Commands { steps, .. } => steps[i.min(steps.len() - 1)]["narration"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        }
+    }
+
     /// Step `i` (clamped to the last) as JSON: `narration` (exactly as
     /// `vmlab scenario run` prints it), `kind`, and the pictures after it
     /// (`memory_map`, `address_space`, and `translation`,

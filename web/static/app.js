@@ -161,6 +161,9 @@ function openScenario(open, name) {
   return true;
 }
 
+/** How many steps before the current one the narration shows. */
+const HISTORY = 4;
+
 /** The SVG text each picture box shows now. */
 const drawnPictures = new Map();
 
@@ -175,6 +178,13 @@ function drawStep(i) {
   $('sc-step').dataset.index = String(sc.index);
   $('sc-step').dataset.kind = step.kind;
   $('sc-narration').textContent = step.narration;
+  // The story so far: the steps just before, greyed.
+  const from = Math.max(0, sc.index - HISTORY);
+  let history = '';
+  for (let j = from; j < sc.index; j++) history += s.narration(j);
+  history = history.replace(/^\n+/, '');
+  $('sc-history').textContent = history;
+  $('sc-history').hidden = history === '';
   // A wrapper scenario's step is a command's output (tables): no wrapping.
   $('sc-narration').classList.toggle('table', 'picture' in step);
   for (const [key, fig, box] of [
