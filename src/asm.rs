@@ -274,6 +274,11 @@ impl Asm {
     /// Gives sections their addresses (between the passes).
     fn place(&mut self, text_base: u64, data_base: Option<u64>) -> Result<(), String> {
         const PAGE: u64 = 4096;
+        if text_base % 4 != 0 {
+            return Err(format!(
+                "the text base {text_base:#x} is not a multiple of 4 (instructions are 4-byte aligned)"
+            ));
+        }
         let align = |v: u64, a: u64| v.checked_next_multiple_of(a);
         let mut end = text_base;
         let data_empty = self.out[Kind::Data as usize].is_empty();

@@ -221,6 +221,11 @@ impl Heap {
         v
     }
 
+    /// Number of blocks handed out and not freed.
+    pub fn block_count(&self) -> usize {
+        self.allocated.len()
+    }
+
     /// Size of the block at `addr`, if one is allocated there.
     pub fn block_at(&self, addr: u64) -> Option<u64> {
         self.allocated.get(&addr).copied()

@@ -11,6 +11,7 @@ pub mod addr;
 pub mod cli;
 pub mod cost;
 pub mod fault;
+pub mod files;
 pub mod heap;
 pub mod homework;
 pub mod kernel;

@@ -158,9 +158,10 @@ pub trait Tracer: Observer {
     fn regions_changed(&mut self, regions: &Regions) {
         let _ = regions;
     }
-    /// The program wrote `bytes` (to fd 1 or 2), at this point of the run.
-    fn program_wrote(&mut self, bytes: &[u8]) {
-        let _ = bytes;
+    /// The program wrote `bytes` to file descriptor `fd` (1 or 2), at this
+    /// point of the run.
+    fn program_wrote(&mut self, fd: u64, bytes: &[u8]) {
+        let _ = (fd, bytes);
     }
 }
 
@@ -200,6 +201,10 @@ pub struct Machine {
     /// The break may not pass this address.
     heap_limit: u64,
 }
+
+/// The most bytes one `write` system call copies; a longer request is a
+/// short write (the count returned says how many bytes were written).
+pub const MAX_WRITE: u64 = 1 << 16;
 
 fn round_up(v: u64, to: u64) -> Option<u64> {
     v.checked_next_multiple_of(to)
@@ -306,7 +311,22 @@ impl Machine {
                 .map(|s| (s.addr, s.addr + s.size))
                 .collect::<Vec<_>>()
         };
-        let heap_start = round_up(end, 16).unwrap_or(end);
+        // The heap starts after the program; under segmentation it is in
+        // segment 1 (data and heap) even when the program has no data.
+        let heap_floor = match heap_limit {
+            Some(segment_end) => {
+                let data_end = program
+                    .sections
+                    .iter()
+                    .filter(|s| writable(s))
+                    .filter_map(|s| s.end())
+                    .max()
+                    .unwrap_or(0);
+                data_end.max(segment_end / 2)
+            }
+            None => end,
+        };
+        let heap_start = round_up(heap_floor, 16).unwrap_or(heap_floor);
         let stack = if config.mmu == MmuKind::Segmentation {
             space / 4
         } else {
@@ -334,11 +354,15 @@ impl Machine {
     }
 
     /// Runs until the program exits, traps, or `limit` instructions have run,
-    /// writing what the program writes to `out` and every access to `tracer`.
+    /// writing what the program writes to fd 1 to `out`, to fd 2 to `err`,
+    /// and every access to `tracer`.
+    ///
+    /// Fails only when writing to `out` or `err` fails.
     pub fn run<T: Tracer>(
         &mut self,
         limit: u64,
         out: &mut dyn Write,
+        err: &mut dyn Write,
         tracer: &mut T,
     ) -> std::io::Result<Outcome> {
         loop {
@@ -357,7 +381,7 @@ impl Machine {
             match exit {
                 Exit::Budget => return Ok(Outcome::Limit),
                 Exit::Trap(Trap::Ecall { pc }) => {
-                    if let Some(outcome) = self.syscall(pc, out, tracer)? {
+                    if let Some(outcome) = self.syscall(pc, out, err, tracer)? {
                         return Ok(outcome);
                     }
                 }
@@ -371,6 +395,7 @@ impl Machine {
         &mut self,
         pc: u64,
         out: &mut dyn Write,
+        err: &mut dyn Write,
         tracer: &mut T,
     ) -> std::io::Result<Option<Outcome>> {
         let number = self.cpu.regs.get(reg::A7);
@@ -378,15 +403,25 @@ impl Machine {
         let result = match number {
             2 | 93 | 94 => return Ok(Some(Outcome::Exited(a0 as i64))),
             16 | 64 => {
+                // write(fd, buf, len): at most MAX_WRITE bytes, up to the
+                // first byte the MMU refuses; returns how many were written
+                // (a short write, as on Unix), or -1 when none could be.
                 let (fd, buf, len) = (a0, self.cpu.regs.get(reg::A1), self.cpu.regs.get(reg::A2));
-                match self.copy_in(buf, len) {
-                    Ok(bytes) if fd == 1 || fd == 2 => {
-                        tracer.program_wrote(&bytes);
-                        out.write_all(&bytes)?;
-                        len
-                    }
+                let bytes = self.copy_in_prefix(buf, len.min(MAX_WRITE));
+                let sink: Option<&mut dyn Write> = match fd {
+                    1 => Some(out),
+                    2 => Some(err),
+                    _ => None,
+                };
+                match sink {
                     // A bad fd or buffer: the call fails, the process lives.
-                    _ => u64::MAX,
+                    None => u64::MAX,
+                    Some(_) if bytes.is_empty() && len > 0 => u64::MAX,
+                    Some(w) => {
+                        tracer.program_wrote(fd, &bytes);
+                        w.write_all(&bytes)?;
+                        bytes.len() as u64
+                    }
                 }
             }
             12 => {
@@ -415,23 +450,41 @@ impl Machine {
         Ok(None)
     }
 
-    /// Copies `len` bytes from the program's virtual address `va`, each
-    /// byte translated by the MMU as a read (the kernel's copy-in).
+    /// Copies `len` bytes (at most [`MAX_WRITE`]) from the program's virtual
+    /// address `va`, each byte translated by the MMU as a read (the kernel's
+    /// copy-in).
+    ///
+    /// Returns the first byte's fault when any byte cannot be read (an
+    /// address past 2^64 is a bounds fault, never a wrap).
     pub fn copy_in(&self, va: u64, len: u64) -> Result<Vec<u8>, crate::fault::Fault> {
         let mut bytes = Vec::new();
-        for i in 0..len.min(1 << 24) {
-            let v = VirtAddr::new(va.wrapping_add(i));
-            let pa = self.mmu.translate(v, Access::Read)?;
-            let b = self.mem.read_le(pa, 1).map_err(|_| {
-                crate::fault::Fault::new(
-                    v,
-                    Access::Read,
-                    crate::fault::FaultKind::OutsidePhysicalMemory,
-                )
-            })?;
-            bytes.push(b as u8);
+        for i in 0..len.min(MAX_WRITE) {
+            bytes.push(self.copy_in_byte(va, i)?);
         }
         Ok(bytes)
+    }
+
+    /// The longest readable prefix of the `len` bytes at `va`: what a
+    /// `write` system call copies before the first byte the MMU refuses.
+    fn copy_in_prefix(&self, va: u64, len: u64) -> Vec<u8> {
+        (0..len)
+            .map_while(|i| self.copy_in_byte(va, i).ok())
+            .collect()
+    }
+
+    /// Byte `i` after `va`, translated as a read.
+    fn copy_in_byte(&self, va: u64, i: u64) -> Result<u8, crate::fault::Fault> {
+        use crate::fault::{Fault, FaultKind};
+        let v = va
+            .checked_add(i)
+            .ok_or_else(|| Fault::new(VirtAddr::new(va), Access::Read, FaultKind::Bounds))?;
+        let v = VirtAddr::new(v);
+        let pa = self.mmu.translate(v, Access::Read)?;
+        let b = self
+            .mem
+            .read_le(pa, 1)
+            .map_err(|_| Fault::new(v, Access::Read, FaultKind::OutsidePhysicalMemory))?;
+        Ok(b as u8)
     }
 }
 
@@ -450,7 +503,9 @@ mod tests {
         };
         let mut m = Machine::new(&p, &config).unwrap();
         let mut out = Vec::new();
-        let outcome = m.run(1_000_000, &mut out, &mut NoObserver).unwrap();
+        let outcome = m
+            .run(1_000_000, &mut out, &mut std::io::sink(), &mut NoObserver)
+            .unwrap();
         (outcome, String::from_utf8(out).unwrap())
     }
 

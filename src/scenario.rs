@@ -719,7 +719,8 @@ fn load_program(
                     format!("{}: {msg}", path.display()),
                 )
             };
-            let bytes = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
+            let bytes = crate::files::read(&path, crate::files::FileKind::Program)
+                .map_err(|e| src.err(f.span(), &field("file"), e))?;
             if bytes.starts_with(b"\x7fELF") && data_base.is_some() {
                 return Err(bad(
                     "an ELF file is linked for a flat address space; under segmentation give assembly".into(),
@@ -736,6 +737,13 @@ fn load_program(
         }
     };
     let text_base = src.opt(&p.text_base, &field("text_base"))?.unwrap_or(0);
+    if let Some(tb) = p.text_base.as_ref().filter(|_| text_base % 4 != 0) {
+        return Err(src.err(
+            tb.span(),
+            &field("text_base"),
+            format!("{text_base:#x} is not a multiple of 4 (instructions are 4-byte aligned)"),
+        ));
+    }
     let prog = crate::asm::assemble_with_data_at(
         &text,
         &file_name,

@@ -9,6 +9,8 @@ mod cpu_qemu;
 mod heap;
 #[path = "it/kernel.rs"]
 mod kernel;
+#[path = "it/limits.rs"]
+mod limits;
 #[path = "it/ostep_alloc.rs"]
 mod ostep_alloc;
 #[path = "it/ostep_quiz.rs"]
@@ -37,3 +39,5 @@ mod translate;
 mod web;
 #[path = "it/web_server.rs"]
 mod web_server;
+#[path = "it/wrong_answers.rs"]
+mod wrong_answers;

@@ -24,6 +24,11 @@ fuzz_target!(|data: &[u8]| {
         space: None,
     };
     if let Ok(mut m) = Machine::new(&program, &config) {
-        let _ = m.run(10_000, &mut std::io::sink(), &mut vmlab::cpu::NoObserver);
+        let _ = m.run(
+            10_000,
+            &mut std::io::sink(),
+            &mut std::io::sink(),
+            &mut vmlab::cpu::NoObserver,
+        );
     }
 });

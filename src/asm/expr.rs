@@ -173,10 +173,17 @@ fn number_or_local(word: &str) -> Result<Tok, String> {
     parsed.map(|v| Tok::Num(v as i64)).map_err(|_| bad())
 }
 
+/// How deeply parentheses and unary operators may nest in one expression.
+/// The parser recurses once per level, so without a limit a line such as
+/// `.word ((((...` 20 000 levels deep would overflow the stack.
+pub const MAX_NESTING: usize = 256;
+
 struct Parser<'a> {
     toks: Vec<Tok>,
     pos: usize,
     env: &'a dyn Env,
+    /// Parentheses and unary operators open around the current token.
+    depth: usize,
 }
 
 fn binary_precedence(op: &str) -> Option<u8> {
@@ -203,6 +210,22 @@ impl Parser<'_> {
             .cloned()
             .ok_or("expression ends too early")?;
         self.pos += 1;
+        // '(' and unary operators recurse: one more level, refused beyond
+        // the limit.
+        let nests = matches!(tok, Tok::Open | Tok::Op(_));
+        if nests && self.depth >= MAX_NESTING {
+            return Err(format!(
+                "expression nested more than {MAX_NESTING} levels deep (parentheses and unary operators)"
+            ));
+        }
+        self.depth += usize::from(nests);
+        let v = self.operand(tok);
+        self.depth -= usize::from(nests);
+        v
+    }
+
+    /// The operand that starts with `tok` (already consumed).
+    fn operand(&mut self, tok: Tok) -> Result<Value, String> {
         match tok {
             Tok::Num(n) => Ok(Value::constant(n)),
             Tok::Sym(s) if s == "." => Ok(self.env.dot()),
@@ -250,16 +273,49 @@ impl Parser<'_> {
     }
 }
 
+/// `x op y` in 64 bits, read as signed or as unsigned numbers (`-1` and
+/// `0xffffffffffffffff` are the same bits): the result when one reading
+/// holds it, else an error naming the operation; nothing wraps.
+fn checked(
+    op: &str,
+    x: i64,
+    y: i64,
+    signed: fn(i64, i64) -> Option<i64>,
+    unsigned: fn(u64, u64) -> Option<u64>,
+) -> Result<i64, String> {
+    signed(x, y)
+        .or_else(|| unsigned(x as u64, y as u64).map(|v| v as i64))
+        .ok_or_else(|| format!("{x} {op} {y} does not fit 64 bits"))
+}
+
+/// `x << y` or `x >> y`: the count must be 0..=63, and a left shift must
+/// not push out a set bit (of the signed or the unsigned reading).
+fn shift(op: &str, x: i64, y: i64) -> Result<i64, String> {
+    let count = u32::try_from(y)
+        .ok()
+        .filter(|&c| c < 64)
+        .ok_or_else(|| format!("shift count {y} is out of range (0..=63)"))?;
+    if op == ">>" {
+        return Ok(x >> count);
+    }
+    let v = x << count;
+    if v >> count == x || ((v as u64) >> count) == x as u64 {
+        Ok(v)
+    } else {
+        Err(format!("{x} << {y} does not fit 64 bits"))
+    }
+}
+
 fn apply(op: &str, a: Value, b: Value) -> Result<Value, String> {
     let (x, y) = (a.value, b.value);
     match op {
         "+" => Ok(Value {
-            value: x.wrapping_add(y),
+            value: checked("+", x, y, i64::checked_add, u64::checked_add)?,
             labels: a.labels + b.labels,
             symbol: a.symbol.or(b.symbol),
         }),
         "-" => Ok(Value {
-            value: x.wrapping_sub(y),
+            value: checked("-", x, y, i64::checked_sub, u64::checked_sub)?,
             labels: a.labels - b.labels,
             symbol: if a.labels - b.labels == 1 {
                 a.symbol
@@ -272,12 +328,13 @@ fn apply(op: &str, a: Value, b: Value) -> Result<Value, String> {
                 return Err(format!("cannot apply '{op}' to an address"));
             }
             let v = match op {
-                "*" => x.wrapping_mul(y),
+                "*" => checked("*", x, y, i64::checked_mul, u64::checked_mul)?,
                 "/" | "%" if y == 0 => return Err("division by zero".into()),
-                "/" => x.wrapping_div(y),
-                "%" => x.wrapping_rem(y),
-                "<<" => x.wrapping_shl(y as u32),
-                ">>" => x.wrapping_shr(y as u32),
+                "/" => x
+                    .checked_div(y)
+                    .ok_or_else(|| format!("{x} / {y} does not fit 64 bits"))?,
+                "%" => x.checked_rem(y).unwrap_or(0),
+                "<<" | ">>" => shift(op, x, y)?,
                 "&" => x & y,
                 "^" => x ^ y,
                 _ => x | y,
@@ -296,7 +353,12 @@ pub fn eval(text: &str, env: &dyn Env) -> Result<Value, String> {
     if toks.is_empty() {
         return Err("empty expression".into());
     }
-    let mut p = Parser { toks, pos: 0, env };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        env,
+        depth: 0,
+    };
     let v = p.expr(0)?;
     if p.pos != p.toks.len() {
         return Err(format!("unexpected text in expression '{text}'"));
@@ -349,5 +411,21 @@ mod tests {
         assert!(eval("nothing", &E).unwrap_err().contains("undefined"));
         assert!(eval("1 +", &E).is_err());
         assert!(eval("12q", &E).is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let ok = format!("{}1{}", "(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING));
+        assert_eq!(eval(&ok, &E).unwrap().value, 1);
+        let deep = format!("{}1{}", "(".repeat(20_000), ")".repeat(20_000));
+        assert!(eval(&deep, &E).unwrap_err().contains("nested more than"));
+        let minus = format!("{}1", "-".repeat(50_000));
+        assert!(eval(&minus, &E).unwrap_err().contains("nested more than"));
+        assert_eq!(
+            eval(&format!("{}1", "-".repeat(MAX_NESTING)), &E)
+                .unwrap()
+                .value,
+            1
+        );
     }
 }

@@ -28,12 +28,17 @@ pub struct Args {
 
 /// Reads a source file, naming it in the error.
 pub fn read_source(path: &std::path::Path) -> Result<String, CliError> {
-    std::fs::read_to_string(path).map_err(|e| CliError::input(format!("{}: {e}", path.display())))
+    crate::files::read_text(path, crate::files::FileKind::Program).map_err(CliError::input)
 }
 
 /// Runs `vmlab asm`.
 pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
     let text_base = parse_size_arg("--text-base", &args.text_base)?;
+    if text_base % 4 != 0 {
+        return Err(CliError::input(format!(
+            "--text-base: {text_base:#x} is not a multiple of 4 (instructions are 4-byte aligned)"
+        )));
+    }
     let source = read_source(&args.file)?;
     let program = assemble(
         &source,

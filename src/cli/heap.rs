@@ -101,8 +101,10 @@ fn parse_requests(items: &[String]) -> Result<Vec<Request>, CliError> {
         .collect()
 }
 
-/// A layout: named blocks and holes.
+/// A layout: named blocks and holes. Each block's name is unique (a later
+/// `free:NAME` must say which block it frees).
 fn parse_layout(text: &str) -> Result<Vec<Piece>, CliError> {
+    let mut seen = std::collections::HashMap::new();
     text.split(',')
         .enumerate()
         .map(|(i, item)| {
@@ -110,6 +112,13 @@ fn parse_layout(text: &str) -> Result<Vec<Piece>, CliError> {
             let (name, size) = item.split_once(':').ok_or_else(|| {
                 CliError::input(format!("{where_}: write NAME:SIZE or free:SIZE"))
             })?;
+            if name != "free" {
+                if let Some(first) = seen.insert(name.to_string(), i + 1) {
+                    return Err(CliError::input(format!(
+                        "{where_}: {name} is already the name of piece {first} (names must be unique)"
+                    )));
+                }
+            }
             let size = parse_size_arg(&where_, size)?;
             if size == 0 {
                 return Err(CliError::input(format!(
@@ -276,7 +285,21 @@ fn pieces(heap: &Heap, names: &HashMap<u64, String>) -> Vec<pic::Piece> {
 }
 
 /// A picture row of `heap` as it stands.
-fn row(label: String, heap: &Heap, names: &HashMap<u64, String>) -> pic::Row {
+/// Beyond [`MAX_DRAWN_PIECES`] pieces the row draws only its marks and the
+/// summary (as the text does), unless `full`.
+fn row(label: String, heap: &Heap, names: &HashMap<u64, String>, full: bool) -> pic::Row {
+    if !full && !drawable(heap) {
+        return pic::Row {
+            label,
+            summary: format!(
+                "{} blocks and {}: drawn after the last request   {}",
+                heap.block_count(),
+                crate::render::counted(heap.free_list().len() as u64, "hole", "holes"),
+                draw::summary(heap)
+            ),
+            ..pic::Row::default()
+        };
+    }
     pic::Row {
         label,
         pieces: pieces(heap, names),
@@ -325,6 +348,51 @@ fn describe(heap: &Heap) -> String {
     )
 }
 
+/// The most pieces (blocks and holes) a step's memory map and free list
+/// show. Beyond it a step says how many pieces there are instead, and the
+/// whole heap is drawn once after the last request: drawing it after every
+/// one would make the output grow with the square of the request count.
+pub const MAX_DRAWN_PIECES: usize = 64;
+
+/// Whether the heap is small enough to draw after every step.
+fn drawable(heap: &Heap) -> bool {
+    heap.free_list().len() + heap.block_count() <= MAX_DRAWN_PIECES
+}
+
+/// The map, free list and summary lines of a step (`label`: `start`, or the
+/// request's number), the map and free list drawn only when `draw`.
+fn state_lines(
+    out: &mut dyn Write,
+    heap: &Heap,
+    names: &HashMap<u64, String>,
+    label: &str,
+    draw: bool,
+) -> std::io::Result<()> {
+    if draw {
+        writeln!(out, "  {label:<11} {}", draw::memory_map(heap, names))?;
+        writeln!(out, "  free list   {}", draw::free_list(heap))?;
+    } else {
+        writeln!(
+            out,
+            "  {label:<11} {} blocks and {}: more than {MAX_DRAWN_PIECES} pieces, drawn after the last request",
+            heap.block_count(),
+            crate::render::counted(heap.free_list().len() as u64, "hole", "holes"),
+        )?;
+    }
+    writeln!(out, "              {}", draw::summary(heap))
+}
+
+/// The heap's JSON state fields; the free list only while the heap has at
+/// most [`MAX_DRAWN_PIECES`] pieces (else `"free_list_drawn": false`).
+fn state_json(heap: &Heap, full: bool) -> serde_json::Value {
+    let mut v = draw::state_json(heap);
+    if let Some(o) = v.as_object_mut().filter(|_| !full) {
+        o.remove("free_list");
+        o.insert("free_list_drawn".into(), json!(false));
+    }
+    v
+}
+
 /// Runs the requests in order on `start`, showing the heap after each.
 fn sequence(
     out: &mut dyn Write,
@@ -339,7 +407,7 @@ fn sequence(
     } = start;
     let mut rows = Vec::new();
     if pics.is_some() {
-        rows.push(row("start".into(), &heap, &names));
+        rows.push(row("start".into(), &heap, &names, false));
     }
     let policy = heap.config().fit.name().to_lowercase();
     let mut by_name: HashMap<String, Option<u64>> =
@@ -347,16 +415,18 @@ fn sequence(
     if json {
         let mut r =
             json!({"kind": "start", "policy": policy, "base": heap.start(), "size": heap.size()});
-        merge(&mut r, draw::state_json(&heap));
+        merge(&mut r, state_json(&heap, drawable(&heap)));
         writeln!(out, "{r}")?;
     } else {
         writeln!(out, "Heap: {}", describe(&heap))?;
-        writeln!(out, "  start       {}", draw::memory_map(&heap, &names))?;
-        writeln!(out, "  free list   {}", draw::free_list(&heap))?;
-        writeln!(out, "              {}", draw::summary(&heap))?;
+        state_lines(out, &heap, &names, "start", drawable(&heap))?;
     }
+    let mut elided = !drawable(&heap);
     for (i, req) in requests.iter().enumerate() {
-        let before = pics.is_some().then(|| heap.clone());
+        // The list before the step, for the holes the search examined:
+        // kept only while the heap is small enough to draw (a copy per step
+        // of a large heap would cost the square of the request count).
+        let before = (pics.is_some() && drawable(&heap)).then(|| heap.clone());
         // For the picture: (address handed out, elements searched), or
         // the freed block (address, size).
         let mut searched: Option<(Option<u64>, usize)> = None;
@@ -427,12 +497,12 @@ fn sequence(
                 }
             },
         };
-        if let Some(before) = &before {
-            let mut r = row(format!("{}. {line}", i + 1), &heap, &names);
-            if let Some((found, n)) = searched {
+        if pics.is_some() {
+            let mut r = row(format!("{}. {line}", i + 1), &heap, &names, false);
+            if let (Some((found, n)), Some(before)) = (searched, &before) {
                 (r.examined, r.chosen) = search_marks(before, found, n);
             }
-            if let Some((addr, size)) = freed_block {
+            if let Some((addr, size)) = freed_block.filter(|_| before.is_some()) {
                 r.coalesced = heap
                     .free_list()
                     .iter()
@@ -441,17 +511,32 @@ fn sequence(
             }
             rows.push(r);
         }
+        let draw_it = drawable(&heap);
+        elided |= !draw_it;
         if json {
-            merge(&mut record, draw::state_json(&heap));
+            merge(&mut record, state_json(&heap, draw_it));
             writeln!(out, "{record}")?;
         } else {
             writeln!(out, "{}. {line}", i + 1)?;
+            state_lines(out, &heap, &names, "map", draw_it)?;
+        }
+    }
+    if elided && !drawable(&heap) {
+        // The heap after the last request, in full, once.
+        if json {
+            let mut r = json!({"kind": "end", "policy": policy});
+            merge(&mut r, state_json(&heap, true));
+            writeln!(out, "{r}")?;
+        } else {
+            writeln!(out, "end")?;
             writeln!(out, "  map         {}", draw::memory_map(&heap, &names))?;
             writeln!(out, "  free list   {}", draw::free_list(&heap))?;
-            writeln!(out, "              {}", draw::summary(&heap))?;
         }
     }
     if let Some(p) = pics {
+        if elided && !drawable(&heap) {
+            rows.push(row("end".into(), &heap, &names, true));
+        }
         p.push(pic::Section {
             title: describe(&heap),
             start: heap.start(),
@@ -479,7 +564,7 @@ fn what_if(
     if let Some(p) = pics {
         // One section per policy, one row per request tried alone.
         for (fit, start) in starts {
-            let mut rows = vec![row("start".into(), &start.heap, &start.names)];
+            let mut rows = vec![row("start".into(), &start.heap, &start.names, true)];
             for &size in sizes {
                 let mut heap = start.heap.clone();
                 let (label, found, n) = match heap.alloc(size) {
@@ -497,7 +582,7 @@ fn what_if(
                     }
                     Err(e) => (format!("{size} bytes -> fails: {e}"), None, e.searched()),
                 };
-                let mut r = row(label, &start.heap, &start.names);
+                let mut r = row(label, &start.heap, &start.names, false);
                 r.summary = String::new();
                 (r.examined, r.chosen) = search_marks(&start.heap, found, n);
                 rows.push(r);

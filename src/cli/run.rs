@@ -15,6 +15,11 @@ use serde_json::json;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
+/// The instruction limit of a run without `--max-instructions`: 10^7, a
+/// fraction of a second of simulation (and at most about 200 MB of
+/// `--trace-out`), so that `loop: j loop` ends quickly.
+pub const DEFAULT_MAX_INSTRUCTIONS: u64 = 10_000_000;
+
 /// Flags of `vmlab run`.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
@@ -28,7 +33,11 @@ Examples:
 
 --trace-out writes every reference the program makes (fetches, loads,
 stores, and the access that faulted, if one did), by virtual address:
-bin-kind records (u64 address + u8 kind: 0 read, 1 write, 2 fetch).")]
+bin-kind records (u64 address + u8 kind: 0 read, 1 write, 2 fetch).
+
+Exit code: the program's exit status when it exits; 1 when the run did not
+finish (an unhandled fault, an unknown system call, or the instruction limit
+stopped it: raise that with --max-instructions); 2 bad input.")]
 pub struct Args {
     /// An assembly source (.s) or a static RISC-V ELF64 executable.
     program: PathBuf,
@@ -58,8 +67,9 @@ pub struct Args {
     /// JSON lines instead of text.
     #[arg(long)]
     json: bool,
-    /// Stop after this many instructions.
-    #[arg(long, default_value = "1000000000", value_name = "N")]
+    /// Stop after this many instructions (the run then did not finish:
+    /// exit code 1).
+    #[arg(long, default_value_t = DEFAULT_MAX_INSTRUCTIONS.to_string(), value_name = "N")]
     max_instructions: String,
     /// Print the instruction count and rate on stderr.
     #[arg(long)]
@@ -78,7 +88,7 @@ fn load_program_with_data_at(
     data_base: Option<u64>,
 ) -> Result<Program, CliError> {
     let bytes =
-        std::fs::read(path).map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
+        crate::files::read(path, crate::files::FileKind::Program).map_err(CliError::input)?;
     if bytes.starts_with(b"\x7fELF") {
         return crate::elf::load(&bytes)
             .map_err(|e| CliError::input(format!("{}: {e}", path.display())));
@@ -198,13 +208,20 @@ impl Tracer for Trace<'_> {
     fn regions_changed(&mut self, regions: &Regions) {
         self.regions = regions.clone();
     }
-    fn program_wrote(&mut self, bytes: &[u8]) {
-        // Text: the output itself, where it happens; JSON: a record.
+    fn program_wrote(&mut self, fd: u64, bytes: &[u8]) {
+        // Text: standard output itself, where it happens (standard error
+        // goes to vmlab's); JSON: a record of either.
         let r = if self.json {
             let text = String::from_utf8_lossy(bytes);
-            writeln!(self.out, "{}", json!({"kind": "output", "text": text}))
-        } else {
+            writeln!(
+                self.out,
+                "{}",
+                json!({"kind": "output", "fd": fd, "text": text})
+            )
+        } else if fd == 1 {
             self.out.write_all(bytes)
+        } else {
+            Ok(())
         };
         if let Err(e) = r {
             self.error.get_or_insert(e);
@@ -277,9 +294,9 @@ impl<A: Tracer, B: Tracer> Tracer for Both<'_, A, B> {
         self.0.regions_changed(regions);
         self.1.regions_changed(regions);
     }
-    fn program_wrote(&mut self, bytes: &[u8]) {
-        self.0.program_wrote(bytes);
-        self.1.program_wrote(bytes);
+    fn program_wrote(&mut self, fd: u64, bytes: &[u8]) {
+        self.0.program_wrote(fd, bytes);
+        self.1.program_wrote(fd, bytes);
     }
 }
 
@@ -323,7 +340,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
     let mut space = space;
     if mmu == MmuKind::Segmentation {
         // Segmented layout: code in segment 0, data and heap in segment 1.
-        let is_elf = std::fs::read(&args.program).is_ok_and(|b| b.starts_with(b"\x7fELF"));
+        let is_elf = crate::files::read(&args.program, crate::files::FileKind::Program)
+            .is_ok_and(|b| b.starts_with(b"\x7fELF"));
         let quarter = match space {
             Some(s) => s / 4,
             None if is_elf => crate::machine::segment_quarter(&program).ok_or_else(|| {
@@ -380,20 +398,23 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             },
             error: None,
         };
-        // The trace prints what the program writes, where it writes it.
+        // The trace prints what the program writes to standard output,
+        // where it writes it; standard error stays vmlab's.
         let sink = &mut std::io::sink();
+        let err = &mut std::io::stderr();
         let o = match recorder.as_mut() {
-            Some(r) => machine.run(limit, sink, &mut Both(&mut trace, r))?,
-            None => machine.run(limit, sink, &mut trace)?,
+            Some(r) => machine.run(limit, sink, err, &mut Both(&mut trace, r))?,
+            None => machine.run(limit, sink, err, &mut trace)?,
         };
         if let Some(e) = trace.error {
             return Err(e.into());
         }
         o
     } else {
+        let err = &mut std::io::stderr();
         match recorder.as_mut() {
-            Some(r) => machine.run(limit, &mut *out, r)?,
-            None => machine.run(limit, &mut *out, &mut crate::cpu::NoObserver)?,
+            Some(r) => machine.run(limit, &mut *out, err, r)?,
+            None => machine.run(limit, &mut *out, err, &mut crate::cpu::NoObserver)?,
         }
     };
     if let Some(mut r) = recorder {
@@ -434,8 +455,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
                 writeln!(out, "{}", json!({"kind": "limit", "instructions": count}))?;
             }
             out.flush()?;
-            eprintln!("vmlab: stopped after {count} instructions (--max-instructions)");
-            Ok(0)
+            eprintln!(
+                "vmlab: the instruction limit stopped the run after {count} instructions (raise it with --max-instructions N)"
+            );
+            Ok(1)
         }
         Outcome::Trapped(trap) => {
             if args.json {

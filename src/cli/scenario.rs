@@ -1,6 +1,7 @@
 //! `vmlab scenario`: list, show and run scenarios (built-in or TOML files).
 
 use super::{CliError, CmdResult};
+use crate::files::FileKind;
 use crate::kernel::event::Event;
 use crate::render::events;
 use crate::render::html;
@@ -31,7 +32,8 @@ enum Action {
         /// Print the event log as JSON lines instead of the narration.
         #[arg(long)]
         json: bool,
-        /// Exit with code 1 if any process was killed by a fault.
+        /// Exit with code 1 if any process was killed (by an unhandled fault
+        /// or by its instruction limit).
         #[arg(long)]
         strict: bool,
         /// Also write the final state (address spaces and memory map) as
@@ -56,7 +58,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             Ok(0)
         }
         Action::Show { name } => {
-            let b = builtin::find(&name).ok_or_else(|| unknown(&name))?;
+            let b = builtin::lookup(&name).map_err(CliError::Input)?;
             write!(out, "{}", b.toml)?;
             Ok(0)
         }
@@ -202,17 +204,11 @@ fn command_svg(cli: &super::Cli) -> Option<String> {
 /// and the text. An unreadable file or an unknown name is bad input.
 pub(crate) fn load(which: &str) -> Result<(String, String), CliError> {
     if std::path::Path::new(which).exists() {
-        let text =
-            std::fs::read_to_string(which).map_err(|e| CliError::input(format!("{which}: {e}")))?;
+        let text = crate::files::read_text(std::path::Path::new(which), FileKind::Scenario)
+            .map_err(CliError::input)?;
         Ok((which.to_string(), text))
     } else {
-        let b = builtin::find(which).ok_or_else(|| unknown(which))?;
+        let b = builtin::lookup(which).map_err(CliError::Input)?;
         Ok((format!("{}.toml", b.name), b.toml.to_string()))
     }
-}
-
-fn unknown(name: &str) -> CliError {
-    CliError::input(format!(
-        "no scenario file or built-in scenario named '{name}' (see vmlab scenario list)"
-    ))
 }

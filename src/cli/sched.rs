@@ -4,9 +4,8 @@
 //! job's turnaround, response and wait, or JSON records, or an SVG picture.
 
 use super::{CliError, CmdResult};
-use crate::homework::pyvalue::parse_float;
-use crate::kernel::scheduler::{Job, Policy, Schedule, simulate};
-use crate::render::gantt;
+use crate::kernel::scheduler::{Job, Policy, Schedule, Timeline, averages_text, simulate};
+use crate::render::gantt::{self, stream};
 use std::io::Write;
 
 /// Flags of `vmlab sched`.
@@ -43,6 +42,92 @@ pub struct Args {
     svg: Option<std::path::PathBuf>,
 }
 
+/// The latest time `vmlab sched` schedules: 2^53. Times are whole numbers,
+/// and every time up to 2^53 (and every sum or difference of two of them that
+/// stays in range) is exact in the scheduler's arithmetic, so a workload
+/// whose schedule provably ends by then is computed exactly; a longer one is
+/// refused.
+pub const MAX_TIME: u64 = 1 << 53;
+
+/// A time flag or field: a whole number from 0 to [`MAX_TIME`], in decimal
+/// (`-0`, `2.5` and `1e3` are refused: `what` says where).
+fn whole_time(what: &str, text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("{what} '{t}' must be a whole number >= 0"));
+    }
+    match t.parse::<u64>() {
+        Ok(v) if v <= MAX_TIME => Ok(v),
+        _ => Err(format!(
+            "{what} '{t}' is beyond 2^53 = {MAX_TIME}, the latest time vmlab sched keeps exact"
+        )),
+    }
+}
+
+/// Parses `--jobs`: `NAME:ARRIVAL:RUNTIME,...` with whole-number times.
+///
+/// Errors name the job by position and say what is wrong: the shape, an
+/// empty or repeated name, a time that is not a whole number in range.
+fn parse_jobs(text: &str) -> Result<Vec<Job>, CliError> {
+    let mut jobs: Vec<Job> = Vec::new();
+    for (i, item) in text.split(',').enumerate() {
+        let bad = |why: &str| CliError::input(format!("--jobs: job {} ('{item}'): {why}", i + 1));
+        let parts: Vec<&str> = item.split(':').collect();
+        let [name, arrival, runtime] = parts[..] else {
+            return Err(bad("write NAME:ARRIVAL:RUNTIME, e.g. A:0:40"));
+        };
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(bad("the name is empty"));
+        }
+        if jobs.iter().any(|j| j.name == name) {
+            return Err(bad("the name is used twice"));
+        }
+        let arrival = whole_time("the arrival", arrival).map_err(|e| bad(&e))?;
+        let runtime = whole_time("the runtime", runtime).map_err(|e| bad(&e))?;
+        jobs.push(Job {
+            name: name.to_string(),
+            // Exact: both are at most 2^53.
+            arrival: arrival as f64,
+            runtime: runtime as f64,
+        });
+    }
+    Ok(jobs)
+}
+
+/// Refuses a workload whose schedule could end after [`MAX_TIME`] under
+/// `policy`: the end is at most the last arrival, plus every runtime, plus a
+/// switch cost for each run (a job runs at most once per quantum under RR,
+/// at most twice under STCF, which stops only at arrivals, else once).
+fn check_horizon(jobs: &[Job], policy: Policy, switch_cost: u64) -> Result<(), CliError> {
+    let whole = |t: f64| t as u128;
+    let last_arrival = jobs.iter().map(|j| whole(j.arrival)).max().unwrap_or(0);
+    let work: u128 = jobs.iter().map(|j| whole(j.runtime)).sum();
+    let runs: u128 = match policy {
+        Policy::RoundRobin { quantum } => jobs
+            .iter()
+            .map(|j| whole(j.runtime).div_ceil(whole(quantum).max(1)).max(1))
+            .sum(),
+        Policy::Stcf => 2 * jobs.len() as u128,
+        Policy::Fifo | Policy::Sjf => jobs.len() as u128,
+    };
+    let end = runs
+        .checked_mul(u128::from(switch_cost))
+        .and_then(|s| s.checked_add(last_arrival + work));
+    if end.is_none_or(|e| e > u128::from(MAX_TIME)) {
+        return Err(CliError::input(format!(
+            "--jobs: under {} the schedule could end after 2^53 = {MAX_TIME}, the latest time vmlab sched keeps exact (shorten the jobs{})",
+            policy.name(),
+            if switch_cost > 0 {
+                " or the switch cost"
+            } else {
+                ""
+            }
+        )));
+    }
+    Ok(())
+}
+
 /// The policies named by `--policy`.
 fn parse_policies(text: &str, quantum: f64) -> Result<Vec<Policy>, CliError> {
     let rr = Policy::RoundRobin { quantum };
@@ -60,46 +145,63 @@ fn parse_policies(text: &str, quantum: f64) -> Result<Vec<Policy>, CliError> {
     })
 }
 
-/// The workload, its schedule under each policy, and the switch cost.
-type Schedules = (Vec<Job>, Vec<(Policy, Schedule)>, f64);
+/// The validated workload, policies and switch cost of `args`; every
+/// policy's workload is checked, so nothing is written for bad input.
+fn prepare(args: &Args) -> Result<(Vec<Job>, Vec<Policy>, f64), CliError> {
+    // Integer time throughout: whole numbers up to 2^53, which the
+    // scheduler's arithmetic holds exactly.
+    let jobs = parse_jobs(&args.jobs)?;
+    let quantum = whole_time("the quantum", &args.quantum)
+        .map_err(|e| CliError::input(format!("--quantum: {e}")))?;
+    let switch_cost = whole_time("the switch cost", &args.switch_cost)
+        .map_err(|e| CliError::input(format!("--switch-cost: {e}")))?;
+    let policies = parse_policies(&args.policy, quantum as f64)?;
+    for &p in &policies {
+        check_horizon(&jobs, p, switch_cost)?;
+    }
+    let switch_cost = switch_cost as f64;
+    for &p in &policies {
+        Timeline::new(&jobs, p, switch_cost).map_err(CliError::input)?;
+    }
+    Ok((jobs, policies, switch_cost))
+}
 
-/// The workload and its schedules under each policy `args` names.
-fn schedules(args: &Args) -> Result<Schedules, CliError> {
-    let jobs = Job::parse_list(&args.jobs).map_err(|e| CliError::input(format!("--jobs: {e}")))?;
-    let quantum = parse_float(&args.quantum)
-        .ok_or_else(|| CliError::input(format!("--quantum: '{}' is not a number", args.quantum)))?;
-    let switch_cost = parse_float(&args.switch_cost).ok_or_else(|| {
-        CliError::input(format!(
-            "--switch-cost: '{}' is not a number",
-            args.switch_cost
-        ))
-    })?;
-    let policies = parse_policies(&args.policy, quantum)?;
+/// The Gantt picture of validated input: it needs every run at once, so it
+/// takes the stored schedules (merged runs, O(context switches)).
+fn picture(jobs: &[Job], policies: &[Policy], switch_cost: f64) -> Result<String, CliError> {
     let runs: Vec<(Policy, Schedule)> = policies
-        .into_iter()
-        .map(|p| simulate(&jobs, p, switch_cost).map(|s| (p, s)))
+        .iter()
+        .map(|&p| simulate(jobs, p, switch_cost).map(|s| (p, s)))
         .collect::<Result<_, _>>()
         .map_err(CliError::input)?;
-    Ok((jobs, runs, switch_cost))
+    Ok(gantt::svg(jobs, &runs))
 }
 
 /// The Gantt picture `--svg` writes (arrivals, waiting, idle time, legend,
 /// time axis and metrics table), for the flags in `args`; bad flags are a
 /// [`CliError::Input`] as for `vmlab sched`.
 pub fn svg(args: &Args) -> Result<String, CliError> {
-    let (jobs, runs, _) = schedules(args)?;
-    Ok(gantt::svg(&jobs, &runs))
+    let (jobs, policies, switch_cost) = prepare(args)?;
+    picture(&jobs, &policies, switch_cost)
 }
 
 /// Runs `vmlab sched`.
 pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
-    let (jobs, runs, switch_cost) = schedules(&args)?;
+    let (jobs, policies, switch_cost) = prepare(&args)?;
+    let timeline = |p: Policy| Timeline::new(&jobs, p, switch_cost).map_err(CliError::input);
+
     if let Some(path) = &args.svg {
-        super::write_svg(path, &gantt::svg(&jobs, &runs))?;
+        super::write_svg(path, &picture(&jobs, &policies, switch_cost)?)?;
     }
+    // The text and JSON stream the timeline: memory O(jobs), however many
+    // slots the run has.
     if args.json {
-        for (p, s) in &runs {
-            for r in gantt::json_records(&jobs, *p, s) {
+        for &p in &policies {
+            let mut t = timeline(p)?;
+            for slot in t.by_ref() {
+                writeln!(out, "{}", stream::slot_json(&jobs, p, &slot))?;
+            }
+            for r in stream::stats_json(&jobs, p, &t.stats()) {
                 writeln!(out, "{r}")?;
             }
         }
@@ -120,14 +222,21 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
     if switch_cost > 0.0 {
         writeln!(out, "Context switch cost: {}", gantt::time(switch_cost))?;
     }
-    for (p, s) in &runs {
+    let mut compared = Vec::new();
+    for &p in &policies {
+        // A first pass finds when the run ends (the chart's scale) and the
+        // metrics; the second writes the slots as they come.
+        let mut first = timeline(p)?;
+        let end = first.by_ref().fold(0.0, |_, slot| slot.end);
+        let stats = first.stats();
         writeln!(out)?;
-        writeln!(out, "{}", gantt::title(*p))?;
-        write!(out, "{}", gantt::text_chart(&jobs, s))?;
+        writeln!(out, "{}", gantt::title(p))?;
+        stream::write_chart(out, &jobs, timeline(p)?, end, &stats)?;
         writeln!(out)?;
-        write!(out, "{}", gantt::metrics_table(&jobs, s))?;
+        stream::write_metrics(out, &jobs, &stats)?;
+        compared.push((p, averages_text(&stats)));
     }
-    if runs.len() > 1 {
+    if compared.len() > 1 {
         writeln!(out)?;
         writeln!(out, "Comparison (averages)")?;
         writeln!(
@@ -135,13 +244,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             "  {:<16} {:>10} {:>8} {:>6}",
             "policy", "turnaround", "response", "wait"
         )?;
-        for (p, s) in &runs {
-            let (t, r, w) = s.averages();
-            writeln!(
-                out,
-                "  {:<16} {t:>10.2} {r:>8.2} {w:>6.2}",
-                gantt::title(*p)
-            )?;
+        for (p, [t, r, w]) in compared {
+            writeln!(out, "  {:<16} {t:>10} {r:>8} {w:>6}", gantt::title(p))?;
         }
     }
     Ok(0)

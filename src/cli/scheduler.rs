@@ -5,7 +5,7 @@
 use super::{CliError, CmdResult};
 use crate::homework::pyvalue::{float_repr, percent_d, push_fixed2, push_percent_d};
 use crate::homework::scheduler::{self as hw, Answer, JobSource};
-use crate::kernel::scheduler::{Policy, Schedule, SlotKind};
+use crate::kernel::scheduler::{Job, Policy, Slice, Slices, SlotKind};
 use std::io::Write;
 
 /// Flags of `vmlab scheduler` (scheduler.py's, in every optparse form).
@@ -100,6 +100,12 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
                 "scheduler: option -j: need at least one job (got {jobs})"
             )));
         }
+        if jobs > i128::from(hw::MAX_JOBS) {
+            return Err(CliError::input(format!(
+                "scheduler: option -j: at most {} jobs (got {jobs}; each job is kept in memory, as scheduler.py keeps it in a list)",
+                hw::MAX_JOBS
+            )));
+        }
         if !(0..=1i128 << 53).contains(&maxlen) {
             return Err(CliError::input(format!(
                 "scheduler: option -m: the max length must be between 0 and 2^53 (got {maxlen})"
@@ -133,8 +139,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
                 args.policy
             ))
         })?;
-        let schedule = hw::schedule(&runtimes, policy).map_err(CliError::input)?;
-        json(out, &schedule, &runtimes, policy)?;
+        json(out, &runtimes, policy)?;
         return Ok(0);
     }
 
@@ -186,9 +191,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         writeln!(out, "Error: Policy {} is not available.", args.policy)?;
         return Ok(0);
     };
-    let schedule = hw::schedule(&runtimes, policy).map_err(CliError::input)?;
-    trace(out, &schedule, &runtimes, policy)?;
-    let answers = hw::answers(&schedule, policy);
+    let answers = trace(out, &runtimes, policy)?;
     writeln!(out, "\nFinal statistics:")?;
     statistics(out, &answers)?;
     let (r, t, w) = hw::averages(&answers);
@@ -199,28 +202,27 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
     Ok(0)
 }
 
-/// The execution trace: one line per slice (built in a reusable buffer:
-/// 100 000 jobs make half a million lines).
-fn trace(
-    out: &mut dyn Write,
-    s: &Schedule,
-    runtimes: &[f64],
-    policy: Policy,
-) -> std::io::Result<()> {
+/// The slices of the jobs' run, as the scheduler gives them (every RR
+/// quantum), streamed: memory O(jobs) however long the run.
+fn slices(jobs: &[Job], policy: Policy) -> Result<Slices<'_>, CliError> {
+    Slices::new(jobs, policy, 0.0).map_err(CliError::input)
+}
+
+/// The execution trace: one line per slice, written as the slices come
+/// (`-l 100000000,100000000 -q 1` is 2 * 10^8 lines), built in a reusable
+/// buffer; returns the answers, added up on the way.
+fn trace(out: &mut dyn Write, runtimes: &[f64], policy: Policy) -> Result<Vec<Answer>, CliError> {
+    let jobs = hw::jobs(runtimes);
+    let mut tally = hw::Tally::new(jobs.len(), policy);
     writeln!(out, "Execution trace:")?;
-    let mut last_slot = vec![usize::MAX; runtimes.len()];
-    for (i, slot) in s.slots.iter().enumerate() {
-        if let SlotKind::Run(j) = slot.kind {
-            last_slot[j] = i;
-        }
-    }
     let rr = matches!(policy, Policy::RoundRobin { .. });
     let mut line: Vec<u8> = Vec::with_capacity(96);
     let mut num = itoa::Buffer::new();
-    for (i, slot) in s.slots.iter().enumerate() {
+    for Slice { slot, completes } in slices(&jobs, policy)? {
         let SlotKind::Run(j) = slot.kind else {
             continue;
         };
+        tally.ran(j, slot.start, slot.end);
         line.clear();
         line.extend_from_slice(b"  [ time ");
         push_percent_d(&mut line, slot.start, 3);
@@ -237,7 +239,7 @@ fn trace(
         // RR prints the slice it gave, FIFO/SJF the job's length.
         push_fixed2(&mut line, if rr { slot.length } else { runtimes[j] });
         line.extend_from_slice(b" secs");
-        if !rr || last_slot[j] == i {
+        if !rr || completes {
             line.extend_from_slice(b" ( DONE at ");
             push_fixed2(&mut line, slot.end);
             line.extend_from_slice(b" )");
@@ -245,7 +247,7 @@ fn trace(
         line.push(b'\n');
         out.write_all(&line)?;
     }
-    Ok(())
+    Ok(tally.answers())
 }
 
 /// `  Job %3d -- Response: %3.2f  Turnaround %3.2f  Wait %3.2f`, per job.
@@ -284,17 +286,16 @@ fn pad3(line: &mut Vec<u8>, x: f64) {
     }
 }
 
-/// The solution as JSON lines.
-fn json(
-    out: &mut dyn Write,
-    s: &Schedule,
-    runtimes: &[f64],
-    policy: Policy,
-) -> std::io::Result<()> {
+/// The solution as JSON lines: one per slice (streamed), per job, and the
+/// averages.
+fn json(out: &mut dyn Write, runtimes: &[f64], policy: Policy) -> Result<(), CliError> {
     use serde_json::json;
     let t = crate::render::gantt::time_json;
-    for slot in &s.slots {
+    let jobs = hw::jobs(runtimes);
+    let mut tally = hw::Tally::new(jobs.len(), policy);
+    for Slice { slot, .. } in slices(&jobs, policy)? {
         if let SlotKind::Run(j) = slot.kind {
+            tally.ran(j, slot.start, slot.end);
             writeln!(
                 out,
                 "{}",
@@ -302,7 +303,7 @@ fn json(
             )?;
         }
     }
-    let mut answers: Vec<Answer> = hw::answers(s, policy);
+    let mut answers: Vec<Answer> = tally.answers();
     let (r, tt, w) = hw::averages(&answers);
     answers.sort_by_key(|a| a.job);
     for a in &answers {
@@ -317,5 +318,6 @@ fn json(
         out,
         "{}",
         json!({"kind": "average", "response": t(r), "turnaround": t(tt), "wait": t(w)})
-    )
+    )?;
+    Ok(())
 }

@@ -219,8 +219,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         .transpose()?;
     let cost_file = match &args.cost {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| CliError::input(format!("--cost {}: {e}", path.display())))?;
+            let text = crate::files::read_text(path, crate::files::FileKind::Cost)
+                .map_err(|e| CliError::input(format!("--cost {e}")))?;
             Some(
                 CostModel::from_toml(&path.display().to_string(), &text)
                     .map_err(|e| CliError::input(format!("--cost {e}")))?,

@@ -70,12 +70,15 @@ pub struct Answer {
     pub wait: f64,
 }
 
-/// Schedules the jobs (all arriving at 0) under `policy` (Fifo, Sjf or
-/// RoundRobin) on the kernel's scheduler, with no switch cost.
-///
-/// Fails only for a quantum <= 0 (scheduler.py would loop forever).
-pub fn schedule(runtimes: &[f64], policy: Policy) -> Result<Schedule, String> {
-    let jobs: Vec<Job> = runtimes
+/// The most jobs `-j` may ask for: 10^6. Each job is kept in memory (its
+/// run time, its place in the ready queue, its answers) as scheduler.py
+/// keeps it in a list; `-j 4294967296` would need tens of gigabytes there
+/// too, so the drop-in refuses it instead.
+pub const MAX_JOBS: u64 = 1_000_000;
+
+/// The jobs (all arriving at time 0), named by their number.
+pub fn jobs(runtimes: &[f64]) -> Vec<Job> {
+    runtimes
         .iter()
         .enumerate()
         .map(|(i, &r)| Job {
@@ -83,8 +86,16 @@ pub fn schedule(runtimes: &[f64], policy: Policy) -> Result<Schedule, String> {
             arrival: 0.0,
             runtime: r,
         })
-        .collect();
-    scheduler::simulate(&jobs, policy, 0.0).map_err(|e| e.to_string())
+        .collect()
+}
+
+/// Schedules the jobs (all arriving at 0) under `policy` (Fifo, Sjf or
+/// RoundRobin) on the kernel's scheduler, with no switch cost; the
+/// timeline is stored as merged runs.
+///
+/// Fails only for a quantum <= 0 (scheduler.py would loop forever).
+pub fn schedule(runtimes: &[f64], policy: Policy) -> Result<Schedule, String> {
+    scheduler::simulate(&jobs(runtimes), policy, 0.0).map_err(|e| e.to_string())
 }
 
 /// The answers from the timeline. FIFO and SJF list jobs in the order they
@@ -92,44 +103,77 @@ pub fn schedule(runtimes: &[f64], policy: Policy) -> Result<Schedule, String> {
 /// with the wait summed over the gaps between a job's slices, exactly as
 /// scheduler.py adds them up.
 pub fn answers(schedule: &Schedule, policy: Policy) -> Vec<Answer> {
-    let runs = schedule.slots.iter().filter_map(|s| match s.kind {
-        SlotKind::Run(j) => Some((j, s.start, s.end)),
-        _ => None,
-    });
-    match policy {
-        Policy::RoundRobin { .. } => {
-            let n = schedule.stats.len();
-            let mut response = vec![-1.0f64; n];
-            let mut seen = vec![false; n];
-            let mut wait = vec![0.0f64; n];
-            let mut last_ran = vec![0.0f64; n];
-            let mut turnaround = vec![0.0f64; n];
-            for (j, start, end) in runs {
-                if !seen[j] {
-                    seen[j] = true;
-                    response[j] = start;
-                }
-                wait[j] += start - last_ran[j];
-                last_ran[j] = end;
-                turnaround[j] = end;
-            }
-            (0..n)
-                .map(|j| Answer {
-                    job: j,
-                    response: response[j],
-                    turnaround: turnaround[j],
-                    wait: wait[j],
-                })
-                .collect()
+    let mut tally = Tally::new(schedule.stats.len(), policy);
+    for s in &schedule.slots {
+        if let SlotKind::Run(j) = s.kind {
+            tally.ran(j, s.start, s.end);
         }
-        _ => runs
-            .map(|(j, start, end)| Answer {
+    }
+    tally.answers()
+}
+
+/// The answers, added up slice by slice as the timeline streams (memory
+/// O(jobs)); a run split into several slices gives the same answers as
+/// the merged run, since the gaps between its slices are zero.
+#[derive(Clone, Debug)]
+pub struct Tally {
+    rr: bool,
+    /// RR: per job number.
+    response: Vec<f64>,
+    wait: Vec<f64>,
+    last_ran: Vec<f64>,
+    turnaround: Vec<f64>,
+    /// FIFO, SJF: one answer per run, in the order they ran.
+    in_order: Vec<Answer>,
+}
+
+impl Tally {
+    /// Nothing ran yet, of `jobs` jobs under `policy`.
+    pub fn new(jobs: usize, policy: Policy) -> Tally {
+        let rr = matches!(policy, Policy::RoundRobin { .. });
+        let per_job = if rr { jobs } else { 0 };
+        Tally {
+            rr,
+            response: vec![-1.0; per_job],
+            wait: vec![0.0; per_job],
+            last_ran: vec![0.0; per_job],
+            turnaround: vec![0.0; per_job],
+            in_order: Vec::new(),
+        }
+    }
+
+    /// Job `j` ran from `start` to `end`.
+    pub fn ran(&mut self, j: usize, start: f64, end: f64) {
+        if !self.rr {
+            self.in_order.push(Answer {
                 job: j,
                 response: start,
                 turnaround: end,
                 wait: start,
+            });
+            return;
+        }
+        if self.response[j] < 0.0 {
+            self.response[j] = start;
+        }
+        self.wait[j] += start - self.last_ran[j];
+        self.last_ran[j] = end;
+        self.turnaround[j] = end;
+    }
+
+    /// The answers: by number under RR, in running order otherwise.
+    pub fn answers(self) -> Vec<Answer> {
+        if !self.rr {
+            return self.in_order;
+        }
+        (0..self.response.len())
+            .map(|j| Answer {
+                job: j,
+                response: self.response[j],
+                turnaround: self.turnaround[j],
+                wait: self.wait[j],
             })
-            .collect(),
+            .collect()
     }
 }
 

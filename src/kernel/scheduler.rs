@@ -8,6 +8,10 @@
 //!   tells the kernel whether a newly ready job takes the CPU (STCF).
 //! - [`simulate`], a whole workload run on that policy, giving the timeline
 //!   (slots) and each job's turnaround, response and wait (lecture E1).
+//!   The same run streams: [`Slices`] yields each slice as the scheduler
+//!   gives it (every RR quantum), [`Timeline`] the merged runs (`A 7-9`),
+//!   both in memory O(jobs) however long the run is; a stored
+//!   [`Schedule`] holds merged runs, O(context switches).
 //!
 //! How the kernel drives it (a timer interrupt every quantum):
 //!
@@ -264,7 +268,8 @@ pub struct JobStats {
 /// A finished workload run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Schedule {
-    /// The timeline, in time order.
+    /// The timeline, in time order, as merged runs (consecutive slices of
+    /// the same job are one slot).
     pub slots: Vec<Slot>,
     /// Per job, in workload order.
     pub stats: Vec<JobStats>,
@@ -272,10 +277,18 @@ pub struct Schedule {
 
 impl Schedule {
     /// Averages of (turnaround, response, wait) over all jobs (0 when none).
+    ///
+    /// When every value is a whole number the sum is exact (128-bit
+    /// integers) and the average is rounded once, from the exact quotient;
+    /// otherwise the values are summed as floats, as scheduler.py does.
     pub fn averages(&self) -> (f64, f64, f64) {
-        let n = self.stats.len().max(1) as f64;
-        let sum = |f: fn(&JobStats) -> f64| self.stats.iter().map(f).sum::<f64>() / n;
-        (sum(|s| s.turnaround), sum(|s| s.response), sum(|s| s.wait))
+        averages(&self.stats)
+    }
+
+    /// The averages of (turnaround, response, wait) with two decimals,
+    /// exact when every value is a whole number ([`averages_text`]).
+    pub fn averages_text(&self) -> [String; 3] {
+        averages_text(&self.stats)
     }
 }
 
@@ -301,131 +314,291 @@ pub enum ScheduleError {
 }
 
 /// Runs `jobs` to completion under `policy`, charging `switch_cost` whenever
-/// the CPU passes from one job to a different one.
+/// the CPU passes from one job to a different one, and keeps the timeline as
+/// merged runs ([`Timeline`]): its size grows with the number of context
+/// switches, never with the number of quanta.
 ///
 /// The kernel's loop in miniature: admit arrivals, pick, run until the job
 /// finishes, its slice ends or (STCF) a shorter job arrives; repeat.
 pub fn simulate(jobs: &[Job], policy: Policy, switch_cost: f64) -> Result<Schedule, ScheduleError> {
-    validate(jobs, policy, switch_cost)?;
-    // Arrival order; ties in listing order (a stable sort).
-    let mut arrivals: Vec<usize> = (0..jobs.len()).collect();
-    arrivals.sort_by(|&a, &b| jobs[a].arrival.total_cmp(&jobs[b].arrival));
-    let mut next_arrival = 0;
+    let mut timeline = Timeline::new(jobs, policy, switch_cost)?;
+    let slots = timeline.by_ref().collect();
+    Ok(Schedule {
+        slots,
+        stats: timeline.stats(),
+    })
+}
 
-    let mut sched = Scheduler::new(policy);
-    let mut slots = Vec::new();
-    let mut first_run: Vec<Option<f64>> = vec![None; jobs.len()];
-    let mut completion = vec![0.0; jobs.len()];
-    let mut done = 0;
-    let mut now = 0.0;
-    let mut last: Option<usize> = None;
-
-    let admit_until = |now: f64, sched: &mut Scheduler, next: &mut usize| {
-        while *next < arrivals.len() && jobs[arrivals[*next]].arrival <= now {
-            let id = arrivals[*next];
-            sched.admit(id, jobs[id].runtime);
-            *next += 1;
+/// Averages of (turnaround, response, wait) over `stats` (0 when empty).
+///
+/// When every value is a whole number the sum is exact (128-bit integers)
+/// and the average is rounded once, from the exact quotient; otherwise the
+/// values are summed as floats, as scheduler.py does.
+pub fn averages(stats: &[JobStats]) -> (f64, f64, f64) {
+    let n = stats.len().max(1);
+    let avg = |f: fn(&JobStats) -> f64| match whole_sum(stats, f) {
+        Some(sum) => {
+            let (q, r) = (sum / n as u128, sum % n as u128);
+            q as f64 + r as f64 / n as f64
         }
+        None => stats.iter().map(f).sum::<f64>() / n as f64,
     };
+    (avg(|s| s.turnaround), avg(|s| s.response), avg(|s| s.wait))
+}
 
-    while done < jobs.len() {
-        admit_until(now, &mut sched, &mut next_arrival);
-        let Some((id, remaining, mut slice)) = sched.pick() else {
-            // Nothing ready: the CPU idles until the next arrival.
-            let until = jobs[arrivals[next_arrival]].arrival;
-            slots.push(Slot {
-                kind: SlotKind::Idle,
-                start: now,
-                end: until,
-                length: until - now,
-            });
-            now = until;
-            continue;
-        };
-        if switch_cost > 0.0 && last.is_some_and(|l| l != id) {
-            slots.push(Slot {
-                kind: SlotKind::Switch,
-                start: now,
-                end: now + switch_cost,
-                length: switch_cost,
-            });
-            now += switch_cost;
-            // Jobs arriving during the switch are ready now.
-            admit_until(now, &mut sched, &mut next_arrival);
+/// The averages of (turnaround, response, wait) with two decimals. When
+/// every value is a whole number they are exact: the exact quotient,
+/// rounded half up (a float cannot hold 9007199254740991.5).
+pub fn averages_text(stats: &[JobStats]) -> [String; 3] {
+    let n = stats.len().max(1) as u128;
+    let (t, r, w) = averages(stats);
+    let field: [fn(&JobStats) -> f64; 3] = [|s| s.turnaround, |s| s.response, |s| s.wait];
+    let fs = [(field[0], t), (field[1], r), (field[2], w)];
+    fs.map(|(f, approx)| match whole_sum(stats, f) {
+        Some(sum) => {
+            // Hundredths, rounded half up: (200 sum + n) / 2n.
+            let c = (sum * 200 + n) / (2 * n);
+            format!("{}.{:02}", c / 100, c % 100)
         }
-        if policy == Policy::Stcf {
+        None => format!("{approx:.2}"),
+    })
+}
+
+/// The exact sum of a per-job value when every one is a whole number below
+/// 2^64.
+fn whole_sum(stats: &[JobStats], f: fn(&JobStats) -> f64) -> Option<u128> {
+    stats
+        .iter()
+        .map(f)
+        .map(|v| (v.fract() == 0.0 && (0.0..1.8e19).contains(&v)).then_some(v as u128))
+        .sum()
+}
+
+/// One slice of the timeline as the scheduler gives it: a quantum (RR), a
+/// run up to the next arrival (STCF) or to completion, a switch, or idle
+/// time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Slice {
+    /// When and what.
+    pub slot: Slot,
+    /// Whether the job finished at the end of this slice.
+    pub completes: bool,
+}
+
+/// A workload running under a policy, one [`Slice`] at a time, in time
+/// order: an iterator that keeps only the ready queue and per-job counters
+/// (memory O(jobs), whatever the run's length). [`Slices::stats`] gives the
+/// metrics once the iterator is exhausted.
+#[derive(Clone, Debug)]
+pub struct Slices<'a> {
+    jobs: &'a [Job],
+    policy: Policy,
+    switch_cost: f64,
+    /// Job indices in arrival order (ties in listing order).
+    arrivals: Vec<usize>,
+    next_arrival: usize,
+    sched: Scheduler,
+    first_run: Vec<Option<f64>>,
+    completion: Vec<f64>,
+    done: usize,
+    now: f64,
+    last: Option<usize>,
+    /// A run that follows the switch slice just returned.
+    pending: Option<Slice>,
+}
+
+impl<'a> Slices<'a> {
+    /// The run of `jobs` under `policy`, not started yet.
+    ///
+    /// Fails on a bad time, quantum or switch cost ([`ScheduleError`]).
+    pub fn new(jobs: &'a [Job], policy: Policy, switch_cost: f64) -> Result<Self, ScheduleError> {
+        validate(jobs, policy, switch_cost)?;
+        // Arrival order; ties in listing order (a stable sort).
+        let mut arrivals: Vec<usize> = (0..jobs.len()).collect();
+        arrivals.sort_by(|&a, &b| jobs[a].arrival.total_cmp(&jobs[b].arrival));
+        Ok(Slices {
+            jobs,
+            policy,
+            switch_cost,
+            arrivals,
+            next_arrival: 0,
+            sched: Scheduler::new(policy),
+            first_run: vec![None; jobs.len()],
+            completion: vec![0.0; jobs.len()],
+            done: 0,
+            now: 0.0,
+            last: None,
+            pending: None,
+        })
+    }
+
+    /// Admits every job that has arrived by now.
+    fn admit_arrived(&mut self) {
+        while let Some(&id) = self.arrivals.get(self.next_arrival) {
+            if self.jobs[id].arrival > self.now {
+                break;
+            }
+            self.sched.admit(id, self.jobs[id].runtime);
+            self.next_arrival += 1;
+        }
+    }
+
+    /// Per job, in workload order: first run, completion and the metrics
+    /// (complete once the iterator has returned `None`).
+    pub fn stats(&self) -> Vec<JobStats> {
+        self.jobs
+            .iter()
+            .enumerate()
+            .map(|(i, job)| {
+                let first = self.first_run[i].unwrap_or(job.arrival);
+                let turnaround = self.completion[i] - job.arrival;
+                JobStats {
+                    first_run: first,
+                    completion: self.completion[i],
+                    turnaround,
+                    response: first - job.arrival,
+                    wait: turnaround - job.runtime,
+                }
+            })
+            .collect()
+    }
+}
+
+impl Iterator for Slices<'_> {
+    type Item = Slice;
+
+    fn next(&mut self) -> Option<Slice> {
+        if let Some(run) = self.pending.take() {
+            return Some(run);
+        }
+        if self.done == self.jobs.len() {
+            return None;
+        }
+        self.admit_arrived();
+        let Some((id, remaining, mut slice)) = self.sched.pick() else {
+            // Nothing ready: the CPU idles until the next arrival.
+            let until = self.jobs[*self.arrivals.get(self.next_arrival)?].arrival;
+            let idle = Slot {
+                kind: SlotKind::Idle,
+                start: self.now,
+                end: until,
+                length: until - self.now,
+            };
+            self.now = until;
+            return Some(Slice {
+                slot: idle,
+                completes: false,
+            });
+        };
+        let mut switch = None;
+        if self.switch_cost > 0.0 && self.last.is_some_and(|l| l != id) {
+            switch = Some(Slot {
+                kind: SlotKind::Switch,
+                start: self.now,
+                end: self.now + self.switch_cost,
+                length: self.switch_cost,
+            });
+            self.now += self.switch_cost;
+            // Jobs arriving during the switch are ready now.
+            self.admit_arrived();
+        }
+        if self.policy == Policy::Stcf {
             // Run only until the next arrival, when the choice is made again.
-            if let Some(&a) = arrivals.get(next_arrival) {
-                let gap = jobs[a].arrival - now;
+            if let Some(&a) = self.arrivals.get(self.next_arrival) {
+                let gap = self.jobs[a].arrival - self.now;
                 if gap < slice {
                     slice = gap;
                 }
             }
         }
-        first_run[id].get_or_insert(now);
-        let end = now + slice;
-        slots.push(Slot {
+        self.first_run[id].get_or_insert(self.now);
+        let end = self.now + slice;
+        let run = Slot {
             kind: SlotKind::Run(id),
-            start: now,
+            start: self.now,
             end,
             length: slice,
-        });
-        now = end;
-        last = Some(id);
+        };
+        self.now = end;
+        self.last = Some(id);
         // The job's slice is over: finished, or back to the queue after
         // the jobs that arrived meanwhile.
-        let left = match policy {
+        let left = match self.policy {
             Policy::RoundRobin { quantum } if remaining > quantum => remaining - quantum,
             _ if slice < remaining => remaining - slice,
             _ => 0.0,
         };
-        admit_until(now, &mut sched, &mut next_arrival);
+        self.admit_arrived();
         if left > 0.0 {
-            sched.preempt(id, left);
+            self.sched.preempt(id, left);
         } else {
-            completion[id] = now;
-            done += 1;
+            self.completion[id] = self.now;
+            self.done += 1;
+        }
+        let run = Slice {
+            slot: run,
+            completes: left <= 0.0,
+        };
+        match switch {
+            Some(slot) => {
+                self.pending = Some(run);
+                Some(Slice {
+                    slot,
+                    completes: false,
+                })
+            }
+            None => Some(run),
         }
     }
-
-    let stats = jobs
-        .iter()
-        .enumerate()
-        .map(|(i, job)| {
-            let first = first_run[i].unwrap_or(job.arrival);
-            let turnaround = completion[i] - job.arrival;
-            JobStats {
-                first_run: first,
-                completion: completion[i],
-                turnaround,
-                response: first - job.arrival,
-                wait: turnaround - job.runtime,
-            }
-        })
-        .collect();
-    Ok(Schedule {
-        slots: merge_runs(slots, policy),
-        stats,
-    })
 }
 
-/// Joins consecutive slots of the same job split only by STCF's stops at
-/// arrivals (RR keeps every quantum as its own slot, as the lecture draws it).
-fn merge_runs(slots: Vec<Slot>, policy: Policy) -> Vec<Slot> {
-    if policy != Policy::Stcf {
-        return slots;
+/// The timeline as merged runs: consecutive slices of the same job (RR
+/// quanta while nothing else is ready, STCF's stops at arrivals) become one
+/// slot, `A 7-9` rather than `A 7-8, A 8-9`. An iterator over [`Slices`]
+/// that holds one slot back: memory O(jobs), and the slots it yields grow
+/// with the number of context switches only.
+#[derive(Clone, Debug)]
+pub struct Timeline<'a> {
+    slices: Slices<'a>,
+    held: Option<Slot>,
+}
+
+impl<'a> Timeline<'a> {
+    /// The merged timeline of `jobs` under `policy` (see [`Slices::new`]).
+    pub fn new(jobs: &'a [Job], policy: Policy, switch_cost: f64) -> Result<Self, ScheduleError> {
+        Ok(Timeline {
+            slices: Slices::new(jobs, policy, switch_cost)?,
+            held: None,
+        })
     }
-    let mut merged: Vec<Slot> = Vec::with_capacity(slots.len());
-    for s in slots {
-        match merged.last_mut() {
-            Some(prev) if prev.kind == s.kind && prev.end == s.start => {
-                prev.end = s.end;
-                prev.length += s.length;
+
+    /// The metrics, as [`Slices::stats`] (complete once exhausted).
+    pub fn stats(&self) -> Vec<JobStats> {
+        self.slices.stats()
+    }
+}
+
+impl Iterator for Timeline<'_> {
+    type Item = Slot;
+
+    fn next(&mut self) -> Option<Slot> {
+        loop {
+            let Some(Slice { slot, .. }) = self.slices.next() else {
+                return self.held.take();
+            };
+            match &mut self.held {
+                Some(prev) if prev.kind == slot.kind && prev.end == slot.start => {
+                    prev.end = slot.end;
+                    prev.length += slot.length;
+                }
+                held => {
+                    if let Some(done) = held.replace(slot) {
+                        return Some(done);
+                    }
+                }
             }
-            _ => merged.push(s),
         }
     }
-    merged
 }
 
 /// Checks times, quantum and switch cost.
@@ -524,11 +697,41 @@ pub(crate) mod tests {
     fn e1_rr_quantum_5_arrivals_queue_before_the_preempted_job() {
         let s = simulate(&e1(), Policy::RoundRobin { quantum: 5.0 }, 0.0).unwrap();
         let order: String = timeline(&s).iter().map(|t| ["A", "B", "C"][t.0]).collect();
-        assert_eq!(order, "ABCABCABABAAAA");
+        // A's last four quanta, with nobody else ready, are one run.
+        assert_eq!(order, "ABCABCABABA");
+        assert_eq!(timeline(&s).last(), Some(&(0, 50.0, 70.0)));
         assert_eq!(column(&s, |j| j.turnaround), vec![70.0, 50.0, 25.0]);
         assert_eq!(column(&s, |j| j.response), vec![0.0, 5.0, 5.0]);
         let (t, r, _) = s.averages();
         assert_eq!(format!("{t:.2} {r:.2}"), "48.33 3.33");
+    }
+
+    #[test]
+    fn slices_give_every_quantum_and_say_when_a_job_completes() {
+        let jobs = e1();
+        let slices: Vec<Slice> = Slices::new(&jobs, Policy::RoundRobin { quantum: 5.0 }, 0.0)
+            .unwrap()
+            .collect();
+        assert_eq!(slices.len(), 14);
+        let done: Vec<(usize, f64)> = slices
+            .iter()
+            .filter(|s| s.completes)
+            .map(|s| match s.slot.kind {
+                SlotKind::Run(j) => (j, s.slot.end),
+                _ => unreachable!("only runs complete"),
+            })
+            .collect();
+        assert_eq!(done, vec![(2, 30.0), (1, 50.0), (0, 70.0)]);
+    }
+
+    #[test]
+    fn a_long_run_is_one_slot_not_one_per_quantum() {
+        // 10^6 quanta of one job: a stored schedule of one slot.
+        let jobs = Job::parse_list("A:0:1000000").unwrap();
+        let s = simulate(&jobs, Policy::RoundRobin { quantum: 1.0 }, 0.0).unwrap();
+        assert_eq!(s.slots.len(), 1);
+        assert_eq!((s.slots[0].start, s.slots[0].end), (0.0, 1e6));
+        assert_eq!(s.stats[0].completion, 1e6);
     }
 
     #[test]

@@ -385,6 +385,14 @@ impl Kernel {
                 }
             }
         }
+        // Phase 2b: static relocation rewrites 32-bit words; each must still
+        // fit once the load address is added, or the process is not loaded.
+        if let (Strategy::StaticRelocation, Some(load)) = (strategy, load_address) {
+            if let Err(why) = self.check_relocations(spec, load) {
+                self.free.free(load, space.size);
+                return Err((why, space.size));
+            }
+        }
         let process = Process {
             pid,
             name: spec.name.clone(),
@@ -555,6 +563,41 @@ impl Kernel {
         Ok((table, blocks))
     }
 
+    /// Checks that every word of `spec`'s relocation table, plus `load`,
+    /// fits the word's 32 bits. A word's bytes are the image's (the last
+    /// image entry covering a byte wins), else what memory holds there.
+    ///
+    /// Returns the reason for the first word that does not fit.
+    fn check_relocations(&self, spec: &ProcessSpec, load: u64) -> Result<(), String> {
+        for &r in &spec.relocations {
+            let mut word = [0u8; 4];
+            for (i, byte) in word.iter_mut().enumerate() {
+                let Some(va) = r.checked_add(i as u64) else {
+                    continue;
+                };
+                let from_image = spec.image.iter().rev().find_map(|(at, bytes)| {
+                    let k = va.checked_sub(*at)?;
+                    bytes.get(usize::try_from(k).ok()?).copied()
+                });
+                *byte = match from_image {
+                    Some(b) => b,
+                    None => load
+                        .checked_add(va)
+                        .and_then(|pa| self.memory.read_le(PhysAddr::new(pa), 1).ok())
+                        .map_or(0, |b| b as u8),
+                };
+            }
+            let old = u64::from(u32::from_le_bytes(word));
+            let new = old + load;
+            if new > u64::from(u32::MAX) {
+                return Err(format!(
+                    "static relocation: the word at {r:#x} holds {old:#x}; plus the load address {load:#x} it is {new:#x}, which does not fit its 32 bits"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Copies the spec's image into the new process's memory, translating
     /// with its registers (kernel mode), then applies the relocation table
     /// under static relocation.
@@ -585,11 +628,17 @@ impl Kernel {
         if let Some(load) = self.proc(pid).load_address {
             if self.config.strategy == Strategy::StaticRelocation {
                 for &r in &spec.relocations {
-                    let at = load + r;
+                    let Some(at) = load.checked_add(r) else {
+                        continue;
+                    };
                     let Ok(old) = self.memory.read_le(PhysAddr::new(at), 4) else {
                         continue;
                     };
-                    let new = (old + load) & 0xffff_ffff;
+                    // The loader checked that every word fits (phase 2b).
+                    let Some(new) = old.checked_add(load).filter(|&n| n <= u64::from(u32::MAX))
+                    else {
+                        continue;
+                    };
                     let _ = self.memory.write_le(PhysAddr::new(at), 4, new);
                     self.emit(Event::Relocate {
                         pid,

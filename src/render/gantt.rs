@@ -3,7 +3,8 @@
 
 use crate::kernel::scheduler::{Job, Policy, Schedule, SlotKind};
 use serde_json::{Value, json};
-use std::fmt::Write;
+
+pub mod stream;
 
 /// A time as a person writes it: `5`, `2.5`.
 pub fn time(x: f64) -> String {
@@ -17,7 +18,8 @@ pub fn time(x: f64) -> String {
 
 /// A time as a JSON number: an integer when whole, else a float.
 pub fn time_json(x: f64) -> Value {
-    if x.fract() == 0.0 && x.abs() < 9e15 {
+    if x.fract() == 0.0 && x.abs() < 9.2e18 {
+        // Every whole float below 2^63 converts exactly.
         json!(x as i64)
     } else {
         json!(x)
@@ -43,140 +45,32 @@ fn label(jobs: &[Job], kind: SlotKind) -> &str {
 
 /// The chart: the slot sequence (`A 0-5, B 5-10, ...`), then one row per
 /// job, one column per `scale` time units: `#` running, `.` ready but
-/// waiting, blank before arrival and after completion.
+/// waiting, blank before arrival and after completion
+/// ([`stream::write_chart`] over the stored slots).
 pub fn text_chart(jobs: &[Job], s: &Schedule) -> String {
-    let mut out = String::new();
-    let seq: Vec<String> = s
-        .slots
-        .iter()
-        .map(|sl| {
-            format!(
-                "{} {}-{}",
-                label(jobs, sl.kind),
-                time(sl.start),
-                time(sl.end)
-            )
-        })
-        .collect();
-    let _ = writeln!(out, "  {}", seq.join(", "));
     let end = s.slots.last().map_or(0.0, |sl| sl.end);
-    if end <= 0.0 {
-        return out;
-    }
-    // One column per time unit, or per a whole number of units so that the
-    // chart stays within 70 columns.
-    let scale = (end / 70.0).ceil().max(1.0);
-    let columns = ((end / scale).ceil() as usize).max(1);
-    let name_width = jobs.iter().map(|j| j.name.len()).max().unwrap_or(1).max(6);
-    let _ = writeln!(out);
-    for (j, job) in jobs.iter().enumerate() {
-        let mut row = String::with_capacity(columns);
-        for c in 0..columns {
-            let (from, to) = (c as f64 * scale, (c as f64 + 1.0) * scale);
-            // A column shows what happened at any time inside it: running
-            // wins over waiting.
-            let running = s
-                .slots
-                .iter()
-                .any(|sl| sl.kind == SlotKind::Run(j) && sl.start < to && from < sl.end);
-            let waiting = job.arrival < to && from < s.stats[j].completion;
-            row.push(if running {
-                '#'
-            } else if waiting {
-                '.'
-            } else {
-                ' '
-            });
-        }
-        let _ = writeln!(out, "  {:>w$} |{row}|", job.name, w = name_width);
-    }
-    if s.slots.iter().any(|sl| sl.kind == SlotKind::Switch) {
-        let mut row = String::with_capacity(columns);
-        for c in 0..columns {
-            let (from, to) = (c as f64 * scale, (c as f64 + 1.0) * scale);
-            let sw = s
-                .slots
-                .iter()
-                .any(|sl| sl.kind == SlotKind::Switch && sl.start < to && from < sl.end);
-            row.push(if sw { 'x' } else { ' ' });
-        }
-        let _ = writeln!(out, "  {:>w$} |{row}|", "switch", w = name_width);
-    }
-    let _ = writeln!(
-        out,
-        "  {:>w$}  0{:>r$}",
-        "time",
-        time(end),
-        w = name_width,
-        r = columns.max(2)
-    );
-    let _ = writeln!(
-        out,
-        "  (# running, . waiting; one column = {} time unit{})",
-        time(scale),
-        if scale == 1.0 { "" } else { "s" }
-    );
-    out
+    let mut out = Vec::new();
+    // (writing to a Vec cannot fail)
+    let _ = stream::write_chart(&mut out, jobs, s.slots.iter().copied(), end, &s.stats);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The metrics table: per job and the averages (2 decimals).
 pub fn metrics_table(jobs: &[Job], s: &Schedule) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "  {:<6} {:>7} {:>7} {:>9} {:>10} {:>10} {:>8} {:>6}",
-        "job", "arrival", "runtime", "first run", "completion", "turnaround", "response", "wait"
-    );
-    for (job, st) in jobs.iter().zip(&s.stats) {
-        let _ = writeln!(
-            out,
-            "  {:<6} {:>7} {:>7} {:>9} {:>10} {:>10} {:>8} {:>6}",
-            job.name,
-            time(job.arrival),
-            time(job.runtime),
-            time(st.first_run),
-            time(st.completion),
-            time(st.turnaround),
-            time(st.response),
-            time(st.wait)
-        );
-    }
-    let (t, r, w) = s.averages();
-    let _ = writeln!(
-        out,
-        "  {:<6} {:>7} {:>7} {:>9} {:>10} {:>10.2} {:>8.2} {:>6.2}",
-        "avg", "", "", "", "", t, r, w
-    );
-    out
+    let mut out = Vec::new();
+    let _ = stream::write_metrics(&mut out, jobs, &s.stats);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// JSON records: one per slot (`slot`, `switch`, `idle`), one per job, one
 /// `average`; each carries `policy`.
 pub fn json_records(jobs: &[Job], policy: Policy, s: &Schedule) -> Vec<Value> {
-    let p = policy.name();
-    let mut v = Vec::new();
-    for sl in &s.slots {
-        v.push(match sl.kind {
-            SlotKind::Run(j) => json!({"kind": "slot", "policy": p, "job": jobs[j].name,
-                "start": time_json(sl.start), "end": time_json(sl.end)}),
-            SlotKind::Switch => json!({"kind": "switch", "policy": p,
-                "start": time_json(sl.start), "end": time_json(sl.end)}),
-            SlotKind::Idle => json!({"kind": "idle", "policy": p,
-                "start": time_json(sl.start), "end": time_json(sl.end)}),
-        });
-    }
-    for (job, st) in jobs.iter().zip(&s.stats) {
-        v.push(json!({"kind": "job", "policy": p, "job": job.name,
-            "arrival": time_json(job.arrival), "runtime": time_json(job.runtime),
-            "first_run": time_json(st.first_run), "completion": time_json(st.completion),
-            "turnaround": time_json(st.turnaround), "response": time_json(st.response),
-            "wait": time_json(st.wait)}));
-    }
-    let (t, r, w) = s.averages();
-    v.push(
-        json!({"kind": "average", "policy": p, "turnaround": time_json(t),
-        "response": time_json(r), "wait": time_json(w)}),
-    );
+    let mut v: Vec<Value> = s
+        .slots
+        .iter()
+        .map(|sl| stream::slot_json(jobs, policy, sl))
+        .collect();
+    v.extend(stream::stats_json(jobs, policy, &s.stats));
     v
 }
 
@@ -461,7 +355,8 @@ mod tests {
                 (a("data-job"), a("data-start"), a("data-end"))
             })
             .collect();
-        assert_eq!(runs.len(), 14);
+        // 11 merged runs: A's last four quanta are one bar.
+        assert_eq!(runs.len(), 11);
         // The bars are the schedule's slots, job by job.
         let mut want: Vec<(String, String, String)> = Vec::new();
         for (j, job) in jobs.iter().enumerate() {

@@ -8,7 +8,7 @@
 //! (the mode changes, the saves of a brief context switch), so that the
 //! steps' narrations, joined, are exactly the run's narration.
 //!
-//! Pictures fold the events into a small [`State`] (blocks per process,
+//! Pictures fold the events into a small picture state (blocks per process,
 //! regions, PCB and MMU registers, residency), never re-running the
 //! simulation. A copy of the state is kept every [`CHECKPOINT`] steps, so
 //! that `pictures(i)` costs at most that many steps of folding plus the
@@ -500,7 +500,6 @@ impl State {
             Event::Grow {
                 pid,
                 region,
-                old_size,
                 new_size,
                 ..
             } => {
@@ -514,7 +513,6 @@ impl State {
                         r.1 = top.saturating_sub(*new_size);
                     }
                     r.2 = *new_size;
-                    let _ = old_size;
                 }
             }
             Event::Kill { pid, .. } => {

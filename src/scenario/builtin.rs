@@ -43,17 +43,43 @@ pub const ALL: &[Builtin] = &[
     builtin!("uniprogramming"),
 ];
 
-/// The built-in scenario called `name`; `e6` finds `e6-base` when the
-/// prefix names exactly one.
+/// The built-in scenario called `name`, in any case; a prefix finds the
+/// one scenario whose name starts with it (`e6` and `E6` find `e6-base`).
+/// `None` when no scenario, or more than one, matches: [`lookup`] says which.
 pub fn find(name: &str) -> Option<&'static Builtin> {
-    if let Some(b) = ALL.iter().find(|b| b.name == name) {
-        return Some(b);
+    lookup(name).ok()
+}
+
+/// Like [`find`], but `Err` is the message for a person: no built-in
+/// scenario by that name, or the candidates when the prefix names several
+/// (`e8` is `e8-context-switch` or `e8-forgot-mmu-reload`).
+pub fn lookup(name: &str) -> Result<&'static Builtin, String> {
+    let wanted = name.to_ascii_lowercase();
+    if let Some(b) = ALL.iter().find(|b| b.name == wanted) {
+        return Ok(b);
     }
-    let prefix = format!("{name}-");
-    let mut hits = ALL.iter().filter(|b| b.name.starts_with(&prefix));
-    match (hits.next(), hits.next()) {
-        (Some(b), None) => Some(b),
-        _ => None,
+    // `e1` is e1-scheduling, though e10 to e15 start with it too.
+    let numbered = format!("{wanted}-");
+    let mut hits: Vec<&'static Builtin> = ALL
+        .iter()
+        .filter(|b| b.name.starts_with(&numbered))
+        .collect();
+    if hits.is_empty() {
+        hits = ALL.iter().filter(|b| b.name.starts_with(&wanted)).collect();
+    }
+    match hits.as_slice() {
+        [b] if !wanted.is_empty() => Ok(b),
+        [] | [_] => Err(format!(
+            "no scenario file or built-in scenario named '{name}' (see vmlab scenario list)"
+        )),
+        several => {
+            let names: Vec<&str> = several.iter().map(|b| b.name).collect();
+            Err(format!(
+                "'{name}' names {} built-in scenarios: {} (say which)",
+                names.len(),
+                names.join(", ")
+            ))
+        }
     }
 }
 
@@ -72,6 +98,30 @@ pub fn description(b: &Builtin) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_unique_prefix_in_any_case_finds_the_scenario() {
+        assert_eq!(find("e7").unwrap().name, "e7-base-bounds");
+        assert_eq!(find("E7").unwrap().name, "e7-base-bounds");
+        assert_eq!(find("E8-Forgot").unwrap().name, "e8-forgot-mmu-reload");
+        assert_eq!(find("uni").unwrap().name, "uniprogramming");
+        // e1 is a prefix of e10..e15 too, but names e1-scheduling.
+        assert_eq!(find("e1").unwrap().name, "e1-scheduling");
+        assert_eq!(find("E1-").unwrap().name, "e1-scheduling");
+    }
+
+    #[test]
+    fn an_ambiguous_prefix_lists_the_candidates() {
+        let e = lookup("e8").unwrap_err();
+        assert!(e.contains("e8-context-switch, e8-forgot-mmu-reload"), "{e}");
+        let e = lookup("e15").unwrap_err();
+        assert!(
+            e.contains("e15-where-does-it-live, e15-segmentation"),
+            "{e}"
+        );
+        assert!(lookup("").is_err());
+        assert!(lookup("zz").unwrap_err().contains("no scenario"));
+    }
 
     #[test]
     fn every_builtin_parses_and_runs() {

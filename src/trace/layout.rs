@@ -179,30 +179,7 @@ impl LayoutScan {
             }
             last_key = Some(*k);
         }
-        // The offset width: the largest that separates neighbouring
-        // clusters, provided each cluster fits in one segment and the table
-        // is not too big; otherwise the neighbours that are hardest to
-        // separate merge, and we try again.
-        let offset_bits = loop {
-            let cuts: Vec<u32> = clusters
-                .windows(2)
-                .map(|w| 63 - (w[0].1 ^ w[1].0).leading_zeros())
-                .collect();
-            let cut = cuts.iter().copied().min().unwrap_or(va_bits).min(va_bits);
-            let widest = clusters
-                .iter()
-                .map(|(lo, hi)| 64 - (lo ^ hi).leading_zeros())
-                .max()
-                .unwrap_or(0);
-            if cuts.is_empty() || (cut >= widest && va_bits - cut <= MAX_SEGMENT_BITS) {
-                break cut;
-            }
-            let hardest = (0..cuts.len())
-                .min_by_key(|&i| (cuts[i], clusters[i + 1].0 - clusters[i].1))
-                .expect("two clusters or more");
-            clusters[hardest].1 = clusters[hardest + 1].1;
-            clusters.remove(hardest + 1);
-        };
+        let offset_bits = offset_bits(&clusters, va_bits);
         let segment_bits = va_bits - offset_bits;
         let count = 1usize << segment_bits;
         let max = 1u128 << offset_bits;
@@ -271,6 +248,58 @@ impl LayoutScan {
         Segmentation::new(va_bits, table, phys_size)
             .map_err(|e: ConfigError| format!("--layout auto: {e}"))
     }
+}
+
+/// The offset width: the largest that separates neighbouring clusters
+/// (sorted, disjoint `(lowest, highest)`), provided each cluster fits in one
+/// segment and the table has at most `2^MAX_SEGMENT_BITS` entries; otherwise
+/// the two neighbours that are hardest to separate (lowest cut bit, then
+/// smallest gap, then leftmost) merge, and it tries again.
+///
+/// Merging two neighbours leaves every other boundary's cut and gap as they
+/// were (the merged cluster keeps the left one's lowest and the right one's
+/// highest address), so the boundaries merge in the order of one sort, and
+/// the smallest remaining cut is the next one in that order: O(n log n) in
+/// the number of clusters, whatever the addresses. The widest cluster only
+/// grows, so it is a running maximum over the merges.
+fn offset_bits(clusters: &[(u64, u64)], va_bits: u32) -> u32 {
+    let width = |lo: u64, hi: u64| 64 - (lo ^ hi).leading_zeros();
+    // Boundary i lies between clusters i and i + 1: (cut bit, gap, i).
+    let mut boundaries: Vec<(u32, u64, usize)> = clusters
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| (63 - (w[0].1 ^ w[1].0).leading_zeros(), w[1].0 - w[0].1, i))
+        .collect();
+    boundaries.sort_unstable();
+    let mut widest = clusters
+        .iter()
+        .map(|&(lo, hi)| width(lo, hi))
+        .max()
+        .unwrap_or(0);
+    // Merged clusters, as a union-find over the original ones: each root
+    // is the leftmost cluster of its group and keeps the group's extent.
+    let mut parent: Vec<usize> = (0..clusters.len()).collect();
+    let mut extent: Vec<(u64, u64)> = clusters.to_vec();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for &(cut, _, i) in &boundaries {
+        let cut = cut.min(va_bits);
+        if cut >= widest && va_bits - cut <= MAX_SEGMENT_BITS {
+            return cut;
+        }
+        // Merge the two groups either side of boundary i.
+        let (left, right) = (root(&mut parent, i), root(&mut parent, i + 1));
+        parent[right] = left;
+        extent[left].1 = extent[right].1;
+        widest = widest.max(width(extent[left].0, extent[left].1));
+    }
+    // One cluster left (or none to separate): the whole space's width.
+    va_bits
 }
 
 #[cfg(test)]
@@ -378,6 +407,67 @@ mod tests {
                     "{:#x} {:?} in {:?}", va, a, m
                 );
             }
+        }
+    }
+
+    /// The definition [`offset_bits`] must agree with: merge the hardest
+    /// pair, recompute everything, try again (quadratic).
+    fn offset_bits_by_definition(clusters: &[(u64, u64)], va_bits: u32) -> u32 {
+        let mut clusters = clusters.to_vec();
+        loop {
+            let cuts: Vec<u32> = clusters
+                .windows(2)
+                .map(|w| 63 - (w[0].1 ^ w[1].0).leading_zeros())
+                .collect();
+            let cut = cuts.iter().copied().min().unwrap_or(va_bits).min(va_bits);
+            let widest = clusters
+                .iter()
+                .map(|(lo, hi)| 64 - (lo ^ hi).leading_zeros())
+                .max()
+                .unwrap_or(0);
+            if cuts.is_empty() || (cut >= widest && va_bits - cut <= MAX_SEGMENT_BITS) {
+                return cut;
+            }
+            let hardest = (0..cuts.len())
+                .min_by_key(|&i| (cuts[i], clusters[i + 1].0 - clusters[i].1))
+                .unwrap();
+            clusters[hardest].1 = clusters[hardest + 1].1;
+            clusters.remove(hardest + 1);
+        }
+    }
+
+    proptest::proptest! {
+        /// The sorted merge gives the same offset width as the definition,
+        /// on clusters spread anywhere in the space.
+        #[test]
+        fn offset_bits_agree_with_the_quadratic_definition(
+            points in proptest::collection::vec(
+                (proptest::prelude::any::<u64>(), 0u32..64, 0u64..(1 << 22)),
+                1..200,
+            )
+        ) {
+            // Disjoint sorted clusters (lowest, highest), gaps of at least 2.
+            let mut starts: Vec<(u64, u64)> = points
+                .iter()
+                .map(|&(p, shift, len)| {
+                    let lo = (p >> shift) & !1;
+                    (lo, lo.saturating_add(len))
+                })
+                .collect();
+            starts.sort_unstable();
+            let mut clusters: Vec<(u64, u64)> = Vec::new();
+            for (lo, hi) in starts {
+                match clusters.last() {
+                    Some(&(_, h)) if lo <= h.saturating_add(1) => {}
+                    _ => clusters.push((lo, hi)),
+                }
+            }
+            let top = clusters.last().unwrap().1;
+            let va_bits = (64 - top.leading_zeros()).max(1);
+            proptest::prop_assert_eq!(
+                offset_bits(&clusters, va_bits),
+                offset_bits_by_definition(&clusters, va_bits)
+            );
         }
     }
 

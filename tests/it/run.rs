@@ -28,7 +28,14 @@ fn e4_prints_exactly_the_five_accesses() {
          fetch 0x00000014 -> 0x00001014 (code)\n\
          fetch 0x00000018 -> 0x00001018 (code)\n\
          store 0x00000208 -> 0x00001208 (stack)\n",
-        run.ok(),
+        &run.stdout,
+    );
+    // The limit ended the run before the program finished: exit 1, and
+    // the message says which flag raises the limit.
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "vmlab: the instruction limit stopped the run after 3 instructions (raise it with --max-instructions N)\n"
     );
 }
 
@@ -225,11 +232,10 @@ fn segmentation_runs_the_examples_and_protects_code() {
         ),
         (Some("protection"), Some("write"), Some(0))
     );
-    // The same store under base+bounds is allowed: no protection there.
-    assert_eq!(
-        vmlab(&["run", src.to_str().unwrap(), "--max-instructions", "3"]).code,
-        0
-    );
+    // The same store under base+bounds is allowed: no protection there
+    // (the run goes on until the instruction limit stops it).
+    let bb = vmlab(&["run", src.to_str().unwrap(), "--max-instructions", "3"]);
+    assert!(bb.stderr.contains("instruction limit"), "{}", bb.stderr);
     let trace = vmlab(&[
         "run",
         "examples/sum.s",

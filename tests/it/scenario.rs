@@ -493,3 +493,19 @@ fn unknown_scenarios_are_bad_input() {
     vmlab(&["scenario", "show", "e99"]).bad_input(&["e99", "scenario list"]);
     vmlab(&["scenario", "run", "e8"]).bad_input(&["e8"]);
 }
+
+#[test]
+fn names_take_any_case_and_a_unique_prefix_and_ambiguity_lists_candidates() {
+    let upper = vmlab(&["scenario", "run", "E7"]);
+    assert_eq!(upper.code, 0);
+    assert_eq!(
+        upper.stdout,
+        vmlab(&["scenario", "run", "e7-base-bounds"]).stdout
+    );
+    vmlab(&["scenario", "run", "e8"]).bad_input(&[
+        "'e8'",
+        "e8-context-switch",
+        "e8-forgot-mmu-reload",
+    ]);
+    vmlab(&["scenario", "show", "e13"]).bad_input(&["e13-xv6", "e13-canonical"]);
+}

@@ -93,14 +93,16 @@ fn e1_stcf_json() {
 }
 
 #[test]
-fn e1_rr_json_every_slot_is_five_units() {
+fn e1_rr_json_every_slot_is_five_units_until_a_runs_alone() {
     let r = json("rr");
     let sl = slots(&r);
     let order: String = sl.iter().map(|x| x.0.as_str()).collect();
-    assert_eq!(order, "ABCABCABABAAAA");
-    for (k, (_, start, end)) in sl.iter().enumerate() {
+    // A's last four quanta, with nobody else ready, are one merged run.
+    assert_eq!(order, "ABCABCABABA");
+    for (k, (_, start, end)) in sl.iter().enumerate().take(10) {
         assert_eq!((*start, *end), (5 * k as i64, 5 * k as i64 + 5));
     }
+    assert_eq!(sl[10], s("A", 50, 70));
     assert_eq!(metrics(&r), vec![(70, 0), (50, 5), (25, 5)]);
     assert_eq!(averages(&r), ("48.33".into(), "3.33".into()));
     let a = r
@@ -177,8 +179,8 @@ fn svg_chart_is_written() {
     .ok();
     let svg = std::fs::read_to_string(&path).unwrap();
     assert!(svg.starts_with("<svg"));
-    // 3 + 3 + 4 + 14 bars.
-    assert_eq!(svg.matches(r#"data-kind="run""#).count(), 24);
+    // 3 + 3 + 4 + 11 bars (RR: A's last four quanta are one run).
+    assert_eq!(svg.matches(r#"data-kind="run""#).count(), 21);
     std::fs::remove_file(&path).unwrap();
 }
 

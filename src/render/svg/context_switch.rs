@@ -189,3 +189,41 @@ pub fn svg(v: &View) -> String {
     s.end();
     s.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn regs(base: u64) -> Option<RegistersView> {
+        Some(RegistersView {
+            mechanism: "base-bounds",
+            base: Some(base),
+            bounds: Some(0x400),
+            segments: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn a_switch_draws_both_pcbs_and_the_mmu() {
+        let v = View {
+            from: Some(("P1".into(), regs(0x400))),
+            to: ("P2".into(), regs(0x1000)),
+            mmu: regs(0x1000),
+            step: "load-mmu".into(),
+            stale: false,
+        };
+        let out = svg(&v);
+        let doc = crate::render::svg::tests::parse(&out);
+        crate::render::svg::tests::every_shape_has_a_title(&doc);
+        for (who, role) in [("P1", "old"), ("P2", "new")] {
+            let pcb = crate::render::svg::tests::with_attr(&doc, "data-pcb", who);
+            assert_eq!(pcb[0].attribute("data-role"), Some(role));
+        }
+        assert!(out.contains("base   0x1000"));
+        assert!(out.contains(">LOAD<"), "the load is the step done");
+        assert_eq!(
+            crate::render::svg::tests::with_attr(&doc, "data-stale", "false").len(),
+            1
+        );
+    }
+}

@@ -157,7 +157,13 @@ pub fn svg(title: &str, sections: &[Section]) -> String {
                     &format!("examined by the policy: hole at {a}, {sz} bytes"),
                     &[("examined", super::hex(a))],
                 );
-                s.outline(x(a) + 1.0, bar - 3.0, x(a + sz) - x(a) - 2.0, 34.0, "3 2");
+                s.outline(
+                    x(a) + 1.0,
+                    bar - 3.0,
+                    x(a.saturating_add(sz)) - x(a) - 2.0,
+                    34.0,
+                    "3 2",
+                );
                 s.end();
             }
             if let Some((a, sz)) = row.chosen {
@@ -165,9 +171,15 @@ pub fn svg(title: &str, sections: &[Section]) -> String {
                     &format!("chosen: the hole at {a} ({sz} bytes)"),
                     &[("chosen", super::hex(a)), ("chosen-size", sz.to_string())],
                 );
-                s.outline(x(a), bar - 5.0, x(a + sz) - x(a), 38.0, "none");
+                s.outline(
+                    x(a),
+                    bar - 5.0,
+                    x(a.saturating_add(sz)) - x(a),
+                    38.0,
+                    "none",
+                );
                 s.text(
-                    (x(a) + x(a + sz)) / 2.0,
+                    (x(a) + x(a.saturating_add(sz))) / 2.0,
                     bar + 44.0,
                     "^ chosen",
                     "middle",
@@ -180,13 +192,13 @@ pub fn svg(title: &str, sections: &[Section]) -> String {
                 s.item(
                     &format!(
                         "coalesced: neighbouring holes merged into [{a}, {})",
-                        a + sz
+                        a.saturating_add(sz)
                     ),
                     &[("coalesced", super::hex(a))],
                 );
-                s.outline(x(a), bar - 5.0, x(a + sz) - x(a), 38.0, "8 3");
+                s.outline(x(a), bar - 5.0, x(a.saturating_add(sz)) - x(a), 38.0, "8 3");
                 s.text(
-                    (x(a) + x(a + sz)) / 2.0,
+                    (x(a) + x(a.saturating_add(sz))) / 2.0,
                     bar + 44.0,
                     "coalesced",
                     "middle",
@@ -273,6 +285,46 @@ mod tests {
 
     fn holes(v: &[(u64, u64)]) -> Vec<Hole> {
         v.iter().map(|&(addr, size)| Hole { addr, size }).collect()
+    }
+
+    #[test]
+    fn rows_draw_blocks_headers_holes_and_marks() {
+        let piece = |start, size, name: Option<&str>| Piece {
+            start,
+            size,
+            name: name.map(str::to_string),
+            header: if name.is_some() { 4 } else { 0 },
+        };
+        let section = Section {
+            title: "first fit".into(),
+            start: 0,
+            size: 100,
+            rows: vec![Row {
+                label: "1. alloc A (20 bytes) -> 0".into(),
+                pieces: vec![piece(0, 24, Some("A")), piece(24, 76, None)],
+                examined: vec![(0, 100)],
+                chosen: Some((0, 100)),
+                coalesced: None,
+                pointer: Some(24),
+                summary: "free 76".into(),
+            }],
+        };
+        let out = svg("Heap", &[section]);
+        let doc = crate::render::svg::tests::parse(&out);
+        crate::render::svg::tests::every_shape_has_a_title(&doc);
+        let block = crate::render::svg::tests::with_attr(&doc, "data-block", "A");
+        assert_eq!(block.len(), 1);
+        assert_eq!(block[0].attribute("data-end"), Some("0x18"));
+        assert!(block[0].children().any(|n| n.has_tag_name("title")
+            && n.text().is_some_and(|t| t.contains("4 of them its header"))));
+        assert_eq!(
+            crate::render::svg::tests::with_attr(&doc, "data-chosen", "0x0").len(),
+            1
+        );
+        assert_eq!(
+            crate::render::svg::tests::with_attr(&doc, "data-pointer", "0x18").len(),
+            1
+        );
     }
 
     #[test]
