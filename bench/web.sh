@@ -190,11 +190,11 @@ lib = script(sid, """
   times.sort((a, b) => a - b);
   return {mean: times.reduce((a, b) => a + b, 0) / n, p99: times[Math.floor(n * 0.99)], max: times[n - 1]};""", toml)
 call("DELETE", f"/session/{sid}")
-print(f"of which the library (Session.step alone): mean {lib['mean']:.2f} ms, p99 {lib['p99']:.2f} ms, worst {lib['max']:.2f} ms")
 print(f"open the {result['n']}-step scenario (parse, run, fold): {opened:.0f} ms")
 print(f"step forward: mean {result['mean']:.2f} ms, p99 {result['p99']:.2f} ms, "
       f"worst {result['max']:.2f} ms over {result['n'] - 1} steps; Home/End jump {result['jump']:.2f} ms "
       f"(ended at '{result['step']}')")
+print(f"of which the library (Session.step alone): mean {lib['mean']:.2f} ms, p99 {lib['p99']:.2f} ms, worst {lib['max']:.2f} ms")
 
 # 3. (stretch) The lackey trace, chosen on the Trace view, replayed here.
 import re
