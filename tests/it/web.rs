@@ -484,6 +484,13 @@ fn homework_answers_get_the_quiz_verdicts() {
     let solution = super::support::vmlab(&["relocation", "-s", "1", "-c"]);
     assert_eq!(b.exact_text("solution"), solution.ok());
     b.screenshot("homework");
+    // The deep link, with flags: the problem exactly as the CLI
+    // prints it, and one answer box per question.
+    b.open("?view=homework&sim=segmentation&seed=3&flags=-n+7");
+    let cli = super::support::vmlab(&["segmentation", "-s", "3", "-n", "7"]);
+    assert_eq!(b.exact_text("problem"), cli.ok());
+    let boxes = b.script("return document.querySelectorAll(\"[data-testid='answer']\").length");
+    assert_eq!(boxes, 7);
 }
 
 #[test]
