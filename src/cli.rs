@@ -20,6 +20,8 @@ pub mod segmentation;
 pub mod stack;
 pub mod trace;
 pub mod translate;
+#[cfg(feature = "native")]
+pub mod web;
 
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
@@ -71,6 +73,10 @@ pub enum Command {
     /// Replay an address trace (text, binary, Valgrind lackey) through an
     /// MMU at memory speed and count what it did.
     Trace(trace::Args),
+    /// Serve the browser site (web/dist, built by web/build.sh) on
+    /// 127.0.0.1.
+    #[cfg(feature = "native")]
+    Web(web::Args),
 }
 
 /// Why a command could not do its job.
@@ -110,6 +116,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
         Command::Segmentation(args) => segmentation::run(args, out),
         Command::Paging(args) => paging::run(args, out),
         Command::Trace(args) => trace::run(args, out),
+        #[cfg(feature = "native")]
+        Command::Web(args) => web::run(args, out),
     }
 }
 

@@ -35,5 +35,9 @@ mod tour;
 mod trace;
 #[path = "it/translate.rs"]
 mod translate;
+#[path = "it/web.rs"]
+mod web;
+#[path = "it/web_server.rs"]
+mod web_server;
 #[path = "it/wrong_answers.rs"]
 mod wrong_answers;

@@ -21,6 +21,10 @@ pub struct AnswerFlags {
     /// Ask each question, read answers from stdin, and score them.
     #[arg(long)]
     pub quiz: bool,
+    /// The quiz's answers given in advance, one a line, instead of read from
+    /// stdin (the browser page; never a flag). Read as if piped: echoed.
+    #[arg(skip)]
+    pub typed: Option<String>,
 }
 
 /// Reads an optparse `int` flag of a translation drop-in (`-s`, `-n`,
@@ -125,20 +129,109 @@ pub fn translation_question(
     }
 }
 
-/// Runs a quiz over `questions` on stdin, after `out` already holds the
-/// problem. Exit 0 whatever the score.
+/// Runs a quiz over `questions` on stdin (or on `flags.typed`, when set),
+/// after `out` already holds the problem. Exit 0 whatever the score.
 pub fn quiz_on_stdin(
     questions: impl IntoIterator<Item = Question>,
     total: u64,
+    flags: &AnswerFlags,
     out: &mut dyn Write,
 ) -> CmdResult {
     writeln!(
         out,
         "Answer each question with the physical address (decimal, or hex with 0x)\nor with 'violation' if the access faults."
     )?;
+    if let Some(typed) = &flags.typed {
+        quiz::run(questions, total, &mut typed.as_bytes(), true, out)?;
+        return Ok(0);
+    }
     let stdin = io::stdin();
     let echo = !stdin.is_terminal();
     let mut input = stdin.lock();
     quiz::run(questions, total, &mut input, echo, out)?;
     Ok(0)
+}
+
+/// Runs the `--quiz` of a parsed translation drop-in command (`relocation`,
+/// `segmentation`, `paging-linear-translate`) with `typed` as the student's
+/// answers, one a line, writing the transcript `--quiz` prints with those
+/// answers piped in: the problem, then each question, the answer given,
+/// and an indented `right: ...` or `wrong (...): ...` verdict line, then
+/// the score. The browser page checks answers through this, so they are
+/// checked exactly as the terminal checks them.
+///
+/// Fails with a bad-input error for any other command, or when the
+/// command's own flags are bad.
+pub fn quiz_with_answers(cli: super::Cli, typed: &str, out: &mut dyn Write) -> CmdResult {
+    use super::Command;
+    let mut command = cli.command;
+    let flags = match &mut command {
+        Command::Relocation(args) => &mut args.answers,
+        Command::Segmentation(args) => &mut args.answers,
+        Command::Paging(args) => &mut args.answers,
+        _ => {
+            return Err(CliError::input(
+                "only relocation, segmentation and paging-linear-translate have a quiz",
+            ));
+        }
+    };
+    flags.quiz = true;
+    flags.json = false;
+    flags.typed = Some(typed.to_string());
+    super::run(super::Cli { command }, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn cli(argv: &[&str]) -> super::super::Cli {
+        super::super::Cli::try_parse_from(argv).unwrap()
+    }
+
+    #[test]
+    fn typed_answers_are_checked_as_the_quiz_checks_them() {
+        // The right answer to question 0, from the --json answers.
+        let mut json = Vec::new();
+        super::super::run(
+            cli(&["vmlab", "relocation", "-s", "1", "--json"]),
+            &mut json,
+        )
+        .unwrap();
+        let json = String::from_utf8(json).unwrap();
+        let q0: Value = serde_json::from_str(json.lines().nth(1).unwrap()).unwrap();
+        let right = match q0.get("pa") {
+            Some(pa) => pa.to_string(),
+            None => "violation".to_string(),
+        };
+        let wrong = if right == "violation" {
+            "0"
+        } else {
+            "violation"
+        };
+        let mut out = Vec::new();
+        let typed = format!("{right}\n{wrong}\n");
+        let code = quiz_with_answers(cli(&["vmlab", "relocation", "-s", "1"]), &typed, &mut out);
+        assert_eq!(code.unwrap(), 0);
+        let text = String::from_utf8(out).unwrap();
+        let verdicts: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("    right") || l.starts_with("    wrong"))
+            .collect();
+        assert_eq!(verdicts.len(), 2, "{text}");
+        assert!(verdicts[0].starts_with("    right: "), "{text}");
+        assert!(verdicts[1].starts_with("    wrong ("), "{text}");
+        assert!(
+            text.contains("End of input after 2 of 5 questions."),
+            "{text}"
+        );
+        assert!(text.contains("Score: 1 of 2 right (5 questions)"), "{text}");
+    }
+
+    #[test]
+    fn only_translation_drop_ins_have_a_quiz() {
+        let err = quiz_with_answers(cli(&["vmlab", "malloc", "-s", "1"]), "", &mut Vec::new());
+        assert!(err.unwrap_err().to_string().contains("only relocation"));
+    }
 }

@@ -90,7 +90,7 @@ pub struct Args {
     solve: bool,
     /// `--json` / `--quiz`.
     #[command(flatten)]
-    answers: super::ostep::AnswerFlags,
+    pub answers: super::ostep::AnswerFlags,
 }
 
 /// Runs `vmlab paging-linear-translate`.
@@ -110,7 +110,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         return json(&opts, outcome, out);
     }
     if args.answers.quiz {
-        return quiz(&opts, outcome, out);
+        return quiz(&opts, outcome, &args.answers, out);
     }
     Ok(paging::write_text(&opts, outcome, args.solve, out)?)
 }
@@ -155,7 +155,12 @@ fn json(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
     Ok(0)
 }
 
-fn quiz(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
+fn quiz(
+    opts: &Options,
+    outcome: Outcome,
+    flags: &super::ostep::AnswerFlags,
+    out: &mut dyn Write,
+) -> CmdResult {
     let Outcome::Problem(mut problem) = outcome else {
         return Ok(paging::write_text(opts, outcome, false, out)?);
     };
@@ -184,5 +189,5 @@ fn quiz(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
         question_line(&mut line, va);
         translation_question(line, "PA or invalid address?", answer)
     });
-    quiz_on_stdin(questions, total, out)
+    quiz_on_stdin(questions, total, flags, out)
 }

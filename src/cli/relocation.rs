@@ -79,7 +79,7 @@ pub struct Args {
     solve: bool,
     /// `--json` / `--quiz`.
     #[command(flatten)]
-    answers: super::ostep::AnswerFlags,
+    pub answers: super::ostep::AnswerFlags,
 }
 
 /// Runs `vmlab relocation`.
@@ -97,7 +97,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         return json(&opts, outcome, out);
     }
     if args.answers.quiz {
-        return quiz(&opts, outcome, out);
+        return quiz(&opts, outcome, &args.answers, out);
     }
     Ok(relocation::write_text(&opts, outcome, args.solve, out)?)
 }
@@ -128,7 +128,12 @@ fn json(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
     Ok(0)
 }
 
-fn quiz(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
+fn quiz(
+    opts: &Options,
+    outcome: Outcome,
+    flags: &super::ostep::AnswerFlags,
+    out: &mut dyn Write,
+) -> CmdResult {
     let Outcome::Problem(mut problem) = outcome else {
         return Ok(relocation::write_text(opts, outcome, false, out)?);
     };
@@ -151,5 +156,5 @@ fn quiz(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
         };
         translation_question(line, "PA or segmentation violation?", answer)
     });
-    quiz_on_stdin(questions, total, out)
+    quiz_on_stdin(questions, total, flags, out)
 }

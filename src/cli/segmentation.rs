@@ -102,7 +102,7 @@ pub struct Args {
     solve: bool,
     /// `--json` / `--quiz`.
     #[command(flatten)]
-    answers: super::ostep::AnswerFlags,
+    pub answers: super::ostep::AnswerFlags,
 }
 
 /// Runs `vmlab segmentation`.
@@ -123,7 +123,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         return json(&opts, outcome, out);
     }
     if args.answers.quiz {
-        return quiz(&opts, outcome, out);
+        return quiz(&opts, outcome, &args.answers, out);
     }
     Ok(segmentation::write_text(&opts, outcome, args.solve, out)?)
 }
@@ -165,7 +165,12 @@ fn json(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
     Ok(0)
 }
 
-fn quiz(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
+fn quiz(
+    opts: &Options,
+    outcome: Outcome,
+    flags: &super::ostep::AnswerFlags,
+    out: &mut dyn Write,
+) -> CmdResult {
     let Outcome::Problem(mut problem) = outcome else {
         return Ok(segmentation::write_text(opts, outcome, false, out)?);
     };
@@ -226,5 +231,5 @@ fn quiz(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
         question_line(&mut line, i as u64, va);
         translation_question(line, "PA or segmentation violation?", answer)
     });
-    quiz_on_stdin(questions, total, out)
+    quiz_on_stdin(questions, total, flags, out)
 }

@@ -22,10 +22,9 @@ use crate::render::trace::{CostFrom, ScenarioProcess, Summary, summary_json, sum
 use crate::scenario;
 use crate::trace::{self, Format, Input, Options, Sinks, TraceError};
 use std::fs::File;
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 /// How much of stdin `--layout auto` reads to fit the segment table
 /// (a multiple of both binary record sizes).
@@ -123,11 +122,67 @@ pub struct Args {
     /// Never draw the progress bar (it is drawn on a terminal for files).
     #[arg(long)]
     no_progress: bool,
+    /// The trace's bytes, held in memory instead of read from TRACE (the
+    /// browser page, which has no files; TRACE then only names it). Never
+    /// a flag.
+    #[arg(skip)]
+    pub bytes: Option<Arc<[u8]>>,
+    /// A clock in seconds for the rate figures instead of the system's
+    /// (the browser's `performance.now()`: wasm32 has no clock in std).
+    /// Never a flag.
+    #[arg(skip)]
+    pub clock: Option<fn() -> f64>,
+}
+
+/// Measures the wall-clock time of a pass: with the system's clock, or
+/// with the one given in [`Args::clock`].
+enum Stopwatch {
+    /// The system's monotonic clock (never on wasm32, where it panics).
+    #[cfg(not(target_arch = "wasm32"))]
+    System(std::time::Instant),
+    /// A given clock and its reading at the start.
+    Given(fn() -> f64, f64),
+    /// No clock at all: every pass takes 0 seconds.
+    #[cfg(target_arch = "wasm32")]
+    Stopped,
+}
+
+impl Stopwatch {
+    /// Starts timing with `clock`, or the system's clock.
+    fn start(clock: Option<fn() -> f64>) -> Stopwatch {
+        match clock {
+            Some(now) => Stopwatch::Given(now, now()),
+            #[cfg(not(target_arch = "wasm32"))]
+            None => Stopwatch::System(std::time::Instant::now()),
+            #[cfg(target_arch = "wasm32")]
+            None => Stopwatch::Stopped,
+        }
+    }
+
+    /// Seconds since the start.
+    fn seconds(&self) -> f64 {
+        match self {
+            #[cfg(not(target_arch = "wasm32"))]
+            Stopwatch::System(t) => t.elapsed().as_secs_f64(),
+            Stopwatch::Given(now, t0) => (now() - t0).max(0.0),
+            #[cfg(target_arch = "wasm32")]
+            Stopwatch::Stopped => 0.0,
+        }
+    }
 }
 
 /// The trace's name for messages.
 fn name_of(path: &Path) -> String {
     path.display().to_string()
+}
+
+/// Opens the trace: the bytes given in memory, else the file (or stdin
+/// for `-`).
+fn open_trace(args: &Args) -> Result<Input, CliError> {
+    match &args.bytes {
+        Some(bytes) => Ok(Input::from_bytes(bytes.clone())),
+        None => open(&args.trace),
+    }
 }
 
 /// Opens `path` (or stdin for `-`).
@@ -209,8 +264,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
     // The input. A stream (stdin, a pipe) cannot be read twice: with
     // --layout auto its first window is kept in memory, the layout is
     // fitted to it, then it is replayed with the rest of the stream.
-    let streamed =
-        is_stdin || std::fs::metadata(&args.trace).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    let streamed = args.bytes.is_none()
+        && (is_stdin || std::fs::metadata(&args.trace).is_ok_and(|m| !m.is_file() && !m.is_dir()));
     let mut window: Option<Arc<[u8]>> = None;
     let mut input = if streamed && auto {
         let mut reader: Box<dyn Read> = if is_stdin {
@@ -228,7 +283,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         window = Some(kept.clone());
         Input::stream(Box::new(io::Cursor::new(kept).chain(reader)))
     } else {
-        open(&args.trace)?
+        open_trace(&args)?
     };
     let format = match &args.format {
         Some(f) => f
@@ -250,7 +305,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
 
     // The mechanism: the scenario process's, from the flags, or fitted to
     // the trace.
-    let fitting = Instant::now();
+    let fitting = Stopwatch::start(args.clock);
     let (mmu, process, scenario_cost) = match from_scenario {
         Some((mmu, process, cost)) => (mmu, Some(process), Some(cost)),
         None => (
@@ -259,7 +314,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             None,
         ),
     };
-    let layout_seconds = auto.then(|| fitting.elapsed().as_secs_f64());
+    let layout_seconds = auto.then(|| fitting.seconds());
 
     // The cost model of the estimated time: --cost, else the scenario's
     // [cost] (when it differs from the E14 table), else the E14 table;
@@ -290,7 +345,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             b.set_position(n);
         }
     };
-    let started = Instant::now();
+    let started = Stopwatch::start(args.clock);
     let report = {
         let sinks = Sinks {
             out: out_file
@@ -312,7 +367,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
     if let Some(mut w) = out_file {
         w.flush()?;
     }
-    let seconds = started.elapsed().as_secs_f64();
+    let seconds = started.seconds();
 
     let header = match &mmu {
         AnyMmu::Segmentation(_) => describe(&mmu).lines().next().unwrap_or("").to_string(),
@@ -359,7 +414,7 @@ fn mechanism_for_trace(
             }
             None => {
                 // A pass over the whole file: it gets a bar of its own.
-                let mut first = open(&args.trace)?;
+                let mut first = open_trace(args)?;
                 let bar = progress_bar(&first, args.no_progress, "layout");
                 let mut progress = |n: u64| {
                     if let Some(b) = &bar {
@@ -509,13 +564,10 @@ fn scenario_mechanism(
 
 /// A progress bar on stderr for one pass over `input` (`pass` names it:
 /// `layout` or `replay`), when stderr is a terminal and the size is known.
-fn progress_bar(
-    input: &Input,
-    disabled: bool,
-    pass: &'static str,
-) -> Option<indicatif::ProgressBar> {
+#[cfg(feature = "native")]
+fn progress_bar(input: &Input, disabled: bool, pass: &'static str) -> Option<Bar> {
     let len = input.len()?;
-    if disabled || !io::stderr().is_terminal() || len == 0 {
+    if disabled || !io::IsTerminal::is_terminal(&io::stderr()) || len == 0 {
         return None;
     }
     let bar = indicatif::ProgressBar::new(len).with_prefix(pass);
@@ -526,4 +578,25 @@ fn progress_bar(
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     Some(bar)
+}
+
+/// Without the `native` feature (in a browser) there is no terminal to
+/// draw on: never a bar.
+#[cfg(not(feature = "native"))]
+fn progress_bar(_input: &Input, _disabled: bool, _pass: &'static str) -> Option<Bar> {
+    None
+}
+
+/// The progress bar's type: indicatif's on a terminal build.
+#[cfg(feature = "native")]
+type Bar = indicatif::ProgressBar;
+
+/// The progress bar's type without a terminal: it draws nothing.
+#[cfg(not(feature = "native"))]
+struct Bar;
+
+#[cfg(not(feature = "native"))]
+impl Bar {
+    fn set_position(&self, _n: u64) {}
+    fn finish_and_clear(&self) {}
 }

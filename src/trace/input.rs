@@ -6,6 +6,7 @@
 //! record boundary: a whole number of fixed-size binary records, or whole
 //! lines of text. A record or line is never split between two chunks.
 
+#[cfg(feature = "native")]
 use memmap2::{Advice, Mmap, UncheckedAdvice};
 use std::fs::File;
 use std::io::{self, Read};
@@ -16,6 +17,7 @@ pub const CHUNK_BYTES: usize = 1 << 20;
 
 /// How often a mapped file's pages already read are given back (a
 /// multiple of the page size).
+#[cfg(feature = "native")]
 const RELEASE_BYTES: usize = 64 << 20;
 
 /// The longest line a streamed text trace may have: the buffer grows for a
@@ -34,7 +36,9 @@ pub enum Unit {
 /// Where the bytes come from.
 enum Source {
     /// A memory-mapped file, how far it has been handed out, and up to
-    /// where its pages have been given back.
+    /// where its pages have been given back. (Only in a `native` build: a
+    /// browser has no mmap.)
+    #[cfg(feature = "native")]
     Mapped {
         map: Mmap,
         pos: usize,
@@ -60,7 +64,8 @@ pub struct Input {
 }
 
 impl Input {
-    /// Opens `path`: a regular file is mapped into memory; anything else
+    /// Opens `path`: a regular file is mapped into memory (streamed
+    /// without the `native` feature); anything else
     /// that can be read (a pipe such as `<(valgrind ...)`, a device) is
     /// streamed like standard input.
     ///
@@ -86,20 +91,39 @@ impl Input {
                 consumed: 0,
             });
         }
-        // SAFETY: the map is only read. If another process truncates the
-        // file meanwhile, reads past the new end raise SIGBUS; that is the
-        // documented price of mmap and the same as any mmap-based reader.
-        let map = unsafe { Mmap::map(&file)? };
-        let _ = map.advise(Advice::Sequential);
-        Ok(Input {
-            source: Source::Mapped {
-                map,
-                pos: 0,
-                released: 0,
-            },
-            len: Some(len),
-            consumed: 0,
-        })
+        #[cfg(not(feature = "native"))]
+        {
+            // No mmap without the `native` feature: stream the file.
+            let mut input = Input::stream(Box::new(file));
+            input.len = Some(len);
+            Ok(input)
+        }
+        #[cfg(feature = "native")]
+        {
+            // SAFETY: the map is only read. If another process truncates the
+            // file meanwhile, reads past the new end raise SIGBUS; that is the
+            // documented price of mmap and the same as any mmap-based reader.
+            let map = unsafe { Mmap::map(&file)? };
+            let _ = map.advise(Advice::Sequential);
+            Ok(Input {
+                source: Source::Mapped {
+                    map,
+                    pos: 0,
+                    released: 0,
+                },
+                len: Some(len),
+                consumed: 0,
+            })
+        }
+    }
+
+    /// Reads a trace held in memory (a file dropped on the browser page),
+    /// through the same fixed buffer as a stream; its size is known.
+    pub fn from_bytes(bytes: std::sync::Arc<[u8]>) -> Input {
+        let len = bytes.len() as u64;
+        let mut input = Input::stream(Box::new(io::Cursor::new(bytes)));
+        input.len = Some(len);
+        input
     }
 
     /// Reads from a stream (standard input) through a fixed buffer.
@@ -130,7 +154,9 @@ impl Input {
     /// The last `n` bytes of a file (empty for a stream, which has no known
     /// end).
     pub fn last_bytes(&self, n: usize) -> Vec<u8> {
+        let _ = n;
         match &self.source {
+            #[cfg(feature = "native")]
             Source::Mapped { map, .. } => map[map.len().saturating_sub(n)..].to_vec(),
             _ => Vec::new(),
         }
@@ -145,6 +171,7 @@ impl Input {
     /// them: what format detection looks at.
     pub fn peek(&mut self) -> io::Result<&[u8]> {
         match &mut self.source {
+            #[cfg(feature = "native")]
             Source::Mapped { map, pos, .. } => Ok(&map[*pos..map.len().min(*pos + CHUNK_BYTES)]),
             Source::Stream {
                 reader,
@@ -171,6 +198,7 @@ impl Input {
     pub fn next_chunk(&mut self, unit: Unit) -> io::Result<Option<&[u8]>> {
         let chunk: &[u8] = match &mut self.source {
             Source::Empty => return Ok(None),
+            #[cfg(feature = "native")]
             Source::Mapped { map, pos, released } => {
                 // Give back the pages already read, so that the resident
                 // set stays small however large the file is.
