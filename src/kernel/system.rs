@@ -410,7 +410,12 @@ impl Kernel {
         let p = self.proc(pid);
         let blocks = p.memory.iter().map(Allocation::block).collect();
         let registers = registers_view(&p.mmu);
-        let size = p.space.size;
+        // A segmented space is 2^va_bits bytes: 2^64 does not fit a u64.
+        let size = if strategy == Strategy::Segmentation {
+            1u128 << self.config.va_bits
+        } else {
+            u128::from(p.space.size)
+        };
         self.emit(Event::Spawn {
             pid,
             name: spec.name.clone(),

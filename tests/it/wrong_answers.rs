@@ -299,3 +299,49 @@ fn asm_refuses_overflowing_constants_and_a_misaligned_text_base() {
     .bad_input(&["--text-base", "0x1", "multiple of 4"]);
     assert!(!out.exists());
 }
+
+/// §3.8: at 64 bits the narration says 2^64, not 2^64 - 1.
+#[test]
+fn sixty_four_bit_narration_says_two_to_the_64() {
+    let out = vmlab(&[
+        "translate",
+        "--va-bits",
+        "64",
+        "--segment",
+        "0x1000:0x100:rw:down",
+        "0xfffffffffffffff0",
+    ])
+    .ok()
+    .to_string();
+    assert!(
+        out.contains("negative offset = 0x10000000000000000 - offset = -0x10"),
+        "{out}"
+    );
+    let toml = r#"
+script = ["P1: load 0x10"]
+[machine]
+memory = "64k"
+os_size = "4k"
+strategy = "segmentation"
+va_bits = 64
+[[process]]
+name = "P1"
+code = "1k"
+"#;
+    let path = temp_file("s64.toml", toml.as_bytes());
+    let text = vmlab(&["scenario", "run", path.to_str().unwrap()])
+        .ok()
+        .to_string();
+    assert!(
+        text.contains("address space of 18446744073709551616 bytes"),
+        "{text}"
+    );
+    // JSON: the exact integer (a reader without big numbers sees 1.8e19).
+    let json = vmlab(&["scenario", "run", path.to_str().unwrap(), "--json"]);
+    let spawn = json
+        .stdout
+        .lines()
+        .find(|l| l.contains("\"spawn\""))
+        .unwrap();
+    assert!(spawn.contains("\"size\":18446744073709551616,"), "{spawn}");
+}
