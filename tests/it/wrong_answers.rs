@@ -345,3 +345,43 @@ code = "1k"
         .unwrap();
     assert!(spawn.contains("\"size\":18446744073709551616,"), "{spawn}");
 }
+
+/// §3.9: a name addresses one process: a second `spawn P1` while P1 lives
+/// is refused, so `P1: ...` always means the one P1.
+#[test]
+fn spawning_a_living_name_twice_is_refused() {
+    let toml = r#"
+script = ["spawn P1", "spawn P1", "P1: load 0", "P1: store 0x2000 = 1", "spawn P1", "P1: load 0"]
+[machine]
+memory = "16k"
+os_size = "1k"
+strategy = "base-bounds"
+[[process]]
+name = "P1"
+size = "1k"
+delayed = true
+"#;
+    let path = temp_file("twice.toml", toml.as_bytes());
+    let ev = vmlab(&["scenario", "run", path.to_str().unwrap(), "--json"]).json_lines();
+    // One P1 at a time: the second spawn is refused; after the first P1
+    // is killed (a bounds fault), the name is free again.
+    let spawns: Vec<u64> = kinds(&ev, "spawn")
+        .iter()
+        .map(|e| e["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(spawns, vec![1, 2], "{ev:?}");
+    let refused = kinds(&ev, "refused");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("P1 is already loaded (pid 1)")
+    );
+    // Both loads ran: by pid 1, then by pid 2.
+    let loads: Vec<u64> = kinds(&ev, "load")
+        .iter()
+        .map(|e| e["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(loads, vec![1, 2]);
+}
