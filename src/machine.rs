@@ -257,6 +257,18 @@ impl Machine {
                     ));
                 }
                 let q = space / 4;
+                // Code is r-x and data rw-: a section that is both writable
+                // and executable fits neither segment.
+                if let Some(s) = program
+                    .sections
+                    .iter()
+                    .find(|s| s.perms.contains(Perms::W | Perms::X))
+                {
+                    return Err(format!(
+                        "{} at {:#x} is writable and executable ({}): under segmentation code (r-x) and data (rw-) are separate segments; link them apart or use another --mmu",
+                        s.name, s.addr, s.perms
+                    ));
+                }
                 for s in &program.sections {
                     let (lo, hi, what) = if writable(s) {
                         (q, 2 * q, "segment 1 (data and heap)")

@@ -385,3 +385,38 @@ delayed = true
         .collect();
     assert_eq!(loads, vec![1, 2]);
 }
+
+/// §3.11: an ELF whose code is writable and executable fits neither the
+/// code (r-x) nor the data (rw-) segment: a layout error, not a fault on
+/// the first fetch.
+#[test]
+fn rwx_elf_under_segmentation_is_a_layout_error() {
+    let src = temp_file("rwx.s", b"    li a0, 3\n    li a7, 93\n    ecall\n");
+    let elf = super::support::temp_path("rwx.elf");
+    let (src, elf) = (src.to_str().unwrap(), elf.to_str().unwrap());
+    vmlab(&["asm", src, "-o", elf, "--text-base", "0x10000"]).ok();
+    // Make every loadable segment RWX (p_flags = 7).
+    let mut bytes = std::fs::read(elf).unwrap();
+    let u = |b: &[u8], at: usize, n: usize| {
+        b[at..at + n]
+            .iter()
+            .rev()
+            .fold(0usize, |acc, &x| acc << 8 | x as usize)
+    };
+    let (phoff, phentsize, phnum) = (u(&bytes, 32, 8), u(&bytes, 54, 2), u(&bytes, 56, 2));
+    for i in 0..phnum {
+        let ph = phoff + i * phentsize;
+        if u(&bytes, ph, 4) == 1 {
+            bytes[ph + 4..ph + 8].copy_from_slice(&7u32.to_le_bytes());
+        }
+    }
+    std::fs::write(elf, &bytes).unwrap();
+    // It runs where nothing separates code from data...
+    assert_eq!(vmlab(&["run", elf]).code, 3);
+    // ...and is refused, saying why, under segmentation.
+    vmlab(&["run", elf, "--mmu", "segmentation"]).bad_input(&[
+        "rwx.elf",
+        "writable and executable (rwx)",
+        "segmentation",
+    ]);
+}
