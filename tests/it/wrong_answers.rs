@@ -420,3 +420,45 @@ fn rwx_elf_under_segmentation_is_a_layout_error() {
         "segmentation",
     ]);
 }
+
+/// §3.10: a lackey reference is checked at every byte it touches: an
+/// 8-byte load at 0x3fc under 1 KiB of bounds faults.
+#[test]
+fn lackey_sizes_are_checked_at_every_byte() {
+    let run = super::support::vmlab_with_input(
+        &[
+            "trace", "--base", "0", "--bounds", "1k", "--format", "lackey", "--json", "-",
+        ],
+        " L 3fc,8\n L 3f8,8\n M 3fd,2\nI  3fe,4\n S 3ff,1\n",
+    );
+    let s = &run.json_lines()[0];
+    assert_eq!(s["references"], 6);
+    // Valid: 3f8+8, both halves of the modify at 3fd+2, 3ff+1. Faults:
+    // 3fc+8 and the 4-byte fetch at 3fe, each past 0x3ff.
+    assert_eq!(s["valid"], 4, "{s}");
+    assert_eq!(s["faults"]["bounds"], 2, "{s}");
+    // The per-access records say the same, reference by reference.
+    let run = super::support::vmlab_with_input(
+        &[
+            "trace",
+            "--base",
+            "0",
+            "--bounds",
+            "1k",
+            "--format",
+            "lackey",
+            "--json",
+            "--per-access",
+            "-",
+        ],
+        " L 3fc,8\n L 3f8,8\n",
+    );
+    let recs: Vec<Value> = run
+        .json_lines()
+        .into_iter()
+        .filter(|r| r.get("va").is_some())
+        .collect();
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[0]["fault"], "bounds");
+    assert!(recs[1].get("pa").is_some());
+}
