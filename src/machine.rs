@@ -219,6 +219,13 @@ impl Machine {
     pub fn new(program: &Program, config: &Config) -> Result<Machine, String> {
         // 1. The address space: big enough for the program.
         let (_, end) = program.extent().ok_or("the program is empty")?;
+        if !program
+            .sections
+            .iter()
+            .any(|s| s.perms.contains(Perms::X) && s.size > 0)
+        {
+            return Err("the program has no instructions".into());
+        }
         let space = match config.space {
             Some(s) => s,
             None => round_up(end, 4096)

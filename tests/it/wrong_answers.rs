@@ -462,3 +462,89 @@ fn lackey_sizes_are_checked_at_every_byte() {
     assert_eq!(recs[0]["fault"], "bounds");
     assert!(recs[1].get("pa").is_some());
 }
+
+/// §3.12: every error names what and where, on one line.
+#[test]
+fn error_messages_name_what_is_wrong_on_one_line() {
+    let trace = temp_file("t.txt", b"100\n");
+    let trace = trace.to_str().unwrap();
+    // A full disk names the file (or standard output).
+    if std::path::Path::new("/dev/full").exists() {
+        vmlab(&[
+            "trace",
+            "--base",
+            "0",
+            "--bounds",
+            "1k",
+            "--out",
+            "/dev/full",
+            trace,
+        ])
+        .bad_input(&["--out /dev/full", "No space left"]);
+        vmlab(&["run", "examples/sum.s", "--trace-out", "/dev/full"])
+            .bad_input(&["--trace-out /dev/full", "No space left"]);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_vmlab"))
+            .args(["run", "examples/sum.s"])
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            stderr.contains("standard output: No space left"),
+            "{stderr}"
+        );
+    }
+    // An access kind without an address.
+    vmlab(&["translate", "--base", "0", "--bounds", "1k", "r:"])
+        .bad_input(&["address 'r:'", "no address after 'r'"]);
+    // A 1-byte program: the byte, shown; a blank program: no instructions.
+    let one = temp_file("one.s", b"\x01");
+    vmlab(&["run", one.to_str().unwrap()]).bad_input(&["one.s:1", "unknown instruction '\\u{1}'"]);
+    let blank = temp_file("blank.s", b" ");
+    vmlab(&["run", blank.to_str().unwrap()]).bad_input(&["blank.s", "no instructions"]);
+    // --va-bits takes hex like every other number flag.
+    vmlab(&[
+        "translate",
+        "--va-bits",
+        "0xe",
+        "--segment",
+        "0x1000:0x100:rw",
+        "0x10",
+    ])
+    .ok();
+    // A negative number says so, naming the flag, on one line.
+    for (args, flag) in [
+        (
+            &["run", "examples/sum.s", "--base", "-1"][..],
+            "--base: '-1' is negative",
+        ),
+        (
+            &["trace", "--base", "-1", "--bounds", "1k", trace][..],
+            "--base: '-1' is negative",
+        ),
+        (
+            &["run", "examples/sum.s", "--max-instructions", "-5"][..],
+            "--max-instructions: '-5' is negative",
+        ),
+        (
+            &[
+                "translate",
+                "--va-bits",
+                "-3",
+                "--segment",
+                "0x1000:0x100:rw",
+                "0x10",
+            ][..],
+            "'-3' is negative",
+        ),
+    ] {
+        let run = vmlab(args);
+        run.bad_input(&[flag]);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    }
+    // Any other usage error is one line too.
+    let run = vmlab(&["trace", "--base", "0"]);
+    run.bad_input(&["required", "<TRACE>"]);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
