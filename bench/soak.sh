@@ -90,10 +90,10 @@ while (( $(date +%s) < deadline )); do
     flags=()
     (( seed % 2 )) && flags+=(--json)
     (( seed % 3 == 0 )) && flags+=(--strict)
-    timeout 30 /usr/bin/time -f "%M" -o "$OUT/rss-scenario" \
+    timeout 30 /usr/bin/time -f "%M" -o "$OUT/rss-random" \
         "$VMLAB" scenario run "$f" "${flags[@]}" > /dev/null 2> "$OUT/stderr"
     code=$?
-    kb=$(tail -1 "$OUT/rss-scenario" 2>/dev/null | grep -oE '^[0-9]+$' || echo 0)
+    kb=$(tail -1 "$OUT/rss-random" 2>/dev/null | grep -oE '^[0-9]+$' || echo 0)
     (( kb > scen_peak )) && scen_peak=$kb
     case $code in
         0) ok=$(( ok + 1 ));;

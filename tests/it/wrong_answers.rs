@@ -548,3 +548,51 @@ fn error_messages_name_what_is_wrong_on_one_line() {
     run.bad_input(&["required", "<TRACE>"]);
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
 }
+
+/// Found by the scenario fuzz target: a program under a 64-bit segmented
+/// space has its stack at the top, 2^64; computing that overflowed (a
+/// panic with overflow checks, sp = 0 and unlabelled stack accesses
+/// without). The stack works and its accesses are labelled.
+#[test]
+fn a_program_runs_at_the_top_of_a_64_bit_space() {
+    let toml = r#"
+[machine]
+memory = "64k"
+os_size = "4k"
+strategy = "segmentation"
+va_bits = 64
+stack_limit = "8k"
+
+[[process]]
+name = "deep"
+code = "256"
+stack = "64"
+source = """
+    li   a0, 10
+    call depth
+    li   a7, 2
+    ecall
+depth:
+    addi sp, sp, -16
+    sd   ra, 8(sp)
+    beqz a0, 1f
+    addi a0, a0, -1
+    call depth
+    addi a0, a0, 1
+1:  ld   ra, 8(sp)
+    addi sp, sp, 16
+    ret
+"""
+"#;
+    let path = temp_file("top64.toml", toml.as_bytes());
+    let ev = vmlab(&["scenario", "run", path.to_str().unwrap(), "--json"]).json_lines();
+    assert!(kinds(&ev, "kill").is_empty(), "{ev:?}");
+    assert_eq!(kinds(&ev, "exit")[0]["status"], 10);
+    let first_push = kinds(&ev, "store")[0];
+    assert_eq!(
+        first_push["va"].as_u64(),
+        Some(u64::MAX - 7),
+        "{first_push}"
+    );
+    assert_eq!(first_push["region"], "stack");
+}
