@@ -20,7 +20,7 @@ DIR=${BENCH_DIR:-/tmp/vmlab-bench}
 mkdir -p "$DIR"
 
 cargo build --release --quiet
-VMLAB=$PWD/target/release/vmlab
+VMLAB=${VMLAB:-$PWD/target/release/vmlab}
 cc -O3 -o "$DIR/trace_gen" bench/trace_gen.c
 cc -O3 -o "$DIR/trace_ref" bench/trace_ref.c
 

@@ -129,17 +129,23 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(e) => {
-            // clap prints help/version to stdout (exit 0) and usage errors to
-            // stderr (exit 2).
+        Err(e) if !e.use_stderr() => {
+            // Help and version: clap prints them to stdout (exit 0).
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // A usage error: one line, exit 2.
+            eprintln!("vmlab: {}", usage_error_line(&e, &args));
+            return ExitCode::from(2);
         }
     };
     let stdout = io::stdout();
-    let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut out =
+        io::BufWriter::with_capacity(1 << 16, NamedWriter::new(stdout.lock(), "standard output"));
     let result = run(cli, &mut out).and_then(|code| {
         out.flush()?;
         Ok(code)
@@ -165,6 +171,80 @@ pub(crate) fn write_svg_as(flag: &str, path: &std::path::Path, text: &str) -> Re
 /// [`write_svg_as`] for `--svg`.
 pub(crate) fn write_svg(path: &std::path::Path, text: &str) -> Result<(), CliError> {
     write_svg_as("--svg", path, text)
+}
+
+/// clap's usage error `e` as one line: what is wrong and clap's tips. A
+/// negative number given to a flag (which clap takes for an unknown flag,
+/// `--base -1`) says so, naming the flag.
+fn usage_error_line(e: &clap::Error, args: &[OsString]) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() == ErrorKind::UnknownArgument {
+        if let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) {
+            let digits = arg.strip_prefix('-').unwrap_or("");
+            if digits.starts_with(|c: char| c.is_ascii_digit()) {
+                let at = args.iter().position(|a| a.to_str() == Some(arg.as_str()));
+                let flag = at
+                    .and_then(|i| i.checked_sub(1))
+                    .and_then(|i| args[i].to_str())
+                    .filter(|f| f.starts_with('-'));
+                let why = "is negative (sizes, addresses and counts are unsigned)";
+                return match flag {
+                    Some(f) => format!("{f}: '{arg}' {why}"),
+                    None => format!("'{arg}' {why}"),
+                };
+            }
+        }
+    }
+    // clap's text: the error (up to the first blank line), then tips.
+    let text = e.render().to_string();
+    let mut lines = text.lines().map(str::trim);
+    let error: Vec<&str> = lines.by_ref().take_while(|l| !l.is_empty()).collect();
+    let error = error.join(" ");
+    let error = error.strip_prefix("error: ").unwrap_or(&error).to_string();
+    let tips: Vec<&str> = lines.filter_map(|l| l.strip_prefix("tip: ")).collect();
+    if tips.is_empty() {
+        error
+    } else {
+        format!("{error} ({})", tips.join("; "))
+    }
+}
+
+/// A writer whose errors name what it writes to: `standard output: No
+/// space left on device`, `--out trace.pa: ...`. The error kind is kept
+/// (a closed pipe stays a broken pipe).
+pub struct NamedWriter<W> {
+    inner: W,
+    name: String,
+}
+
+impl<W> NamedWriter<W> {
+    /// Wraps `inner`, naming it `name` in errors.
+    pub fn new(inner: W, name: impl Into<String>) -> Self {
+        Self {
+            inner,
+            name: name.into(),
+        }
+    }
+
+    fn named(&self, e: io::Error) -> io::Error {
+        io::Error::new(e.kind(), format!("{}: {e}", self.name))
+    }
+}
+
+impl<W: Write> Write for NamedWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf).map_err(|e| self.named(e))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().map_err(|e| self.named(e))
+    }
+}
+
+/// A clap value parser for a small count or width (`14`, `0xe`): the
+/// number forms every other flag takes, at most 2^32 - 1.
+pub fn parse_u32_arg(text: &str) -> Result<u32, String> {
+    let v = crate::addr::parse_number(text).map_err(|e| e.to_string())?;
+    u32::try_from(v).map_err(|_| format!("{v} is too large (at most {})", u32::MAX))
 }
 
 /// Parses a size or address argument (`16k`, `0x3000`, `100`), naming the

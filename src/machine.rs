@@ -219,6 +219,13 @@ impl Machine {
     pub fn new(program: &Program, config: &Config) -> Result<Machine, String> {
         // 1. The address space: big enough for the program.
         let (_, end) = program.extent().ok_or("the program is empty")?;
+        if !program
+            .sections
+            .iter()
+            .any(|s| s.perms.contains(Perms::X) && s.size > 0)
+        {
+            return Err("the program has no instructions".into());
+        }
         let space = match config.space {
             Some(s) => s,
             None => round_up(end, 4096)
@@ -257,6 +264,18 @@ impl Machine {
                     ));
                 }
                 let q = space / 4;
+                // Code is r-x and data rw-: a section that is both writable
+                // and executable fits neither segment.
+                if let Some(s) = program
+                    .sections
+                    .iter()
+                    .find(|s| s.perms.contains(Perms::W | Perms::X))
+                {
+                    return Err(format!(
+                        "{} at {:#x} is writable and executable ({}): under segmentation code (r-x) and data (rw-) are separate segments; link them apart or use another --mmu",
+                        s.name, s.addr, s.perms
+                    ));
+                }
                 for s in &program.sections {
                     let (lo, hi, what) = if writable(s) {
                         (q, 2 * q, "segment 1 (data and heap)")

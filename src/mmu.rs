@@ -172,10 +172,11 @@ pub enum Step {
     /// For a segment growing down: the distance below the top of the
     /// segment's range, `max - offset`, must be at most the segment size.
     CheckNegativeOffset {
-        /// The maximum segment size `2^offset_bits`.
-        max: u64,
-        /// The distance below the segment's top (the negative offset).
-        distance: u64,
+        /// The maximum segment size `2^offset_bits` (up to 2^64).
+        max: u128,
+        /// The distance below the segment's top (the negative offset, up
+        /// to 2^64).
+        distance: u128,
         /// The segment size it must not exceed.
         bounds: u64,
         /// Whether it passed.

@@ -1010,7 +1010,19 @@ fn run_kernel_under(sc: &Scenario, strategy: Strategy, sink: Sink<'_>) -> Result
                 r.k.compact();
             }
             ScriptItem::Spawn(n) => {
-                if let Some(i) = index(&n) {
+                // Names address processes: while one NAME lives, another
+                // cannot be spawned (after it terminates, NAME is free).
+                let living = index(&n)
+                    .and_then(|i| r.pids[i])
+                    .filter(|&p| r.k.proc(p).alive());
+                if let Some(pid) = living {
+                    r.k.emit(Event::Refused {
+                        operation: format!("spawn {n}"),
+                        reason: format!(
+                            "{n} is already loaded (pid {pid}); process names are unique"
+                        ),
+                    });
+                } else if let Some(i) = index(&n) {
                     let mut none = Vec::new();
                     r.spawn(sc, i, &mut none);
                     // Static relocation of this process's script lines is

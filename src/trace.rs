@@ -265,11 +265,9 @@ fn per_access_records<M: Mechanism>(
     w: &mut dyn Write,
 ) -> io::Result<()> {
     for (i, &va) in vas.iter().enumerate() {
-        let access = match acc {
-            Accesses::Uniform(a) => a,
-            Accesses::Each(k) => k[i],
-        };
-        let result = mmu.translate(crate::VirtAddr::new(va), access);
+        let access = acc.kind(i);
+        // Every byte of the reference, as the counters check it.
+        let result = mmu.translate_span(crate::VirtAddr::new(va), acc.size(i), access);
         let split = mmu.segment_and_offset(va);
         crate::render::trace::write_access(w, mechanism, va, access, split, result)?;
     }
@@ -316,5 +314,84 @@ mod tests {
     fn streamed_binary_with_trailing_bytes_is_an_error() {
         let e = replay_bytes(&[0, 0, 0, 0, 0, 0, 0, 0, 1, 2], Format::Bin, false).unwrap_err();
         assert!(e.to_string().contains("byte offset 8"), "{e}");
+    }
+
+    mod sized {
+        use super::*;
+        use crate::mmu::{Mmu, Perms, Segment, Segmentation};
+        use proptest::prelude::*;
+
+        /// The oracle: a reference of `size` bytes is valid when every
+        /// byte translates, each one physical byte after the previous.
+        fn every_byte(mmu: &AnyMmu, va: u64, size: u64, access: Access) -> bool {
+            let first = mmu.translate(crate::VirtAddr::new(va), access);
+            let Ok(pa) = first else { return false };
+            (1..size.max(1)).all(|i| {
+                let Some(v) = va.checked_add(i) else {
+                    return false;
+                };
+                mmu.translate(crate::VirtAddr::new(v), access)
+                    .is_ok_and(|p| Some(p.as_u64()) == pa.as_u64().checked_add(i))
+            })
+        }
+
+        proptest! {
+            /// A lackey replay counts as valid exactly the references whose
+            /// every byte translates, under base and bounds and under
+            /// segmentation (up and down segments, a gap, permissions).
+            #[test]
+            fn lackey_replay_checks_every_byte_of_a_reference(
+                refs in proptest::collection::vec(
+                    (0u64..0x5000, 0u64..=16, 0u8..4),
+                    1..300,
+                ),
+            ) {
+                let segmented = Segmentation::new(
+                    14,
+                    vec![
+                        Segment::up(0x8000, 0x400, Perms::R | Perms::X),
+                        Segment::up(0x9000, 0x7f0, Perms::R | Perms::W),
+                        Segment::up(0, 0, Perms::empty()),
+                        Segment::down(0xc000, 0x200, Perms::R | Perms::W),
+                    ],
+                    1 << 16,
+                )
+                .unwrap();
+                let mmus = [
+                    AnyMmu::BaseBounds(BaseBounds::new(0x1000, 0x3ff3, 1 << 16).unwrap()),
+                    AnyMmu::Segmentation(segmented),
+                ];
+                let mut text = String::new();
+                let mut expected = Vec::new();
+                for &(va, size, kind) in &refs {
+                    let (letter, accesses): (&str, &[Access]) = match kind {
+                        0 => ("I ", &[Access::Fetch]),
+                        1 => (" L", &[Access::Read]),
+                        2 => (" S", &[Access::Write]),
+                        _ => (" M", &[Access::Read, Access::Write]),
+                    };
+                    text.push_str(&format!("{letter} {va:x},{size}\n"));
+                    for &a in accesses {
+                        expected.push((va, size, a));
+                    }
+                }
+                for mmu in &mmus {
+                    let want = expected
+                        .iter()
+                        .filter(|&&(va, size, a)| every_byte(mmu, va, size, a))
+                        .count() as u64;
+                    let mut input = Input::stream(Box::new(io::Cursor::new(text.clone().into_bytes())));
+                    let opts = Options {
+                        format: Format::Lackey,
+                        default_access: Access::Read,
+                        strict: true,
+                    };
+                    let sinks = Sinks { out: None, per_access: None, progress: &mut |_| {} };
+                    let r = replay(mmu, &mut input, &opts, sinks).unwrap();
+                    prop_assert_eq!(r.stats.references(), expected.len() as u64);
+                    prop_assert_eq!(r.stats.valid, want);
+                }
+            }
+        }
     }
 }

@@ -114,7 +114,8 @@ impl Asm {
     /// Encodes and emits one machine instruction. In pass 1 an immediate out
     /// of range is not yet an error (addresses are not final).
     fn put(&mut self, name: &str, rd: u32, rs1: u32, rs2: u32, imm: i64) -> Result<(), String> {
-        let info = Op::by_name(name).ok_or_else(|| format!("unknown instruction '{name}'"))?;
+        let info = Op::by_name(name)
+            .ok_or_else(|| format!("unknown instruction '{}'", name.escape_debug()))?;
         let word = match encode(info, rd, rs1, rs2, imm) {
             Ok(w) => w,
             Err(_) if !self.final_pass => 0,
@@ -349,7 +350,8 @@ impl Asm {
     }
 
     fn real(&mut self, m: &str, ops: &[String]) -> Result<(), String> {
-        let info = Op::by_name(m).ok_or_else(|| format!("unknown instruction '{m}'"))?;
+        let info =
+            Op::by_name(m).ok_or_else(|| format!("unknown instruction '{}'", m.escape_debug()))?;
         let n = ops.len();
         let want = |k: usize| -> Result<(), String> {
             if n != k {

@@ -236,7 +236,7 @@ impl Tracer for Trace<'_> {
 /// (`--trace-out`), by virtual address: what the program asked for, for
 /// `vmlab trace` to replay under another mechanism.
 struct Recorder {
-    w: BufWriter<std::fs::File>,
+    w: BufWriter<super::NamedWriter<std::fs::File>>,
     error: Option<std::io::Error>,
 }
 
@@ -379,8 +379,12 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         Some(path) => Some(Recorder {
             w: BufWriter::with_capacity(
                 1 << 20,
-                std::fs::File::create(path)
-                    .map_err(|e| CliError::input(format!("--trace-out {}: {e}", path.display())))?,
+                super::NamedWriter::new(
+                    std::fs::File::create(path).map_err(|e| {
+                        CliError::input(format!("--trace-out {}: {e}", path.display()))
+                    })?,
+                    format!("--trace-out {}", path.display()),
+                ),
             ),
             error: None,
         }),

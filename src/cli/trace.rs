@@ -335,7 +335,11 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
     let mut out_file = match &args.out {
         Some(p) => Some(io::BufWriter::with_capacity(
             1 << 20,
-            File::create(p).map_err(|e| CliError::input(format!("--out {}: {e}", p.display())))?,
+            super::NamedWriter::new(
+                File::create(p)
+                    .map_err(|e| CliError::input(format!("--out {}: {e}", p.display())))?,
+                format!("--out {}", p.display()),
+            ),
         )),
         None => None,
     };

@@ -129,7 +129,7 @@ pub(crate) struct MechanismFlags {
     #[arg(long = "segment", value_name = "BASE:SIZE:PERMS[:down][:NAME]")]
     pub segments: Vec<String>,
     /// Width of a virtual address in bits (required with --segment).
-    #[arg(long, value_name = "BITS")]
+    #[arg(long, value_name = "BITS", value_parser = super::parse_u32_arg)]
     pub va_bits: Option<u32>,
 }
 
@@ -222,8 +222,13 @@ fn parse_request(
         ),
         None => (default, text),
     };
-    let va =
-        crate::addr::parse_number(addr).map_err(|e| CliError::input(format!("address {e}")))?;
+    let va = crate::addr::parse_number(addr).map_err(|e| match e {
+        crate::addr::SizeError::Empty => CliError::input(format!(
+            "address '{text}': no address after '{}' (write e.g. r:0x100)",
+            text.split_once(':').map_or("", |p| p.0)
+        )),
+        e => CliError::input(format!("address '{text}': {e}")),
+    })?;
     if let Some(bits) = width
         && bits < 64
         && va >> bits != 0

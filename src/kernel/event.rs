@@ -142,8 +142,8 @@ pub enum Event {
         pid: Pid,
         /// Its name.
         name: String,
-        /// Size of its address space.
-        size: u64,
+        /// Size of its address space (2^64 for a 64-bit segmented space).
+        size: u128,
         /// Where its pieces went.
         blocks: Vec<Block>,
         /// The MMU registers saved in its PCB.

@@ -74,9 +74,22 @@ pub struct Region {
 }
 
 impl Region {
-    /// One past the last virtual address.
+    /// One past the last virtual address. A stack at the top of a 64-bit
+    /// space ends at 2^64, which a u64 cannot hold: this saturates at
+    /// 2^64 - 1 there; use [`Region::end_wide`] or [`Region::contains`].
     pub fn end(&self) -> u64 {
-        self.start + self.size
+        self.start.saturating_add(self.size)
+    }
+
+    /// One past the last virtual address, exactly (up to 2^64).
+    pub fn end_wide(&self) -> u128 {
+        u128::from(self.start) + u128::from(self.size)
+    }
+
+    /// Whether `va` lies in the region (exact at the top of a 64-bit space).
+    pub fn contains(&self, va: u64) -> bool {
+        va.checked_sub(self.start)
+            .is_some_and(|off| off < self.size)
     }
 }
 
@@ -304,10 +317,7 @@ impl AddressSpace {
 
     /// The region holding `va`, if any.
     pub fn region_of(&self, va: u64) -> Option<RegionKind> {
-        self.regions
-            .iter()
-            .find(|r| r.start <= va && va < r.end())
-            .map(|r| r.kind)
+        self.regions.iter().find(|r| r.contains(va)).map(|r| r.kind)
     }
 
     /// The region of a kind.

@@ -424,7 +424,12 @@ impl Kernel {
         let p = self.proc(pid);
         let blocks = p.memory.iter().map(Allocation::block).collect();
         let registers = registers_view(&p.mmu);
-        let size = p.space.size;
+        // A segmented space is 2^va_bits bytes: 2^64 does not fit a u64.
+        let size = if strategy == Strategy::Segmentation {
+            1u128 << self.config.va_bits
+        } else {
+            u128::from(p.space.size)
+        };
         let regions = p
             .space
             .regions
@@ -716,11 +721,15 @@ impl Kernel {
                 }
             }
         }
+        // sp starts at the top of the stack. At the top of a 64-bit space
+        // that is 2^64, which a 64-bit register holds as 0: the first push
+        // (sp - 16, modular as the hardware's addi) lands on the highest 16
+        // bytes, as on a real machine.
         let stack_top = self
             .proc(pid)
             .space
             .region(RegionKind::Stack)
-            .map(|r| r.end())
+            .map(|r| (r.end_wide() % (1u128 << 64)) as u64)
             .unwrap_or(self.proc(pid).space.size);
         let p = self.proc_mut(pid);
         if spec.context.pc == 0 {

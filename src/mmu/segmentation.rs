@@ -368,8 +368,8 @@ impl Mmu for Segmentation {
             let wide = max - u128::from(offset);
             let ok = wide <= u128::from(seg.size);
             rec.record(|| Step::CheckNegativeOffset {
-                max: u64::try_from(max).unwrap_or(u64::MAX),
-                distance: u64::try_from(wide).unwrap_or(u64::MAX),
+                max,
+                distance: wide,
                 bounds: seg.size,
                 ok,
             });

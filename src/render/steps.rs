@@ -331,7 +331,7 @@ fn is_fault(e: &Event) -> bool {
 #[derive(Clone, Debug, Default)]
 struct Proc {
     name: String,
-    size: u64,
+    size: u128,
     /// Physical blocks: (what, start, size).
     blocks: Vec<(String, u64, u64)>,
     /// Virtual regions: (what, start, size).
@@ -652,7 +652,7 @@ impl State {
 /// in use at its place in the address space (named after the block it
 /// maps); else the whole address space as one image.
 fn virtual_regions(
-    size: u64,
+    size: u128,
     blocks: &[crate::kernel::event::Block],
     registers: &RegistersView,
     regions: &[crate::kernel::event::RegionView],
@@ -688,7 +688,12 @@ fn virtual_regions(
             })
             .collect();
     }
-    vec![("image".to_string(), 0, size)]
+    // Only a segmented space reaches 2^64, and it has its table above.
+    vec![(
+        "image".to_string(),
+        0,
+        u64::try_from(size).unwrap_or(u64::MAX),
+    )]
 }
 
 /// The MMU that the registers `r` describe, on `memory` bytes.

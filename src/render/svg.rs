@@ -45,6 +45,11 @@ pub fn hex(v: u64) -> String {
     format!("{v:#x}")
 }
 
+/// [`hex`] for an end that may be 2^64 (the top of a 64-bit space).
+pub fn hex_wide(v: u128) -> String {
+    format!("{v:#x}")
+}
+
 /// Fill of a process's piece number `i`: light colours that keep dark text
 /// readable, told apart in greyscale by their labels.
 pub fn process_fill(i: usize) -> &'static str {

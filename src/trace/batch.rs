@@ -21,13 +21,38 @@ use crate::addr::VirtAddr;
 use crate::mmu::{Access, Base, BaseBounds, Identity, Mmu, Segmentation};
 
 /// The access kinds of a batch: one for all (a trace without kinds), or one
-/// per reference.
+/// per reference; with sizes when the trace gives them (lackey).
 #[derive(Clone, Copy, Debug)]
 pub enum Accesses<'a> {
-    /// Every reference has this kind.
+    /// Every reference has this kind (and touches one byte).
     Uniform(Access),
-    /// Reference `i` has kind `[i]` (same length as the addresses).
+    /// Reference `i` has kind `[i]` (same length as the addresses) and
+    /// touches one byte.
     Each(&'a [Access]),
+    /// Reference `i` has kind `.0[i]` and touches the `.1[i]` bytes from its
+    /// address (both as long as the addresses; size 0 counts as 1). Every
+    /// byte is checked, through [`Mmu::translate_span`].
+    Sized(&'a [Access], &'a [u64]),
+}
+
+impl Accesses<'_> {
+    /// The kind of reference `i`.
+    #[inline(always)]
+    pub fn kind(&self, i: usize) -> Access {
+        match self {
+            Accesses::Uniform(a) => *a,
+            Accesses::Each(k) | Accesses::Sized(k, _) => k[i],
+        }
+    }
+
+    /// The bytes reference `i` touches (1 unless sized).
+    #[inline(always)]
+    pub fn size(&self, i: usize) -> u64 {
+        match self {
+            Accesses::Sized(_, sizes) => sizes[i],
+            _ => 1,
+        }
+    }
 }
 
 /// A mechanism the trace engine can replay: an [`Mmu`] that also says which
@@ -91,10 +116,20 @@ impl Mechanism for BaseBounds {
             .base()
             .checked_add(self.bounds())
             .is_some_and(|end| end <= self.phys_size());
-        if fits {
-            window_batch::<KEEP>(self.base(), self.bounds(), vas, accesses, stats, out);
-        } else {
-            generic_batch::<Self, KEEP>(self, vas, accesses, stats, out);
+        match (fits, accesses) {
+            (true, Accesses::Sized(kinds, sizes)) => window_sized_batch::<KEEP>(
+                self.base(),
+                self.bounds(),
+                vas,
+                kinds,
+                sizes,
+                stats,
+                out,
+            ),
+            (true, _) => {
+                window_batch::<KEEP>(self.base(), self.bounds(), vas, accesses, stats, out)
+            }
+            (false, _) => generic_batch::<Self, KEEP>(self, vas, accesses, stats, out),
         }
     }
 }
@@ -119,7 +154,12 @@ impl Mechanism for Segmentation {
         stats: &mut Stats,
         out: &mut Translated,
     ) {
-        match Comparators::of(self) {
+        // Sized references: every byte, through translate_span.
+        let table = match accesses {
+            Accesses::Sized(..) => None,
+            _ => Comparators::of(self),
+        };
+        match table {
             Some(table) => segmented_batch::<KEEP>(&table, vas, accesses, stats, out),
             None => generic_batch::<Self, KEEP>(self, vas, accesses, stats, out),
         }
@@ -211,6 +251,14 @@ fn generic_batch<M: Mechanism, const KEEP: bool>(
                 by_access[access_index(access)] += 1;
             }
         }
+        Accesses::Sized(kinds, sizes) => {
+            assert_eq!(kinds.len(), vas.len(), "one access kind per address");
+            assert_eq!(sizes.len(), vas.len(), "one size per address");
+            for ((&va, &access), &size) in vas.iter().zip(kinds).zip(sizes) {
+                acc.step_span::<M, KEEP>(mmu, 0, va, size, access, out);
+                by_access[access_index(access)] += 1;
+            }
+        }
     }
     let Counters {
         lanes,
@@ -252,6 +300,36 @@ impl Counters<'_> {
         out: &mut Translated,
     ) {
         let result = mmu.translate(VirtAddr::new(va), access);
+        self.count::<M, KEEP>(mmu, lane, va, access, result, out);
+    }
+
+    /// One reference of `size` bytes: every byte checked with
+    /// `Mmu::translate_span`, then counted at its first byte.
+    #[inline(always)]
+    fn step_span<M: Mechanism, const KEEP: bool>(
+        &mut self,
+        mmu: &M,
+        lane: usize,
+        va: u64,
+        size: u64,
+        access: Access,
+        out: &mut Translated,
+    ) {
+        let result = mmu.translate_span(VirtAddr::new(va), size, access);
+        self.count::<M, KEEP>(mmu, lane, va, access, result, out);
+    }
+
+    /// Counts one reference's outcome.
+    #[inline(always)]
+    fn count<M: Mechanism, const KEEP: bool>(
+        &mut self,
+        mmu: &M,
+        lane: usize,
+        va: u64,
+        access: Access,
+        result: Result<crate::addr::PhysAddr, crate::fault::Fault>,
+        out: &mut Translated,
+    ) {
         let segment = mmu.segment_of(va);
         match result {
             Ok(pa) => {
@@ -309,7 +387,9 @@ fn window_batch<const KEEP: bool>(
         Accesses::Uniform(access) => {
             stats.by_access[access_index(access)] += vas.len() as u64;
         }
-        Accesses::Each(kinds) => {
+        // Never sized: BaseBounds::count_batch sends those to the generic loop.
+        Accesses::Each(kinds) | Accesses::Sized(kinds, _) => {
+            debug_assert!(matches!(accesses, Accesses::Each(_)));
             assert_eq!(kinds.len(), vas.len(), "one access kind per address");
             for &a in kinds {
                 stats.by_access[access_index(a)] += 1;
@@ -347,12 +427,55 @@ fn window_batch<const KEEP: bool>(
         for (i, &va) in vas.iter().enumerate() {
             if va < bounds {
                 out.pas.push(base + va); // base + bounds fits in memory
-                out.accesses.push(match accesses {
-                    Accesses::Uniform(a) => a,
-                    Accesses::Each(kinds) => kinds[i],
-                });
+                out.accesses.push(accesses.kind(i));
             }
         }
+    }
+}
+
+/// [`translate_batch`] for sized references (lackey) under base and bounds
+/// whose address space lies in memory: what `Mmu::translate_span` answers,
+/// without calling it. The reference `[va, last]` (`last = va + size - 1`,
+/// size 0 counted as 1) is valid when `va <= last < bounds`; otherwise it is
+/// a bounds fault, or an overflow fault when `va` is inside the bounds but
+/// `last` would pass 2^64 - 1 (translate_span checks the first byte, then
+/// the overflow, then the last byte). Base and bounds is one piece, so the
+/// two ends decide. Agrees with the generic loop, which calls
+/// `translate_span`, on every reference (tested).
+fn window_sized_batch<const KEEP: bool>(
+    base: u64,
+    bounds: u64,
+    vas: &[u64],
+    kinds: &[Access],
+    sizes: &[u64],
+    stats: &mut Stats,
+    out: &mut Translated,
+) {
+    assert_eq!(kinds.len(), vas.len(), "one access kind per address");
+    assert_eq!(sizes.len(), vas.len(), "one size per address");
+    let (mut valid, mut overflow) = (0u64, 0u64);
+    let (mut lowest, mut highest) = (u64::MAX, 0u64);
+    for ((&va, &access), &size) in vas.iter().zip(kinds).zip(sizes) {
+        stats.by_access[access_index(access)] += 1;
+        let (last, wrapped) = va.overflowing_add(size.max(1) - 1);
+        let ok = !wrapped && last < bounds;
+        valid += u64::from(ok);
+        overflow += u64::from(wrapped && va < bounds);
+        if ok {
+            lowest = lowest.min(va);
+            highest = highest.max(va);
+            if KEEP {
+                out.pas.push(base + va); // base + bounds fits in memory
+                out.accesses.push(access);
+            }
+        }
+    }
+    stats.valid += valid;
+    stats.faults[fault_index(crate::FaultKind::Overflow)] += overflow;
+    stats.faults[fault_index(crate::FaultKind::Bounds)] += vas.len() as u64 - valid - overflow;
+    if valid > 0 {
+        stats.lowest_va = stats.lowest_va.min(lowest);
+        stats.highest_va = stats.highest_va.max(highest);
     }
 }
 
@@ -558,7 +681,10 @@ fn segmented_batch<const KEEP: bool>(
                 step::<KEEP>(t, l0, shift, mask, va, access, out);
             }
         }
-        Accesses::Each(kinds) => {
+        // Never sized: Segmentation::count_batch sends those to the
+        // generic loop.
+        Accesses::Each(kinds) | Accesses::Sized(kinds, _) => {
+            debug_assert!(matches!(accesses, Accesses::Each(_)));
             assert_eq!(kinds.len(), vas.len(), "one access kind per address");
             let t = &cmp.table;
             let tail = vas.len() / LANES * LANES;
@@ -710,11 +836,31 @@ mod tests {
         fn agree<M: Mechanism>(m: &M, vas: &[u64], kinds: &[Access]) -> Result<(), TestCaseError> {
             let half = vas.len() / 2;
             let uniform = Accesses::Uniform(Access::Write);
+            // Sizes 0 to 16 (lackey's), the largest lackey size, and
+            // sizes that pass 2^64 (from an address of at least 2).
+            let sizes: Vec<u64> = vas
+                .iter()
+                .map(|&v| match v % 41 {
+                    0 if v >= 2 => u64::MAX - v % 2,
+                    1 => crate::trace::lackey::MAX_SIZE,
+                    _ => v % 17,
+                })
+                .collect();
             let batches = [
                 [(&vas[..half], uniform), (&vas[half..], uniform)],
                 [
                     (&vas[..half], Accesses::Each(&kinds[..half])),
                     (&vas[half..], Accesses::Each(&kinds[half..])),
+                ],
+                [
+                    (
+                        &vas[..half],
+                        Accesses::Sized(&kinds[..half], &sizes[..half]),
+                    ),
+                    (
+                        &vas[half..],
+                        Accesses::Sized(&kinds[half..], &sizes[half..]),
+                    ),
                 ],
             ];
             for two in batches {

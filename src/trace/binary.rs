@@ -186,11 +186,7 @@ mod tests {
         let mut got = Vec::new();
         d.decode(b, &mut BadInput::default(), &mut |vas, acc| {
             for (i, &va) in vas.iter().enumerate() {
-                let a = match acc {
-                    Accesses::Uniform(a) => a,
-                    Accesses::Each(k) => k[i],
-                };
-                got.push((va, a));
+                got.push((va, acc.kind(i)));
             }
             Ok::<(), Malformed>(())
         })?;

@@ -8,20 +8,27 @@
 //! ==12345== ...        valgrind's own messages: skipped
 //! ```
 //!
-//! Addresses are hex without `0x`; the size must be present and decimal. A
-//! reference is translated at its first byte. Any other line (for example a
-//! program's own output mixed in with `2>&1`) is malformed.
+//! Addresses are hex without `0x`; the size must be present and decimal, at
+//! most [`MAX_SIZE`] bytes. Every byte of a reference is checked (through
+//! `Mmu::translate_span`): a load that straddles a bound faults. Any other
+//! line (for example a program's own output mixed in with `2>&1`) is
+//! malformed.
 
 use super::batch::Accesses;
 use super::format::{BATCH, BadInput, Decoder, Location, Malformed};
 use super::text::{end_of_line, next_line, parse_decimal, parse_hex};
 use crate::mmu::Access;
 
+/// The largest size a lackey reference may have (lackey's own are at most
+/// 64 bytes, a vector register); a larger one is a malformed line.
+pub const MAX_SIZE: u64 = 4096;
+
 /// Decodes lackey traces, counting lines across chunks.
 pub struct LackeyDecoder {
     line: u64,
     vas: Vec<u64>,
     kinds: Vec<Access>,
+    sizes: Vec<u64>,
 }
 
 impl Default for LackeyDecoder {
@@ -38,6 +45,7 @@ impl LackeyDecoder {
             line: 0,
             vas: vec![0; BATCH + 1],
             kinds: vec![Access::Read; BATCH + 1],
+            sizes: vec![1; BATCH + 1],
         }
     }
 }
@@ -47,6 +55,7 @@ enum Line {
     /// A reference (`modify` for `M`: read then write).
     Reference {
         va: u64,
+        size: u64,
         access: Access,
         modify: bool,
     },
@@ -85,9 +94,17 @@ fn parse_line(b: &[u8], i: &mut usize) -> Result<Line, &'static str> {
         return Err("expected ',size' after the address");
     }
     *i += 1;
-    parse_decimal(b, i).map_err(|_| "expected a decimal size after ','")?;
+    let size = parse_decimal(b, i).map_err(|_| "expected a decimal size after ','")?;
+    if size > MAX_SIZE {
+        return Err("the size is larger than 4096 bytes");
+    }
     end_of_line(b, i)?;
-    Ok(Line::Reference { va, access, modify })
+    Ok(Line::Reference {
+        va,
+        size,
+        access,
+        modify,
+    })
 }
 
 impl Decoder for LackeyDecoder {
@@ -106,17 +123,27 @@ impl Decoder for LackeyDecoder {
             self.line += 1;
             let start = i;
             match parse_line(b, &mut i) {
-                Ok(Line::Reference { va, access, modify }) => {
+                Ok(Line::Reference {
+                    va,
+                    size,
+                    access,
+                    modify,
+                }) => {
                     self.vas[n] = va;
                     self.kinds[n] = access;
+                    self.sizes[n] = size;
                     n += 1;
                     if modify {
                         self.vas[n] = va;
                         self.kinds[n] = Access::Write;
+                        self.sizes[n] = size;
                         n += 1;
                     }
                     if n >= BATCH {
-                        emit(&self.vas[..n], Accesses::Each(&self.kinds[..n]))?;
+                        emit(
+                            &self.vas[..n],
+                            Accesses::Sized(&self.kinds[..n], &self.sizes[..n]),
+                        )?;
                         n = 0;
                     }
                 }
@@ -129,7 +156,10 @@ impl Decoder for LackeyDecoder {
             }
         }
         if n > 0 {
-            emit(&self.vas[..n], Accesses::Each(&self.kinds[..n]))?;
+            emit(
+                &self.vas[..n],
+                Accesses::Sized(&self.kinds[..n], &self.sizes[..n]),
+            )?;
         }
         Ok(())
     }
@@ -140,17 +170,44 @@ mod tests {
     use super::*;
 
     fn decode(text: &str, bad: &mut BadInput) -> Vec<(u64, Access)> {
+        decode_sized(text, bad)
+            .into_iter()
+            .map(|(va, a, _)| (va, a))
+            .collect()
+    }
+
+    fn decode_sized(text: &str, bad: &mut BadInput) -> Vec<(u64, Access, u64)> {
         let mut d = LackeyDecoder::new();
         let mut got = Vec::new();
         d.decode(text.as_bytes(), bad, &mut |vas, acc| {
-            let Accesses::Each(kinds) = acc else {
-                unreachable!()
-            };
-            got.extend(vas.iter().copied().zip(kinds.iter().copied()));
+            for (i, &va) in vas.iter().enumerate() {
+                got.push((va, acc.kind(i), acc.size(i)));
+            }
             Ok::<(), Malformed>(())
         })
         .unwrap();
         got
+    }
+
+    #[test]
+    fn sizes_are_kept_and_bounded() {
+        let mut bad = BadInput::default();
+        let got = decode_sized(
+            " L 3fc,8
+ M 10,4
+I  20,4097
+",
+            &mut bad,
+        );
+        assert_eq!(
+            got,
+            vec![
+                (0x3fc, Access::Read, 8),
+                (0x10, Access::Read, 4),
+                (0x10, Access::Write, 4)
+            ]
+        );
+        assert_eq!(bad.count, 1);
     }
 
     #[test]

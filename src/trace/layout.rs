@@ -107,6 +107,15 @@ impl LayoutScan {
                     self.touch(va, a);
                 }
             }
+            Accesses::Sized(kinds, sizes) => {
+                // The first and the last byte: the layout covers both.
+                for ((&va, &a), &size) in vas.iter().zip(kinds).zip(sizes) {
+                    self.touch(va, a);
+                    if size > 1 {
+                        self.touch(va.saturating_add(size - 1), a);
+                    }
+                }
+            }
         }
     }
 

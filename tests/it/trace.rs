@@ -68,8 +68,9 @@ fn mechanisms() -> Vec<(Vec<&'static str>, AnyMmu)> {
     ]
 }
 
-/// One trace written in `format`, with the references it stands for.
-fn encode(format: &str, refs: &[(u64, Access)]) -> (Vec<u8>, Vec<(u64, Access)>) {
+/// One trace written in `format`, with the references it stands for:
+/// address, access and the bytes it touches.
+fn encode(format: &str, refs: &[(u64, Access)]) -> (Vec<u8>, Vec<(u64, Access, u64)>) {
     let letter = |a: Access| match a {
         Access::Fetch => "F",
         Access::Read => "R",
@@ -87,13 +88,13 @@ fn encode(format: &str, refs: &[(u64, Access)]) -> (Vec<u8>, Vec<(u64, Access)>)
                     format!("{}:{va}\n", letter(a).to_lowercase())
                 };
                 b.extend_from_slice(line.as_bytes());
-                meant.push((va, a));
+                meant.push((va, a, 1));
             }
         }
         "bin" => {
             for &(va, _) in refs {
                 b.extend_from_slice(&va.to_le_bytes());
-                meant.push((va, Access::Write)); // the test passes --access write
+                meant.push((va, Access::Write, 1)); // the test passes --access write
             }
         }
         "bin-kind" => {
@@ -104,25 +105,25 @@ fn encode(format: &str, refs: &[(u64, Access)]) -> (Vec<u8>, Vec<(u64, Access)>)
                     Access::Write => 1,
                     Access::Fetch => 2,
                 });
-                meant.push((va, a));
+                meant.push((va, a, 1));
             }
         }
         "lackey" => {
             b.extend_from_slice(b"==42== Lackey, an example Valgrind tool\n");
             for (i, &(va, a)) in refs.iter().enumerate() {
-                let line = match a {
-                    Access::Fetch => format!("I  {va:08x},3\n"),
+                let (line, size) = match a {
+                    Access::Fetch => (format!("I  {va:08x},3\n"), 3),
                     Access::Read if i % 3 == 0 => {
-                        meant.push((va, Access::Read));
-                        meant.push((va, Access::Write));
+                        meant.push((va, Access::Read, 4));
+                        meant.push((va, Access::Write, 4));
                         b.extend_from_slice(format!(" M {va:08x},4\n").as_bytes());
                         continue;
                     }
-                    Access::Read => format!(" L {va:08x},8\n"),
-                    Access::Write => format!(" S {va:08x},8\n"),
+                    Access::Read => (format!(" L {va:08x},8\n"), 8),
+                    Access::Write => (format!(" S {va:08x},8\n"), 8),
                 };
                 b.extend_from_slice(line.as_bytes());
-                meant.push((va, a));
+                meant.push((va, a, size));
             }
             b.extend_from_slice(b"==42== \n");
         }
@@ -163,8 +164,8 @@ proptest! {
             let lines = run.json_lines();
             prop_assert_eq!(lines.len(), meant.len() + 1, "{}", format);
             let mut valid = 0;
-            for ((va, access), got) in meant.iter().zip(&lines) {
-                let t = mmu.explain(vmlab::VirtAddr::new(*va), *access);
+            for (&(va, access, size), got) in meant.iter().zip(&lines) {
+                let t = scalar(&mmu, va, access, size);
                 valid += t.result.is_ok() as u64;
                 prop_assert_eq!(got, &translation::to_json(&t, mmu.mechanism()), "{}", format);
             }
@@ -210,15 +211,28 @@ proptest! {
     }
 }
 
-/// What the scalar `explain` path says a replay of `refs` must count: the
-/// summary fields [`summarised`] picks, and the physical addresses of the
+/// The scalar path for a reference of `size` bytes: the narrated walk of
+/// its first byte and, when that translates, `Mmu::translate_span`'s
+/// verdict on every byte it touches.
+fn scalar(mmu: &AnyMmu, va: u64, access: Access, size: u64) -> vmlab::mmu::Translation {
+    let mut t = mmu.explain(vmlab::VirtAddr::new(va), access);
+    if t.result.is_ok() {
+        if let Err(f) = mmu.translate_span(vmlab::VirtAddr::new(va), size, access) {
+            t.result = Err(f);
+        }
+    }
+    t
+}
+
+/// What the scalar path says a replay of `refs` must count: the summary
+/// fields [`summarised`] picks, and the physical addresses of the
 /// references that translated, in order.
-fn scalar_summary(mmu: &AnyMmu, refs: &[(u64, Access)]) -> (serde_json::Value, Vec<u64>) {
+fn scalar_summary(mmu: &AnyMmu, refs: &[(u64, Access, u64)]) -> (serde_json::Value, Vec<u64>) {
     let mut faults = serde_json::Map::new();
     let mut segments = vec![(0u64, 0u64, u64::MAX, 0u64); segment_sizes(mmu).len()];
     let (mut lowest, mut highest, mut pas) = (u64::MAX, 0u64, Vec::new());
-    for &(va, access) in refs {
-        let t = mmu.explain(vmlab::VirtAddr::new(va), access);
+    for &(va, access, size) in refs {
+        let t = scalar(mmu, va, access, size);
         let seg = t.segment().map(|(s, _)| s as usize);
         match t.result {
             Ok(pa) => {

@@ -299,3 +299,300 @@ fn asm_refuses_overflowing_constants_and_a_misaligned_text_base() {
     .bad_input(&["--text-base", "0x1", "multiple of 4"]);
     assert!(!out.exists());
 }
+
+/// §3.8: at 64 bits the narration says 2^64, not 2^64 - 1.
+#[test]
+fn sixty_four_bit_narration_says_two_to_the_64() {
+    let out = vmlab(&[
+        "translate",
+        "--va-bits",
+        "64",
+        "--segment",
+        "0x1000:0x100:rw:down",
+        "0xfffffffffffffff0",
+    ])
+    .ok()
+    .to_string();
+    assert!(
+        out.contains("negative offset = 0x10000000000000000 - offset = -0x10"),
+        "{out}"
+    );
+    let toml = r#"
+script = ["P1: load 0x10"]
+[machine]
+memory = "64k"
+os_size = "4k"
+strategy = "segmentation"
+va_bits = 64
+[[process]]
+name = "P1"
+code = "1k"
+"#;
+    let path = temp_file("s64.toml", toml.as_bytes());
+    let text = vmlab(&["scenario", "run", path.to_str().unwrap()])
+        .ok()
+        .to_string();
+    assert!(
+        text.contains("address space of 18446744073709551616 bytes"),
+        "{text}"
+    );
+    // JSON: the exact integer (a reader without big numbers sees 1.8e19).
+    let json = vmlab(&["scenario", "run", path.to_str().unwrap(), "--json"]);
+    let spawn = json
+        .stdout
+        .lines()
+        .find(|l| l.contains("\"spawn\""))
+        .unwrap();
+    assert!(spawn.contains("\"size\":18446744073709551616,"), "{spawn}");
+}
+
+/// §3.9: a name addresses one process: a second `spawn P1` while P1 lives
+/// is refused, so `P1: ...` always means the one P1.
+#[test]
+fn spawning_a_living_name_twice_is_refused() {
+    let toml = r#"
+script = ["spawn P1", "spawn P1", "P1: load 0", "P1: store 0x2000 = 1", "spawn P1", "P1: load 0"]
+[machine]
+memory = "16k"
+os_size = "1k"
+strategy = "base-bounds"
+[[process]]
+name = "P1"
+size = "1k"
+delayed = true
+"#;
+    let path = temp_file("twice.toml", toml.as_bytes());
+    let ev = vmlab(&["scenario", "run", path.to_str().unwrap(), "--json"]).json_lines();
+    // One P1 at a time: the second spawn is refused; after the first P1
+    // is killed (a bounds fault), the name is free again.
+    let spawns: Vec<u64> = kinds(&ev, "spawn")
+        .iter()
+        .map(|e| e["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(spawns, vec![1, 2], "{ev:?}");
+    let refused = kinds(&ev, "refused");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("P1 is already loaded (pid 1)")
+    );
+    // Both loads ran: by pid 1, then by pid 2.
+    let loads: Vec<u64> = kinds(&ev, "load")
+        .iter()
+        .map(|e| e["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(loads, vec![1, 2]);
+}
+
+/// §3.11: an ELF whose code is writable and executable fits neither the
+/// code (r-x) nor the data (rw-) segment: a layout error, not a fault on
+/// the first fetch.
+#[test]
+fn rwx_elf_under_segmentation_is_a_layout_error() {
+    let src = temp_file("rwx.s", b"    li a0, 3\n    li a7, 93\n    ecall\n");
+    let elf = super::support::temp_path("rwx.elf");
+    let (src, elf) = (src.to_str().unwrap(), elf.to_str().unwrap());
+    vmlab(&["asm", src, "-o", elf, "--text-base", "0x10000"]).ok();
+    // Make every loadable segment RWX (p_flags = 7).
+    let mut bytes = std::fs::read(elf).unwrap();
+    let u = |b: &[u8], at: usize, n: usize| {
+        b[at..at + n]
+            .iter()
+            .rev()
+            .fold(0usize, |acc, &x| acc << 8 | x as usize)
+    };
+    let (phoff, phentsize, phnum) = (u(&bytes, 32, 8), u(&bytes, 54, 2), u(&bytes, 56, 2));
+    for i in 0..phnum {
+        let ph = phoff + i * phentsize;
+        if u(&bytes, ph, 4) == 1 {
+            bytes[ph + 4..ph + 8].copy_from_slice(&7u32.to_le_bytes());
+        }
+    }
+    std::fs::write(elf, &bytes).unwrap();
+    // It runs where nothing separates code from data...
+    assert_eq!(vmlab(&["run", elf]).code, 3);
+    // ...and is refused, saying why, under segmentation.
+    vmlab(&["run", elf, "--mmu", "segmentation"]).bad_input(&[
+        "rwx.elf",
+        "writable and executable (rwx)",
+        "segmentation",
+    ]);
+}
+
+/// §3.10: a lackey reference is checked at every byte it touches: an
+/// 8-byte load at 0x3fc under 1 KiB of bounds faults.
+#[test]
+fn lackey_sizes_are_checked_at_every_byte() {
+    let run = super::support::vmlab_with_input(
+        &[
+            "trace", "--base", "0", "--bounds", "1k", "--format", "lackey", "--json", "-",
+        ],
+        " L 3fc,8\n L 3f8,8\n M 3fd,2\nI  3fe,4\n S 3ff,1\n",
+    );
+    let s = &run.json_lines()[0];
+    assert_eq!(s["references"], 6);
+    // Valid: 3f8+8, both halves of the modify at 3fd+2, 3ff+1. Faults:
+    // 3fc+8 and the 4-byte fetch at 3fe, each past 0x3ff.
+    assert_eq!(s["valid"], 4, "{s}");
+    assert_eq!(s["faults"]["bounds"], 2, "{s}");
+    // The per-access records say the same, reference by reference.
+    let run = super::support::vmlab_with_input(
+        &[
+            "trace",
+            "--base",
+            "0",
+            "--bounds",
+            "1k",
+            "--format",
+            "lackey",
+            "--json",
+            "--per-access",
+            "-",
+        ],
+        " L 3fc,8\n L 3f8,8\n",
+    );
+    let recs: Vec<Value> = run
+        .json_lines()
+        .into_iter()
+        .filter(|r| r.get("va").is_some())
+        .collect();
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[0]["fault"], "bounds");
+    assert!(recs[1].get("pa").is_some());
+}
+
+/// §3.12: every error names what and where, on one line.
+#[test]
+fn error_messages_name_what_is_wrong_on_one_line() {
+    let trace = temp_file("t.txt", b"100\n");
+    let trace = trace.to_str().unwrap();
+    // A full disk names the file (or standard output).
+    if std::path::Path::new("/dev/full").exists() {
+        vmlab(&[
+            "trace",
+            "--base",
+            "0",
+            "--bounds",
+            "1k",
+            "--out",
+            "/dev/full",
+            trace,
+        ])
+        .bad_input(&["--out /dev/full", "No space left"]);
+        vmlab(&["run", "examples/sum.s", "--trace-out", "/dev/full"])
+            .bad_input(&["--trace-out /dev/full", "No space left"]);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_vmlab"))
+            .args(["run", "examples/sum.s"])
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            stderr.contains("standard output: No space left"),
+            "{stderr}"
+        );
+    }
+    // An access kind without an address.
+    vmlab(&["translate", "--base", "0", "--bounds", "1k", "r:"])
+        .bad_input(&["address 'r:'", "no address after 'r'"]);
+    // A 1-byte program: the byte, shown; a blank program: no instructions.
+    let one = temp_file("one.s", b"\x01");
+    vmlab(&["run", one.to_str().unwrap()]).bad_input(&["one.s:1", "unknown instruction '\\u{1}'"]);
+    let blank = temp_file("blank.s", b" ");
+    vmlab(&["run", blank.to_str().unwrap()]).bad_input(&["blank.s", "no instructions"]);
+    // --va-bits takes hex like every other number flag.
+    vmlab(&[
+        "translate",
+        "--va-bits",
+        "0xe",
+        "--segment",
+        "0x1000:0x100:rw",
+        "0x10",
+    ])
+    .ok();
+    // A negative number says so, naming the flag, on one line.
+    for (args, flag) in [
+        (
+            &["run", "examples/sum.s", "--base", "-1"][..],
+            "--base: '-1' is negative",
+        ),
+        (
+            &["trace", "--base", "-1", "--bounds", "1k", trace][..],
+            "--base: '-1' is negative",
+        ),
+        (
+            &["run", "examples/sum.s", "--max-instructions", "-5"][..],
+            "--max-instructions: '-5' is negative",
+        ),
+        (
+            &[
+                "translate",
+                "--va-bits",
+                "-3",
+                "--segment",
+                "0x1000:0x100:rw",
+                "0x10",
+            ][..],
+            "'-3' is negative",
+        ),
+    ] {
+        let run = vmlab(args);
+        run.bad_input(&[flag]);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    }
+    // Any other usage error is one line too.
+    let run = vmlab(&["trace", "--base", "0"]);
+    run.bad_input(&["required", "<TRACE>"]);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
+
+/// Found by the scenario fuzz target: a program under a 64-bit segmented
+/// space has its stack at the top, 2^64; computing that overflowed (a
+/// panic with overflow checks, sp = 0 and unlabelled stack accesses
+/// without). The stack works and its accesses are labelled.
+#[test]
+fn a_program_runs_at_the_top_of_a_64_bit_space() {
+    let toml = r#"
+[machine]
+memory = "64k"
+os_size = "4k"
+strategy = "segmentation"
+va_bits = 64
+stack_limit = "8k"
+
+[[process]]
+name = "deep"
+code = "256"
+stack = "64"
+source = """
+    li   a0, 10
+    call depth
+    li   a7, 2
+    ecall
+depth:
+    addi sp, sp, -16
+    sd   ra, 8(sp)
+    beqz a0, 1f
+    addi a0, a0, -1
+    call depth
+    addi a0, a0, 1
+1:  ld   ra, 8(sp)
+    addi sp, sp, 16
+    ret
+"""
+"#;
+    let path = temp_file("top64.toml", toml.as_bytes());
+    let ev = vmlab(&["scenario", "run", path.to_str().unwrap(), "--json"]).json_lines();
+    assert!(kinds(&ev, "kill").is_empty(), "{ev:?}");
+    assert_eq!(kinds(&ev, "exit")[0]["status"], 10);
+    let first_push = kinds(&ev, "store")[0];
+    assert_eq!(
+        first_push["va"].as_u64(),
+        Some(u64::MAX - 7),
+        "{first_push}"
+    );
+    assert_eq!(first_push["region"], "stack");
+}

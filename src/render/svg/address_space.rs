@@ -3,7 +3,7 @@
 //! and the stack pointer marked, growth arrows, the unused space shown as
 //! unused. Address 0 at the bottom, one column per process.
 
-use super::{Svg, UNUSED, heights, hex, process_fill};
+use super::{Svg, UNUSED, heights, hex, hex_wide, process_fill};
 
 /// One region of a virtual address space.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,8 +23,8 @@ pub struct Space {
     pub pid: u32,
     /// Its name.
     pub process: String,
-    /// `[0, size)` is the address space.
-    pub size: u64,
+    /// `[0, size)` is the address space (2^64 for a 64-bit segmented one).
+    pub size: u128,
     /// Its regions (any order).
     pub regions: Vec<Region>,
     /// The stack pointer, when known.
@@ -79,7 +79,7 @@ fn column(s: &mut Svg, sp: &Space, left: f64, top: f64, bar_w: f64, bar_h: f64) 
         &format!(
             "{}'s virtual address space [0x0, {}), {}",
             sp.process,
-            hex(sp.size),
+            hex_wide(sp.size),
             sp.state
         ),
         &[("process", sp.process.clone()), ("pid", sp.pid.to_string())],
@@ -104,25 +104,32 @@ fn column(s: &mut Svg, sp: &Space, left: f64, top: f64, bar_w: f64, bar_h: f64) 
     // Rows: regions and the unused gaps between them, in address order.
     let mut regions: Vec<&Region> = sp.regions.iter().filter(|r| r.size > 0).collect();
     regions.sort_by_key(|r| r.start);
-    let mut rows: Vec<(u64, u64, Option<&Region>)> = Vec::new();
-    let mut at = 0u64;
+    // Ends as u128: the top of a 64-bit space is 2^64.
+    let mut rows: Vec<(u128, u128, Option<&Region>)> = Vec::new();
+    let mut at = 0u128;
     for r in &regions {
-        if r.start > at {
-            rows.push((at, r.start, None));
+        let (start, end) = (
+            u128::from(r.start),
+            u128::from(r.start) + u128::from(r.size),
+        );
+        if start > at {
+            rows.push((at, start, None));
         }
-        let end = r.start.saturating_add(r.size);
-        rows.push((r.start.max(at), end, Some(r)));
+        rows.push((start.max(at), end, Some(r)));
         at = at.max(end);
     }
     if at < sp.size {
         rows.push((at, sp.size, None));
     }
-    let sizes: Vec<u64> = rows.iter().map(|r| r.1.saturating_sub(r.0)).collect();
+    let sizes: Vec<u64> = rows
+        .iter()
+        .map(|r| u64::try_from(r.1.saturating_sub(r.0)).unwrap_or(u64::MAX))
+        .collect();
     let hs = heights(&sizes, bar_h, 24.0);
     let mut y = top + bar_h;
     for ((start, end, r), h) in rows.iter().zip(&hs) {
         y -= h;
-        let range = format!("[{}, {})", hex(*start), hex(*end));
+        let range = format!("[{}, {})", hex_wide(*start), hex_wide(*end));
         match r {
             Some(r) => {
                 s.item(
@@ -130,8 +137,8 @@ fn column(s: &mut Svg, sp: &Space, left: f64, top: f64, bar_w: f64, bar_h: f64) 
                     &[
                         ("process", sp.process.clone()),
                         ("region", r.what.clone()),
-                        ("start", hex(*start)),
-                        ("end", hex(*end)),
+                        ("start", hex_wide(*start)),
+                        ("end", hex_wide(*end)),
                     ],
                 );
                 let fill = if r.what == "guard" {
@@ -159,7 +166,7 @@ fn column(s: &mut Svg, sp: &Space, left: f64, top: f64, bar_w: f64, bar_h: f64) 
                     s.mono(
                         left + bar_w + 6.0,
                         y + 4.0,
-                        &format!("brk {}", hex(*end)),
+                        &format!("brk {}", hex_wide(*end)),
                         "start",
                         10.0,
                     );
@@ -182,8 +189,8 @@ fn column(s: &mut Svg, sp: &Space, left: f64, top: f64, bar_w: f64, bar_h: f64) 
                     ),
                     &[
                         ("region", "unused".into()),
-                        ("start", hex(*start)),
-                        ("end", hex(*end)),
+                        ("start", hex_wide(*start)),
+                        ("end", hex_wide(*end)),
                     ],
                 );
                 s.rect(left, y, bar_w, *h, UNUSED, 0.5);
@@ -197,19 +204,19 @@ fn column(s: &mut Svg, sp: &Space, left: f64, top: f64, bar_w: f64, bar_h: f64) 
                 );
             }
         }
-        s.mono(left - 4.0, y + h, &hex(*start), "end", 10.0);
+        s.mono(left - 4.0, y + h, &hex_wide(*start), "end", 10.0);
         s.end();
     }
     s.item("top of the address space", &[]);
-    s.mono(left - 4.0, top + 4.0, &hex(sp.size), "end", 10.0);
+    s.mono(left - 4.0, top + 4.0, &hex_wide(sp.size), "end", 10.0);
     s.end();
     // Where an address sits on the bar: inside its row, in proportion.
     let y_of = |a: u64| {
         let mut bottom = top + bar_h;
         for ((start, end, _), h) in rows.iter().zip(&hs) {
-            if a < *end || std::ptr::eq(h, hs.last().unwrap_or(h)) {
+            if u128::from(a) < *end || std::ptr::eq(h, hs.last().unwrap_or(h)) {
                 let span = end.saturating_sub(*start).max(1) as f64;
-                let frac = (a.saturating_sub(*start) as f64 / span).clamp(0.0, 1.0);
+                let frac = (u128::from(a).saturating_sub(*start) as f64 / span).clamp(0.0, 1.0);
                 return bottom - frac * h;
             }
             bottom -= h;
