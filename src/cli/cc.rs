@@ -37,13 +37,15 @@ const LIBRARY: [(&str, &str); 4] = [
 
 /// The flags every compilation gets: RV64IM without floating point (what
 /// vmlab's CPU runs), no C library but vmlab's, a static executable with
-/// its text at 0, no linker relaxation (the start file sets no `gp`), and
+/// its text at 0, no linker relaxation and no small-data sections (the
+/// start file sets no `gp`; .sdata would also share the text's segment), and
 /// no builtins (so `printf("...\n")` stays a call to our printf).
 const FLAGS: &[&str] = &[
     "-march=rv64im",
     "-mabi=lp64",
     "-mcmodel=medany",
     "-mno-relax",
+    "-msmall-data-limit=0",
     "-O",
     "-fno-omit-frame-pointer",
     "-ffreestanding",
