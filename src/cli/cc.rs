@@ -224,6 +224,17 @@ pub fn run(args: Args, _out: &mut dyn Write) -> CmdResult {
             }
         }
     }
+    let same = |source: &PathBuf| match (source.canonicalize(), args.output.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if let Some(source) = args.sources.iter().find(|s| same(s)) {
+        return Err(CliError::input(format!(
+            "cc: -o {} is the source {}: the compiler would overwrite it",
+            args.output.display(),
+            source.display()
+        )));
+    }
     let existed = probe_output(&args.output)?;
     let remove_probe = || {
         if !existed {

@@ -266,3 +266,21 @@ fn an_unwritable_output_is_one_line_exit_2() {
     let run = vmlab(&["cc", "examples/xv6/stacktest.c", "-o", "examples"]);
     run.bad_input(&["-o examples: is a directory"]);
 }
+
+#[test]
+fn an_output_that_is_the_source_is_refused() {
+    let source = temp_file("self.c", b"int main(void) { return 0; }\n");
+    let run = vmlab(&[
+        "cc",
+        source.to_str().unwrap(),
+        "-o",
+        source.to_str().unwrap(),
+    ]);
+    run.bad_input(&["is the source", "would overwrite it"]);
+    assert_eq!(
+        std::fs::read(&source).unwrap(),
+        b"int main(void) { return 0; }\n",
+        "the source is untouched"
+    );
+    std::fs::remove_file(source).unwrap();
+}
