@@ -7,6 +7,7 @@
 //! fault; 2 bad input, with a one-line message on stderr.
 
 pub mod asm;
+pub mod cc;
 pub mod heap;
 pub mod malloc;
 pub mod ostep;
@@ -59,6 +60,9 @@ pub enum Command {
     Stack(stack::Args),
     /// Assemble RISC-V assembly into a static ELF64 executable.
     Asm(asm::Args),
+    /// Compile a C program written for xv6 (kernel/types.h, user/user.h)
+    /// with the RISC-V cross gcc and vmlab's xv6-compatible user library.
+    Cc(cc::Args),
     /// Run a program (assembly or ELF) on the RV64IM CPU, every access
     /// translated by the MMU.
     Run(run::Args),
@@ -111,6 +115,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
         Command::Heap(args) => heap::run(args, out),
         Command::Stack(args) => stack::run(args, out),
         Command::Asm(args) => asm::run(args, out),
+        Command::Cc(args) => cc::run(args, out),
         Command::Run(args) => run::run(args, out),
         Command::Relocation(args) => relocation::run(args, out),
         Command::Segmentation(args) => segmentation::run(args, out),

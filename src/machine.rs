@@ -16,7 +16,8 @@
 //! (identity, base, base + bounds with bounds = space, or segmentation with
 //! code, heap and stack segments over the same placement) translates every
 //! access. System calls (number in `a7`, xv6 and Linux RISC-V numbers):
-//! `exit` (2, 93), `write` (16, 64) to fd 1 or 2, `sbrk` (12), `brk` (214).
+//! `exit` (2, 93), `write` (16, 64) to fd 1 or 2, `sbrk` (12), `brk` (214),
+//! `getpid` (11, 172: the one process is pid 1).
 
 use crate::addr::{PhysAddr, VirtAddr};
 use crate::cpu::registers::reg;
@@ -421,6 +422,8 @@ impl Machine {
         let a0 = self.cpu.regs.get(reg::A0);
         let result = match number {
             2 | 93 | 94 => return Ok(Some(Outcome::Exited(a0 as i64))),
+            // getpid(): the machine runs one process, pid 1.
+            11 | 172 => 1,
             16 | 64 => {
                 // write(fd, buf, len): at most MAX_WRITE bytes, up to the
                 // first byte the MMU refuses; returns how many were written
@@ -569,6 +572,18 @@ mod tests {
             li a7, 2
             ecall";
         assert_eq!(run(src, MmuKind::BaseBounds, 0x1000).0, Outcome::Exited(40));
+    }
+
+    #[test]
+    fn getpid_is_one_in_both_numberings() {
+        for number in [11, 172] {
+            let src = format!("li a7, {number}\necall\nli a7, 2\necall");
+            assert_eq!(
+                run(&src, MmuKind::BaseBounds, 0x1000).0,
+                Outcome::Exited(1),
+                "{number}"
+            );
+        }
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 #[path = "it/asm_gnu.rs"]
 mod asm_gnu;
+#[path = "it/cc.rs"]
+mod cc;
 #[path = "it/cpu_qemu.rs"]
 mod cpu_qemu;
 #[path = "it/heap.rs"]
