@@ -8,6 +8,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use vmlab::render::events;
+use vmlab::render::steps::Stepper;
 use vmlab::scenario;
 
 fuzz_target!(|data: &[u8]| {
@@ -27,11 +28,23 @@ fuzz_target!(|data: &[u8]| {
     for p in &mut sc.processes {
         p.limit = p.limit.min(2_000);
     }
-    let log = scenario::run(&sc);
+    // Err: the log passed the scenario's event cap, a documented limit.
+    let Ok(log) = scenario::run(&sc) else {
+        return;
+    };
     let _ = events::narrate(&log, sc.switch_steps);
     let json = events::to_json_lines(&log);
     for line in json.lines() {
         let v: serde_json::Value = serde_json::from_str(line).expect("each event is JSON");
         assert!(v.get("kind").is_some(), "every record has a kind: {line}");
     }
+    // The pictures of the first, a middle and the last step, and the
+    // final state: drawn from the same events, never a panic.
+    let steps = Stepper::from_events("fuzz", log, sc.switch_steps);
+    let n = steps.len();
+    for i in [0, n / 2, n.saturating_sub(1)] {
+        let p = steps.pictures(i);
+        assert!(p.memory_map.starts_with("<svg"), "step {i}: {}", p.memory_map);
+    }
+    let _ = steps.final_svg();
 });
