@@ -4,7 +4,9 @@
 //! job's turnaround, response and wait, or JSON records, or an SVG picture.
 
 use super::{CliError, CmdResult};
-use crate::kernel::scheduler::{Job, Policy, Schedule, Timeline, averages_text, simulate};
+use crate::kernel::scheduler::{
+    Job, MAX_TIME, Policy, Schedule, Timeline, averages_text, simulate, whole_time,
+};
 use crate::render::gantt::{self, stream};
 use std::io::Write;
 
@@ -40,59 +42,6 @@ pub struct Args {
     /// Also write an SVG Gantt chart to FILE.
     #[arg(long, value_name = "FILE")]
     svg: Option<std::path::PathBuf>,
-}
-
-/// The latest time `vmlab sched` schedules: 2^53. Times are whole numbers,
-/// and every time up to 2^53 (and every sum or difference of two of them that
-/// stays in range) is exact in the scheduler's arithmetic, so a workload
-/// whose schedule provably ends by then is computed exactly; a longer one is
-/// refused.
-pub const MAX_TIME: u64 = 1 << 53;
-
-/// A time flag or field: a whole number from 0 to [`MAX_TIME`], in decimal
-/// (`-0`, `2.5` and `1e3` are refused: `what` says where).
-fn whole_time(what: &str, text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("{what} '{t}' must be a whole number >= 0"));
-    }
-    match t.parse::<u64>() {
-        Ok(v) if v <= MAX_TIME => Ok(v),
-        _ => Err(format!(
-            "{what} '{t}' is beyond 2^53 = {MAX_TIME}, the latest time vmlab sched keeps exact"
-        )),
-    }
-}
-
-/// Parses `--jobs`: `NAME:ARRIVAL:RUNTIME,...` with whole-number times.
-///
-/// Errors name the job by position and say what is wrong: the shape, an
-/// empty or repeated name, a time that is not a whole number in range.
-fn parse_jobs(text: &str) -> Result<Vec<Job>, CliError> {
-    let mut jobs: Vec<Job> = Vec::new();
-    for (i, item) in text.split(',').enumerate() {
-        let bad = |why: &str| CliError::input(format!("--jobs: job {} ('{item}'): {why}", i + 1));
-        let parts: Vec<&str> = item.split(':').collect();
-        let [name, arrival, runtime] = parts[..] else {
-            return Err(bad("write NAME:ARRIVAL:RUNTIME, e.g. A:0:40"));
-        };
-        let name = name.trim();
-        if name.is_empty() {
-            return Err(bad("the name is empty"));
-        }
-        if jobs.iter().any(|j| j.name == name) {
-            return Err(bad("the name is used twice"));
-        }
-        let arrival = whole_time("the arrival", arrival).map_err(|e| bad(&e))?;
-        let runtime = whole_time("the runtime", runtime).map_err(|e| bad(&e))?;
-        jobs.push(Job {
-            name: name.to_string(),
-            // Exact: both are at most 2^53.
-            arrival: arrival as f64,
-            runtime: runtime as f64,
-        });
-    }
-    Ok(jobs)
 }
 
 /// Refuses a workload whose schedule could end after [`MAX_TIME`] under
@@ -150,7 +99,7 @@ fn parse_policies(text: &str, quantum: f64) -> Result<Vec<Policy>, CliError> {
 fn prepare(args: &Args) -> Result<(Vec<Job>, Vec<Policy>, f64), CliError> {
     // Integer time throughout: whole numbers up to 2^53, which the
     // scheduler's arithmetic holds exactly.
-    let jobs = parse_jobs(&args.jobs)?;
+    let jobs = Job::parse_list(&args.jobs).map_err(|e| CliError::input(format!("--jobs: {e}")))?;
     let quantum = whole_time("the quantum", &args.quantum)
         .map_err(|e| CliError::input(format!("--quantum: {e}")))?;
     let switch_cost = whole_time("the switch cost", &args.switch_cost)

@@ -189,10 +189,11 @@ pub struct Job {
 }
 
 impl Job {
-    /// Parses a workload written `NAME:ARRIVAL:RUNTIME,...` (`A:0:40,B:0:20`).
+    /// Parses a workload written `NAME:ARRIVAL:RUNTIME,...` (`A:0:40,B:0:20`),
+    /// with whole-number times up to [`MAX_TIME`].
     ///
     /// Errors name the job by position and say what is wrong: the shape, an
-    /// empty or repeated name, a time that is not a finite number >= 0.
+    /// empty or repeated name, a time that is not a whole number in range.
     pub fn parse_list(text: &str) -> Result<Vec<Job>, String> {
         let mut jobs: Vec<Job> = Vec::new();
         for (i, item) in text.split(',').enumerate() {
@@ -208,20 +209,38 @@ impl Job {
             if jobs.iter().any(|j| j.name == name) {
                 return Err(bad("the name is used twice"));
             }
-            let number = |what: &str, t: &str| {
-                t.trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite() && *v >= 0.0)
-                    .ok_or_else(|| bad(&format!("the {what} '{t}' must be a number >= 0")))
-            };
+            let arrival = whole_time("the arrival", arrival).map_err(|e| bad(&e))?;
+            let runtime = whole_time("the runtime", runtime).map_err(|e| bad(&e))?;
             jobs.push(Job {
                 name: name.to_string(),
-                arrival: number("arrival", arrival)?,
-                runtime: number("runtime", runtime)?,
+                // Exact: both are at most 2^53.
+                arrival: arrival as f64,
+                runtime: runtime as f64,
             });
         }
         Ok(jobs)
+    }
+}
+
+/// The latest time a workload may name: 2^53. Times are whole numbers, and
+/// every time up to 2^53 (and every sum or difference of two of them that
+/// stays in range) is exact in the scheduler's arithmetic, so a workload
+/// whose schedule provably ends by then is computed exactly; `vmlab sched`
+/// refuses a longer one.
+pub const MAX_TIME: u64 = 1 << 53;
+
+/// A time flag or field: a whole number from 0 to [`MAX_TIME`], in decimal
+/// (`-0`, `2.5` and `1e3` are refused: `what` says where).
+pub fn whole_time(what: &str, text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("{what} '{t}' must be a whole number >= 0"));
+    }
+    match t.parse::<u64>() {
+        Ok(v) if v <= MAX_TIME => Ok(v),
+        _ => Err(format!(
+            "{what} '{t}' is beyond 2^53 = {MAX_TIME}, the latest time vmlab sched keeps exact"
+        )),
     }
 }
 
@@ -859,6 +878,11 @@ pub(crate) mod tests {
                 .starts_with("job 2")
         );
         assert!(Job::parse_list("A:0:-1").unwrap_err().contains(">= 0"));
+        assert!(
+            Job::parse_list("A:0:2.5")
+                .unwrap_err()
+                .contains("whole number")
+        );
         assert!(
             Job::parse_list("A:0:1,A:1:1")
                 .unwrap_err()

@@ -268,7 +268,16 @@ mod tests {
 
     #[test]
     fn streamed_rows_match_the_definition() {
-        let jobs = Job::parse_list("A:0:40,B:0:20,C:5:10,D:90:3.5,E:100:300").unwrap();
+        // Fractional times too: the library's scheduler takes any time.
+        let jobs: Vec<Job> = [("A", 0.0, 40.0), ("B", 0.0, 20.0), ("C", 5.0, 10.0)]
+            .into_iter()
+            .chain([("D", 90.0, 3.5), ("E", 100.0, 300.0)])
+            .map(|(name, arrival, runtime)| Job {
+                name: name.to_string(),
+                arrival,
+                runtime,
+            })
+            .collect();
         for policy in [
             Policy::Fifo,
             Policy::Stcf,
