@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # CPU speed: a compute-heavy program (bench/sieve.s, ~8.9e7 instructions)
-# under vmlab (release) with the identity MMU and with base+bounds (every
+# under vmlab (the dist profile) with the identity MMU and with base+bounds (every
 # fetch, load and store translated), and the same ELF under qemu-riscv64.
 # Prints instructions/second by wall time and by CPU time (the latter is
 # what to compare on a busy machine), best of 3 runs, and the ratio to qemu.
 set -eu  # (vmlab run exits with the program's status: no pipefail)
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
-VM=target/release/vmlab
+cargo build --profile dist --quiet   # fat LTO, one codegen unit (Cargo.toml)
+VM=target/dist/vmlab
 DIR=$(mktemp -d)
 ELF=$DIR/sieve.elf
 $VM asm bench/sieve.s -o "$ELF"
@@ -25,10 +25,10 @@ best() { # label command... : runs 3 times, keeps the best wall and cpu times
     echo "$bc" > "$DIR/last"
 }
 vmlab_run() { # mmu -> "wall cpu"
-    "$VM" run "$ELF" --mmu "$1" --stats 2>&1 >/dev/null |
+    "$VM" run "$ELF" --mmu "$1" --max-instructions 1000000000 --stats 2>&1 >/dev/null |
         sed -n 's/^instructions: \([0-9]*\)  time: \([0-9.]*\) s.*cpu time \([0-9.]*\) s.*/\2 \3/p'
 }
-N=$("$VM" run "$ELF" --stats 2>&1 >/dev/null | sed -n 's/^instructions: \([0-9]*\) .*/\1/p')
+N=$("$VM" run "$ELF" --max-instructions 1000000000 --stats 2>&1 >/dev/null | sed -n 's/^instructions: \([0-9]*\) .*/\1/p')
 echo "instructions: $N"
 best "vmlab identity" vmlab_run identity
 best "vmlab base+bounds" vmlab_run base-bounds
