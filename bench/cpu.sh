@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # CPU speed: a compute-heavy program (bench/sieve.s, ~8.9e7 instructions)
-# under vmlab (the dist profile) with the identity MMU and with base+bounds (every
+# under vmlab (release) with the identity MMU and with base+bounds (every
 # fetch, load and store translated), and the same ELF under qemu-riscv64.
 # Prints instructions/second by wall time and by CPU time (the latter is
 # what to compare on a busy machine), best of 3 runs, and the ratio to qemu.
 set -eu  # (vmlab run exits with the program's status: no pipefail)
 cd "$(dirname "$0")/.."
-cargo build --profile dist --quiet   # fat LTO, one codegen unit (Cargo.toml)
-VM=target/dist/vmlab
+cargo build --release --quiet
+VM=target/release/vmlab
 DIR=$(mktemp -d)
 ELF=$DIR/sieve.elf
 $VM asm bench/sieve.s -o "$ELF"

@@ -19,8 +19,8 @@ RUNS=${RUNS:-3}
 DIR=${BENCH_DIR:-/tmp/vmlab-bench}
 mkdir -p "$DIR"
 
-cargo build --profile dist --quiet   # fat LTO, one codegen unit (Cargo.toml)
-VMLAB=$PWD/target/dist/vmlab
+cargo build --release --quiet
+VMLAB=$PWD/target/release/vmlab
 cc -O3 -o "$DIR/trace_gen" bench/trace_gen.c
 cc -O3 -o "$DIR/trace_ref" bench/trace_ref.c
 
