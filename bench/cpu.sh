@@ -25,10 +25,10 @@ best() { # label command... : runs 3 times, keeps the best wall and cpu times
     echo "$bc" > "$DIR/last"
 }
 vmlab_run() { # mmu -> "wall cpu"
-    "$VM" run "$ELF" --mmu "$1" --stats 2>&1 >/dev/null |
+    "$VM" run "$ELF" --mmu "$1" --max-instructions 1000000000 --stats 2>&1 >/dev/null |
         sed -n 's/^instructions: \([0-9]*\)  time: \([0-9.]*\) s.*cpu time \([0-9.]*\) s.*/\2 \3/p'
 }
-N=$("$VM" run "$ELF" --stats 2>&1 >/dev/null | sed -n 's/^instructions: \([0-9]*\) .*/\1/p')
+N=$("$VM" run "$ELF" --max-instructions 1000000000 --stats 2>&1 >/dev/null | sed -n 's/^instructions: \([0-9]*\) .*/\1/p')
 echo "instructions: $N"
 best "vmlab identity" vmlab_run identity
 best "vmlab base+bounds" vmlab_run base-bounds
