@@ -53,6 +53,15 @@ report=()
 
 peak() { (( $1 > peak_kb )) && peak_kb=$1; }
 
+# The committed seeds (fuzz/seeds/TARGET) hold only inputs the repository
+# has nowhere else; the examples and the built-in scenarios are seeds too,
+# taken from where they live.
+extra="$OUT/seeds"
+rm -rf "$extra"
+mkdir -p "$extra/asm" "$extra/scenario" "$extra/elf" "$extra/trace"
+cp examples/*.s bench/sieve.s "$extra/asm/"
+cp src/scenario/builtin/*.toml "$extra/scenario/"
+
 # 1. The fuzz targets, one after the other.
 for t in "${TARGETS[@]}"; do
     mkdir -p "fuzz/corpus/$t" "$OUT/artifacts/$t"
@@ -63,7 +72,7 @@ for t in "${TARGETS[@]}"; do
     /usr/bin/time -f "%M" -o "$OUT/rss-$t" \
         "$FUZZ_BIN/$t" -max_total_time="$fuzz_secs" -max_len="$max_len" \
         -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-        -artifact_prefix="$OUT/artifacts/$t/" "fuzz/corpus/$t" "fuzz/seeds/$t" > "$log" 2>&1
+        -artifact_prefix="$OUT/artifacts/$t/" "fuzz/corpus/$t" "fuzz/seeds/$t" "$extra/$t" > "$log" 2>&1
     code=$?
     runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
     runs=${runs:-$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')}
