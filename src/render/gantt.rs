@@ -265,28 +265,22 @@ pub fn svg(jobs: &[Job], runs: &[(Policy, Schedule)]) -> String {
             o.mono(
                 4.0,
                 ty,
-                &format!(
-                    "{:<8}{:>9}{:>9}{:>11}{:>12}{:>12}{:>10}{:>8}",
-                    job.name,
-                    time(job.arrival),
-                    time(job.runtime),
-                    time(st.first_run),
-                    time(st.completion),
-                    time(st.turnaround),
-                    time(st.response),
-                    time(st.wait)
-                ),
+                &{
+                    let [n, a, rt, f, c, t, r, w] = stream::metric_cells(job, st);
+                    format!("{n:<8}{a:>9}{rt:>9}{f:>11}{c:>12}{t:>12}{r:>10}{w:>8}")
+                },
                 "start",
                 11.0,
             );
         }
-        let (t, r, w) = s.averages();
+        // The exact averages, as the text table prints them.
+        let [t, r, w] = s.averages_text();
         ty += 16.0;
         o.mono(
             4.0,
             ty,
             &format!(
-                "{:<8}{:>9}{:>9}{:>11}{:>12}{:>12.2}{:>10.2}{:>8.2}",
+                "{:<8}{:>9}{:>9}{:>11}{:>12}{:>12}{:>10}{:>8}",
                 "average", "", "", "", "", t, r, w
             ),
             "start",

@@ -169,6 +169,22 @@ fn push_time(buf: &mut Vec<u8>, x: f64, num: &mut itoa::Buffer) {
     }
 }
 
+/// One job's row of the metrics table: name, arrival, runtime, first run,
+/// completion, turnaround, response and wait, as the text and the picture
+/// print them.
+pub fn metric_cells(job: &Job, st: &JobStats) -> [String; 8] {
+    [
+        job.name.clone(),
+        time(job.arrival),
+        time(job.runtime),
+        time(st.first_run),
+        time(st.completion),
+        time(st.turnaround),
+        time(st.response),
+        time(st.wait),
+    ]
+}
+
 /// Writes the metrics table: per job and the averages (2 decimals).
 pub fn write_metrics(out: &mut dyn Write, jobs: &[Job], stats: &[JobStats]) -> io::Result<()> {
     writeln!(
@@ -177,17 +193,10 @@ pub fn write_metrics(out: &mut dyn Write, jobs: &[Job], stats: &[JobStats]) -> i
         "job", "arrival", "runtime", "first run", "completion", "turnaround", "response", "wait"
     )?;
     for (job, st) in jobs.iter().zip(stats) {
+        let [n, a, rt, f, c, t, r, w] = metric_cells(job, st);
         writeln!(
             out,
-            "  {:<6} {:>7} {:>7} {:>9} {:>10} {:>10} {:>8} {:>6}",
-            job.name,
-            time(job.arrival),
-            time(job.runtime),
-            time(st.first_run),
-            time(st.completion),
-            time(st.turnaround),
-            time(st.response),
-            time(st.wait)
+            "  {n:<6} {a:>7} {rt:>7} {f:>9} {c:>10} {t:>10} {r:>8} {w:>6}"
         )?;
     }
     let [t, r, w] = averages_text(stats);
