@@ -501,7 +501,7 @@ impl Machine {
             .checked_add(i)
             .ok_or_else(|| Fault::new(VirtAddr::new(va), Access::Read, FaultKind::Bounds))?;
         let v = VirtAddr::new(v);
-        let pa = self.mmu.translate(v, Access::Read)?;
+        let pa = self.mmu.translate(&self.mem, v, Access::Read)?;
         let b = self
             .mem
             .read_le(pa, 1)

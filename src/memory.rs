@@ -67,7 +67,23 @@ impl std::fmt::Debug for PhysicalMemory {
     }
 }
 
+/// The memory of no bytes, shared: what a mechanism whose registers hold
+/// the whole translation is given to read its (absent) tables from.
+static EMPTY: PhysicalMemory = PhysicalMemory {
+    size: 0,
+    frames: Frames::Dense(Vec::new()),
+    frames_allocated: 0,
+};
+
 impl PhysicalMemory {
+    /// A memory of no bytes, for translating with a mechanism that keeps its
+    /// whole translation in registers (identity, base, base + bounds,
+    /// segmentation): such a walk never reads memory. A walk that does read
+    /// page-table entries from it finds none and faults.
+    pub fn empty() -> &'static PhysicalMemory {
+        &EMPTY
+    }
+
     /// A memory of `size` bytes, all zero, none of it backed yet.
     pub fn new(size: u64) -> Self {
         let frames = if size <= DENSE_LIMIT {

@@ -32,6 +32,7 @@ pub use segmentation::{Segment, Segmentation};
 
 use crate::addr::{PhysAddr, VirtAddr};
 use crate::fault::{Fault, FaultKind};
+use crate::memory::PhysicalMemory;
 use std::fmt;
 
 /// What the CPU is doing with an address.
@@ -462,8 +463,12 @@ pub trait Mmu {
     ///
     /// Returns the physical address, or the fault the hardware raises. Never
     /// panics, for any input.
+    /// `mem` is the machine's physical memory: a mechanism whose tables live
+    /// in memory (paging) reads its entries there, one whose registers hold
+    /// the whole translation ignores it ([`PhysicalMemory::empty`] serves).
     fn walk<R: StepRecorder>(
         &self,
+        mem: &PhysicalMemory,
         va: VirtAddr,
         access: Access,
         rec: &mut R,
@@ -471,8 +476,13 @@ pub trait Mmu {
 
     /// The fast path: translate without recording steps.
     #[inline(always)]
-    fn translate(&self, va: VirtAddr, access: Access) -> Result<PhysAddr, Fault> {
-        self.walk(va, access, &mut NoSteps)
+    fn translate(
+        &self,
+        mem: &PhysicalMemory,
+        va: VirtAddr,
+        access: Access,
+    ) -> Result<PhysAddr, Fault> {
+        self.walk(mem, va, access, &mut NoSteps)
     }
 
     /// Whether the bytes from `first` to `last` (inclusive, `first <= last`)
@@ -499,8 +509,14 @@ pub trait Mmu {
     /// plain [`Mmu::translate`]; an access whose last byte would pass
     /// 2^64 - 1 faults with [`FaultKind::Overflow`]. Never panics.
     #[inline(always)]
-    fn translate_span(&self, va: VirtAddr, size: u64, access: Access) -> Result<PhysAddr, Fault> {
-        let pa = self.translate(va, access)?;
+    fn translate_span(
+        &self,
+        mem: &PhysicalMemory,
+        va: VirtAddr,
+        size: u64,
+        access: Access,
+    ) -> Result<PhysAddr, Fault> {
+        let pa = self.translate(mem, va, access)?;
         if size <= 1 {
             return Ok(pa);
         }
@@ -510,7 +526,7 @@ pub trait Mmu {
         };
         let lands = |i: u64| -> Result<(), Fault> {
             let byte = VirtAddr::new(first + i);
-            let got = self.translate(byte, access)?;
+            let got = self.translate(mem, byte, access)?;
             if pa.as_u64().checked_add(i) == Some(got.as_u64()) {
                 Ok(())
             } else {
@@ -528,9 +544,9 @@ pub trait Mmu {
     }
 
     /// Translate and keep every step, for narration.
-    fn explain(&self, va: VirtAddr, access: Access) -> Translation {
+    fn explain(&self, mem: &PhysicalMemory, va: VirtAddr, access: Access) -> Translation {
         let mut steps = Vec::new();
-        let result = self.walk(va, access, &mut steps);
+        let result = self.walk(mem, va, access, &mut steps);
         Translation {
             va,
             access,
@@ -577,16 +593,17 @@ impl Mmu for AnyMmu {
     #[inline(always)]
     fn walk<R: StepRecorder>(
         &self,
+        mem: &PhysicalMemory,
         va: VirtAddr,
         access: Access,
         rec: &mut R,
     ) -> Result<PhysAddr, Fault> {
         match self {
-            AnyMmu::Identity(m) => m.walk(va, access, rec),
-            AnyMmu::Base(m) => m.walk(va, access, rec),
-            AnyMmu::BaseBounds(m) => m.walk(va, access, rec),
-            AnyMmu::Segmentation(m) => m.walk(va, access, rec),
-            AnyMmu::Paging(m) => m.walk(va, access, rec),
+            AnyMmu::Identity(m) => m.walk(mem, va, access, rec),
+            AnyMmu::Base(m) => m.walk(mem, va, access, rec),
+            AnyMmu::BaseBounds(m) => m.walk(mem, va, access, rec),
+            AnyMmu::Segmentation(m) => m.walk(mem, va, access, rec),
+            AnyMmu::Paging(m) => m.walk(mem, va, access, rec),
         }
     }
 
@@ -652,7 +669,7 @@ mod properties {
             access in any_access(),
         ) {
             let m = BaseBounds::new(base, bounds, 1 << 41).unwrap();
-            match m.translate(VirtAddr::new(va), access) {
+            match m.translate(PhysicalMemory::empty(), VirtAddr::new(va), access) {
                 Ok(pa) => {
                     prop_assert!(pa.as_u64() >= base && pa.as_u64() < base + bounds);
                     prop_assert_eq!(pa.as_u64() - base, va);
@@ -673,7 +690,7 @@ mod properties {
             // A process of `size` bytes at `base` can still reach the bytes
             // just past its end: the lecture's reason for bounds.
             let m = Base::new(base, 1 << 32);
-            let pa = m.translate(VirtAddr::new(size + extra), Access::Write).unwrap();
+            let pa = m.translate(PhysicalMemory::empty(), VirtAddr::new(size + extra), Access::Write).unwrap();
             prop_assert!(pa.as_u64() >= base + size);
         }
 
@@ -701,8 +718,8 @@ mod properties {
                 })
                 .collect();
             let m = Segmentation::new(va_bits, segments.clone(), 1 << 33).unwrap();
-            let t = m.explain(VirtAddr::new(va), access);
-            prop_assert_eq!(t.result, m.translate(VirtAddr::new(va), access));
+            let t = m.explain(PhysicalMemory::empty(), VirtAddr::new(va), access);
+            prop_assert_eq!(t.result, m.translate(PhysicalMemory::empty(), VirtAddr::new(va), access));
             if let Ok(pa) = t.result {
                 let (seg, _) = t.segment().unwrap();
                 let (start, end) = segments[seg as usize].phys_range().unwrap();
@@ -740,13 +757,13 @@ mod properties {
             let bb = AnyMmu::BaseBounds(BaseBounds::new(base, bounds, 1 << 14).unwrap());
             for m in [seg, bb] {
                 let oracle = (0..size).try_fold(None, |first: Option<u64>, i| {
-                    let pa = m.translate(VirtAddr::new(va + i), access).ok()?.as_u64();
+                    let pa = m.translate(PhysicalMemory::empty(), VirtAddr::new(va + i), access).ok()?.as_u64();
                     match first {
                         None => Some(Some(pa)),
                         Some(p) => (pa == p + i).then_some(Some(p)),
                     }
                 });
-                let span = m.translate_span(VirtAddr::new(va), size, access);
+                let span = m.translate_span(PhysicalMemory::empty(), VirtAddr::new(va), size, access);
                 prop_assert_eq!(span.ok().map(|p| p.as_u64()), oracle.flatten(),
                     "{} at va {:#x}, {} bytes", m.mechanism(), va, size);
             }
@@ -761,14 +778,14 @@ mod properties {
             va_bits in 0u32..=70,
             access in any_access(),
         ) {
-            let _ = Base::new(base, phys).explain(VirtAddr::new(va), access);
-            let _ = Identity::new(phys).explain(VirtAddr::new(va), access);
+            let _ = Base::new(base, phys).explain(PhysicalMemory::empty(), VirtAddr::new(va), access);
+            let _ = Identity::new(phys).explain(PhysicalMemory::empty(), VirtAddr::new(va), access);
             if let Ok(m) = BaseBounds::new(base, bounds, phys) {
-                let _ = m.explain(VirtAddr::new(va), access);
+                let _ = m.explain(PhysicalMemory::empty(), VirtAddr::new(va), access);
             }
             let segs = vec![Segment::up(base, bounds, Perms::all()), Segment::down(base, bounds, Perms::all())];
             if let Ok(m) = Segmentation::new(va_bits, segs, phys) {
-                let _ = m.explain(VirtAddr::new(va), access);
+                let _ = m.explain(PhysicalMemory::empty(), VirtAddr::new(va), access);
             }
         }
     }

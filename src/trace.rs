@@ -34,6 +34,7 @@ pub use input::Input;
 pub use layout::LayoutScan;
 pub use stats::Stats;
 
+use crate::memory::PhysicalMemory;
 use crate::mmu::{Access, AnyMmu};
 use binary::{BinDecoder, BinKindDecoder};
 use format::{BATCH, Decoder};
@@ -267,7 +268,12 @@ fn per_access_records<M: Mechanism>(
     for (i, &va) in vas.iter().enumerate() {
         let access = acc.kind(i);
         // Every byte of the reference, as the counters check it.
-        let result = mmu.translate_span(crate::VirtAddr::new(va), acc.size(i), access);
+        let result = mmu.translate_span(
+            PhysicalMemory::empty(),
+            crate::VirtAddr::new(va),
+            acc.size(i),
+            access,
+        );
         let split = mmu.segment_and_offset(va);
         crate::render::trace::write_access(w, mechanism, va, access, split, result)?;
     }
@@ -324,13 +330,13 @@ mod tests {
         /// The oracle: a reference of `size` bytes is valid when every
         /// byte translates, each one physical byte after the previous.
         fn every_byte(mmu: &AnyMmu, va: u64, size: u64, access: Access) -> bool {
-            let first = mmu.translate(crate::VirtAddr::new(va), access);
+            let first = mmu.translate(PhysicalMemory::empty(), crate::VirtAddr::new(va), access);
             let Ok(pa) = first else { return false };
             (1..size.max(1)).all(|i| {
                 let Some(v) = va.checked_add(i) else {
                     return false;
                 };
-                mmu.translate(crate::VirtAddr::new(v), access)
+                mmu.translate(PhysicalMemory::empty(), crate::VirtAddr::new(v), access)
                     .is_ok_and(|p| Some(p.as_u64()) == pa.as_u64().checked_add(i))
             })
         }

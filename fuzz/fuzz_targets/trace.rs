@@ -68,7 +68,7 @@ fuzz_target!(|data: &[u8]| {
                 Some("write") => Access::Write,
                 _ => Access::Read,
             };
-            let t = mmu.explain(vmlab::VirtAddr::new(va), access);
+            let t = mmu.explain(vmlab::PhysicalMemory::empty(), vmlab::VirtAddr::new(va), access);
             if format == Format::Lackey {
                 // Sized: valid only if the first byte is, and maybe not
                 // even then (a later byte may fault).

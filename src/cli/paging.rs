@@ -8,6 +8,7 @@ use super::ostep::{
 use super::{CliError, CmdResult};
 use crate::addr::VirtAddr;
 use crate::homework::paging::{self, Options, Outcome, question_line};
+use crate::memory::PhysicalMemory;
 use crate::mmu::{Access, Mmu};
 use serde_json::json;
 use std::io::Write;
@@ -149,7 +150,7 @@ fn json(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
     problem_record(out, "paging-linear-translate", opts.seed, fields, total)?;
     for (i, va) in addresses.enumerate() {
         let (vpn, offset) = mmu.split(VirtAddr::new(va));
-        let answer = mmu.translate(VirtAddr::new(va), Access::Read);
+        let answer = mmu.translate(PhysicalMemory::empty(), VirtAddr::new(va), Access::Read);
         question_record(out, i, va, json!({"vpn": vpn, "offset": offset}), answer)?;
     }
     Ok(0)
@@ -171,7 +172,7 @@ fn quiz(
     let bits = mmu.page_bits();
     let questions = addresses.map(|va| {
         let (vpn, offset) = mmu.split(VirtAddr::new(va));
-        let answer = match mmu.translate(VirtAddr::new(va), Access::Read) {
+        let answer = match mmu.translate(PhysicalMemory::empty(), VirtAddr::new(va), Access::Read) {
             Ok(pa) => {
                 let pfn = mmu.entries()[vpn as usize].pfn;
                 Ok((

@@ -8,6 +8,7 @@ use super::ostep::{
 use super::{CliError, CmdResult};
 use crate::addr::VirtAddr;
 use crate::homework::relocation::{self, Options, Outcome, question_line};
+use crate::memory::PhysicalMemory;
 use crate::mmu::{Access, Mmu};
 use serde_json::json;
 use std::io::Write;
@@ -122,7 +123,7 @@ fn json(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
     });
     problem_record(out, "relocation", opts.seed, fields, problem.count)?;
     for (i, va) in problem.addresses().enumerate() {
-        let answer = mmu.translate(VirtAddr::new(va), Access::Read);
+        let answer = mmu.translate(PhysicalMemory::empty(), VirtAddr::new(va), Access::Read);
         question_record(out, i, va, json!({}), answer)?;
     }
     Ok(0)
@@ -145,7 +146,7 @@ fn quiz(
     let questions = problem.addresses().enumerate().map(|(i, va)| {
         let mut line = Vec::new();
         question_line(&mut line, i as u64, va);
-        let answer = match mmu.translate(VirtAddr::new(va), Access::Read) {
+        let answer = match mmu.translate(PhysicalMemory::empty(), VirtAddr::new(va), Access::Read) {
             Ok(pa) => Ok((
                 pa.as_u64(),
                 format!("VA {va} < limit {limit}, so PA = base {base} + {va}"),

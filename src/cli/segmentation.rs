@@ -7,6 +7,7 @@ use super::ostep::{
 use super::{CliError, CmdResult};
 use crate::addr::VirtAddr;
 use crate::homework::segmentation::{self, Options, Outcome, out_of_range_message, question_line};
+use crate::memory::PhysicalMemory;
 use crate::mmu::{Access, Mmu, Step};
 use serde_json::json;
 use std::io::Write;
@@ -157,7 +158,7 @@ fn json(opts: &Options, outcome: Outcome, out: &mut dyn Write) -> CmdResult {
                 return refused_json(out, "segmentation", &message);
             }
         };
-        let t = mmu.explain(VirtAddr::new(va), Access::Read);
+        let t = mmu.explain(PhysicalMemory::empty(), VirtAddr::new(va), Access::Read);
         let (segment, offset) = t.segment().unwrap_or((0, va));
         let split = json!({"segment": segment, "offset": offset});
         question_record(out, i, va, split, t.result)?;
@@ -188,7 +189,7 @@ fn quiz(
     let total = problem.source.len();
     let questions = problem.addresses().enumerate().map(|(i, va)| {
         let va = va.unwrap_or_default();
-        let t = mmu.explain(VirtAddr::new(va), Access::Read);
+        let t = mmu.explain(PhysicalMemory::empty(), VirtAddr::new(va), Access::Read);
         let (segment, offset) = t.segment().unwrap_or((0, va));
         let why = t.steps.iter().find_map(|s| match s {
             Step::CheckBounds { bounds, ok, .. } => Some(if *ok {

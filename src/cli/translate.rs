@@ -5,6 +5,7 @@
 
 use super::{CliError, CmdResult, parse_size_arg};
 use crate::addr::VirtAddr;
+use crate::memory::PhysicalMemory;
 use crate::mmu::{Access, AnyMmu, Base, BaseBounds, Identity, Mmu, Perms, Segment, Segmentation};
 use crate::render::translation;
 use std::io::Write;
@@ -84,7 +85,7 @@ fn pictures(mmu: &AnyMmu, phys_size: u64, requests: &[(VirtAddr, Access)]) -> St
     let views: Vec<_> = requests
         .iter()
         .map(|&(va, access)| {
-            let t = mmu.explain(va, access);
+            let t = mmu.explain(PhysicalMemory::empty(), va, access);
             crate::render::svg::translation::View::of(&t, None, Some(regs.clone()), phys_size)
         })
         .collect();
@@ -103,7 +104,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
     }
     let mut faulted = false;
     for &(va, access) in &requests {
-        let t = mmu.explain(va, access);
+        let t = mmu.explain(PhysicalMemory::empty(), va, access);
         faulted |= t.result.is_err();
         if args.json {
             writeln!(out, "{}", translation::to_json(&t, mmu.mechanism()))?;

@@ -23,11 +23,17 @@ use crate::mmu::{Access, Mmu};
 /// Translates a data access of `size` bytes at `va`: alignment, then the
 /// MMU's one span check ([`Mmu::translate_span`]) over every byte.
 #[inline(always)]
-fn translate_data<M: Mmu>(mmu: &M, va: u64, size: u64, access: Access) -> Result<PhysAddr, Fault> {
+fn translate_data<M: Mmu>(
+    mmu: &M,
+    mem: &PhysicalMemory,
+    va: u64,
+    size: u64,
+    access: Access,
+) -> Result<PhysAddr, Fault> {
     if va & (size - 1) != 0 {
         return Err(Fault::new(VirtAddr::new(va), access, FaultKind::Misaligned));
     }
-    mmu.translate_span(VirtAddr::new(va), size, access)
+    mmu.translate_span(mem, VirtAddr::new(va), size, access)
 }
 
 fn outside(va: u64, access: Access) -> Fault {
@@ -60,7 +66,7 @@ impl Cpu {
             });
         }
         let fetch_pa = mmu
-            .translate(VirtAddr::new(pc), Access::Fetch)
+            .translate(mem, VirtAddr::new(pc), Access::Fetch)
             .map_err(|fault| Trap::Fault {
                 pc,
                 word: None,
@@ -105,8 +111,8 @@ impl Cpu {
         macro_rules! load {
             ($size:expr) => {{
                 let va = rs1.wrapping_add(imm);
-                let pa =
-                    translate_data(mmu, va, $size, Access::Read).map_err(|f| data_fault(mem, f))?;
+                let pa = translate_data(mmu, mem, va, $size, Access::Read)
+                    .map_err(|f| data_fault(mem, f))?;
                 let raw = mem
                     .read_le(pa, $size)
                     .map_err(|_| data_fault(mem, outside(va, Access::Read)))?;
@@ -118,7 +124,7 @@ impl Cpu {
         macro_rules! store {
             ($size:expr) => {{
                 let va = rs1.wrapping_add(imm);
-                let pa = translate_data(mmu, va, $size, Access::Write)
+                let pa = translate_data(mmu, mem, va, $size, Access::Write)
                     .map_err(|f| data_fault(mem, f))?;
                 let v = if $size == 8 {
                     rs2

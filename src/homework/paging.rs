@@ -12,6 +12,7 @@ use super::lines::{Lines, Sink};
 use super::pyconv::size_flag as size;
 use super::vtrace::{AddressSource, draw_below};
 use crate::addr::VirtAddr;
+use crate::memory::PhysicalMemory;
 use crate::mmu::{Access, LinearPageTable, Mmu, PageTableEntry};
 use std::io::{self, Write};
 
@@ -254,7 +255,7 @@ pub fn write_text(
             lines.text(b"PA or invalid address?\n");
         } else {
             let (vpn, _) = mmu.split(VirtAddr::new(va));
-            match mmu.translate(VirtAddr::new(va), Access::Read) {
+            match mmu.translate(PhysicalMemory::empty(), VirtAddr::new(va), Access::Read) {
                 Ok(pa) => {
                     lines.hex(pa.as_u64(), 8);
                     lines.text(b" (decimal ");

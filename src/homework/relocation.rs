@@ -12,6 +12,7 @@ use super::lines::{Lines, Sink};
 use super::pyconv::size_flag as size;
 use super::vtrace::draw_below;
 use crate::addr::VirtAddr;
+use crate::memory::PhysicalMemory;
 use crate::mmu::{Access, BaseBounds, Mmu};
 use std::io::{self, Write};
 
@@ -247,7 +248,7 @@ pub fn write_text(
         if !solve {
             lines.text(b"PA or segmentation violation?\n");
         } else {
-            match mmu.translate(VirtAddr::new(va), Access::Read) {
+            match mmu.translate(PhysicalMemory::empty(), VirtAddr::new(va), Access::Read) {
                 Ok(pa) => {
                     lines.text(b"VALID: 0x");
                     lines.hex(pa.as_u64(), 8);

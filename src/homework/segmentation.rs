@@ -13,6 +13,7 @@ use super::pyconv::size_flag as size;
 use super::relocation::{base_register, limit_register, random_or_given};
 use super::vtrace::{AddressSource, draw_below};
 use crate::addr::VirtAddr;
+use crate::memory::PhysicalMemory;
 use crate::mmu::{Access, Mmu, Perms, Segment, Segmentation};
 use std::io::{self, Write};
 
@@ -314,7 +315,7 @@ pub fn write_text(
             lines.text(b"PA or segmentation violation?\n");
         } else {
             let segment = mmu.split(VirtAddr::new(va)).map_or(0, |(s, _)| s);
-            match mmu.translate(VirtAddr::new(va), Access::Read) {
+            match mmu.translate(PhysicalMemory::empty(), VirtAddr::new(va), Access::Read) {
                 Ok(pa) => {
                     lines.text(if segment == 0 {
                         b"VALID in SEG0: 0x"

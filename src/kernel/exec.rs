@@ -155,7 +155,7 @@ impl Kernel {
         let mut out = Vec::with_capacity(len as usize);
         for i in 0..len {
             let a = VirtAddr::new(va.saturating_add(i));
-            let pa = self.mmu.translate(a, Access::Read)?;
+            let pa = self.mmu.translate(&self.memory, a, Access::Read)?;
             let mut b = [0u8];
             let _ = self.memory.read(pa, &mut b);
             out.push(b[0]);

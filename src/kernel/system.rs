@@ -635,7 +635,7 @@ impl Kernel {
                     self.disk.poke(pid, va, *byte);
                     continue;
                 }
-                let pa = kernel_pa(mmu.as_ref(), load, va);
+                let pa = kernel_pa(&self.memory, mmu.as_ref(), load, va);
                 if let Some(pa) = pa {
                     let _ = self.memory.write(PhysAddr::new(pa), &[*byte]);
                 }
@@ -681,7 +681,7 @@ impl Kernel {
                 let Some(va) = sec.addr.checked_add(i as u64) else {
                     continue;
                 };
-                let pa = kernel_pa(mmu.as_ref(), self.proc(pid).load_address, va);
+                let pa = kernel_pa(&self.memory, mmu.as_ref(), self.proc(pid).load_address, va);
                 if let Some(pa) = pa {
                     let _ = self.memory.write(PhysAddr::new(pa), &[*byte]);
                 }
@@ -761,7 +761,7 @@ impl Kernel {
     /// Translates `va` the way process `pid`'s MMU registers would (the
     /// kernel reading a process's memory), or `None` on a fault.
     pub fn kernel_translate(&self, pid: Pid, va: u64) -> Option<u64> {
-        kernel_pa(self.process_mmu(pid).as_ref(), None, va)
+        kernel_pa(&self.memory, self.process_mmu(pid).as_ref(), None, va)
     }
 
     /// The MMU as process `pid` uses it, for replaying its addresses
@@ -811,7 +811,9 @@ impl Kernel {
     ) -> Option<Result<u64, Fault>> {
         let pid = self.current?;
         loop {
-            let result = self.mmu.translate_span(VirtAddr::new(va), size, access);
+            let result = self
+                .mmu
+                .translate_span(&self.memory, VirtAddr::new(va), size, access);
             let result = result.and_then(|pa| {
                 let fits = pa
                     .as_u64()
@@ -1093,11 +1095,16 @@ impl Kernel {
 
 /// Where the kernel finds a process's byte `va`: `load + va` for the
 /// strategies without translation, else through the process's MMU state.
-fn kernel_pa(mmu: Option<&AnyMmu>, load: Option<u64>, va: u64) -> Option<u64> {
+fn kernel_pa(
+    mem: &PhysicalMemory,
+    mmu: Option<&AnyMmu>,
+    load: Option<u64>,
+    va: u64,
+) -> Option<u64> {
     match load {
         Some(l) => l.checked_add(va),
         None => mmu?
-            .translate(VirtAddr::new(va), Access::Read)
+            .translate(mem, VirtAddr::new(va), Access::Read)
             .ok()
             .map(|pa| pa.as_u64()),
     }
@@ -1195,10 +1202,21 @@ mod tests {
         let m = k.mmu_of(p1).unwrap();
         assert_eq!(m.registers(), k.proc(p1).mmu);
         assert_eq!(
-            m.translate(VirtAddr::new(100), Access::Read),
+            m.translate(
+                crate::memory::PhysicalMemory::empty(),
+                VirtAddr::new(100),
+                Access::Read
+            ),
             Ok(PhysAddr::new(1024 + 100))
         );
-        assert!(m.translate(VirtAddr::new(1024), Access::Read).is_err());
+        assert!(
+            m.translate(
+                crate::memory::PhysicalMemory::empty(),
+                VirtAddr::new(1024),
+                Access::Read
+            )
+            .is_err()
+        );
         // The running process: the registers live in the MMU.
         assert_eq!(k.mmu_of(p2).unwrap().registers(), k.mmu.registers());
     }

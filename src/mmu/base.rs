@@ -7,6 +7,7 @@
 use super::{Access, Mmu, MmuRegisters, Mode, RegisterError, Step, StepRecorder};
 use crate::addr::{PhysAddr, VirtAddr};
 use crate::fault::{Fault, FaultKind};
+use crate::memory::PhysicalMemory;
 
 /// A base register over `phys_size` bytes of physical memory.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,6 +51,7 @@ impl Mmu for Base {
     #[inline(always)]
     fn walk<R: StepRecorder>(
         &self,
+        _mem: &PhysicalMemory,
         va: VirtAddr,
         access: Access,
         rec: &mut R,
@@ -90,9 +92,13 @@ mod tests {
     use super::*;
 
     fn pa(m: &Base, va: u64) -> u64 {
-        m.translate(VirtAddr::new(va), Access::Read)
-            .unwrap()
-            .as_u64()
+        m.translate(
+            crate::memory::PhysicalMemory::empty(),
+            VirtAddr::new(va),
+            Access::Read,
+        )
+        .unwrap()
+        .as_u64()
     }
 
     #[test]
@@ -110,7 +116,13 @@ mod tests {
     #[test]
     fn base_overflow_is_a_fault_not_a_wrap() {
         let m = Base::new(u64::MAX, u64::MAX);
-        let f = m.translate(VirtAddr::new(1), Access::Read).unwrap_err();
+        let f = m
+            .translate(
+                crate::memory::PhysicalMemory::empty(),
+                VirtAddr::new(1),
+                Access::Read,
+            )
+            .unwrap_err();
         assert_eq!(f.kind, FaultKind::Overflow);
     }
 

@@ -12,6 +12,7 @@
 use super::{Access, Mmu, MmuRegisters, Mode, RegisterError, Step, StepRecorder};
 use crate::addr::{PhysAddr, VirtAddr};
 use crate::fault::{Fault, FaultKind};
+use crate::memory::PhysicalMemory;
 
 /// Base and bounds registers over `phys_size` bytes of physical memory.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,6 +76,7 @@ impl Mmu for BaseBounds {
     #[inline(always)]
     fn walk<R: StepRecorder>(
         &self,
+        _mem: &PhysicalMemory,
         va: VirtAddr,
         access: Access,
         rec: &mut R,
@@ -133,11 +135,19 @@ mod tests {
     fn e7_bounds_stop_p1_before_it_reaches_p2() {
         let p1 = BaseBounds::new(1024, 1024, 16 * 1024).unwrap();
         assert_eq!(
-            p1.translate(VirtAddr::new(1000), Access::Read),
+            p1.translate(
+                crate::memory::PhysicalMemory::empty(),
+                VirtAddr::new(1000),
+                Access::Read
+            ),
             Ok(PhysAddr::new(2024))
         );
         let f = p1
-            .translate(VirtAddr::new(3072), Access::Write)
+            .translate(
+                crate::memory::PhysicalMemory::empty(),
+                VirtAddr::new(3072),
+                Access::Write,
+            )
             .unwrap_err();
         assert_eq!(f.kind, FaultKind::Bounds);
         assert_eq!(f.va, VirtAddr::new(3072));
@@ -147,8 +157,22 @@ mod tests {
     #[test]
     fn last_byte_is_inside_and_bounds_is_outside() {
         let m = BaseBounds::new(100, 10, 1000).unwrap();
-        assert!(m.translate(VirtAddr::new(9), Access::Read).is_ok());
-        assert!(m.translate(VirtAddr::new(10), Access::Read).is_err());
+        assert!(
+            m.translate(
+                crate::memory::PhysicalMemory::empty(),
+                VirtAddr::new(9),
+                Access::Read
+            )
+            .is_ok()
+        );
+        assert!(
+            m.translate(
+                crate::memory::PhysicalMemory::empty(),
+                VirtAddr::new(10),
+                Access::Read
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use super::{Access, Mmu, MmuRegisters, Mode, RegisterError, Step, StepRecorder};
 use crate::addr::{PhysAddr, VirtAddr};
 use crate::fault::Fault;
+use crate::memory::PhysicalMemory;
 
 /// The identity "MMU" over `phys_size` bytes of physical memory.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +38,7 @@ impl Mmu for Identity {
     #[inline(always)]
     fn walk<R: StepRecorder>(
         &self,
+        _mem: &PhysicalMemory,
         va: VirtAddr,
         access: Access,
         rec: &mut R,
@@ -72,7 +74,11 @@ mod tests {
     fn identity_returns_the_same_address() {
         let m = Identity::new(0x1000);
         assert_eq!(
-            m.translate(VirtAddr::new(0x10), Access::Read),
+            m.translate(
+                crate::memory::PhysicalMemory::empty(),
+                VirtAddr::new(0x10),
+                Access::Read
+            ),
             Ok(PhysAddr::new(0x10))
         );
     }
@@ -81,7 +87,11 @@ mod tests {
     fn identity_faults_beyond_physical_memory() {
         let m = Identity::new(0x1000);
         let f = m
-            .translate(VirtAddr::new(0x1000), Access::Write)
+            .translate(
+                crate::memory::PhysicalMemory::empty(),
+                VirtAddr::new(0x1000),
+                Access::Write,
+            )
             .unwrap_err();
         assert_eq!(f.kind, FaultKind::OutsidePhysicalMemory);
     }

@@ -24,6 +24,7 @@
 use super::{Access, ConfigError, Mmu, MmuRegisters, Mode, RegisterError, Step, StepRecorder};
 use crate::addr::{PhysAddr, VirtAddr};
 use crate::fault::{Fault, FaultKind};
+use crate::memory::PhysicalMemory;
 
 /// One entry of a linear page table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -135,6 +136,7 @@ impl Mmu for LinearPageTable {
     #[inline(always)]
     fn walk<R: StepRecorder>(
         &self,
+        _mem: &PhysicalMemory,
         va: VirtAddr,
         access: Access,
         rec: &mut R,
@@ -223,9 +225,13 @@ mod tests {
     }
 
     fn read(m: &LinearPageTable, va: u64) -> Result<u64, FaultKind> {
-        m.translate(VirtAddr::new(va), Access::Read)
-            .map(PhysAddr::as_u64)
-            .map_err(|f| f.kind)
+        m.translate(
+            crate::memory::PhysicalMemory::empty(),
+            VirtAddr::new(va),
+            Access::Read,
+        )
+        .map(PhysAddr::as_u64)
+        .map_err(|f| f.kind)
     }
 
     #[test]
@@ -251,7 +257,11 @@ mod tests {
 
     #[test]
     fn explain_records_vpn_and_lookup() {
-        let t = ostep_seed0().explain(VirtAddr::new(0x3229), Access::Read);
+        let t = ostep_seed0().explain(
+            crate::memory::PhysicalMemory::empty(),
+            VirtAddr::new(0x3229),
+            Access::Read,
+        );
         assert_eq!(
             t.steps[0],
             Step::SplitPage {
@@ -270,16 +280,22 @@ mod tests {
     #[test]
     fn narration_names_the_vpn_the_entry_and_the_frame() {
         let m = ostep_seed0();
-        let ok =
-            crate::render::translation::narrate(&m.explain(VirtAddr::new(0x3229), Access::Read));
+        let ok = crate::render::translation::narrate(&m.explain(
+            crate::memory::PhysicalMemory::empty(),
+            VirtAddr::new(0x3229),
+            Access::Read,
+        ));
         assert!(ok.contains("vpn = va >> 12 = 3, offset 0x229"), "{ok}");
         assert!(ok.contains("page_table[3]: valid, pfn 6"), "{ok}");
         assert!(
             ok.contains("join   frame 6 | offset 0x229 = 0x6229"),
             "{ok}"
         );
-        let bad =
-            crate::render::translation::narrate(&m.explain(VirtAddr::new(0x1369), Access::Read));
+        let bad = crate::render::translation::narrate(&m.explain(
+            crate::memory::PhysicalMemory::empty(),
+            VirtAddr::new(0x1369),
+            Access::Read,
+        ));
         assert!(bad.contains("page_table[1]: NOT valid"), "{bad}");
         assert!(bad.contains("invalid page"), "{bad}");
     }

@@ -23,6 +23,7 @@ use super::{
 };
 use crate::addr::{PhysAddr, VirtAddr};
 use crate::fault::{Fault, FaultKind};
+use crate::memory::PhysicalMemory;
 
 /// One entry of the segment table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -339,6 +340,7 @@ impl Mmu for Segmentation {
     #[inline(always)]
     fn walk<R: StepRecorder>(
         &self,
+        _mem: &PhysicalMemory,
         va: VirtAddr,
         access: Access,
         rec: &mut R,
@@ -420,12 +422,17 @@ impl Mmu for Segmentation {
     /// decoded table (one compare for the bounds of a segment growing
     /// either way, one add for the address).
     #[inline(always)]
-    fn translate(&self, va: VirtAddr, access: Access) -> Result<PhysAddr, Fault> {
+    fn translate(
+        &self,
+        mem: &PhysicalMemory,
+        va: VirtAddr,
+        access: Access,
+    ) -> Result<PhysAddr, Fault> {
         let fault = |kind| Fault::new(va, access, kind);
         let (segment, offset) = self.split(va).ok_or(fault(FaultKind::AddressWidth))?;
         let d = &self.decoded[segment as usize];
         if !d.exact {
-            return self.walk(va, access, &mut NoSteps);
+            return self.walk(mem, va, access, &mut NoSteps);
         }
         if !d.contains(offset) {
             return Err(fault(d.miss));
@@ -480,9 +487,13 @@ mod tests {
     }
 
     fn read(m: &Segmentation, va: u64) -> Result<u64, FaultKind> {
-        m.translate(VirtAddr::new(va), Access::Read)
-            .map(PhysAddr::as_u64)
-            .map_err(|f| f.kind)
+        m.translate(
+            crate::memory::PhysicalMemory::empty(),
+            VirtAddr::new(va),
+            Access::Read,
+        )
+        .map(PhysAddr::as_u64)
+        .map_err(|f| f.kind)
     }
 
     #[test]
@@ -498,14 +509,22 @@ mod tests {
     fn e9_write_to_read_only_code_is_a_protection_fault() {
         let m = e9();
         let f = m
-            .translate(VirtAddr::new(0x0240), Access::Write)
+            .translate(
+                crate::memory::PhysicalMemory::empty(),
+                VirtAddr::new(0x0240),
+                Access::Write,
+            )
             .unwrap_err();
         assert_eq!(f.kind, FaultKind::Protection);
     }
 
     #[test]
     fn split_reports_segment_and_offset() {
-        let t = e9().explain(VirtAddr::new(0x265c), Access::Read);
+        let t = e9().explain(
+            crate::memory::PhysicalMemory::empty(),
+            VirtAddr::new(0x265c),
+            Access::Read,
+        );
         assert_eq!(t.segment(), Some((2, 0x65c)));
     }
 
@@ -637,8 +656,8 @@ mod tests {
                     m.set_segment(Mode::Kernel, idx.index(n), seg).unwrap();
                 }
                 for va in addresses(&m, &raw) {
-                    let fast = m.translate(VirtAddr::new(va), access);
-                    let slow = m.walk(VirtAddr::new(va), access, &mut NoSteps);
+                    let fast = m.translate(crate::memory::PhysicalMemory::empty(), VirtAddr::new(va), access);
+                    let slow = m.walk(crate::memory::PhysicalMemory::empty(), VirtAddr::new(va), access, &mut NoSteps);
                     prop_assert_eq!(fast, slow, "va {:#x}", va);
                 }
             }
@@ -665,8 +684,8 @@ mod tests {
                 let m = Segmentation::new(va_bits, segs, phys).unwrap();
                 prop_assert!(m.decoded().iter().all(|d| d.exact));
                 for va in addresses(&m, &raw) {
-                    let fast = m.translate(VirtAddr::new(va), access);
-                    let slow = m.walk(VirtAddr::new(va), access, &mut NoSteps);
+                    let fast = m.translate(crate::memory::PhysicalMemory::empty(), VirtAddr::new(va), access);
+                    let slow = m.walk(crate::memory::PhysicalMemory::empty(), VirtAddr::new(va), access, &mut NoSteps);
                     prop_assert_eq!(fast, slow, "va {:#x}", va);
                 }
             }

@@ -621,7 +621,11 @@ impl State {
             .and_then(|regs| rebuild(regs, self.memory, offset_bits))
             .and_then(|m| {
                 let access: Access = r.access.parse().ok()?;
-                let t = m.explain(VirtAddr::new(r.va), access);
+                let t = m.explain(
+                    crate::memory::PhysicalMemory::empty(),
+                    VirtAddr::new(r.va),
+                    access,
+                );
                 let same = match (&t.result, r.pa) {
                     (Ok(pa), Some(want)) => pa.as_u64() == want,
                     (Err(f), None) => Some(f.kind.name()) == r.fault,

@@ -536,7 +536,7 @@ mod tests {
             )
             .unwrap();
             let access = [Access::Fetch, Access::Read, Access::Write][w as usize];
-            let t = m.explain(VirtAddr::new(va), access);
+            let t = m.explain(crate::memory::PhysicalMemory::empty(), VirtAddr::new(va), access);
             let mut line = Vec::new();
             write_access(&mut line, "segmentation", va, access,
                 m.split(VirtAddr::new(va)), t.result).unwrap();

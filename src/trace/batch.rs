@@ -18,6 +18,7 @@
 
 use super::stats::{LANES, SegmentStats, Stats, access_index, fault_index};
 use crate::addr::VirtAddr;
+use crate::memory::PhysicalMemory;
 use crate::mmu::{Access, Base, BaseBounds, Identity, Mmu, Segmentation};
 
 /// The access kinds of a batch: one for all (a trace without kinds), or one
@@ -299,7 +300,7 @@ impl Counters<'_> {
         access: Access,
         out: &mut Translated,
     ) {
-        let result = mmu.translate(VirtAddr::new(va), access);
+        let result = mmu.translate(PhysicalMemory::empty(), VirtAddr::new(va), access);
         self.count::<M, KEEP>(mmu, lane, va, access, result, out);
     }
 
@@ -315,7 +316,7 @@ impl Counters<'_> {
         access: Access,
         out: &mut Translated,
     ) {
-        let result = mmu.translate_span(VirtAddr::new(va), size, access);
+        let result = mmu.translate_span(PhysicalMemory::empty(), VirtAddr::new(va), size, access);
         self.count::<M, KEEP>(mmu, lane, va, access, result, out);
     }
 

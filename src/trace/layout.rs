@@ -340,7 +340,11 @@ mod tests {
         let m = scan(&refs);
         assert_eq!(m.va_bits(), 37);
         for &(va, a) in &refs {
-            assert!(m.translate(VirtAddr::new(va), a).is_ok(), "{va:#x} {a:?}");
+            assert!(
+                m.translate(crate::memory::PhysicalMemory::empty(), VirtAddr::new(va), a)
+                    .is_ok(),
+                "{va:#x} {a:?}"
+            );
         }
         let used: Vec<&Segment> = m.segments().iter().filter(|s| s.size > 0).collect();
         // The stack straddles a 2^24 boundary, so segments are 2^26 bytes:
@@ -356,14 +360,29 @@ mod tests {
         // Fetching from the stack or reading the program's code is refused
         // (this trace never did either).
         assert!(
-            m.translate(VirtAddr::new(0x1fff000778), Access::Fetch)
-                .is_err()
+            m.translate(
+                crate::memory::PhysicalMemory::empty(),
+                VirtAddr::new(0x1fff000778),
+                Access::Fetch
+            )
+            .is_err()
         );
-        assert!(m.translate(VirtAddr::new(0x109060), Access::Read).is_err());
+        assert!(
+            m.translate(
+                crate::memory::PhysicalMemory::empty(),
+                VirtAddr::new(0x109060),
+                Access::Read
+            )
+            .is_err()
+        );
         // Below what the stack touched: outside its segment.
         assert!(
-            m.translate(VirtAddr::new(0x1ffe000000), Access::Read)
-                .is_err()
+            m.translate(
+                crate::memory::PhysicalMemory::empty(),
+                VirtAddr::new(0x1ffe000000),
+                Access::Read
+            )
+            .is_err()
         );
     }
 
@@ -387,7 +406,10 @@ mod tests {
         let m = scan(&refs);
         assert!(m.segment_bits() <= MAX_SEGMENT_BITS);
         for &(va, a) in &refs {
-            assert!(m.translate(VirtAddr::new(va), a).is_ok());
+            assert!(
+                m.translate(crate::memory::PhysicalMemory::empty(), VirtAddr::new(va), a)
+                    .is_ok()
+            );
         }
     }
 
@@ -412,7 +434,7 @@ mod tests {
             proptest::prop_assert!(m.segment_bits() <= MAX_SEGMENT_BITS);
             for &(va, a) in &refs {
                 proptest::prop_assert!(
-                    m.translate(VirtAddr::new(va), a).is_ok(),
+                    m.translate(crate::memory::PhysicalMemory::empty(), VirtAddr::new(va), a).is_ok(),
                     "{:#x} {:?} in {:?}", va, a, m
                 );
             }
@@ -484,7 +506,14 @@ mod tests {
     fn a_single_high_address_gets_one_segment_and_the_last_page_is_refused() {
         let m = scan(&[(1 << 63, Access::Write)]);
         assert_eq!((m.va_bits(), m.segment_bits()), (64, 0));
-        assert!(m.translate(VirtAddr::new(1 << 63), Access::Write).is_ok());
+        assert!(
+            m.translate(
+                crate::memory::PhysicalMemory::empty(),
+                VirtAddr::new(1 << 63),
+                Access::Write
+            )
+            .is_ok()
+        );
         let mut s = LayoutScan::new();
         s.observe(&[u64::MAX], Accesses::Uniform(Access::Read));
         assert!(s.build(None).unwrap_err().contains("last page"));

@@ -215,9 +215,18 @@ proptest! {
 /// its first byte and, when that translates, `Mmu::translate_span`'s
 /// verdict on every byte it touches.
 fn scalar(mmu: &AnyMmu, va: u64, access: Access, size: u64) -> vmlab::mmu::Translation {
-    let mut t = mmu.explain(vmlab::VirtAddr::new(va), access);
+    let mut t = mmu.explain(
+        vmlab::PhysicalMemory::empty(),
+        vmlab::VirtAddr::new(va),
+        access,
+    );
     if t.result.is_ok() {
-        if let Err(f) = mmu.translate_span(vmlab::VirtAddr::new(va), size, access) {
+        if let Err(f) = mmu.translate_span(
+            vmlab::PhysicalMemory::empty(),
+            vmlab::VirtAddr::new(va),
+            size,
+            access,
+        ) {
             t.result = Err(f);
         }
     }

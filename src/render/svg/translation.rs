@@ -446,7 +446,11 @@ mod tests {
             0x4000,
         )
         .unwrap();
-        let t = mmu.explain(VirtAddr::new(va), access);
+        let t = mmu.explain(
+            crate::memory::PhysicalMemory::empty(),
+            VirtAddr::new(va),
+            access,
+        );
         let regs = crate::kernel::system::registers_view(&mmu.registers());
         View::of(&t, None, Some(regs), 0x4000)
     }
