@@ -29,6 +29,11 @@ pub enum FaultKind {
     Misaligned,
     /// Paging: the page-table entry's valid bit is clear.
     InvalidPage,
+    /// Paging in memory (multi-level tables, Sv39): the walk found no valid
+    /// leaf, the leaf forbids the access, or its accessed/dirty bit is
+    /// clear. RISC-V's instruction, load and store page faults (which one is
+    /// the fault's [`Access`]).
+    PageFault,
 }
 
 impl FaultKind {
@@ -44,6 +49,7 @@ impl FaultKind {
             FaultKind::AddressWidth => "address-width",
             FaultKind::Misaligned => "misaligned",
             FaultKind::InvalidPage => "invalid-page",
+            FaultKind::PageFault => "page-fault",
         }
     }
 
@@ -59,6 +65,7 @@ impl FaultKind {
             FaultKind::AddressWidth => "address does not fit the address width",
             FaultKind::Misaligned => "misaligned access",
             FaultKind::InvalidPage => "segmentation violation: invalid page",
+            FaultKind::PageFault => "page fault",
         }
     }
 }

@@ -10,6 +10,7 @@
 //! | base + bounds | [`base_bounds`] | `va < bounds ? base + va : fault` |
 //! | segmentation | [`segmentation`] | `seg = top bits; offset < size ? base + offset : fault` |
 //! | paging (linear page table) | [`paging`] | `pte = table[vpn]; valid ? pfn * page_size + offset : fault` |
+//! | RISC-V Sv39 (three levels in memory) | [`sv39`] | walk `satp`'s tables in physical memory to a leaf; check U, R/W/X, A/D |
 //!
 //! Every mechanism implements [`Mmu::walk`] once; [`Mmu::translate`] (the fast
 //! path, no record kept) and [`Mmu::explain`] (every step kept, for narration)
@@ -23,12 +24,14 @@ pub mod base_bounds;
 pub mod identity;
 pub mod paging;
 pub mod segmentation;
+pub mod sv39;
 
 pub use base::Base;
 pub use base_bounds::BaseBounds;
 pub use identity::Identity;
 pub use paging::{LinearPageTable, PageTableEntry};
 pub use segmentation::{Segment, Segmentation};
+pub use sv39::{Satp, Sv39};
 
 use crate::addr::{PhysAddr, VirtAddr};
 use crate::fault::{Fault, FaultKind};
@@ -237,6 +240,61 @@ pub enum Step {
         /// The physical address.
         pa: Option<u64>,
     },
+    /// A multi-level walk: the VPN cut into one index per level (the root's
+    /// first) and the offset.
+    SplitIndices {
+        /// The index into each level's table, root first.
+        indices: Vec<u64>,
+        /// How many bits each index has, root first.
+        index_bits: Vec<u32>,
+        /// The offset inside the page.
+        offset: u64,
+        /// How many bits form the offset.
+        offset_bits: u32,
+    },
+    /// Sv39: bits 63..39 of the address must all equal bit 38.
+    CheckCanonical {
+        /// Whether they do.
+        ok: bool,
+    },
+    /// A multi-level walk read one entry from physical memory.
+    ReadEntry {
+        /// The level, 0 for the root table.
+        level: u32,
+        /// The index into that level's table.
+        index: u64,
+        /// The physical address of the entry.
+        entry_pa: u64,
+        /// The entry's bits as read (`None`: the address is not in memory).
+        raw: Option<u64>,
+        /// The entry's flags, in the format's own letters (`v r w x u g a d`
+        /// for Sv39, with `-` for a clear bit).
+        flags: String,
+        /// Whether the valid bit is set.
+        valid: bool,
+        /// Whether the entry is a leaf (maps a page) rather than pointing to
+        /// the next level's table.
+        leaf: bool,
+        /// The frame it names: the next table's, or the page's.
+        pfn: u64,
+    },
+    /// A check the walk made on an entry, in words (`U=1: a user page`).
+    CheckEntry {
+        /// What was checked.
+        what: String,
+        /// Whether it passed.
+        ok: bool,
+    },
+    /// The TLB was consulted for the page of the address.
+    TlbLookup {
+        /// The virtual page number looked up.
+        vpn: u64,
+        /// The address-space identifier it was tagged with, if the TLB uses
+        /// ASIDs.
+        asid: Option<u16>,
+        /// The frame, on a hit (`None`: a miss, the walk follows).
+        pfn: Option<u64>,
+    },
     /// The physical address must exist.
     CheckPhysical {
         /// The physical address.
@@ -321,6 +379,8 @@ pub enum MmuRegisters {
         /// The entries, indexed by VPN.
         entries: Vec<PageTableEntry>,
     },
+    /// Sv39's `satp`: mode, ASID and the root table's page.
+    Satp(Satp),
 }
 
 /// Why loading MMU registers failed.
@@ -363,6 +423,7 @@ impl MmuRegisters {
             MmuRegisters::BaseBounds { .. } => "base-bounds",
             MmuRegisters::Segments(_) => "segmentation",
             MmuRegisters::PageTable { .. } => "paging",
+            MmuRegisters::Satp(_) => "sv39",
         }
     }
 }
@@ -577,6 +638,8 @@ pub enum AnyMmu {
     Segmentation(Segmentation),
     /// Linear page table.
     Paging(LinearPageTable),
+    /// RISC-V Sv39: three levels of tables in physical memory.
+    Sv39(Sv39),
 }
 
 impl Mmu for AnyMmu {
@@ -587,6 +650,7 @@ impl Mmu for AnyMmu {
             AnyMmu::BaseBounds(m) => m.mechanism(),
             AnyMmu::Segmentation(m) => m.mechanism(),
             AnyMmu::Paging(m) => m.mechanism(),
+            AnyMmu::Sv39(m) => m.mechanism(),
         }
     }
 
@@ -604,6 +668,7 @@ impl Mmu for AnyMmu {
             AnyMmu::BaseBounds(m) => m.walk(mem, va, access, rec),
             AnyMmu::Segmentation(m) => m.walk(mem, va, access, rec),
             AnyMmu::Paging(m) => m.walk(mem, va, access, rec),
+            AnyMmu::Sv39(m) => m.walk(mem, va, access, rec),
         }
     }
 
@@ -615,6 +680,7 @@ impl Mmu for AnyMmu {
             AnyMmu::BaseBounds(m) => m.one_piece(first, last),
             AnyMmu::Segmentation(m) => m.one_piece(first, last),
             AnyMmu::Paging(m) => m.one_piece(first, last),
+            AnyMmu::Sv39(m) => m.one_piece(first, last),
         }
     }
 
@@ -625,6 +691,7 @@ impl Mmu for AnyMmu {
             AnyMmu::BaseBounds(m) => m.registers(),
             AnyMmu::Segmentation(m) => m.registers(),
             AnyMmu::Paging(m) => m.registers(),
+            AnyMmu::Sv39(m) => m.registers(),
         }
     }
 
@@ -635,6 +702,7 @@ impl Mmu for AnyMmu {
             AnyMmu::BaseBounds(m) => m.load_registers(mode, regs),
             AnyMmu::Segmentation(m) => m.load_registers(mode, regs),
             AnyMmu::Paging(m) => m.load_registers(mode, regs),
+            AnyMmu::Sv39(m) => m.load_registers(mode, regs),
         }
     }
 }

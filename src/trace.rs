@@ -188,6 +188,9 @@ pub fn replay(
         AnyMmu::BaseBounds(m) => replay_with(m, input, opts, sinks),
         AnyMmu::Segmentation(m) => replay_with(m, input, opts, sinks),
         AnyMmu::Paging(m) => replay_with(m, input, opts, sinks),
+        // A trace replays without the machine's memory: Sv39's tables are
+        // not there, and every reference faults as unmapped.
+        AnyMmu::Sv39(m) => replay_with(m, input, opts, sinks),
     }
 }
 

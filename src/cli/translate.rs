@@ -283,5 +283,12 @@ pub(crate) fn describe(mmu: &AnyMmu) -> String {
             p.entries().len(),
             Size::new(p.page_size())
         ),
+        AnyMmu::Sv39(m) => format!(
+            "RISC-V Sv39: satp mode {}, asid {}, root table in page {:#x}, physical memory {}",
+            m.satp().mode(),
+            m.satp().asid(),
+            m.satp().root_ppn(),
+            Size::new(m.phys_size())
+        ),
     }
 }

@@ -323,7 +323,7 @@ impl Kernel {
                     }
                 }
                 // The kernel places no paged processes yet: nothing to relocate.
-                MmuRegisters::None | MmuRegisters::PageTable { .. } => {}
+                MmuRegisters::None | MmuRegisters::PageTable { .. } | MmuRegisters::Satp(_) => {}
             }
             if q == pid {
                 self.emit(Event::Move {

@@ -1151,7 +1151,7 @@ pub fn registers_view(regs: &MmuRegisters) -> RegistersView {
         segments: Vec::new(),
     };
     match regs {
-        MmuRegisters::None | MmuRegisters::PageTable { .. } => {}
+        MmuRegisters::None | MmuRegisters::PageTable { .. } | MmuRegisters::Satp(_) => {}
         MmuRegisters::Base { base } => v.base = Some(*base),
         MmuRegisters::BaseBounds { base, bounds } => {
             v.base = Some(*base);

@@ -90,6 +90,68 @@ pub fn narrate(t: &Translation) -> String {
                     "  join   frame {pfn} | offset {offset:#x} overflows 64 bits"
                 ),
             },
+            Step::SplitIndices {
+                indices,
+                index_bits,
+                offset,
+                offset_bits,
+            } => {
+                let parts: Vec<String> = indices
+                    .iter()
+                    .zip(index_bits)
+                    .map(|(i, b)| format!("{i:0w$b}", w = *b as usize))
+                    .collect();
+                let named: Vec<String> = indices
+                    .iter()
+                    .enumerate()
+                    .map(|(l, i)| format!("L{l} {i}"))
+                    .collect();
+                writeln!(
+                    s,
+                    "  split  {} | offset ({offset_bits} bits) -> {}, offset {offset:#x}",
+                    parts.join(" | "),
+                    named.join(", ")
+                )
+            }
+            Step::CheckCanonical { ok } => writeln!(
+                s,
+                "  check  bits 63..39 copy bit 38 (canonical address): {}",
+                yes_no(*ok)
+            ),
+            Step::ReadEntry {
+                level,
+                index,
+                entry_pa,
+                raw,
+                flags,
+                valid,
+                leaf,
+                pfn,
+            } => match raw {
+                None => writeln!(
+                    s,
+                    "  L{level}     entry [{index}] at PA {entry_pa:#x} is beyond physical memory"
+                ),
+                Some(raw) => {
+                    let what = match (valid, leaf) {
+                        (false, _) => "NOT valid".to_string(),
+                        (true, true) => format!("leaf: page frame {pfn:#x}"),
+                        (true, false) => format!("next table in frame {pfn:#x}"),
+                    };
+                    writeln!(
+                        s,
+                        "  L{level}     entry [{index}] at PA {entry_pa:#x} = {raw:#x} [{flags}]: {what}"
+                    )
+                }
+            },
+            Step::CheckEntry { what, ok } => writeln!(s, "  check  {what}: {}", yes_no(*ok)),
+            Step::TlbLookup { vpn, asid, pfn } => {
+                let tag = asid.map(|a| format!(", asid {a}")).unwrap_or_default();
+                match pfn {
+                    Some(pfn) => writeln!(s, "  tlb    vpn {vpn:#x}{tag}: TLB hit, frame {pfn:#x}"),
+                    None => writeln!(s, "  tlb    vpn {vpn:#x}{tag}: TLB miss -> walk"),
+                }
+            }
             Step::CheckPhysical { pa, phys_size, ok } => {
                 if *ok {
                     Ok(())

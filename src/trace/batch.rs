@@ -99,6 +99,8 @@ impl Mechanism for Identity {}
 
 impl Mechanism for crate::mmu::LinearPageTable {}
 
+impl Mechanism for crate::mmu::Sv39 {}
+
 impl Mechanism for Base {}
 
 impl Mechanism for BaseBounds {

@@ -10,7 +10,7 @@ use crate::fault::FaultKind;
 use crate::mmu::Access;
 
 /// Every fault kind, in the order of their counters.
-pub const FAULT_KINDS: [FaultKind; 9] = [
+pub const FAULT_KINDS: [FaultKind; 10] = [
     FaultKind::Bounds,
     FaultKind::Protection,
     FaultKind::InvalidSegment,
@@ -20,6 +20,7 @@ pub const FAULT_KINDS: [FaultKind; 9] = [
     FaultKind::AddressWidth,
     FaultKind::Misaligned,
     FaultKind::InvalidPage,
+    FaultKind::PageFault,
 ];
 
 /// How many interleaved copies of the counters the batch loop keeps.
@@ -51,6 +52,7 @@ pub const fn fault_index(k: FaultKind) -> usize {
         FaultKind::AddressWidth => 6,
         FaultKind::Misaligned => 7,
         FaultKind::InvalidPage => 8,
+        FaultKind::PageFault => 9,
     }
 }
 
