@@ -44,7 +44,7 @@ use crate::kernel::system::{Kernel, KernelConfig, ProcessSpec, Strategy};
 use crate::mmu::{Mmu, MmuRegisters, Perms, Segment};
 use ops::Op;
 use serde::Deserialize;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use toml::Spanned;
 
@@ -916,6 +916,10 @@ struct Runner<'s> {
     queues: Vec<VecDeque<Op>>,
     pids: Vec<Option<Pid>>,
     sink: Sink<'s>,
+    /// Script lines as the loader rewrote them (static relocation), by
+    /// their index in the script: the rewrite happens once, when the
+    /// process is loaded, never at run time.
+    loaded_script: HashMap<usize, Op>,
 }
 
 /// Runs a scenario once, under its own strategy, to the end (the script,
@@ -979,17 +983,17 @@ fn run_kernel_under(sc: &Scenario, strategy: Strategy, sink: Sink<'_>) -> Result
             .collect(),
         pids: vec![None; sc.processes.len()],
         sink,
+        loaded_script: HashMap::new(),
     };
     r.hand_over()?;
-    let mut script = sc.script.clone();
     for i in 0..sc.processes.len() {
         if !sc.processes[i].delayed {
-            r.spawn(sc, i, &mut script);
+            r.spawn(sc, i, 0);
             r.hand_over()?;
         }
     }
     let index = |n: &str| sc.processes.iter().position(|p| p.spec.name == n);
-    for item in script {
+    for (at, item) in sc.script.iter().cloned().enumerate() {
         match item {
             ScriptItem::Say(t) => r.k.note(t),
             ScriptItem::Map => {
@@ -1023,10 +1027,8 @@ fn run_kernel_under(sc: &Scenario, strategy: Strategy, sink: Sink<'_>) -> Result
                         ),
                     });
                 } else if let Some(i) = index(&n) {
-                    let mut none = Vec::new();
-                    r.spawn(sc, i, &mut none);
-                    // Static relocation of this process's script lines is
-                    // done when the script is read: see `spawn`.
+                    // The loader rewrites the script lines still to come.
+                    r.spawn(sc, i, at + 1);
                 }
             }
             ScriptItem::Move(n, to) => {
@@ -1041,6 +1043,10 @@ fn run_kernel_under(sc: &Scenario, strategy: Strategy, sink: Sink<'_>) -> Result
             }
             ScriptItem::Do(n, op, text) => {
                 if let Some(pid) = r.live(index(&n), &n, &text) {
+                    // The line as the loader left it (rewritten at load
+                    // time under static relocation; `relocate` is then a
+                    // no-op).
+                    let op = r.loaded_script.remove(&at).unwrap_or(op);
                     let op = r.relocate(pid, op);
                     r.k.context_switch(pid, "timer-interrupt");
                     r.exec(pid, &op);
@@ -1073,9 +1079,10 @@ impl Runner<'_> {
         }
     }
 
-    /// Loads process `i`; under static relocation its access list is
-    /// rewritten by the loader.
-    fn spawn(&mut self, sc: &Scenario, i: usize, _script: &mut [ScriptItem]) {
+    /// Loads process `i`; under static relocation the loader rewrites its
+    /// access list and its script lines from index `script_from` on, now,
+    /// at load time (the program then runs on physical addresses).
+    fn spawn(&mut self, sc: &Scenario, i: usize, script_from: usize) {
         let Ok(pid) = self.k.spawn(&sc.processes[i].spec) else {
             return;
         };
@@ -1084,6 +1091,15 @@ impl Runner<'_> {
         for op in ops {
             let op = self.relocate(pid, op);
             self.queues[i].push_back(op);
+        }
+        let name = &sc.processes[i].spec.name;
+        for (at, item) in sc.script.iter().enumerate().skip(script_from) {
+            if let ScriptItem::Do(n, op, _) = item {
+                if n == name {
+                    let op = self.relocate(pid, op.clone());
+                    self.loaded_script.insert(at, op);
+                }
+            }
         }
     }
 

@@ -93,6 +93,13 @@ fn addr(v: u64) -> String {
     }
 }
 
+/// A value read or stored: small ones (the slides' markers such as 7 or
+/// 99, below 256) as they are, others like addresses, with their hex (a
+/// value read may be an address: the word at 0x1010 holds 0x1500).
+fn value(v: u64) -> String {
+    if v < 256 { v.to_string() } else { addr(v) }
+}
+
 impl Narrator {
     fn name(&self, pid: Pid) -> String {
         self.names
@@ -116,8 +123,9 @@ impl Narrator {
                 if let Some(v) = r.value {
                     let _ = write!(
                         line,
-                        ", {} {v}",
-                        if verb == "store" { "wrote" } else { "read" }
+                        ", {} {}",
+                        if verb == "store" { "wrote" } else { "read" },
+                        value(v)
                     );
                 }
             }

@@ -161,6 +161,32 @@ fn e5_static_relocation_rewrites_and_shows_the_three_disadvantages() {
     assert!(out.contains("P1 has corrupted P2"));
 }
 
+/// §4.1: static relocation happens once, at load time. Every rewrite comes
+/// before the first access; the run itself translates nothing.
+#[test]
+fn e5_rewrites_at_load_time_never_during_the_run() {
+    let ev = run_json("e5");
+    let first_access = ev
+        .iter()
+        .position(|e| matches!(e["kind"].as_str(), Some("fetch" | "load" | "store")))
+        .unwrap();
+    let last_rewrite = ev.iter().rposition(|e| e["kind"] == "relocate").unwrap();
+    assert!(
+        last_rewrite < first_access,
+        "a rewrite at run time (event {last_rewrite}) after the first access (event {first_access})"
+    );
+    // Each script line of P1 and P2 is rewritten once (3 + 4), plus the
+    // word of each image.
+    assert_eq!(kinds(&ev, "relocate").len(), 9);
+    let out = text("e5");
+    let run = &out[out.find("dispatch P1").unwrap()..];
+    assert!(!run.contains("rewrites"), "{run}");
+    // The word at 0x1010 holds an address: it reads as one.
+    assert!(run.contains("read 5376 (0x1500)"), "{run}");
+    assert!(run.contains("read 0x3500"), "{run}");
+    assert!(run.contains("wrote 66\n"), "{run}");
+}
+
 #[test]
 fn e6_base_register_relocates_and_p1_corrupts_p2() {
     let ev = run_json("e6");
