@@ -362,9 +362,9 @@ pub enum Event {
         name: String,
         /// `zombie` (exited or killed) or where it stands.
         state: &'static str,
-        /// Instructions (access-list items).
+        /// Instructions (counted once: see `cost::Counts::instructions`).
         instructions: u64,
-        /// Memory accesses.
+        /// Memory accesses that reached memory (a refused one is a fault).
         accesses: u64,
         /// Faults taken.
         faults: u64,

@@ -853,6 +853,8 @@ impl Kernel {
 
     /// Counts and records one access of `pid` that the hardware made (or
     /// refused): the event, and a violation when the byte is not `pid`'s.
+    /// Only an access that reached memory counts as a memory access (and
+    /// is charged by the cost model); a refused one counts as a fault.
     pub(crate) fn record_access(
         &mut self,
         pid: Pid,
@@ -862,8 +864,10 @@ impl Kernel {
         size: u64,
         value: u64,
     ) {
-        self.counts.accesses += 1;
-        self.proc_mut(pid).stats.accesses += 1;
+        if result.is_ok() {
+            self.counts.accesses += 1;
+            self.proc_mut(pid).stats.accesses += 1;
+        }
         let segment = match &self.mmu {
             AnyMmu::Segmentation(s) => s.split(VirtAddr::new(va)),
             _ => None,

@@ -495,7 +495,7 @@ impl Narrator {
                 }
                 writeln!(
                     s,
-                    "  disk   -        {} + bytes / {:.0} MB/s\n  (memory accesses are charged at {served_by})",
+                    "  disk   -        {} + bytes / {:.0} MB/s   (vmlab's figure, not the lecture's)\n  (memory accesses are charged at {served_by}; a refused access, a fault, is not charged)",
                     human_ns(*disk_latency_ns),
                     disk_bytes_per_sec / 1e6
                 )

@@ -448,10 +448,46 @@ fn e14_latency_table_is_the_lectures() {
     assert_eq!(row(3), ("L3", "> 8 MB", 40.0));
     assert_eq!(row(4), ("DRAM", "-", 80.0));
     let cost = kinds(&ev, "cost")[0];
+    // §4.2: 5 fetches + 5 data accesses are 5 instructions, counted once.
     assert_eq!(cost["accesses"], 10);
-    assert_eq!(cost["total_ns"], 810.0);
+    assert_eq!(cost["instructions"], 5);
+    assert_eq!(cost["cpu_ns"], 5.0);
+    assert_eq!(cost["total_ns"], 805.0);
     let out = text("e14");
     assert!(out.contains("L2     256 KB   4 ns") && out.contains("DRAM   -        80 ns"));
+    assert!(out.contains("CPU 5 ns + memory 800 ns"), "{out}");
+    // The disk row is vmlab's own figure, said so.
+    let disk = out.lines().find(|l| l.starts_with("  disk ")).unwrap();
+    assert!(disk.contains("vmlab's figure, not the lecture's"), "{disk}");
+}
+
+/// §4.2: charge what happened. A refused access (a fault) never reaches
+/// memory: in every built-in scenario the cost counts exactly the accesses
+/// that got a physical address, and E7's store beyond bounds is not one.
+#[test]
+fn only_accesses_that_reached_memory_are_charged() {
+    let list = vmlab(&["scenario", "list"]).ok().to_string();
+    for name in list.lines().filter_map(|l| l.split_whitespace().next()) {
+        let ev = run_json(name);
+        let Some(cost) = kinds(&ev, "cost").first().copied() else {
+            continue;
+        };
+        let reached = accesses(&ev)
+            .iter()
+            .filter(|x| !x.3.starts_with("fault:"))
+            .count() as u64;
+        assert_eq!(cost["accesses"].as_u64(), Some(reached), "{name}");
+    }
+    let ev = run_json("e7");
+    let p1 = kinds(&ev, "process-summary")
+        .into_iter()
+        .find(|e| e["pid"] == 1)
+        .unwrap();
+    assert_eq!(
+        (p1["accesses"].as_u64(), p1["faults"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(kinds(&ev, "cost")[0]["accesses"], 6);
 }
 
 #[test]
