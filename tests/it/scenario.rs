@@ -571,3 +571,71 @@ fn names_take_any_case_and_a_unique_prefix_and_ambiguity_lists_candidates() {
     ]);
     vmlab(&["scenario", "show", "e13"]).bad_input(&["e13-xv6", "e13-canonical"]);
 }
+
+/// A process with an explicit segment table: segment 2 is named heap.
+const NAMED_HEAP: &str = r#"
+title = "heap by name"
+description = "segment 2 is named heap: sbrk grows it"
+
+[machine]
+memory = "16k"
+os_size = "4k"
+strategy = "segmentation"
+va_bits = 14
+
+[[process]]
+name = "P1"
+segments = [
+  { base = "0x1000", size = "0x100", perms = "rx", name = "code" },
+  { base = "0", size = "0", perms = "-" },
+  { base = "0x2000", size = "0x100", perms = "rw", name = "heap" },
+  { base = "0x4000", size = "0x100", perms = "rw", name = "stack", grows_down = true },
+]
+accesses = ["sbrk 0x100", "store 0x2150 = 7", "load 0x2150", "sbrk -0x180", "load 0x2150"]
+"#;
+
+/// §4.3: sbrk follows the table's names. The segment named heap (here
+/// segment 2, not the default layout's 1) grows from 0x100 to 0x200 bytes;
+/// the old break is the segment's first address plus its size; the new
+/// bytes are usable; shrinking it puts 0x2150 out of bounds again.
+#[test]
+fn sbrk_grows_the_segment_named_heap_of_an_explicit_table() {
+    let path = temp_file("named-heap.toml", NAMED_HEAP.as_bytes());
+    let ev = vmlab(&["scenario", "run", path.to_str().unwrap(), "--json"]).json_lines();
+    let sbrk: Vec<_> = kinds(&ev, "syscall")
+        .into_iter()
+        .filter(|e| e["name"] == "sbrk")
+        .map(|e| e["result"].as_u64())
+        .collect();
+    assert_eq!(sbrk, vec![Some(0x2100), Some(0x2200)]);
+    let grow: Vec<_> = kinds(&ev, "grow")
+        .into_iter()
+        .map(|e| {
+            (
+                e["region"].clone(),
+                e["old_size"].clone(),
+                e["new_size"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(grow.len(), 2);
+    assert_eq!(grow[0], ("heap".into(), 0x100.into(), 0x200.into()));
+    assert_eq!(
+        accesses(&ev),
+        vec![
+            a(1, "store", 0x2150, "8528"),
+            a(1, "load", 0x2150, "8528"),
+            a(1, "load", 0x2150, "fault:bounds"),
+        ]
+    );
+    // Without a segment named heap, sbrk fails and says why.
+    let mine = NAMED_HEAP.replace(r#"name = "heap" }"#, r#"name = "mine" }"#);
+    let path = temp_file("no-heap.toml", mine.as_bytes());
+    let out = vmlab(&["scenario", "run", path.to_str().unwrap()])
+        .ok()
+        .to_string();
+    assert!(
+        out.contains("= -1 (this process has no heap: no segment of its table is named heap)"),
+        "{out}"
+    );
+}
