@@ -58,6 +58,9 @@ struct Narrator {
     names: HashMap<Pid, String>,
     switch_steps: bool,
     dynamic: bool,
+    /// Per process under segmentation: the offset bits and which of its
+    /// segments grow down (their offsets are narrated as negative offsets).
+    grows_down: HashMap<Pid, (u32, Vec<bool>)>,
 }
 
 fn regs(r: &RegistersView) -> String {
@@ -112,7 +115,25 @@ impl Narrator {
         let who = self.name(r.pid);
         let mut line = format!("  {who}: {verb} {}", addr(r.va));
         if let (Some(seg), Some(off)) = (r.segment, r.offset) {
-            let _ = write!(line, " (segment {seg}, offset {off:#x})");
+            let down = self
+                .grows_down
+                .get(&r.pid)
+                .filter(|(_, d)| d.get(seg as usize).copied().unwrap_or(false));
+            match down {
+                // A segment growing down: base is its top, and the offset
+                // counts back from the largest segment size.
+                Some((bits, _)) => {
+                    let max = 1u128 << bits;
+                    let _ = write!(
+                        line,
+                        " (segment {seg}, offset {off:#x}: negative offset {off:#x} - {max:#x} = -{:#x})",
+                        max.saturating_sub(u128::from(off))
+                    );
+                }
+                None => {
+                    let _ = write!(line, " (segment {seg}, offset {off:#x})");
+                }
+            }
         }
         if r.region != "none" {
             let _ = write!(line, " [{}]", r.region);
@@ -207,9 +228,14 @@ impl Narrator {
                 size,
                 blocks,
                 registers,
+                offset_bits,
                 ..
             } => {
                 self.names.insert(*pid, name.clone());
+                if let Some(bits) = offset_bits.filter(|&b| b < 128) {
+                    let down = registers.segments.iter().map(|s| s.grows_down).collect();
+                    self.grows_down.insert(*pid, (bits, down));
+                }
                 let placed: Vec<String> = blocks
                     .iter()
                     .map(|b| format!("{} at PA [{:#x}, {:#x})", b.what, b.start, b.start + b.size))

@@ -639,3 +639,34 @@ fn sbrk_grows_the_segment_named_heap_of_an_explicit_table() {
         "{out}"
     );
 }
+
+/// §4.4: where a scenario uses a segment growing down (E11's stack growth,
+/// E15 under segmentation), the narration states the rule and each access
+/// shows its negative offset.
+#[test]
+fn grows_down_segments_are_narrated_with_the_negative_offset_rule() {
+    for (name, access) in [
+        (
+            "e11",
+            "B: store 0x3dfc (segment 3, offset 0xdfc: negative offset 0xdfc - 0x1000 = -0x204) [stack] -> PA 3068 (0xbfc)",
+        ),
+        (
+            "e15-segmentation",
+            "main: store 0xfffc (segment 3, offset 0x3ffc: negative offset 0x3ffc - 0x4000 = -0x4) [stack] -> PA 0x4200",
+        ),
+    ] {
+        let out = text(name);
+        assert!(
+            out.contains("its base register holds its top"),
+            "{name}:\n{out}"
+        );
+        assert!(
+            out.contains("pa = base + negative offset"),
+            "{name}:\n{out}"
+        );
+        assert!(out.contains(access), "{name}: {access:?} missing:\n{out}");
+    }
+    // A segment growing up keeps base + offset (E10).
+    let out = text("e10");
+    assert!(!out.contains("negative offset"), "{out}");
+}
