@@ -238,6 +238,18 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         sp: Option<u64>,
     },
+    /// A context switch saved MMU registers that were another process's
+    /// (the reload was forgotten) into a PCB, replacing its own values.
+    PcbOverwritten {
+        /// The process whose PCB was written.
+        pid: Pid,
+        /// The process whose PCB the MMU values had been loaded from.
+        owner: Pid,
+        /// What the PCB held before.
+        was: RegistersView,
+        /// What it holds now.
+        now: RegistersView,
+    },
     /// Time sharing: an address space written to or read from the disk.
     Swap {
         /// The process.

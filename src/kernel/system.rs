@@ -178,6 +178,9 @@ pub struct Kernel {
     pub counts: Counts,
     /// Context switches performed.
     pub context_switches: u64,
+    /// The process whose PCB the MMU registers were last loaded from by a
+    /// context switch (with a forgotten reload, not the running one).
+    pub mmu_loaded_from: Option<Pid>,
     /// The event log: every event since boot, or (when a scenario runner
     /// streams them) those emitted since it last took them.
     pub events: Vec<Event>,
@@ -232,6 +235,7 @@ impl Kernel {
             disk: Disk::default(),
             counts: Counts::default(),
             context_switches: 0,
+            mmu_loaded_from: None,
             events: Vec::new(),
             event_cap: usize::MAX,
             events_overflowed: false,
@@ -1001,6 +1005,7 @@ impl Kernel {
         if self.current == Some(pid) {
             let regs = self.proc(pid).mmu.clone();
             let _ = self.mmu.load_registers(Mode::Kernel, &regs);
+            self.mmu_loaded_from = Some(pid);
         }
     }
 

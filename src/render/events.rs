@@ -61,6 +61,9 @@ struct Narrator {
     /// Per process under segmentation: the offset bits and which of its
     /// segments grow down (their offsets are narrated as negative offsets).
     grows_down: HashMap<Pid, (u32, Vec<bool>)>,
+    /// The process whose MMU registers were last loaded (a forgotten
+    /// reload leaves them in the MMU).
+    mmu_from: Option<Pid>,
 }
 
 fn regs(r: &RegistersView) -> String {
@@ -183,8 +186,8 @@ impl Narrator {
                 Some(match (*step, registers) {
                     ("load-mmu", Some(r)) => Some(format!("{head}: MMU loaded with {}", regs(r))),
                     ("skip-mmu-reload", Some(r)) => Some(format!(
-                        "{head}: BUG: MMU not reloaded, still {}'s ({})",
-                        old.unwrap_or_default(),
+                        "{head}: BUG: MMU not reloaded, still {} ({})",
+                        self.holder(*to),
                         regs(r)
                     )),
                     ("restore-registers", Some(_)) | ("restore-registers", None)
@@ -199,9 +202,32 @@ impl Narrator {
         }
     }
 
+    /// Whose values the MMU holds, as seen by `to`, the process now on
+    /// the CPU after a forgotten reload: `P1's` or `P1's own values,
+    /// loaded when P1 last ran`.
+    fn holder(&self, to: Pid) -> String {
+        match self.mmu_from {
+            Some(p) if p == to => format!(
+                "{}'s own values, loaded when {} last ran",
+                self.name(p),
+                self.name(p)
+            ),
+            Some(p) => format!("{}'s", self.name(p)),
+            None => "no process's".into(),
+        }
+    }
+
     fn event(&mut self, e: &Event, s: &mut String) {
         if let Event::Machine { strategy, .. } = e {
             self.dynamic = matches!(*strategy, "base" | "base-bounds" | "segmentation");
+        }
+        if let Event::ContextSwitch {
+            to,
+            step: "load-mmu",
+            ..
+        } = e
+        {
+            self.mmu_from = Some(*to);
         }
         if !self.switch_steps {
             if let Some(line) = self.brief(e) {
@@ -373,13 +399,29 @@ impl Narrator {
                     ),
                     "skip-mmu-reload" => writeln!(
                         s,
-                        "  {head}: BUG: the kernel forgets to load {new}'s MMU registers; the MMU still holds {old}'s ({r})"
+                        "  {head}: BUG: the kernel forgets to load {new}'s MMU registers; the MMU still holds {} ({r})",
+                        self.holder(*to)
                     ),
                     "restore-registers" => {
                         writeln!(s, "  {head}: restore {new}'s registers from its PCB")
                     }
                     other => writeln!(s, "  {head}: {other}"),
                 }
+            }
+            Event::PcbOverwritten {
+                pid,
+                owner,
+                was,
+                now,
+            } => {
+                let who = self.name(*pid);
+                let owner = self.name(*owner);
+                writeln!(
+                    s,
+                    "  BUG: those were {owner}'s values: {who}'s PCB held {} and now holds {owner}'s {}; from now on {who} runs on {owner}'s memory even after a correct reload",
+                    regs(was),
+                    regs(now)
+                )
             }
             Event::Swap {
                 pid,

@@ -298,6 +298,7 @@ pub fn kind(e: &Event) -> &'static str {
         Event::Trap { .. } => "trap",
         Event::Mode { .. } => "mode",
         Event::ContextSwitch { .. } => "context-switch",
+        Event::PcbOverwritten { .. } => "pcb-overwritten",
         Event::Swap { .. } => "swap",
         Event::Syscall { .. } => "syscall",
         Event::Output { .. } => "output",

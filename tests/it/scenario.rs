@@ -670,3 +670,37 @@ fn grows_down_segments_are_narrated_with_the_negative_offset_rule() {
     let out = text("e10");
     assert!(!out.contains("negative offset"), "{out}");
 }
+
+/// §4.5: after a forgotten reload the narration names the right process's
+/// values (the MMU holds what was last loaded, P1's), and the next switch
+/// saving those values into P2's PCB is narrated, in text and JSON.
+#[test]
+fn e8_forgot_reload_names_whose_values_and_the_overwritten_pcb() {
+    let out = text("e8-forgot-mmu-reload");
+    assert!(
+        out.contains(
+            "the kernel forgets to load P2's MMU registers; the MMU still holds P1's (base=1024"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("the kernel forgets to load P1's MMU registers; the MMU still holds P1's own values, loaded when P1 last ran (base=1024"),
+        "{out}"
+    );
+    assert!(!out.contains("still holds P2's"), "{out}");
+    assert!(
+        out.contains("BUG: those were P1's values: P2's PCB held base=4096 (0x1000) bounds=1024 (0x400) and now holds P1's base=1024 (0x400)"),
+        "{out}"
+    );
+    let ev = run_json("e8-forgot-mmu-reload");
+    let over = kinds(&ev, "pcb-overwritten");
+    assert_eq!(over.len(), 1, "{over:?}");
+    assert_eq!(
+        (over[0]["pid"].as_u64(), over[0]["owner"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(over[0]["was"]["base"], 4096);
+    assert_eq!(over[0]["now"]["base"], 1024);
+    // The correct switch (E8) overwrites no PCB.
+    assert!(kinds(&run_json("e8-context-switch"), "pcb-overwritten").is_empty());
+}
