@@ -156,6 +156,11 @@ pub enum Event {
         /// the offset (the rest select the segment).
         #[serde(skip_serializing_if = "Option::is_none")]
         offset_bits: Option<u32>,
+        /// Time sharing: the process that owns memory while this one's
+        /// image starts on disk (its blocks say where it will run once
+        /// swapped in); absent when the image went to memory.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        on_disk_while: Option<Pid>,
     },
     /// A process could not be loaded.
     LoadFailed {

@@ -445,6 +445,12 @@ impl Kernel {
             })
             .collect();
         let offset_bits = p.space.offset_bits;
+        // Time sharing: while another process owns memory, the new image is
+        // written to disk (phase 3) and read in at its first switch.
+        let on_disk_while = self
+            .disk
+            .resident
+            .filter(|&r| strategy == Strategy::TimeSharing && r != pid);
         self.emit(Event::Spawn {
             pid,
             name: spec.name.clone(),
@@ -453,6 +459,7 @@ impl Kernel {
             registers,
             regions,
             offset_bits,
+            on_disk_while,
         });
         // Phase 3: the image, through the new process's own translation.
         self.copy_image(pid, spec);

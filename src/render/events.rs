@@ -244,10 +244,17 @@ impl Narrator {
                 memory,
                 os_size,
                 placement,
-            } => writeln!(
-                s,
-                "Machine: {memory} bytes of physical memory, OS region [0, {os_size:#x}), strategy {strategy}, placement {placement}"
-            ),
+            } => {
+                let os = if *os_size == 0 {
+                    "no OS region (the OS's own memory is left out)".to_string()
+                } else {
+                    format!("OS region [0, {os_size:#x})")
+                };
+                writeln!(
+                    s,
+                    "Machine: {memory} bytes of physical memory, {os}, strategy {strategy}, placement {placement}"
+                )
+            }
             Event::Spawn {
                 pid,
                 name,
@@ -255,6 +262,7 @@ impl Narrator {
                 blocks,
                 registers,
                 offset_bits,
+                on_disk_while,
                 ..
             } => {
                 self.names.insert(*pid, name.clone());
@@ -266,11 +274,20 @@ impl Narrator {
                     .iter()
                     .map(|b| format!("{} at PA [{:#x}, {:#x})", b.what, b.start, b.start + b.size))
                     .collect();
-                let _ = writeln!(
-                    s,
-                    "  loader: {name} (pid {pid}), address space of {size} bytes: {}",
-                    placed.join(", ")
-                );
+                let _ = if let Some(owner) = on_disk_while {
+                    let owner = self.name(*owner);
+                    writeln!(
+                        s,
+                        "  loader: {name} (pid {pid}), address space of {size} bytes: starts on disk ({owner} owns memory); swapped in when it runs: {}",
+                        placed.join(", ")
+                    )
+                } else {
+                    writeln!(
+                        s,
+                        "  loader: {name} (pid {pid}), address space of {size} bytes: {}",
+                        placed.join(", ")
+                    )
+                };
                 if registers.mechanism != "identity" {
                     writeln!(s, "          PCB of {name} holds {}", regs(registers))
                 } else {

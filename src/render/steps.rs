@@ -383,6 +383,7 @@ impl State {
                 registers,
                 regions,
                 offset_bits,
+                ..
             } => {
                 // Under time sharing only the running process is in memory.
                 let resident = self.strategy != "time-sharing"

@@ -704,3 +704,42 @@ fn e8_forgot_reload_names_whose_values_and_the_overwritten_pcb() {
     // The correct switch (E8) overwrites no PCB.
     assert!(kinds(&run_json("e8-context-switch"), "pcb-overwritten").is_empty());
 }
+
+/// §4.6: under time sharing only P1 is loaded into memory; P2 starts on
+/// disk and is read in at its first switch.
+#[test]
+fn e12_p2_starts_on_disk() {
+    let out = text("e12");
+    assert!(
+        out.contains("loader: P2 (pid 2), address space of 32768 bytes: starts on disk (P1 owns memory); swapped in when it runs"),
+        "{out}"
+    );
+    assert!(
+        out.contains("loader: P1 (pid 1), address space of 32768 bytes: image at PA [0x0, 0x8000)")
+    );
+    let ev = run_json("e12");
+    let spawns = kinds(&ev, "spawn");
+    assert_eq!(spawns[0].get("on_disk_while"), None);
+    assert_eq!(spawns[1]["on_disk_while"], 1);
+    // The first thing P2 does is come in from disk.
+    let first_in = ev
+        .iter()
+        .position(|e| e["kind"] == "swap" && e["pid"] == 2 && e["direction"] == "in")
+        .unwrap();
+    let first_access = ev
+        .iter()
+        .position(|e| e["kind"] == "load" && e["pid"] == 2)
+        .unwrap();
+    assert!(first_in < first_access);
+}
+
+/// §4.7: a machine without an OS region says so, not "[0, 0x0)".
+#[test]
+fn no_os_region_is_said_in_words() {
+    for name in ["e9", "e12"] {
+        let out = text(name);
+        assert!(!out.contains("[0, 0x0)"), "{name}:\n{out}");
+        assert!(out.contains("no OS region"), "{name}:\n{out}");
+    }
+    assert!(text("e7").contains("OS region [0, 0x400)"));
+}
