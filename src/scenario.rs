@@ -17,6 +17,8 @@
 //! size = "1k"             # or code/data/heap/stack sizes
 //! base = "1k"             # a fixed place (else the placement policy)
 //! accesses = ["load 100", "store 3072"]
+//! # or a program: source = "...RISC-V assembly...", limit = 100000 (then
+//! # killed), stop_after = 3 (show its first 3 instructions, then end)
 //!
 //! script = ["say P1 runs", "P1: load 100", "P2: load 100"]
 //! ```
@@ -133,8 +135,12 @@ struct ProcessToml {
     /// Initial register values by ABI name (`s0 = "0x200"`).
     #[serde(default)]
     registers: std::collections::BTreeMap<String, Spanned<Num>>,
-    /// The most instructions the program may run (default 100000).
+    /// The most instructions the program may run (default 100000); a
+    /// program still running then is killed.
     limit: Option<u64>,
+    /// A demonstration of the program's first N instructions: after them
+    /// the run ends, the process neither killed nor exited.
+    stop_after: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -183,6 +189,9 @@ pub struct ProcessDef {
     pub runs_program: bool,
     /// The most instructions its program may run.
     pub limit: u64,
+    /// Show only the program's first N instructions, then end the run
+    /// (the process is not killed): a slide's few instructions.
+    pub stop_after: Option<u64>,
 }
 
 /// One line of a script.
@@ -570,6 +579,20 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
             }
             relocations.push(at);
         }
+        let stop_after = match &p.stop_after {
+            None => None,
+            Some(n) if program_image.is_none() => {
+                return Err(src.err(
+                    n.span(),
+                    &field("stop_after"),
+                    "only a program (source or file) runs instructions to stop after",
+                ));
+            }
+            Some(n) if *n.get_ref() == 0 => {
+                return Err(src.err(n.span(), &field("stop_after"), "must be at least 1"));
+            }
+            Some(n) => Some(*n.get_ref()),
+        };
         let ops = p
             .accesses
             .iter()
@@ -591,6 +614,7 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
             delayed: p.delayed,
             runs_program: program_image.is_some(),
             limit: p.limit.unwrap_or(100_000),
+            stop_after,
         });
     }
     if m.strategy == Strategy::Uniprogramming && processes.iter().filter(|p| !p.delayed).count() > 1
@@ -1294,7 +1318,9 @@ impl Runner<'_> {
             }
             self.k.context_switch(pid, "timer-interrupt");
             if program(i) {
-                let limit = sc.processes[i].limit;
+                let stop_after = sc.processes[i].stop_after;
+                let limit =
+                    stop_after.map_or(sc.processes[i].limit, |n| n.min(sc.processes[i].limit));
                 let left = limit.saturating_sub(self.k.proc(pid).stats.instructions);
                 let budget = if rr { sc.timer.min(left) } else { left };
                 // The turn, in pieces of at most EVENT_STEP instructions
@@ -1309,6 +1335,17 @@ impl Runner<'_> {
                     rest -= piece;
                 }
                 if outcome == RunOutcome::Gone {
+                    continue;
+                }
+                if self.k.proc(pid).stats.instructions >= limit && stop_after.is_some() {
+                    // A slide's few instructions: the demonstration is
+                    // over, nothing went wrong, nobody is killed.
+                    let name = self.k.proc(pid).name.clone();
+                    self.k.note(format!(
+                        "{name} has run its {limit} instruction{}: the run ends here ({name} is neither killed nor exited; it is simply not scheduled again).",
+                        if limit == 1 { "" } else { "s" }
+                    ));
+                    self.hand_over()?;
                     continue;
                 }
                 if self.k.proc(pid).stats.instructions >= limit {

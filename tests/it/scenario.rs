@@ -111,6 +111,30 @@ fn e4_three_instructions_make_five_accesses_in_order() {
     assert_eq!(got, want);
     let out = text("e4");
     assert!(out.contains("fetch 16 (0x10)") && out.contains("store 520 (0x208)"));
+    // §4.7: a finished three-instruction run: nobody is killed, no zombie.
+    assert!(kinds(&ev, "kill").is_empty(), "{ev:?}");
+    assert!(!out.contains("kills") && !out.contains("zombie"), "{out}");
+    assert!(
+        out.contains("P1 has run its 3 instructions: the run ends here"),
+        "{out}"
+    );
+    let p1 = kinds(&ev, "process-summary")[0];
+    assert_eq!(p1["instructions"], 3);
+    assert_eq!(p1["accesses"], 5);
+}
+
+#[test]
+fn stop_after_needs_a_program_and_at_least_one_instruction() {
+    let list = "[machine]\nmemory = \"16k\"\nstrategy = \"base\"\n[[process]]\nname = \"P1\"\nsize = \"1k\"\naccesses = [\"load 1\"]\nstop_after = 3\n";
+    let path = temp_file("stop-list.toml", list.as_bytes());
+    vmlab(&["scenario", "run", path.to_str().unwrap()]).bad_input(&[
+        "stop-list.toml:8:",
+        "stop_after",
+        "only a program",
+    ]);
+    let zero = "[machine]\nmemory = \"16k\"\nstrategy = \"base\"\n[[process]]\nname = \"P1\"\nsize = \"1k\"\nsource = \"nop\"\nstop_after = 0\n";
+    let path = temp_file("stop-zero.toml", zero.as_bytes());
+    vmlab(&["scenario", "run", path.to_str().unwrap()]).bad_input(&["stop_after", "at least 1"]);
 }
 
 #[test]
