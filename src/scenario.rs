@@ -33,6 +33,7 @@
 
 pub mod builtin;
 pub mod ops;
+pub mod summary;
 
 use crate::addr::parse_number;
 use crate::cost::CostModel;
@@ -71,6 +72,11 @@ struct FileToml {
     processes: Vec<ProcessToml>,
     #[serde(default)]
     script: Vec<Spanned<String>>,
+    /// The closing summary's title (see [`summary`]).
+    summary_title: Option<String>,
+    /// The closing summary's lines, with placeholders.
+    #[serde(default)]
+    summary: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -239,6 +245,8 @@ pub struct Scenario {
     /// The most events [`run`] and [`run_kernel`] keep in memory
     /// (`machine.max_events`, default [`MAX_EVENTS`]).
     pub max_events: usize,
+    /// The summary shown at the end of the run, filled in from its events.
+    pub summary: Option<summary::Template>,
 }
 
 /// Where the text came from, for error messages.
@@ -676,6 +684,29 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
         script.push(item);
     }
     Kernel::boot(config.clone()).map_err(|e| format!("{name}: machine: {e}"))?;
+    let summary = if file.summary.is_empty() {
+        None
+    } else {
+        let names: Vec<String> = processes.iter().map(|p| p.spec.name.clone()).collect();
+        let lines: Vec<String> = file.summary.iter().map(|l| l.get_ref().clone()).collect();
+        let title = file
+            .summary_title
+            .clone()
+            .unwrap_or_else(|| "Summary".into());
+        Some(
+            summary::Template::parse(&title, &lines, &names).map_err(|e| {
+                // Name the line of the file that holds the bad entry.
+                let at = e
+                    .strip_prefix("summary[")
+                    .and_then(|r| r.split_once(']'))
+                    .and_then(|(i, _)| i.parse::<usize>().ok())
+                    .and_then(|i| file.summary.get(i))
+                    .map(|l| src.at(l.span()))
+                    .unwrap_or_else(|| name.to_string());
+                format!("{at}: {e}")
+            })?,
+        )
+    };
     Ok(Scenario {
         title: file.title.unwrap_or_else(|| name.to_string()),
         description: file.description.unwrap_or_default(),
@@ -687,6 +718,7 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
         switch_steps: file.switch_steps,
         timer,
         max_events,
+        summary,
     })
 }
 
@@ -862,7 +894,7 @@ pub fn run_streaming(sc: &Scenario, sink: &mut dyn FnMut(Event) -> bool) -> bool
     let main = run_under(sc, sc.config.strategy, &mut |e: Event| {
         if matches!(e, Event::Cost { .. }) {
             cost = Some(e.clone());
-        } else {
+        } else if !matches!(e, Event::Summary { .. }) {
             cost = None;
         }
         sink(e)
@@ -947,6 +979,10 @@ struct Runner<'s> {
     /// Per process: whether its operations list instruction fetches (then
     /// a fetch starts an instruction and a load or store is part of it).
     lists_fetches: Vec<bool>,
+    /// What the closing summary needs, gathered as the events go by.
+    summary: Option<summary::Collector>,
+    /// Kept events (`Sink::Keep`) the summary has already seen.
+    observed: usize,
 }
 
 /// Whether process `i`'s access list or script lines hold a `fetch`: its
@@ -1037,6 +1073,13 @@ fn run_kernel_under(sc: &Scenario, strategy: Strategy, sink: Sink<'_>) -> Result
         lists_fetches: (0..sc.processes.len())
             .map(|i| lists_fetches(sc, i))
             .collect(),
+        // The summary belongs to the scenario's own run, not to a compare run.
+        summary: sc
+            .summary
+            .as_ref()
+            .filter(|_| strategy == sc.config.strategy)
+            .map(summary::Collector::new),
+        observed: 0,
     };
     r.hand_over()?;
     for i in 0..sc.processes.len() {
@@ -1111,6 +1154,10 @@ fn run_kernel_under(sc: &Scenario, strategy: Strategy, sink: Sink<'_>) -> Result
     r.schedule(sc)?;
     r.k.finish();
     r.hand_over()?;
+    if let Some(c) = r.summary.take() {
+        r.k.emit(c.event());
+        r.hand_over()?;
+    }
     Ok(r.k)
 }
 
@@ -1118,10 +1165,19 @@ impl Runner<'_> {
     /// Hands the events emitted since the last call to the sink (streamed
     /// runs), or checks the kept log against its cap.
     fn hand_over(&mut self) -> Result<(), Stop> {
+        if let Some(c) = &mut self.summary {
+            let pids = &self.pids;
+            let process_of = |pid| pids.iter().position(|&p| p == Some(pid));
+            for e in self.k.events.iter().skip(self.observed) {
+                c.observe(e, process_of);
+            }
+        }
+        self.observed = self.k.events.len();
         match &mut self.sink {
             Sink::Keep if self.k.events_overflowed => Err(Stop::Events(self.k.event_cap)),
             Sink::Keep => Ok(()),
             Sink::Stream(f) => {
+                self.observed = 0;
                 for e in self.k.events.drain(..) {
                     if !f(e) {
                         return Err(Stop::Sink);

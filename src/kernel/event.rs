@@ -243,6 +243,14 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         sp: Option<u64>,
     },
+    /// A scenario's closing summary: the lines a student looks for, filled
+    /// in from the run's events.
+    Summary {
+        /// Its title.
+        title: String,
+        /// Its lines.
+        lines: Vec<String>,
+    },
     /// A context switch saved MMU registers that were another process's
     /// (the reload was forgotten) into a PCB, replacing its own values.
     PcbOverwritten {

@@ -425,6 +425,13 @@ impl Narrator {
                     other => writeln!(s, "  {head}: {other}"),
                 }
             }
+            Event::Summary { title, lines } => {
+                let _ = writeln!(s, "\n{title}");
+                for l in lines {
+                    let _ = writeln!(s, "  {l}");
+                }
+                Ok(())
+            }
             Event::PcbOverwritten {
                 pid,
                 owner,

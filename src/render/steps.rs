@@ -299,6 +299,7 @@ pub fn kind(e: &Event) -> &'static str {
         Event::Mode { .. } => "mode",
         Event::ContextSwitch { .. } => "context-switch",
         Event::PcbOverwritten { .. } => "pcb-overwritten",
+        Event::Summary { .. } => "summary",
         Event::Swap { .. } => "swap",
         Event::Syscall { .. } => "syscall",
         Event::Output { .. } => "output",

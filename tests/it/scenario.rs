@@ -523,9 +523,11 @@ fn e15_every_access_is_labelled_with_its_region() {
 
 fn e15_labels(name: &str) {
     let ev = run_json(name);
+    // Process main (pid 1); nodata, the same program without a static
+    // data segment, is the summary's business.
     let data: Vec<(String, u64, String)> = ev
         .iter()
-        .filter(|e| matches!(e["kind"].as_str(), Some("load" | "store")))
+        .filter(|e| matches!(e["kind"].as_str(), Some("load" | "store")) && e["pid"] == 1)
         .map(|e| {
             (
                 e["kind"].as_str().unwrap().into(),
@@ -766,4 +768,100 @@ fn no_os_region_is_said_in_words() {
         assert!(out.contains("no OS region"), "{name}:\n{out}");
     }
     assert!(text("e7").contains("OS region [0, 0x400)"));
+}
+
+fn summary_lines(name: &str) -> Vec<String> {
+    let ev = run_json(name);
+    let s = kinds(&ev, "summary");
+    assert_eq!(s.len(), 1, "{name}: one summary");
+    // The summary is the last thing the run says.
+    assert_eq!(ev.last().unwrap()["kind"], "summary", "{name}");
+    s[0]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// §4.8: E13 ends with the hands-on's printf lines, filled in from the run:
+/// locals lower with call depth, arr[1] 4 bytes above arr[0], sbrk blocks
+/// 40 bytes apart, and the stack below (xv6) or above (canonical) the heap.
+#[test]
+fn e13_ends_with_the_printf_lines_of_the_hands_on() {
+    let xv6 = summary_lines("e13-xv6");
+    for want in [
+        "main:   &a      = 0x2fec",
+        "f1:     &b      = 0x2fcc",
+        "f2:     &c      = 0x2fac",
+        "f2:     &arr[1] = 0x2fa4  (4 bytes above arr[0])",
+        "sbrk(40)   h1 = 0x3000",
+        "h2 - h1 = 40 bytes, h3 - h2 = 40 bytes (the heap grows up)",
+        "h1 - &c = 84 bytes: the stack lies below the heap",
+    ] {
+        assert!(xv6.iter().any(|l| l == want), "{want:?} missing: {xv6:#?}");
+    }
+    let canonical = summary_lines("e13-canonical");
+    assert!(
+        canonical
+            .iter()
+            .any(|l| l == "h1 - &c = -16152 bytes: the stack lies above the heap"),
+        "{canonical:#?}"
+    );
+    let out = text("e13-xv6");
+    let tail: Vec<&str> = out.lines().rev().take(12).collect();
+    assert!(
+        tail.iter()
+            .any(|l| l.contains("What stacktest and arraytest print")),
+        "{out}"
+    );
+}
+
+/// §4.8: E15 ends with a variable -> region table, and what happens to the
+/// same program without a static data segment: under base+bounds x falls
+/// where malloc's block goes (*z = 3 overwrites x); under segmentation x's
+/// segment is not in use and x = 1 traps.
+#[test]
+fn e15_ends_with_a_variable_to_region_table() {
+    let flat = summary_lines("e15-where-does-it-live");
+    for want in [
+        "int x;            x = 1 -> data at 0x1000",
+        "int main()        fetch -> code at 0x0",
+        "int y = 2;        y     -> stack at 0x3ffc",
+        "int *z = malloc;  z     -> stack at 0x3ff0",
+        "*z = 3;           *z    -> heap at 0x1004",
+        "  int x;          x = 1 -> heap at 0x1000, PA 0x9000",
+    ] {
+        assert!(
+            flat.iter().any(|l| l == want),
+            "{want:?} missing: {flat:#?}"
+        );
+    }
+    assert!(
+        flat.last()
+            .unwrap()
+            .contains("heap at 0x1000, 0 bytes from x")
+    );
+    let seg = summary_lines("e15-segmentation");
+    assert!(
+        seg.iter()
+            .any(|l| l == "int x;            x = 1 -> data at 0x8000"),
+        "{seg:#?}"
+    );
+    assert!(
+        seg.iter()
+            .any(|l| l == "  int x;          x = 1 -> none at 0x8000, FAULT (invalid-segment)"),
+        "{seg:#?}"
+    );
+}
+
+#[test]
+fn a_bad_summary_placeholder_is_refused_with_its_line() {
+    let toml = "summary = [\"ok {P1 load 1}\", \"bad {P9 load 1}\"]\n[machine]\nmemory = \"16k\"\nstrategy = \"base\"\n[[process]]\nname = \"P1\"\nsize = \"1k\"\naccesses = [\"load 1\"]\n";
+    let path = temp_file("bad-summary.toml", toml.as_bytes());
+    vmlab(&["scenario", "run", path.to_str().unwrap()]).bad_input(&[
+        "bad-summary.toml:1:",
+        "summary[1]",
+        "no process named 'P9'",
+    ]);
 }
