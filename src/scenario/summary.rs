@@ -12,9 +12,10 @@
 //! ```
 //!
 //! A placeholder `{PROCESS KIND N [ATTR]}` names the Nth (from 1) `fetch`,
-//! `load`, `store` or `sbrk` of a process; an access's ATTR is `va` (the
-//! default), `region`, `pa` (the physical address, or the fault) or
-//! `value`; an sbrk's value is what it returned. `{A - B}`, two
+//! `load`, `store`, `sbrk` or `output` (a write to the console) of a
+//! process; an access's ATTR is `va` (the default), `region`, `pa` (the
+//! physical address, or the fault) or `value`; an sbrk shows what it
+//! returned, an output what it wrote. `{A - B}`, two
 //! placeholders without ATTR, is their difference in decimal. A run keeps
 //! only the events the placeholders name, so memory stays bounded.
 
@@ -28,6 +29,7 @@ enum Kind {
     Load,
     Store,
     Sbrk,
+    Output,
 }
 
 impl Kind {
@@ -37,6 +39,7 @@ impl Kind {
             "load" => Kind::Load,
             "store" => Kind::Store,
             "sbrk" => Kind::Sbrk,
+            "output" => Kind::Output,
             _ => return None,
         })
     }
@@ -47,6 +50,7 @@ impl Kind {
             Kind::Load => "load",
             Kind::Store => "store",
             Kind::Sbrk => "sbrk",
+            Kind::Output => "output",
         }
     }
 }
@@ -87,7 +91,7 @@ pub struct Template {
 fn parse_ref(words: &[&str], names: &[String]) -> Result<Ref, String> {
     let [process, kind, n] = words else {
         return Err(format!(
-            "'{}': expected PROCESS KIND N (KIND fetch, load, store or sbrk)",
+            "'{}': expected PROCESS KIND N (KIND fetch, load, store, sbrk or output)",
             words.join(" ")
         ));
     };
@@ -134,8 +138,20 @@ fn parse_placeholder(inside: &str, names: &[String]) -> Result<Piece, String> {
         _ => (words, Attr::Va),
     };
     let r = parse_ref(&words, names)?;
-    if r.kind == Kind::Sbrk && attr != Attr::Va {
-        return Err("an sbrk shows what it returned: no attribute".into());
+    if matches!(r.kind, Kind::Sbrk | Kind::Output) && attr != Attr::Va {
+        return Err(format!(
+            "{} shows what it {}: no attribute",
+            if r.kind == Kind::Sbrk {
+                "an sbrk"
+            } else {
+                "an output"
+            },
+            if r.kind == Kind::Sbrk {
+                "returned"
+            } else {
+                "wrote"
+            }
+        ));
     }
     Ok(Piece::Show(r, attr))
 }
@@ -169,10 +185,12 @@ impl Template {
             }
             parsed.push(pieces);
         }
-        Ok(Template {
+        let t = Template {
             title: title.to_string(),
             lines: parsed,
-        })
+        };
+        t.check()?;
+        Ok(t)
     }
 
     fn refs(&self) -> impl Iterator<Item = Ref> + '_ {
@@ -182,6 +200,20 @@ impl Template {
             Piece::Diff(a, b) => vec![*a, *b],
         })
     }
+
+    /// Fails when a difference names an output (text has no arithmetic).
+    fn check(&self) -> Result<(), String> {
+        for (i, line) in self.lines.iter().enumerate() {
+            for p in line {
+                if let Piece::Diff(a, b) = p {
+                    if a.kind == Kind::Output || b.kind == Kind::Output {
+                        return Err(format!("summary[{i}]: an output is text: no difference"));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One event a placeholder may show.
@@ -189,6 +221,8 @@ impl Template {
 struct Fact {
     /// The virtual address (an access) or the value returned (an sbrk).
     va: u64,
+    /// What an output wrote (its last newline left out).
+    text: Option<String>,
     region: &'static str,
     pa: Option<u64>,
     fault: Option<&'static str>,
@@ -199,6 +233,7 @@ impl Fact {
     fn of(r: &AccessRecord) -> Fact {
         Fact {
             va: r.va,
+            text: None,
             region: r.region,
             pa: r.pa,
             fault: r.fault,
@@ -249,10 +284,23 @@ impl Collector {
                 Kind::Sbrk,
                 Fact {
                     va: *v,
+                    text: None,
                     region: "none",
                     pa: None,
                     fault: None,
                     value: Some(*v),
+                },
+            ),
+            Event::Output { pid, text } => (
+                *pid,
+                Kind::Output,
+                Fact {
+                    va: 0,
+                    text: Some(text.strip_suffix('\n').unwrap_or(text).to_string()),
+                    region: "none",
+                    pa: None,
+                    fault: None,
+                    value: None,
                 },
             ),
             _ => return,
@@ -267,7 +315,10 @@ impl Collector {
         // A fault restarts the access once the OS fixed it: the retry
         // replaces the refused attempt (the Nth store is the Nth store made).
         if let Some(last) = seen.last() {
-            if last.fault.is_some() && last.va == fact.va && kind != Kind::Sbrk {
+            if last.fault.is_some()
+                && last.va == fact.va
+                && !matches!(kind, Kind::Sbrk | Kind::Output)
+            {
                 seen.pop();
             }
         }
@@ -298,6 +349,9 @@ impl Collector {
                             Piece::Text(t) => line.push_str(t),
                             Piece::Show(r, attr) => match self.fact(*r) {
                                 None => line.push_str(&Self::missing(*r)),
+                                Some(Fact {
+                                    text: Some(text), ..
+                                }) => line.push_str(text),
                                 Some(f) => line.push_str(&match attr {
                                     Attr::Va => format!("{:#x}", f.va),
                                     Attr::Region => f.region.to_string(),
@@ -388,5 +442,7 @@ mod tests {
         assert!(bad("{main store 1 colour}").contains("unknown attribute 'colour'"));
         assert!(bad("{main sbrk 1 region}").contains("no attribute"));
         assert!(bad("x {main store 1").contains("without"));
+        assert!(bad("{main output 1 pa}").contains("no attribute"));
+        assert!(bad("{main output 2 - main output 1}").contains("no difference"));
     }
 }

@@ -44,8 +44,26 @@ fn a(pid: u64, kind: &str, va: u64, out: &str) -> (u64, String, u64, String) {
 fn list_names_every_lecture_example() {
     let out = vmlab(&["scenario", "list"]).ok().to_string();
     for e in [
-        "e1-", "e2-", "e3-", "e4-", "e5-", "e6-", "e7-", "e8-", "e9-", "e10-", "e11-", "e12-",
-        "e13-", "e14-", "e15-",
+        "e1-",
+        "e2-",
+        "e3-",
+        "e4-",
+        "e5-",
+        "e6-",
+        "e7-",
+        "e8-",
+        "e9-",
+        "e10-",
+        "e11-",
+        "e12-",
+        "e13-",
+        "e14-",
+        "e15-",
+        "base-privacy ",
+        "base-p2-hurts-p1 ",
+        "base-bounds-hole ",
+        "malloc-on-sbrk ",
+        "linux-stack-top ",
     ] {
         assert!(out.lines().any(|l| l.starts_with(e)), "{e} missing:\n{out}");
     }
@@ -864,4 +882,184 @@ fn a_bad_summary_placeholder_is_refused_with_its_line() {
         "summary[1]",
         "no process named 'P9'",
     ]);
+}
+
+/// §4.9: privacy under a base register alone. P2 (below P1) reads P1's
+/// secret through an address of its own, and the read is a violation.
+#[test]
+fn base_privacy_p2_reads_p1s_secret() {
+    let ev = run_json("base-privacy");
+    assert_eq!(
+        accesses(&ev),
+        vec![a(1, "store", 100, "4196"), a(2, "load", 3172, "4196")]
+    );
+    let load = kinds(&ev, "load")[0];
+    assert_eq!(load["value"], 42);
+    let v = kinds(&ev, "violation");
+    assert_eq!(v.len(), 1);
+    assert_eq!(
+        (v[0]["pid"].as_u64(), v[0]["owner_pid"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(v[0]["access"], "read");
+    let out = text("base-privacy");
+    assert!(
+        out.contains("P2: load 3172 (0xc64) -> PA 4196 (0x1064), read 42"),
+        "{out}"
+    );
+    assert!(out.contains("P2 read P1's memory"), "{out}");
+}
+
+/// §4.9: P2 hurts P1. P2's store lands on P1's first instruction; P1, the
+/// innocent one, fetches it and the OS kills P1, while P2 exits normally.
+#[test]
+fn base_p2_hurts_p1_the_os_kills_the_victim() {
+    let ev = run_json("base-p2-hurts-p1");
+    let store = kinds(&ev, "store")[0];
+    assert_eq!(
+        (
+            store["pid"].as_u64(),
+            store["va"].as_u64(),
+            store["pa"].as_u64()
+        ),
+        (Some(2), Some(3072), Some(4096))
+    );
+    let kills = kinds(&ev, "kill");
+    assert_eq!(kills.len(), 1);
+    assert_eq!(kills[0]["pid"], 1);
+    assert!(
+        kills[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("illegal instruction 0x00000000")
+    );
+    let exits = kinds(&ev, "exit");
+    assert!(exits.iter().any(|e| e["pid"] == 2), "{exits:?}");
+    // P1 ran its loop before the store, and fetched the zero word after.
+    let p1_fetches = accesses(&ev)
+        .iter()
+        .filter(|x| x.0 == 1 && x.1 == "fetch")
+        .count();
+    assert_eq!(p1_fetches, 9);
+    let out = text("base-p2-hurts-p1");
+    assert!(out.contains("P2 has corrupted P1"), "{out}");
+    assert!(
+        out.contains("OS kills P1: illegal instruction 0x00000000 at pc 0x0"),
+        "{out}"
+    );
+    assert!(
+        out.contains("P2 stored 0 at its address 0xc00 (PA 0x1000)"),
+        "{out}"
+    );
+}
+
+/// §4.9: base+bounds maps the whole address space, the hole between heap
+/// and stack included: an access in the hole succeeds, and a third process
+/// finds no memory though the first two use 3 KiB each.
+#[test]
+fn base_bounds_hole_is_allocated_and_wasted() {
+    let ev = run_json("base-bounds-hole");
+    let spawns = kinds(&ev, "spawn");
+    assert_eq!(spawns.len(), 2);
+    for s in &spawns {
+        assert_eq!(s["blocks"][0]["size"], 16384);
+        let used: u64 = s["regions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["size"].as_u64().unwrap())
+            .sum();
+        assert_eq!(used, 3072, "{s}");
+    }
+    let store = kinds(&ev, "store")[0];
+    assert_eq!(
+        (store["va"].as_u64(), store["region"].as_str()),
+        (Some(0x2000), Some("none"))
+    );
+    assert!(store.get("pa").is_some());
+    let failed = kinds(&ev, "load-failed");
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["needed"], 16384);
+    assert_eq!(failed[0]["free_total"], 4096);
+    let out = text("base-bounds-hole");
+    assert!(
+        out.contains("P1: store 8192 (0x2000) -> PA 0x3000, wrote 7"),
+        "{out}"
+    );
+    assert!(out.contains("cannot load P3 (16384 bytes)"), "{out}");
+}
+
+/// §4.9: malloc on top of sbrk. The allocator calls sbrk only when its free
+/// list is empty (twice for six mallocs), and a freed block comes back.
+#[test]
+fn malloc_on_sbrk_asks_the_os_only_when_the_free_list_is_empty() {
+    let ev = run_json("malloc-on-sbrk");
+    let sbrk: Vec<_> = kinds(&ev, "syscall")
+        .into_iter()
+        .filter(|e| e["name"] == "sbrk")
+        .map(|e| (e["args"][0].as_u64(), e["result"].as_u64()))
+        .collect();
+    assert_eq!(
+        sbrk,
+        vec![(Some(64), Some(0x1050)), (Some(64), Some(0x1090))]
+    );
+    let printed: Vec<String> = kinds(&ev, "output")
+        .iter()
+        .map(|e| e["text"].as_str().unwrap().trim_end().to_string())
+        .collect();
+    assert_eq!(
+        printed,
+        [
+            "  sbrk(64)   = 0x1050",
+            "malloc(16)   = 0x1080",
+            "malloc(16)   = 0x1070",
+            "malloc(16)   = 0x1060",
+            "malloc(16)   = 0x1050",
+            "  sbrk(64)   = 0x1090",
+            "malloc(16)   = 0x10c0",
+            "free(b)      : 0x1070",
+            "malloc(16)   = 0x1070",
+        ]
+    );
+    // Every block handed out lies in memory sbrk gave.
+    for p in &printed {
+        if let Some(hex) = p.strip_prefix("malloc(16)   = 0x") {
+            let a = u64::from_str_radix(hex, 16).unwrap();
+            assert!((0x1050..0x1050 + 128).contains(&a), "{p}");
+        }
+    }
+    let lines = summary_lines("malloc-on-sbrk");
+    assert_eq!(lines[0], "  sbrk(64)   = 0x1050");
+    assert!(lines.last().unwrap().contains("64 bytes apart"));
+    assert!(text("malloc-on-sbrk").contains("What the program printed:"));
+}
+
+/// §4.9: Linux's randomized stack top, printed by the program itself; the
+/// seed moves it (another seed, another top), always 16-byte aligned and
+/// below the top of the address space.
+#[test]
+fn linux_stack_top_is_randomized_and_printed() {
+    let top_of = |out: &str| {
+        let line = out
+            .lines()
+            .find(|l| l.contains("writes to the console: stack top 0x"))
+            .unwrap_or_else(|| panic!("{out}"));
+        u64::from_str_radix(line.rsplit("0x").next().unwrap().trim(), 16).unwrap()
+    };
+    let out = text("linux-stack-top");
+    let top = top_of(&out);
+    assert_eq!(top, 0x3100);
+    let ev = run_json("linux-stack-top");
+    let first = kinds(&ev, "store")[0];
+    assert_eq!(first["va"].as_u64(), Some(top - 16));
+    assert_eq!(first["region"], "stack");
+    let toml = vmlab(&["scenario", "show", "linux-stack-top"])
+        .ok()
+        .replace("random_stack = 2024", "random_stack = 7");
+    let path = temp_file("stack-top-7.toml", toml.as_bytes());
+    let other = top_of(vmlab(&["scenario", "run", path.to_str().unwrap()]).ok());
+    assert_ne!(other, top);
+    for t in [top, other] {
+        assert!(t % 16 == 0 && t <= 0x4000 && t > 0x3000, "{t:#x}");
+    }
 }
