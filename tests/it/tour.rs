@@ -146,3 +146,55 @@ fn every_runnable_tour_command_prints_what_the_tour_shows() {
         wrong.join("\n")
     );
 }
+
+/// The files a command writes (`-o`, `--out`, `--trace-out`, a shell
+/// redirection), which later commands of the tour read.
+fn written(command: &str) -> Vec<String> {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    words
+        .windows(2)
+        .filter(|w| matches!(w[0], "-o" | "--out" | "--trace-out" | ">"))
+        .map(|w| w[1].trim_end_matches(';').to_string())
+        .collect()
+}
+
+/// §2: every file a `$ vmlab` command of the tour reads is in the
+/// repository (`examples/`, the error examples in `examples/errors/`, the
+/// traces in `examples/traces/`), so that each runs as written from the
+/// repository root; the exceptions are the files an earlier command of the
+/// tour writes, and `prog.lackey`, a valgrind capture (the tour offers
+/// `tests/fixtures/lackey-prog.txt` instead).
+#[test]
+fn every_file_a_tour_command_reads_is_shipped() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let all = commands(root);
+    let mut made: Vec<String> = all.iter().flat_map(|c| written(&c.command)).collect();
+    made.push("prog.lackey".into());
+    let mut missing = Vec::new();
+    for c in &all {
+        for a in c.command.split_whitespace() {
+            let a = a.trim_end_matches(';');
+            let file_like = a.contains('/')
+                || [
+                    ".txt", ".toml", ".lackey", ".bin", ".bink", ".s", ".elf", ".c",
+                ]
+                .iter()
+                .any(|e| a.ends_with(e));
+            if file_like
+                && !a.starts_with('-')
+                && !root.join(a).exists()
+                && !made.contains(&a.to_string())
+            {
+                missing.push(format!(
+                    "{}:{}: {a} (in $ vmlab {})",
+                    c.file, c.line, c.command
+                ));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "files the tour uses but the repository lacks:\n{}",
+        missing.join("\n")
+    );
+}
