@@ -642,11 +642,18 @@ impl Narrator {
                 );
                 writeln!(
                     s,
-                    "    estimated time {} = CPU {} + memory {} + disk {}",
+                    "    estimated time {} = CPU {} + memory {} + disk {}{}",
                     human_ns(*total_ns),
                     human_ns(estimate.cpu_ns),
                     human_ns(estimate.memory_ns),
-                    human_ns(estimate.disk_ns)
+                    human_ns(estimate.disk_ns),
+                    // The lecture's latency table has no disk: say whose
+                    // figure it is when it counts.
+                    if estimate.disk_ns > 0.0 {
+                        " (the disk time is vmlab's own figure, not the lecture's table)"
+                    } else {
+                        ""
+                    }
                 )
             }
         };

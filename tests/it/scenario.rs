@@ -749,6 +749,22 @@ fn e8_forgot_reload_names_whose_values_and_the_overwritten_pcb() {
     assert!(kinds(&run_json("e8-context-switch"), "pcb-overwritten").is_empty());
 }
 
+/// §4.2: the disk time is vmlab's own figure, and says so where it counts.
+#[test]
+fn e12_labels_the_disk_time_as_vmlabs() {
+    let out = text("e12");
+    let line = out
+        .lines()
+        .find(|l| l.contains("estimated time") && l.contains("disk 134.26 ms"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.ends_with("(the disk time is vmlab's own figure, not the lecture's table)"),
+        "{line}"
+    );
+    // Without disk time, no label.
+    assert!(!text("e7").contains("vmlab's own figure"));
+}
+
 /// §4.6: under time sharing only P1 is loaded into memory; P2 starts on
 /// disk and is read in at its first switch.
 #[test]
