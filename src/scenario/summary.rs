@@ -109,8 +109,9 @@ fn parse_ref(words: &[&str], names: &[String]) -> Result<Ref, String> {
     Ok(Ref { process, kind, n })
 }
 
-/// The largest N a placeholder may name (what a run keeps is bounded by it).
-const MAX_INDEX: usize = 10_000;
+/// The largest N a placeholder may name: what a run keeps is bounded by it
+/// (at most this many events per process and kind, an output at most 4 KiB).
+const MAX_INDEX: usize = 1_000;
 
 /// Parses one placeholder's inside.
 fn parse_placeholder(inside: &str, names: &[String]) -> Result<Piece, String> {
