@@ -360,3 +360,22 @@ fn bad_page_table_flags_name_what_is_wrong() {
     vmlab(&["translate", "--page-size", "4k", "--levels", "10,10", "5g"])
         .bad_input(&["5g", "32 bits"]);
 }
+
+#[test]
+fn the_picture_of_a_walk_shows_each_entry_read() {
+    let path = crate::support::temp_path("walk.svg");
+    let mut argv = TWO_LEVEL.to_vec();
+    argv.extend(["--svg", path.to_str().unwrap(), "0x8048abc", "0x1000"]);
+    vmlab(&argv).ok();
+    let svg = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    // Two entries for the mapped page, one (invalid) for the other.
+    assert_eq!(svg.matches("data-valid=\"true\"").count(), 2, "{svg}");
+    assert_eq!(svg.matches("data-valid=\"false\"").count(), 1, "{svg}");
+    assert!(svg.contains("L0 index 32"), "{svg}");
+    assert!(
+        svg.contains("frame 0x123 | offset 0xabc = PA 0x123abc"),
+        "{svg}"
+    );
+    assert!(!svg.contains("pa = va"), "{svg}");
+}
