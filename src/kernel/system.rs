@@ -1167,7 +1167,10 @@ pub fn registers_view(regs: &MmuRegisters) -> RegistersView {
         segments: Vec::new(),
     };
     match regs {
-        MmuRegisters::None | MmuRegisters::PageTable { .. } | MmuRegisters::Satp(_) => {}
+        MmuRegisters::None
+        | MmuRegisters::PageTable { .. }
+        | MmuRegisters::Satp(_)
+        | MmuRegisters::PageDirectoryBase { .. } => {}
         MmuRegisters::Base { base } => v.base = Some(*base),
         MmuRegisters::BaseBounds { base, bounds } => {
             v.base = Some(*base);
