@@ -12,6 +12,7 @@ pub mod heap;
 pub mod malloc;
 pub mod ostep;
 pub mod paging;
+pub mod paging_policy;
 pub mod relocation;
 pub mod run;
 pub mod scenario;
@@ -74,6 +75,10 @@ pub enum Command {
     /// problems.
     #[command(name = "paging-linear-translate", visible_alias = "paging")]
     Paging(paging::Args),
+    /// OSTEP paging-policy.py drop-in: page-replacement homework problems
+    /// (FIFO, LRU, OPT, UNOPT, RAND, CLOCK).
+    #[command(name = "paging-policy")]
+    PagingPolicy(paging_policy::Args),
     /// Replay an address trace (text, binary, Valgrind lackey) through an
     /// MMU at memory speed and count what it did.
     Trace(trace::Args),
@@ -120,6 +125,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
         Command::Relocation(args) => relocation::run(args, out),
         Command::Segmentation(args) => segmentation::run(args, out),
         Command::Paging(args) => paging::run(args, out),
+        Command::PagingPolicy(args) => paging_policy::run(args, out),
         Command::Trace(args) => trace::run(args, out),
         #[cfg(feature = "native")]
         Command::Web(args) => web::run(args, out),

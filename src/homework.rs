@@ -3,6 +3,7 @@
 
 pub mod lines;
 pub mod paging;
+pub mod paging_policy;
 pub mod pyconv;
 pub mod pyrandom;
 pub mod quiz;
