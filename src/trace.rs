@@ -25,6 +25,7 @@ pub mod format;
 pub mod input;
 pub mod lackey;
 pub mod layout;
+pub mod paging;
 pub mod stats;
 pub mod text;
 
