@@ -84,7 +84,13 @@ pub struct Sinks<'a> {
     pub per_access: Option<&'a mut dyn Write>,
     /// Called after each chunk with the bytes read so far (progress bar).
     pub progress: &'a mut dyn FnMut(u64),
+    /// `--frames`, `--curve`: every batch of references, before it is
+    /// translated (demand paging over the virtual pages).
+    pub pages: Option<&'a mut PagesHook<'a>>,
 }
+
+/// The hook of [`Sinks::pages`]: hears every batch of addresses and kinds.
+pub type PagesHook<'a> = dyn FnMut(&[u64], Accesses<'_>) + 'a;
 
 /// What a replay found.
 #[derive(Clone, Debug)]
@@ -171,6 +177,29 @@ pub fn scan(
     Ok(layout)
 }
 
+/// A pass over every batch of references of `input` (OPT's first pass,
+/// which collects the future), telling `progress` how many bytes are read
+/// so far. Malformed lines are skipped (the replay reports them).
+pub fn each_batch(
+    input: &mut Input,
+    opts: &Options,
+    progress: &mut dyn FnMut(u64),
+    f: &mut dyn FnMut(&[u64], Accesses<'_>),
+) -> Result<(), TraceError> {
+    let mut bad = BadInput::default();
+    with_decoder!(opts, |d| drive(
+        input,
+        opts.format,
+        &mut d,
+        &mut bad,
+        progress,
+        &mut |vas, acc| {
+            f(vas, acc);
+            Ok(())
+        }
+    ))
+}
+
 /// Replays the trace in `input` through `mmu`: every reference is
 /// translated, counted, and sent to the optional sinks.
 ///
@@ -203,6 +232,7 @@ fn replay_with<M: Mechanism>(
         mut out,
         mut per_access,
         progress,
+        mut pages,
     } = sinks;
     let mut stats = Stats::new(mmu.segment_count());
     let mut bad = BadInput {
@@ -220,6 +250,9 @@ fn replay_with<M: Mechanism>(
         &mut bad,
         progress,
         &mut |vas, acc| {
+            if let Some(f) = pages.as_deref_mut() {
+                f(vas, acc);
+            }
             if simple {
                 // The fast path: counting only.
                 translate_batch::<M, false>(mmu, vas, acc, &mut stats, &mut kept);
@@ -292,6 +325,7 @@ mod tests {
             out: None,
             per_access: None,
             progress: &mut |_| {},
+            pages: None,
         };
         replay(&mmu, &mut input, &opts, sinks)
     }
@@ -387,7 +421,7 @@ mod tests {
                         default_access: Access::Read,
                         strict: true,
                     };
-                    let sinks = Sinks { out: None, per_access: None, progress: &mut |_| {} };
+                    let sinks = Sinks { out: None, per_access: None, progress: &mut |_| {}, pages: None };
                     let r = replay(mmu, &mut input, &opts, sinks).unwrap();
                     prop_assert_eq!(r.stats.references(), expected.len() as u64);
                     prop_assert_eq!(r.stats.valid, want);

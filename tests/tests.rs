@@ -37,6 +37,8 @@ mod support;
 mod tour;
 #[path = "it/trace.rs"]
 mod trace;
+#[path = "it/trace_paging.rs"]
+mod trace_paging;
 #[path = "it/translate.rs"]
 mod translate;
 #[path = "it/web.rs"]
