@@ -210,19 +210,171 @@ impl Hasher for PageHasher {
 /// No slot (end of a list).
 const NIL: u32 = u32::MAX;
 
-/// One frame.
+/// One frame: its page and its place on the FIFO / LRU list (16 bytes, so
+/// that a large resident set stays cache-friendly).
 #[derive(Clone, Copy, Debug)]
 struct Slot {
     page: u64,
-    dirty: bool,
-    /// CLOCK's use bit.
-    used: bool,
-    occupied: bool,
-    /// FIFO / LRU list links.
     prev: u32,
     next: u32,
-    /// OPT: the next use and the load order, the key in the ordered set.
-    key: (u64, u64),
+}
+
+/// A frame's dirty bit, in [`Replacer::flags`].
+const DIRTY: u8 = 1;
+/// A frame's use bit (CLOCK), in [`Replacer::flags`].
+const USED: u8 = 2;
+
+/// Page number -> slot: open addressing with linear probing, keys and
+/// values in separate arrays (what the hot path touches is 12 bytes per
+/// entry), at most half full, deletion by backward shift. `u64::MAX`
+/// marks an empty entry, so that page number is kept aside.
+#[derive(Clone, Debug)]
+pub(crate) struct SlotIndex {
+    keys: Vec<u64>,
+    vals: Vec<u32>,
+    /// 64 - log2(capacity): the hash takes the top bits.
+    shift: u32,
+    len: usize,
+    /// The slot of page `u64::MAX`, if resident.
+    max_page: Option<u32>,
+}
+
+const EMPTY: u64 = u64::MAX;
+
+impl SlotIndex {
+    pub(crate) fn new() -> SlotIndex {
+        SlotIndex {
+            keys: vec![EMPTY; 16],
+            vals: vec![0; 16],
+            shift: 60,
+            len: 0,
+            max_page: None,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len + usize::from(self.max_page.is_some())
+    }
+
+    /// Sets `page`'s value, returning the one it had.
+    #[inline(always)]
+    pub(crate) fn upsert(&mut self, page: u64, val: u32) -> Option<u32> {
+        if page == EMPTY {
+            return self.max_page.replace(val);
+        }
+        let i = self.find(page);
+        if self.keys[i] == page {
+            return Some(std::mem::replace(&mut self.vals[i], val));
+        }
+        self.insert(page, val);
+        None
+    }
+
+    /// Every (page, value).
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
+        self.keys
+            .iter()
+            .copied()
+            .zip(self.vals.iter().copied())
+            .filter(|&(k, _)| k != EMPTY)
+            .chain(self.max_page.map(|v| (EMPTY, v)))
+    }
+
+    #[inline(always)]
+    fn home(&self, page: u64) -> usize {
+        (page.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+    }
+
+    /// The entry holding `page`, or the empty entry where it would go.
+    #[inline(always)]
+    fn find(&self, page: u64) -> usize {
+        let mask = self.keys.len() - 1;
+        let mut i = self.home(page);
+        loop {
+            let k = self.keys[i];
+            if k == page || k == EMPTY {
+                return i;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    #[inline(always)]
+    fn get(&self, page: u64) -> Option<u32> {
+        if page == EMPTY {
+            return self.max_page;
+        }
+        let i = self.find(page);
+        (self.keys[i] == page).then(|| self.vals[i])
+    }
+
+    /// Inserts a page that is not present.
+    #[inline(always)]
+    fn insert(&mut self, page: u64, slot: u32) {
+        if page == EMPTY {
+            self.max_page = Some(slot);
+            return;
+        }
+        if (self.len + 1) * 2 > self.keys.len() {
+            self.grow();
+        }
+        let i = self.find(page);
+        self.keys[i] = page;
+        self.vals[i] = slot;
+        self.len += 1;
+    }
+
+    /// Removes a page that is present.
+    #[inline(always)]
+    fn remove(&mut self, page: u64) {
+        if page == EMPTY {
+            self.max_page = None;
+            return;
+        }
+        let mask = self.keys.len() - 1;
+        let mut i = self.find(page);
+        self.keys[i] = EMPTY;
+        self.len -= 1;
+        // Backward shift: pull later entries of the run into the hole
+        // when their home does not lie between the hole and them.
+        let mut j = i;
+        loop {
+            j = (j + 1) & mask;
+            let k = self.keys[j];
+            if k == EMPTY {
+                return;
+            }
+            let home = self.home(k);
+            if (j.wrapping_sub(home) & mask) >= (j.wrapping_sub(i) & mask) {
+                self.keys[i] = k;
+                self.vals[i] = self.vals[j];
+                self.keys[j] = EMPTY;
+                i = j;
+            }
+        }
+    }
+
+    fn grow(&mut self) {
+        let cap = self.keys.len() * 2;
+        let keys = std::mem::replace(&mut self.keys, vec![EMPTY; cap]);
+        let vals = std::mem::replace(&mut self.vals, vec![0; cap]);
+        self.shift -= 1;
+        for (k, v) in keys.into_iter().zip(vals) {
+            if k != EMPTY {
+                let i = self.find(k);
+                self.keys[i] = k;
+                self.vals[i] = v;
+            }
+        }
+    }
+
+    fn pages(&self) -> impl Iterator<Item = u64> + '_ {
+        self.keys
+            .iter()
+            .copied()
+            .filter(|&k| k != EMPTY)
+            .chain(self.max_page.map(|_| EMPTY))
+    }
 }
 
 /// The resident set of a fixed number of frames under one policy.
@@ -230,8 +382,13 @@ struct Slot {
 pub struct Replacer {
     policy: Policy,
     frames: u64,
-    map: PageMap<u32>,
+    map: SlotIndex,
     slots: Vec<Slot>,
+    /// Per slot: [`DIRTY`], [`USED`].
+    flags: Vec<u8>,
+    /// OPT, per slot: the next use and the load order (its key in
+    /// `by_next_use`).
+    keys: Vec<(u64, u64)>,
     /// Free slots below `slots.len()` (after unmaps), lowest first.
     free: BinaryHeap<std::cmp::Reverse<u32>>,
     /// FIFO / LRU list: head is the next victim.
@@ -273,8 +430,10 @@ impl Replacer {
         Ok(Replacer {
             policy,
             frames,
-            map: PageMap::default(),
+            map: SlotIndex::new(),
             slots: Vec::new(),
+            flags: Vec::new(),
+            keys: Vec::new(),
             free: BinaryHeap::new(),
             head: NIL,
             tail: NIL,
@@ -304,12 +463,12 @@ impl Replacer {
 
     /// Whether `page` is resident.
     pub fn contains(&self, page: u64) -> bool {
-        self.map.contains_key(&page)
+        self.map.get(page).is_some()
     }
 
     /// The resident pages, in no particular order.
     pub fn pages(&self) -> impl Iterator<Item = u64> + '_ {
-        self.map.keys().copied()
+        self.map.pages()
     }
 
     /// The counts so far.
@@ -326,7 +485,7 @@ impl Replacer {
     pub fn access(&mut self, page: u64, write: bool) -> Access {
         let now = self.time;
         self.time += 1;
-        if let Some(&s) = self.map.get(&page) {
+        if let Some(s) = self.map.get(page) {
             self.stats.hits += 1;
             self.touch(s, write, now);
             return Access {
@@ -339,19 +498,14 @@ impl Replacer {
             (self.free_slot(), None)
         } else {
             let s = self.choose_victim();
-            let old = self.slots[s as usize];
+            let page = self.slots[s as usize].page;
+            let dirty = self.flags[s as usize] & DIRTY != 0;
             self.release(s);
             self.stats.evictions += 1;
-            if old.dirty {
+            if dirty {
                 self.stats.writebacks += 1;
             }
-            (
-                s,
-                Some(Victim {
-                    page: old.page,
-                    dirty: old.dirty,
-                }),
-            )
+            (s, Some(Victim { page, dirty }))
         };
         self.load(slot, page, write, now);
         Access { hit: false, victim }
@@ -362,8 +516,8 @@ impl Replacer {
     /// was dirty, or `None` if it was not resident. No write-back is
     /// counted: the caller decides what to do with the contents.
     pub fn unmap(&mut self, page: u64) -> Option<bool> {
-        let s = *self.map.get(&page)?;
-        let dirty = self.slots[s as usize].dirty;
+        let s = self.map.get(page)?;
+        let dirty = self.flags[s as usize] & DIRTY != 0;
         self.release(s);
         self.free.push(std::cmp::Reverse(s));
         Some(dirty)
@@ -372,8 +526,9 @@ impl Replacer {
     /// A hit on slot `s` at reference `now`.
     #[inline]
     fn touch(&mut self, s: u32, write: bool, now: usize) {
-        let slot = &mut self.slots[s as usize];
-        slot.dirty |= write;
+        if write {
+            self.flags[s as usize] |= DIRTY;
+        }
         match self.policy {
             Policy::Lru => {
                 if self.tail != s {
@@ -381,11 +536,11 @@ impl Replacer {
                     self.push_tail(s);
                 }
             }
-            Policy::Clock => slot.used = true,
+            Policy::Clock => self.flags[s as usize] |= USED,
             Policy::Opt(ref future) => {
-                let old = slot.key;
+                let old = self.keys[s as usize];
                 let key = (future.after(now), old.1);
-                slot.key = key;
+                self.keys[s as usize] = key;
                 self.by_next_use.remove(&(old.0, old.1, s));
                 self.by_next_use.insert((key.0, key.1, s));
             }
@@ -400,13 +555,13 @@ impl Replacer {
             None => {
                 self.slots.push(Slot {
                     page: 0,
-                    dirty: false,
-                    used: false,
-                    occupied: false,
                     prev: NIL,
                     next: NIL,
-                    key: (NEVER, 0),
                 });
+                self.flags.push(0);
+                if matches!(self.policy, Policy::Opt(_)) {
+                    self.keys.push((NEVER, 0));
+                }
                 (self.slots.len() - 1) as u32
             }
         }
@@ -421,14 +576,13 @@ impl Replacer {
                 // the first clear one (at most one full turn).
                 let n = self.slots.len();
                 loop {
-                    let slot = &mut self.slots[self.hand];
-                    if slot.used {
-                        slot.used = false;
-                        self.hand = (self.hand + 1) % n;
+                    let flags = &mut self.flags[self.hand];
+                    let here = self.hand;
+                    self.hand = (self.hand + 1) % n;
+                    if *flags & USED != 0 {
+                        *flags &= !USED;
                     } else {
-                        let victim = self.hand as u32;
-                        self.hand = (self.hand + 1) % n;
-                        return victim;
+                        return here as u32;
                     }
                 }
             }
@@ -445,45 +599,36 @@ impl Replacer {
 
     /// Takes the page out of slot `s` (which stays allocated).
     fn release(&mut self, s: u32) {
-        let slot = self.slots[s as usize];
-        self.map.remove(&slot.page);
+        self.map.remove(self.slots[s as usize].page);
         match self.policy {
             Policy::Fifo | Policy::Lru => self.unlink(s),
             Policy::Opt(_) => {
-                self.by_next_use.remove(&(slot.key.0, slot.key.1, s));
+                let key = self.keys[s as usize];
+                self.by_next_use.remove(&(key.0, key.1, s));
             }
             Policy::Clock | Policy::Random { .. } => {}
         }
-        let slot = &mut self.slots[s as usize];
-        slot.occupied = false;
-        slot.used = false;
-        slot.dirty = false;
+        self.flags[s as usize] = 0;
     }
 
     /// Puts `page` into slot `s`, loaded at reference `now`.
     fn load(&mut self, s: u32, page: u64, write: bool, now: usize) {
         self.map.insert(page, s);
-        let order = self.loads;
-        self.loads += 1;
-        let next_use = match &self.policy {
-            Policy::Opt(future) => future.after(now),
-            _ => NEVER,
-        };
-        let slot = &mut self.slots[s as usize];
-        slot.page = page;
-        slot.dirty = write;
-        slot.used = true;
-        slot.occupied = true;
-        slot.key = (next_use, order);
+        self.slots[s as usize].page = page;
+        self.flags[s as usize] = USED | if write { DIRTY } else { 0 };
         match self.policy {
             Policy::Fifo | Policy::Lru => self.push_tail(s),
-            Policy::Opt(_) => {
-                self.by_next_use.insert((next_use, order, s));
+            Policy::Opt(ref future) => {
+                let key = (future.after(now), self.loads);
+                self.keys[s as usize] = key;
+                self.by_next_use.insert((key.0, key.1, s));
             }
             Policy::Clock | Policy::Random { .. } => {}
         }
+        self.loads += 1;
     }
 
+    #[inline(always)]
     fn unlink(&mut self, s: u32) {
         let Slot { prev, next, .. } = self.slots[s as usize];
         if prev == NIL {
@@ -498,6 +643,7 @@ impl Replacer {
         }
     }
 
+    #[inline(always)]
     fn push_tail(&mut self, s: u32) {
         let tail = self.tail;
         {
@@ -614,6 +760,43 @@ mod tests {
         assert_eq!(r.unmap(1), None);
         assert_eq!(r.access(3, false).victim, None);
         assert_eq!(r.access(4, false).victim.unwrap().page, 2);
+    }
+
+    #[test]
+    fn the_largest_page_number_is_a_page_like_any_other() {
+        let mut r = Replacer::new(Policy::Lru, 2).unwrap();
+        assert!(!r.access(u64::MAX, true).hit);
+        assert!(r.access(u64::MAX, false).hit);
+        r.access(0, false);
+        assert_eq!(r.resident(), 2);
+        let v = r.access(1, false).victim.unwrap();
+        assert_eq!((v.page, v.dirty), (u64::MAX, true));
+        assert!(!r.contains(u64::MAX));
+    }
+
+    proptest! {
+        /// The slot index answers as a hash map does, through growth and
+        /// backward-shift deletions.
+        #[test]
+        fn the_slot_index_is_a_map(ops in prop::collection::vec((any::<bool>(), 0u64..64), 0..400)) {
+            let mut index = SlotIndex::new();
+            let mut model = std::collections::HashMap::new();
+            for (i, (insert, key)) in ops.into_iter().enumerate() {
+                // Spread keys over the hash space, and include u64::MAX.
+                let page = if key == 63 { u64::MAX } else { key.wrapping_mul(0x1000_0000_0001) };
+                if insert && !model.contains_key(&page) {
+                    index.insert(page, i as u32);
+                    model.insert(page, i as u32);
+                } else if !insert && model.remove(&page).is_some() {
+                    index.remove(page);
+                }
+                prop_assert_eq!(index.len(), model.len());
+                for k in 0..64u64 {
+                    let p = if k == 63 { u64::MAX } else { k.wrapping_mul(0x1000_0000_0001) };
+                    prop_assert_eq!(index.get(p), model.get(&p).copied());
+                }
+            }
+        }
     }
 
     #[test]

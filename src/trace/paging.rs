@@ -26,7 +26,7 @@
 //! running one [`Replacer`] per frame count, all in the same pass.
 
 use crate::kernel::replacement::{
-    NEVER, NextUse, PageMap, Policy, ReplacementError, Replacer, Stats,
+    NEVER, NextUse, PageMap, Policy, ReplacementError, Replacer, SlotIndex, Stats,
 };
 
 /// The policy named on the command line (`--policy`).
@@ -207,7 +207,7 @@ pub struct LruCurve {
     page_bits: u32,
     max: usize,
     /// Each page's last-use time (a position in the tree).
-    last: PageMap<u32>,
+    last: SlotIndex,
     marks: Fenwick,
     /// The next time to hand out.
     now: usize,
@@ -225,7 +225,7 @@ impl LruCurve {
         LruCurve {
             page_bits,
             max,
-            last: PageMap::default(),
+            last: SlotIndex::new(),
             marks: Fenwick::with_len(1024),
             now: 0,
             hist: Vec::new(),
@@ -250,11 +250,12 @@ impl LruCurve {
         }
         let now = self.now;
         self.now += 1;
-        match self.last.insert(page, now as u32) {
+        match self.last.upsert(page, now as u32) {
             Some(before) => {
                 let before = before as usize;
-                // Distinct pages used after `before`, plus this one.
-                let d = (self.marks.prefix(now) - self.marks.prefix(before + 1)) as usize + 1;
+                // Distinct pages used after `before`, plus this one: every
+                // page has one mark, all before `now`.
+                let d = self.last.len() - self.marks.prefix(before + 1) as usize + 1;
                 if d <= self.max {
                     if d > self.hist.len() {
                         self.hist.resize(d, 0);
@@ -273,12 +274,12 @@ impl LruCurve {
     /// Renumbers the live marks 0..D in time order, in a tree of twice
     /// their number (at least 1024): memory stays O(D).
     fn renumber(&mut self) {
-        let mut live: Vec<(u32, u64)> = self.last.iter().map(|(&p, &t)| (t, p)).collect();
+        let mut live: Vec<(u32, u64)> = self.last.entries().map(|(p, t)| (t, p)).collect();
         live.sort_unstable();
         let n = (live.len() * 2).max(1024);
         self.marks = Fenwick::with_len(n);
         for (i, &(_, p)) in live.iter().enumerate() {
-            self.last.insert(p, i as u32);
+            self.last.upsert(p, i as u32);
             self.marks.add(i, 1);
         }
         self.now = live.len();
