@@ -269,7 +269,7 @@ pub struct Step {
 #[derive(Clone, Debug)]
 enum Engine {
     /// FIFO, LRU and OPT: the kernel's replacer.
-    Kernel(Replacer),
+    Kernel(Box<Replacer>),
     /// MRU: the resident pages and the page used last (always resident,
     /// at the MRU end of the list).
     Mru { resident: PageMap<()>, last: u64 },
@@ -311,7 +311,11 @@ impl Simulation {
     pub fn new(problem: Problem, policy: DropPolicy, clockbits: i128, keep_list: bool) -> Self {
         // More frames than references never fill: the same answers.
         let frames = problem.cachesize.min(problem.refs.len().max(1) as u64);
-        let kernel = |p| Engine::Kernel(Replacer::new(p, frames).expect("1 <= frames <= 2^24"));
+        let kernel = |p| {
+            Engine::Kernel(Box::new(
+                Replacer::new(p, frames).expect("1 <= frames <= 2^24"),
+            ))
+        };
         let engine = match policy {
             DropPolicy::Fifo => kernel(Policy::Fifo),
             DropPolicy::Lru => kernel(Policy::Lru),
