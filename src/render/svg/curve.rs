@@ -124,6 +124,6 @@ mod tests {
         let text = svg(&c);
         assert!(text.starts_with("<svg"));
         assert!(text.contains("<title>LRU page faults</title>"));
-        assert_eq!(text.matches("<circle").count(), 3);
+        assert_eq!(text.matches(r#"r="3.0""#).count(), 3);
     }
 }
