@@ -266,7 +266,13 @@ impl SlotIndex {
         if self.keys[i] == page {
             return Some(std::mem::replace(&mut self.vals[i], val));
         }
-        self.insert(page, val);
+        if (self.len + 1) * 2 > self.keys.len() {
+            self.insert(page, val);
+        } else {
+            self.keys[i] = page;
+            self.vals[i] = val;
+            self.len += 1;
+        }
         None
     }
 
