@@ -13,6 +13,7 @@ pub mod malloc;
 pub mod multilevel;
 pub mod ostep;
 pub mod paging;
+pub mod paging_policy;
 pub mod relocation;
 pub mod run;
 pub mod scenario;
@@ -80,6 +81,10 @@ pub enum Command {
     /// homework problems (address and value, or fault).
     #[command(name = "paging-multilevel-translate")]
     PagingMultilevel(multilevel::Args),
+    /// OSTEP paging-policy.py drop-in: page-replacement homework problems
+    /// (FIFO, LRU, OPT, UNOPT, RAND, CLOCK).
+    #[command(name = "paging-policy")]
+    PagingPolicy(paging_policy::Args),
     /// Replay an address trace (text, binary, Valgrind lackey) through an
     /// MMU at memory speed and count what it did.
     Trace(trace::Args),
@@ -127,6 +132,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
         Command::Segmentation(args) => segmentation::run(args, out),
         Command::Paging(args) => paging::run(args, out),
         Command::PagingMultilevel(args) => multilevel::run(args, out),
+        Command::PagingPolicy(args) => paging_policy::run(args, out),
         Command::Trace(args) => trace::run(args, out),
         #[cfg(feature = "native")]
         Command::Web(args) => web::run(args, out),

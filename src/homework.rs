@@ -4,6 +4,7 @@
 pub mod lines;
 pub mod multilevel;
 pub mod paging;
+pub mod paging_policy;
 pub mod pyconv;
 pub mod pyrandom;
 pub mod quiz;

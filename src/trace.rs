@@ -25,6 +25,7 @@ pub mod format;
 pub mod input;
 pub mod lackey;
 pub mod layout;
+pub mod paging;
 pub mod stats;
 pub mod text;
 
@@ -84,7 +85,13 @@ pub struct Sinks<'a> {
     pub per_access: Option<&'a mut dyn Write>,
     /// Called after each chunk with the bytes read so far (progress bar).
     pub progress: &'a mut dyn FnMut(u64),
+    /// `--frames`, `--curve`: every batch of references, before it is
+    /// translated (demand paging over the virtual pages).
+    pub pages: Option<&'a mut PagesHook<'a>>,
 }
+
+/// The hook of [`Sinks::pages`]: hears every batch of addresses and kinds.
+pub type PagesHook<'a> = dyn FnMut(&[u64], Accesses<'_>) + 'a;
 
 /// What a replay found.
 #[derive(Clone, Debug)]
@@ -171,6 +178,29 @@ pub fn scan(
     Ok(layout)
 }
 
+/// A pass over every batch of references of `input` (OPT's first pass,
+/// which collects the future), telling `progress` how many bytes are read
+/// so far. Malformed lines are skipped (the replay reports them).
+pub fn each_batch(
+    input: &mut Input,
+    opts: &Options,
+    progress: &mut dyn FnMut(u64),
+    f: &mut dyn FnMut(&[u64], Accesses<'_>),
+) -> Result<(), TraceError> {
+    let mut bad = BadInput::default();
+    with_decoder!(opts, |d| drive(
+        input,
+        opts.format,
+        &mut d,
+        &mut bad,
+        progress,
+        &mut |vas, acc| {
+            f(vas, acc);
+            Ok(())
+        }
+    ))
+}
+
 /// Replays the trace in `input` through `mmu`: every reference is
 /// translated, counted, and sent to the optional sinks.
 ///
@@ -195,7 +225,9 @@ pub fn replay(
     }
 }
 
-/// A mapped `bin` trace at least this long is split between threads.
+/// A mapped `bin` trace at least this long is split between threads (only
+/// when nothing but the counters hears the references: no `--out`,
+/// `--per-access` or demand paging).
 const PARALLEL_MIN_BYTES: u64 = 16 << 20;
 /// At most this many replay threads.
 const MAX_THREADS: usize = 8;
@@ -219,6 +251,7 @@ fn replay_parallel<M: Mechanism + Sync>(
             .min(MAX_THREADS);
         let eligible = sinks.out.is_none()
             && sinks.per_access.is_none()
+            && sinks.pages.is_none()
             && opts.format == Format::Bin
             && input.len().is_some_and(|l| l >= PARALLEL_MIN_BYTES);
         if eligible
@@ -301,6 +334,7 @@ fn replay_with<M: Mechanism>(
         mut out,
         mut per_access,
         progress,
+        mut pages,
     } = sinks;
     let mut stats = Stats::new(mmu.segment_count());
     let mut bad = BadInput {
@@ -318,6 +352,9 @@ fn replay_with<M: Mechanism>(
         &mut bad,
         progress,
         &mut |vas, acc| {
+            if let Some(f) = pages.as_deref_mut() {
+                f(vas, acc);
+            }
             if simple {
                 // The fast path: counting only.
                 translate_batch::<M, false>(mmu, vas, acc, &mut stats, &mut kept);
@@ -395,6 +432,7 @@ mod tests {
             out: None,
             per_access: None,
             progress: &mut |_| {},
+            pages: None,
         };
         replay(&mmu, &mut input, &opts, sinks)
     }
@@ -446,6 +484,7 @@ mod tests {
                     out: None,
                     per_access: None,
                     progress: &mut |_| {},
+                    pages: None,
                 };
                 replay(mmu, &mut input, &opts, sinks).unwrap().stats
             };
@@ -576,7 +615,7 @@ mod tests {
                         default_access: Access::Read,
                         strict: true,
                     };
-                    let sinks = Sinks { out: None, per_access: None, progress: &mut |_| {} };
+                    let sinks = Sinks { out: None, per_access: None, progress: &mut |_| {}, pages: None };
                     let r = replay(mmu, &mut input, &opts, sinks).unwrap();
                     prop_assert_eq!(r.stats.references(), expected.len() as u64);
                     prop_assert_eq!(r.stats.valid, want);

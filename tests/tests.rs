@@ -17,6 +17,8 @@ mod limits;
 mod ostep_alloc;
 #[path = "it/ostep_multilevel.rs"]
 mod ostep_multilevel;
+#[path = "it/ostep_policy.rs"]
+mod ostep_policy;
 #[path = "it/ostep_quiz.rs"]
 mod ostep_quiz;
 #[path = "it/ostep_translation.rs"]
@@ -37,6 +39,8 @@ mod support;
 mod tour;
 #[path = "it/trace.rs"]
 mod trace;
+#[path = "it/trace_paging.rs"]
+mod trace_paging;
 #[path = "it/translate.rs"]
 mod translate;
 #[path = "it/web.rs"]
