@@ -37,6 +37,8 @@ mod tour;
 mod trace;
 #[path = "it/translate.rs"]
 mod translate;
+#[path = "it/vocab.rs"]
+mod vocab;
 #[path = "it/web.rs"]
 mod web;
 #[path = "it/web_server.rs"]

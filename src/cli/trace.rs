@@ -122,6 +122,11 @@ pub struct Args {
     /// Never draw the progress bar (it is drawn on a terminal for files).
     #[arg(long)]
     no_progress: bool,
+    /// Also print the wall-clock time and rates of the replay (the `time`
+    /// line). Off by default: the summary is then the same bytes on every
+    /// run, for diffing and grading.
+    #[arg(long)]
+    pub timing: bool,
     /// The trace's bytes, held in memory instead of read from TRACE (the
     /// browser page, which has no files; TRACE then only names it). Never
     /// a flag.
@@ -387,7 +392,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         cost: &cost,
         cost_from,
         report: &report,
-        seconds,
+        seconds: args.timing.then_some(seconds),
         layout_seconds,
     };
     if args.json {
