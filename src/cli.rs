@@ -37,6 +37,11 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Write addresses in decimal instead of hex in vmlab's own output
+    /// (narrations, translations, summaries; JSON is numbers either way,
+    /// and the OSTEP drop-ins print what the originals print).
+    #[arg(long, global = true)]
+    pub decimal: bool,
 }
 
 /// The subcommands.
@@ -83,6 +88,11 @@ pub enum Command {
     Web(web::Args),
 }
 
+/// The physical memory size of every command that takes `--phys-mem`
+/// (`translate`, `trace`, `run`) when it is not given: 64 MiB, room for a
+/// program's address space at any of the lecture's bases.
+pub const DEFAULT_PHYS_MEM: &str = "64m";
+
 /// Why a command could not do its job.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -106,7 +116,12 @@ pub type CmdResult = Result<u8, CliError>;
 
 /// Runs one parsed command, writing to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
-    match cli.command {
+    crate::addr::with_decimal(cli.decimal, || run_command(cli.command, out))
+}
+
+/// Runs one subcommand, writing to `out`.
+fn run_command(command: Command, out: &mut dyn Write) -> CmdResult {
+    match command {
         Command::Translate(args) => translate::run(args, out),
         Command::Scenario(args) => scenario::run(args, out),
         Command::Malloc(args) => malloc::run(args, out),

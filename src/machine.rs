@@ -236,7 +236,7 @@ impl Machine {
         };
         if end > space {
             return Err(format!(
-                "the program ends at {end:#x}, beyond the address space of {space:#x} bytes (use a larger --space)"
+                "the program ends at {end:#x}, beyond the address space of {space:#x} bytes (use a larger --bounds)"
             ));
         }
         let phys_end = config
@@ -261,7 +261,7 @@ impl Machine {
             MmuKind::Segmentation => {
                 if !space.is_power_of_two() || space < 16 << 10 {
                     return Err(format!(
-                        "under segmentation the address space must be a power of two of at least 16 KiB, not {space:#x} (use --space)"
+                        "under segmentation the address space must be a power of two of at least 16 KiB, not {space:#x} (use --bounds)"
                     ));
                 }
                 let q = space / 4;

@@ -62,8 +62,8 @@ struct Narrator {
 
 fn regs(r: &RegistersView) -> String {
     match (r.base, r.bounds) {
-        (Some(b), Some(l)) => format!("base={b} ({b:#x}) bounds={l} ({l:#x})"),
-        (Some(b), None) => format!("base={b} ({b:#x})"),
+        (Some(b), Some(l)) => format!("base={} bounds={}", addr(b), addr(l)),
+        (Some(b), None) => format!("base={}", addr(b)),
         _ if !r.segments.is_empty() => {
             let segs: Vec<String> = r
                 .segments
@@ -85,12 +85,10 @@ fn regs(r: &RegistersView) -> String {
     }
 }
 
+/// An address as the slides write it: hex (`0x1010`), decimal under
+/// `--decimal` ([`crate::addr::hex`]).
 fn addr(v: u64) -> String {
-    if v < 10_000 {
-        format!("{v} ({v:#x})")
-    } else {
-        format!("{v:#x}")
-    }
+    crate::addr::hex(v)
 }
 
 impl Narrator {
