@@ -37,9 +37,8 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
-    /// Write addresses in decimal instead of hex in vmlab's own output
-    /// (narrations, translations, summaries; JSON is numbers either way,
-    /// and the OSTEP drop-ins print what the originals print).
+    /// Addresses in decimal instead of hex (vmlab's own text; JSON and
+    /// the OSTEP drop-ins are unchanged).
     #[arg(long, global = true)]
     pub decimal: bool,
 }

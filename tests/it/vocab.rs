@@ -332,3 +332,58 @@ fn the_ostep_drop_ins_ignore_decimal_and_stay_byte_identical() {
         assert_eq!(plain.ok(), with.ok(), "{args:?}");
     }
 }
+
+// --- the instructors' guide ---------------------------------------------------
+
+/// The `$ vmlab` commands of docs/instructors.md's `console` blocks, each
+/// with the lines shown under it.
+fn guide_commands(text: &str) -> Vec<(String, Vec<String>)> {
+    let mut shown = Vec::new();
+    let mut lines = text.lines().peekable();
+    let mut console = false;
+    while let Some(l) = lines.next() {
+        if l.starts_with("```") {
+            console = !console && l == "```console";
+            continue;
+        }
+        let Some(cmd) = l.strip_prefix("$ vmlab ").filter(|_| console) else {
+            continue;
+        };
+        let mut output = Vec::new();
+        while let Some(next) = lines.peek() {
+            if next.starts_with("$ ") || next.starts_with("```") {
+                break;
+            }
+            output.push(lines.next().unwrap().to_string());
+        }
+        while output.last().is_some_and(|l| l.is_empty()) {
+            output.pop();
+        }
+        shown.push((cmd.to_string(), output));
+    }
+    shown
+}
+
+#[test]
+fn the_instructors_guide_shows_real_output_and_the_readme_links_it() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("docs/instructors.md")).unwrap();
+    let cmds = guide_commands(&text);
+    assert!(cmds.len() >= 3, "{} commands", cmds.len());
+    for (cmd, shown) in cmds {
+        let args: Vec<&str> = cmd.split_whitespace().collect();
+        let run = vmlab(&args);
+        let printed = run.ok().trim_end_matches('\n');
+        crate::support::assert_text_eq(&shown.join("\n"), printed);
+    }
+    for term in [
+        "PCB", "bounds", "lackey", "bin-kind", "ADDRSORT", "TLB", "ASID", "satp", "PTE",
+    ] {
+        assert!(
+            text.contains(&format!("**{term}")) || text.contains(&format!(", {term}")),
+            "{term}"
+        );
+    }
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(readme.contains("(docs/instructors.md)"));
+}
