@@ -27,6 +27,8 @@ Examples:
   vmlab run examples/sum.s
   vmlab run examples/e4.s --base 4k --bounds 1k --reg s0=0x200 --max-instructions 3 --trace
   vmlab run prog.elf --mmu identity --stats
+  vmlab run examples/sum.s --va-bits 14 --segment 0x4000:0x1000:rx:code \\
+            --segment 0x8000:0x100:rw:data --segment 0:0:- --segment 0xa000:0x400:rw:down:stack
   vmlab run examples/sum.s --va-trace sum.bink
   vmlab trace --va-bits 14 --segment 0x4000:0x1000:rx:code --segment 0x8000:0x100:r:data \\
               --segment 0:0:- --segment 0:0:- sum.bink
@@ -34,7 +36,9 @@ Examples:
 here: its two stores are protection faults.)
 
 The mechanism flags are those of `translate` and `trace`: --base and
---bounds choose base or base+bounds; --mmu picks any mechanism by name.
+--bounds choose base or base+bounds, --va-bits and --segment a segment table
+the program is loaded through; --mmu picks any mechanism by name
+(segmentation: code, data+heap, unused, stack, fitted to the program).
 Physical memory is 64m unless --phys-mem says otherwise, in every command.
 
 --va-trace writes every reference the program makes (fetches, loads,
@@ -65,10 +69,15 @@ pub struct Args {
     /// two.
     #[arg(long, alias = "space", value_name = "SIZE")]
     bounds: Option<String>,
-    /// Not for `run`: a program's segment table is built from the program
-    /// (code, heap, stack) by --mmu segmentation. Refused with a message.
-    #[arg(long = "segment", hide = true, value_name = "SPEC")]
+    /// A segment, in order 0..n-1: BASE:SIZE:PERMS[:down][:NAME], as in
+    /// `translate` and `trace` (needs --va-bits). The program is loaded
+    /// through this table; `sp` starts at the top of the segment named
+    /// stack, the heap grows in the one named heap (or after the program).
+    #[arg(long = "segment", value_name = "BASE:SIZE:PERMS[:down][:NAME]")]
     segments: Vec<String>,
+    /// Width of a virtual address in bits (with --segment).
+    #[arg(long, value_name = "BITS", value_parser = super::parse_u32_arg)]
+    va_bits: Option<u32>,
     /// Physical memory size [default: 64m, as in every command].
     #[arg(long, default_value = super::DEFAULT_PHYS_MEM, hide_default_value = true, value_name = "SIZE")]
     phys_mem: String,
@@ -325,12 +334,26 @@ impl<A: Tracer, B: Tracer> Tracer for Both<'_, A, B> {
 
 /// The mechanism of a run: `--mmu KIND` if given, else chosen from the
 /// flags as `translate` and `trace` choose it (`--bounds` -> base+bounds,
-/// `--base` alone -> base only), else base+bounds. A `--segment` table or
-/// an unknown kind is a [`CliError::Input`] naming the flag.
+/// `--base` alone -> base only, `--segment` -> segmentation through that
+/// table), else base+bounds. Flags that contradict each other or an
+/// unknown kind are a [`CliError::Input`] naming the flag.
 fn choose_mmu(args: &Args) -> Result<MmuKind, CliError> {
     if !args.segments.is_empty() {
+        if args.base.is_some() || args.bounds.is_some() {
+            return Err(CliError::input(
+                "--segment cannot be combined with --base/--bounds: choose one mechanism",
+            ));
+        }
+        return match args.mmu.as_deref() {
+            None | Some("segmentation") => Ok(MmuKind::Segmentation),
+            Some(other) => Err(CliError::input(format!(
+                "--segment gives a segment table: it cannot run under --mmu {other}"
+            ))),
+        };
+    }
+    if args.va_bits.is_some() {
         return Err(CliError::input(
-            "--segment: `vmlab run` builds the segment table from the program (code, heap, stack): use --mmu segmentation [--bounds SIZE]",
+            "--va-bits is the width of the addresses of a --segment table: give the segments too",
         ));
     }
     let Some(kind) = args.mmu.as_deref() else {
@@ -377,10 +400,25 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             .ok_or_else(|| CliError::input(format!("--reg {r}: '{name}' is not a register")))?;
         regs.push((n, parse_size_arg("--reg", value.trim())?));
     }
-    // 2. Load and place.
+    // 2. Load and place: through a segment table given by hand, or in the
+    //    layout the mechanism builds.
     let mut program = load_program(&args.program)?;
+    let table = if args.segments.is_empty() {
+        None
+    } else {
+        let flags = super::translate::MechanismFlags {
+            base: None,
+            bounds: None,
+            segments: args.segments.clone(),
+            va_bits: args.va_bits,
+        };
+        match super::translate::build_mechanism(&flags, phys_mem)? {
+            crate::mmu::AnyMmu::Segmentation(t) => Some(t),
+            _ => None,
+        }
+    };
     let mut space = space;
-    if mmu == MmuKind::Segmentation {
+    if mmu == MmuKind::Segmentation && table.is_none() {
         // Segmented layout: code in segment 0, data and heap in segment 1.
         let is_elf = crate::files::read(&args.program, crate::files::FileKind::Program)
             .is_ok_and(|b| b.starts_with(b"\x7fELF"));
@@ -409,8 +447,12 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         phys_mem,
         space,
     };
-    let mut machine = Machine::new(&program, &config)
-        .map_err(|e| CliError::input(format!("{}: {e}", args.program.display())))?;
+    let built = match table {
+        Some(t) => Machine::with_segment_table(&program, t),
+        None => Machine::new(&program, &config),
+    };
+    let mut machine =
+        built.map_err(|e| CliError::input(format!("{}: {e}", args.program.display())))?;
     for (n, v) in regs {
         machine.cpu.regs.set(n, v);
     }

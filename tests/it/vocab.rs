@@ -102,9 +102,70 @@ fn run_takes_the_mechanism_flags_of_translate_and_trace() {
         first["pa"].as_u64(),
         Some(0x2000 + first["va"].as_u64().unwrap())
     );
-    // A segment table is built from the program, and --segment says so.
-    vmlab(&["run", "examples/sum.s", "--segment", "0:4k:rx"])
-        .bad_input(&["--segment", "--mmu segmentation"]);
+    // A segment table by hand, as translate and trace take it: code r-x,
+    // data rw- (sum.s keeps it at 0x1000: segment 1), a stack growing down.
+    let table = [
+        "--va-bits",
+        "14",
+        "--segment",
+        "0x4000:0x1000:rx:code",
+        "--segment",
+        "0x8000:0x100:rw:data",
+        "--segment",
+        "0:0:-",
+        "--segment",
+        "0xa000:0x400:rw:down:stack",
+    ];
+    let args: Vec<&str> = ["run", "examples/sum.s", "--json", "--trace"]
+        .into_iter()
+        .chain(table)
+        .collect();
+    let run = vmlab(&args);
+    assert_eq!(run.code, 55, "{}", run.stderr);
+    let records = run.json_lines();
+    let load = records.iter().find(|r| r["kind"] == "load").unwrap();
+    assert_eq!(load["segment"], 1);
+    assert_eq!(
+        load["pa"].as_u64(),
+        Some(0x8000 + load["offset"].as_u64().unwrap())
+    );
+    // The same table with the data segment read-only: the store faults.
+    let ro: Vec<&str> = ["run", "examples/sum.s"]
+        .into_iter()
+        .chain(table)
+        .map(|a| {
+            if a == "0x8000:0x100:rw:data" {
+                "0x8000:0x100:r:data"
+            } else {
+                a
+            }
+        })
+        .collect();
+    let ro = vmlab(&ro);
+    assert_eq!(ro.code, 1);
+    assert!(ro.stderr.contains("protection fault"), "{}", ro.stderr);
+    // Flags that contradict each other are one-line errors.
+    vmlab(&["run", "examples/sum.s", "--va-bits", "14"]).bad_input(&["--va-bits", "--segment"]);
+    vmlab(&[
+        "run",
+        "examples/sum.s",
+        "--base",
+        "4k",
+        "--va-bits",
+        "14",
+        "--segment",
+        "0:4k:rx",
+    ])
+    .bad_input(&["--segment", "--base"]);
+    vmlab(&[
+        "run",
+        "examples/sum.s",
+        "--va-bits",
+        "14",
+        "--segment",
+        "0:0x10:rx",
+    ])
+    .bad_input(&["outside segment 0's bounds"]);
 }
 
 #[test]
