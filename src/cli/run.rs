@@ -148,6 +148,16 @@ fn cpu_time() -> Option<f64> {
     Some(ns as f64 / 1e9)
 }
 
+/// An address in the `--trace` listing's columns: ten characters of hex
+/// (`0x00001010`), or of decimal under `--decimal` (`      4112`).
+fn column(v: u64) -> String {
+    if crate::addr::decimal() {
+        format!("{v:>10}")
+    } else {
+        format!("{v:#010x}")
+    }
+}
+
 /// Prints every access, labelled with its region.
 struct Trace<'a> {
     out: &'a mut dyn Write,
@@ -182,9 +192,9 @@ impl Trace<'_> {
         } else {
             writeln!(
                 self.out,
-                "{kind} {:#010x} -> {:#010x} ({region})",
-                va.as_u64(),
-                pa.as_u64()
+                "{kind} {} -> {} ({region})",
+                column(va.as_u64()),
+                column(pa.as_u64())
             )
         };
         if let Err(e) = r {
@@ -226,7 +236,8 @@ impl Trace<'_> {
         } else {
             writeln!(
                 self.out,
-                "{kind} {va:#010x} -> fault: {} ({region})",
+                "{kind} {} -> fault: {} ({region})",
+                column(va),
                 fault.kind.describe()
             )
         };

@@ -376,6 +376,14 @@ fn addresses_are_hex_in_one_format_and_decimal_on_request() {
         "100",
     ]);
     assert!(d.ok().contains("-> PA 1124 (hex 0x464)"), "{}", d.stdout);
+    // run --trace keeps its columns, in decimal on request.
+    let run = vmlab(&["run", "examples/sum.s", "--trace", "--decimal"]);
+    assert!(
+        run.stdout
+            .starts_with("fetch          0 ->       4096 (code)\n"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
