@@ -88,7 +88,7 @@ pub struct Args {
     #[arg(long)]
     trace: bool,
     /// Write every reference's virtual address and kind to FILE, as a
-    /// bin-kind trace for `vmlab trace` (`--va-trace` is the old name).
+    /// bin-kind trace for `vmlab trace` (`--trace-out` is the old name).
     #[arg(long, alias = "trace-out", value_name = "FILE")]
     va_trace: Option<PathBuf>,
     /// JSON lines instead of text.
