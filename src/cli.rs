@@ -39,6 +39,10 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Addresses in decimal instead of hex (vmlab's own text; JSON and
+    /// the OSTEP drop-ins are unchanged).
+    #[arg(long, global = true)]
+    pub decimal: bool,
 }
 
 /// The subcommands.
@@ -94,6 +98,11 @@ pub enum Command {
     Web(web::Args),
 }
 
+/// The physical memory size of every command that takes `--phys-mem`
+/// (`translate`, `trace`, `run`) when it is not given: 64 MiB, room for a
+/// program's address space at any of the lecture's bases.
+pub const DEFAULT_PHYS_MEM: &str = "64m";
+
 /// Why a command could not do its job.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -117,7 +126,12 @@ pub type CmdResult = Result<u8, CliError>;
 
 /// Runs one parsed command, writing to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
-    match cli.command {
+    crate::addr::with_decimal(cli.decimal, || run_command(cli.command, out))
+}
+
+/// Runs one subcommand, writing to `out`.
+fn run_command(command: Command, out: &mut dyn Write) -> CmdResult {
+    match command {
         Command::Translate(args) => translate::run(args, out),
         Command::Scenario(args) => scenario::run(args, out),
         Command::Malloc(args) => malloc::run(args, out),

@@ -10,7 +10,7 @@
 //! os_size = "1k"          # the OS's region at physical 0
 //! strategy = "base"       # uniprogramming | time-sharing | static-relocation
 //!                         # | base | base-bounds | segmentation
-//! placement = "first-fit" # | best-fit | worst-fit | next-fit
+//! placement = "first-fit" # | best-fit | worst-fit | next-fit (or first, ...)
 //!
 //! [[process]]
 //! name = "P1"

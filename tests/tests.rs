@@ -43,6 +43,8 @@ mod trace;
 mod trace_paging;
 #[path = "it/translate.rs"]
 mod translate;
+#[path = "it/vocab.rs"]
+mod vocab;
 #[path = "it/web.rs"]
 mod web;
 #[path = "it/web_server.rs"]

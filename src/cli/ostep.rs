@@ -180,7 +180,13 @@ pub fn quiz_with_answers(cli: super::Cli, typed: &str, out: &mut dyn Write) -> C
     flags.quiz = true;
     flags.json = false;
     flags.typed = Some(typed.to_string());
-    super::run(super::Cli { command }, out)
+    super::run(
+        super::Cli {
+            command,
+            decimal: false,
+        },
+        out,
+    )
 }
 
 #[cfg(test)]

@@ -39,13 +39,14 @@ pub struct Args {
     /// Kind of access: read, write or fetch.
     #[arg(long, default_value = "read", value_name = "KIND")]
     access: String,
-    /// Size of physical memory.
-    #[arg(long, default_value = "64k", value_name = "SIZE")]
+    /// Size of physical memory [default: 64m, as in every command].
+    #[arg(long, default_value = super::DEFAULT_PHYS_MEM, hide_default_value = true, value_name = "SIZE")]
     phys_mem: String,
     /// Print one JSON record per address instead of the narration.
     #[arg(long)]
     json: bool,
-    /// Exit with code 1 if any address faults.
+    /// Strict: exit with code 1 if any address faulted (bad input is
+    /// always exit 2).
     #[arg(long)]
     strict: bool,
     /// Also write the translation pictures (one panel per address) to FILE.

@@ -68,8 +68,8 @@ struct Narrator {
 
 fn regs(r: &RegistersView) -> String {
     match (r.base, r.bounds) {
-        (Some(b), Some(l)) => format!("base={b} ({b:#x}) bounds={l} ({l:#x})"),
-        (Some(b), None) => format!("base={b} ({b:#x})"),
+        (Some(b), Some(l)) => format!("base={} bounds={}", addr(b), addr(l)),
+        (Some(b), None) => format!("base={}", addr(b)),
         _ if !r.segments.is_empty() => {
             let segs: Vec<String> = r
                 .segments
@@ -91,17 +91,15 @@ fn regs(r: &RegistersView) -> String {
     }
 }
 
+/// An address as the slides write it: hex (`0x1010`), decimal under
+/// `--decimal` ([`crate::addr::hex`]).
 fn addr(v: u64) -> String {
-    if v < 10_000 {
-        format!("{v} ({v:#x})")
-    } else {
-        format!("{v:#x}")
-    }
+    crate::addr::hex(v)
 }
 
 /// A value read or stored: small ones (the slides' markers such as 7 or
-/// 99, below 256) as they are, others like addresses, with their hex (a
-/// value read may be an address: the word at 0x1010 holds 0x1500).
+/// 99, below 256) as they are, others like addresses, in hex (a value
+/// read may be an address: the word at 0x1010 holds 0x1500).
 fn value(v: u64) -> String {
     if v < 256 { v.to_string() } else { addr(v) }
 }

@@ -342,10 +342,10 @@ fn trace_out_records_the_access_that_faulted() {
     let bad = vmlab(&[
         "run",
         "examples/sum.s",
-        "--trace-out",
+        "--va-trace",
         "/nonexistent/dir/x.bink",
     ]);
-    bad.bad_input(&["--trace-out /nonexistent/dir/x.bink"]);
+    bad.bad_input(&["--va-trace /nonexistent/dir/x.bink"]);
 }
 
 /// §2: `vmlab run --json` is JSON lines always, `--trace` or not: the

@@ -244,13 +244,18 @@ fn every_runnable_tour_command_prints_what_the_tour_shows() {
     );
 }
 
-/// The files a command writes (`-o`, `--out`, `--trace-out`, a shell
+/// The files a command writes (`-o`, `--pa-trace`, `--va-trace` and their old names `--out`, `--trace-out`, a shell
 /// redirection), which later commands of the tour read.
 fn written(command: &str) -> Vec<String> {
     let words: Vec<&str> = command.split_whitespace().collect();
     words
         .windows(2)
-        .filter(|w| matches!(w[0], "-o" | "--out" | "--trace-out" | ">"))
+        .filter(|w| {
+            matches!(
+                w[0],
+                "-o" | "--pa-trace" | "--va-trace" | "--out" | "--trace-out" | ">"
+            )
+        })
         .map(|w| w[1].trim_end_matches(';').to_string())
         .collect()
 }

@@ -180,8 +180,17 @@ fn va_wider_than_the_address_space_exits_2() {
 
 #[test]
 fn base_bounds_beyond_physical_memory_exit_2() {
-    vmlab(&["translate", "--base", "60k", "--bounds", "8k", "0"])
-        .bad_input(&["beyond physical memory"]);
+    vmlab(&[
+        "translate",
+        "--phys-mem",
+        "64k",
+        "--base",
+        "60k",
+        "--bounds",
+        "8k",
+        "0",
+    ])
+    .bad_input(&["beyond physical memory"]);
     vmlab(&[
         "translate",
         "--base",
