@@ -4,8 +4,8 @@
 //! (fetch, read, write) and the reason. The kernel decides what a fault does
 //! (kill the process, grow the stack); the MMU only raises it.
 
+use crate::access::Access;
 use crate::addr::VirtAddr;
-use crate::mmu::Access;
 use std::fmt;
 
 /// Why the hardware refused an access.

@@ -7,6 +7,7 @@
 //! (simulate -> events -> renderers).
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod addr;
 pub mod cli;
 pub mod cost;

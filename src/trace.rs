@@ -81,14 +81,35 @@ pub struct Sinks<'a> {
     /// `--out`: the physical addresses of translated references, as `bin`
     /// records (or `bin-kind` when `with_kinds`).
     pub out: Option<(&'a mut dyn Write, bool)>,
-    /// `--per-access`: one JSON record per reference.
-    pub per_access: Option<&'a mut dyn Write>,
+    /// `--per-access`: hears every reference as it was translated (the
+    /// caller renders it: one JSON record each).
+    pub per_access: Option<&'a mut PerAccessHook<'a>>,
     /// Called after each chunk with the bytes read so far (progress bar).
     pub progress: &'a mut dyn FnMut(u64),
     /// `--frames`, `--curve`: every batch of references, before it is
     /// translated (demand paging over the virtual pages).
     pub pages: Option<&'a mut PagesHook<'a>>,
 }
+
+/// One reference as a replay translated it: what [`Sinks::per_access`]
+/// hears.
+#[derive(Clone, Copy, Debug)]
+pub struct Translation<'m> {
+    /// The mechanism's name.
+    pub mechanism: &'m str,
+    /// The virtual address.
+    pub va: u64,
+    /// The access.
+    pub access: Access,
+    /// Under segmentation: the segment and offset.
+    pub split: Option<(u32, u64)>,
+    /// The first byte's physical address, or the fault (every byte of the
+    /// reference checked, as the counters check it).
+    pub result: Result<crate::addr::PhysAddr, crate::fault::Fault>,
+}
+
+/// The hook of [`Sinks::per_access`].
+pub type PerAccessHook<'a> = dyn FnMut(Translation<'_>) -> io::Result<()> + 'a;
 
 /// The hook of [`Sinks::pages`]: hears every batch of addresses and kinds.
 pub type PagesHook<'a> = dyn FnMut(&[u64], Accesses<'_>) + 'a;
@@ -392,13 +413,13 @@ fn replay_with<M: Mechanism>(
     })
 }
 
-/// Writes one JSON translation record per reference of the batch.
+/// Tells `hook` each reference of the batch as translated.
 fn per_access_records<M: Mechanism>(
     mmu: &M,
     mechanism: &str,
     vas: &[u64],
     acc: Accesses<'_>,
-    w: &mut dyn Write,
+    hook: &mut PerAccessHook<'_>,
 ) -> io::Result<()> {
     for (i, &va) in vas.iter().enumerate() {
         let access = acc.kind(i);
@@ -409,8 +430,13 @@ fn per_access_records<M: Mechanism>(
             acc.size(i),
             access,
         );
-        let split = mmu.segment_and_offset(va);
-        crate::render::trace::write_access(w, mechanism, va, access, split, result)?;
+        hook(Translation {
+            mechanism,
+            va,
+            access,
+            split: mmu.segment_and_offset(va),
+            result,
+        })?;
     }
     Ok(())
 }

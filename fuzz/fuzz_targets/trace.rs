@@ -17,10 +17,17 @@ fn replay(
     records: Option<&mut Vec<u8>>,
 ) -> Option<trace::Report> {
     let mut input = Input::stream(Box::new(std::io::Cursor::new(data.to_vec())));
+    let keep = records.is_some();
+    let mut sink = records;
+    let mut write = |t: trace::Translation<'_>| match sink.as_deref_mut() {
+        Some(w) => vmlab::render::trace::write_access(w, t.mechanism, t.va, t.access, t.split, t.result),
+        None => Ok(()),
+    };
     let sinks = Sinks {
         out: None,
-        per_access: records.map(|r| r as &mut dyn std::io::Write),
+        per_access: if keep { Some(&mut write) } else { None },
         progress: &mut |_| {},
+        pages: None,
     };
     trace::replay(mmu, &mut input, opts, sinks).ok()
 }

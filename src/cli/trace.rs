@@ -417,6 +417,16 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             r.observe(vas, acc);
         }
     };
+    let mut per_access = |t: trace::Translation<'_>| {
+        crate::render::trace::write_access(
+            &mut *out,
+            t.mechanism,
+            t.va,
+            t.access,
+            t.split,
+            t.result,
+        )
+    };
     let started = Stopwatch::start(args.clock);
     let report = {
         let sinks = Sinks {
@@ -424,7 +434,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
                 .as_mut()
                 .map(|w| (w as &mut dyn Write, format.has_kinds())),
             per_access: if args.per_access {
-                Some(&mut *out)
+                Some(&mut per_access)
             } else {
                 None
             },
