@@ -471,15 +471,19 @@ impl Mmu for Sv39 {
         access: Access,
     ) -> Result<PhysAddr, Fault> {
         let first = va.as_u64();
-        let last = first.wrapping_add(size.max(1) - 1);
-        if last < first || first >> PAGE_BITS != last >> PAGE_BITS {
+        let size = size.max(1);
+        if size > PAGE_SIZE - (first & (PAGE_SIZE - 1)) {
             return self.translate_bytewise(mem, va, size, access);
         }
         let pa = self.translate(mem, va, access)?;
-        let pa_last = pa.as_u64() + (last - first);
-        if pa_last >= self.phys_size {
+        // The last byte is in the same page: only memory's end can stop it.
+        if pa
+            .as_u64()
+            .checked_add(size - 1)
+            .is_none_or(|last| last >= self.phys_size)
+        {
             return Err(Fault::new(
-                VirtAddr::new(last),
+                VirtAddr::new(first + (size - 1)),
                 access,
                 FaultKind::OutsidePhysicalMemory,
             ));

@@ -375,13 +375,11 @@ impl TlbStats {
 
 /// The last hit of one kind of access (fetches, data), field by field
 /// (so that the hit path reads only what it needs, in registers): the slot
-/// hit and what the entry there says about the page of `key`. Valid while
-/// the TLB's contents have not changed since (`epoch`), for the same page
-/// (`key = va >> hint_bits`) and ASID.
-#[derive(Clone, PartialEq, Eq, Debug, Default)]
+/// hit and what the entry there says about the page of `key`. Valid for the
+/// same page (`key = va >> hint_bits`) and ASID until the TLB's contents
+/// change: every fill and flush sets `key` to [`NO_KEY`].
+#[derive(Clone, PartialEq, Eq, Debug)]
 struct Memo {
-    /// The TLB's epoch when it was taken; 0: none.
-    epoch: Cell<u64>,
     key: Cell<u64>,
     asid: Cell<u16>,
     slot: Cell<u32>,
@@ -389,6 +387,21 @@ struct Memo {
     base: Cell<u64>,
     /// The entry's permission bits.
     perms: Cell<u64>,
+}
+
+/// A memo key no address has (`va >> hint_bits` with `hint_bits >= 1`).
+const NO_KEY: u64 = u64::MAX;
+
+impl Default for Memo {
+    fn default() -> Self {
+        Self {
+            key: Cell::new(NO_KEY),
+            asid: Cell::new(0),
+            slot: Cell::new(0),
+            base: Cell::new(0),
+            perms: Cell::new(0),
+        }
+    }
 }
 
 /// A TLB: `sets x ways` entries with their replacement state and counters.
@@ -407,8 +420,6 @@ pub struct Tlb {
     /// Slot index hints by the low bits of `va >> hint_bits`.
     hints: Box<[Cell<u32>]>,
     hint_bits: Cell<u32>,
-    /// Bumped by every change of the contents (fill, flush).
-    epoch: Cell<u64>,
     /// The last hit of fetches (0) and of loads and stores (1).
     memos: [Memo; 2],
     /// Bit `b` set: some entry maps pages of `2^b` bytes.
@@ -436,7 +447,6 @@ impl Tlb {
             hands: (0..config.sets()).map(|_| Cell::new(0)).collect(),
             hints: (0..HINTS).map(|_| Cell::new(0)).collect(),
             hint_bits: Cell::new(12),
-            epoch: Cell::new(1),
             memos: [Memo::default(), Memo::default()],
             sizes: Cell::new(0),
             tick: Cell::new(0),
@@ -512,7 +522,9 @@ impl Tlb {
     /// The contents changed: every memo is stale.
     #[inline(always)]
     fn changed(&self) {
-        self.epoch.set(self.epoch.get() + 1);
+        for m in &self.memos {
+            m.key.set(NO_KEY);
+        }
     }
 
     #[inline(always)]
@@ -577,7 +589,7 @@ impl Tlb {
     fn memo_hit(&self, va: u64, asid: u16, k: usize) -> Option<(u64, u64)> {
         let m = &self.memos[k];
         let bits = self.hint_bits.get();
-        if m.epoch.get() == self.epoch.get() && m.key.get() == va >> bits && m.asid.get() == asid {
+        if m.key.get() == va >> bits && m.asid.get() == asid {
             self.hit(m.slot.get() as usize);
             let offset = va & ((1u64 << bits) - 1);
             return Some((m.base.get() | offset, m.perms.get()));
@@ -618,7 +630,6 @@ impl Tlb {
                 self.hints[h].set(i as u32);
                 let m = &self.memos[memo];
                 let bits = self.hint_bits.get();
-                m.epoch.set(self.epoch.get());
                 m.key.set(va >> bits);
                 m.asid.set(asid);
                 m.slot.set(i as u32);
@@ -638,8 +649,10 @@ impl Tlb {
     /// over the victim the policy picks (counted as an eviction). An entry
     /// already mapping the same page in the same address space is replaced
     /// in place.
+    ///
+    /// An entry whose `page_bits` is not 1 to 63 is not kept.
     pub fn fill(&self, entry: TlbEntry) {
-        if entry.page_bits >= 64 {
+        if entry.page_bits == 0 || entry.page_bits >= 64 {
             return;
         }
         let ways = self.config.ways();
