@@ -376,7 +376,7 @@ impl TlbStats {
 /// The last hit of one kind of access (fetches, data), field by field
 /// (so that the hit path reads only what it needs, in registers): the slot
 /// hit and what the entry there says about the page of `key`. Valid for the
-/// same page (`key = va >> hint_bits`) and ASID until the TLB's contents
+/// same page (`key = va & page_mask`) and ASID until the TLB's contents
 /// change: every fill and flush sets `key` to [`NO_KEY`].
 #[derive(Clone, PartialEq, Eq, Debug)]
 struct Memo {
@@ -389,7 +389,7 @@ struct Memo {
     perms: Cell<u64>,
 }
 
-/// A memo key no address has (`va >> hint_bits` with `hint_bits >= 1`).
+/// A memo key no address has (`va & page_mask` has bit 0 clear).
 const NO_KEY: u64 = u64::MAX;
 
 impl Default for Memo {
@@ -420,6 +420,8 @@ pub struct Tlb {
     /// Slot index hints by the low bits of `va >> hint_bits`.
     hints: Box<[Cell<u32>]>,
     hint_bits: Cell<u32>,
+    /// `!(2^hint_bits - 1)`: the page part of an address, for the memos.
+    page_mask: Cell<u64>,
     /// The last hit of fetches (0) and of loads and stores (1).
     memos: [Memo; 2],
     /// Bit `b` set: some entry maps pages of `2^b` bytes.
@@ -447,6 +449,7 @@ impl Tlb {
             hands: (0..config.sets()).map(|_| Cell::new(0)).collect(),
             hints: (0..HINTS).map(|_| Cell::new(0)).collect(),
             hint_bits: Cell::new(12),
+            page_mask: Cell::new(!0xfff),
             memos: [Memo::default(), Memo::default()],
             sizes: Cell::new(0),
             tick: Cell::new(0),
@@ -588,11 +591,10 @@ impl Tlb {
     #[inline(always)]
     fn memo_hit(&self, va: u64, asid: u16, k: usize) -> Option<(u64, u64)> {
         let m = &self.memos[k];
-        let bits = self.hint_bits.get();
-        if m.key.get() == va >> bits && m.asid.get() == asid {
+        let mask = self.page_mask.get();
+        if m.key.get() == va & mask && m.asid.get() == asid {
             self.hit(m.slot.get() as usize);
-            let offset = va & ((1u64 << bits) - 1);
-            return Some((m.base.get() | offset, m.perms.get()));
+            return Some((m.base.get() | (va & !mask), m.perms.get()));
         }
         None
     }
@@ -629,11 +631,11 @@ impl Tlb {
             Some((i, e)) => {
                 self.hints[h].set(i as u32);
                 let m = &self.memos[memo];
-                let bits = self.hint_bits.get();
-                m.key.set(va >> bits);
+                let mask = self.page_mask.get();
+                m.key.set(va & mask);
                 m.asid.set(asid);
                 m.slot.set(i as u32);
-                m.base.set(e.pa(va) & !((1u64 << bits) - 1));
+                m.base.set(e.pa(va) & mask);
                 m.perms.set(e.perms);
                 self.hit(i);
                 Some(e)
@@ -679,6 +681,7 @@ impl Tlb {
         self.sizes.set(self.sizes.get() | 1 << entry.page_bits);
         let smallest = self.sizes.get().trailing_zeros();
         self.hint_bits.set(smallest);
+        self.page_mask.set(!((1u64 << smallest) - 1));
         let va = entry.vpn << entry.page_bits;
         self.hints[self.hint_slot(va)].set(i as u32);
     }
