@@ -1037,8 +1037,8 @@ mod tests {
                 .contains("needs 17 pages, more than the 6 free frames"),
         );
         config.phys_mem = 1 << 22;
-        // Room for the root and one more frame only.
-        config.base = (1 << 22) - 0x2000;
+        // Frames for the root and both pages, but not for the tables.
+        config.base = (1 << 22) - 0x4000;
         assert!(
             Machine::new(&p, &config)
                 .unwrap_err()
