@@ -46,6 +46,12 @@
 //! pages are used (a clock over use bits) clears A and sees the next access
 //! fault.
 //!
+//! **The TLB.** [`Sv39::with_tlb`] puts a [`super::tlb::Tlb`] in front of
+//! the walk: a hit gives the leaf's frame and bits without reading memory
+//! (the leaf checks of steps 5 and 6 still run on the cached bits), a miss
+//! walks and fills. Writing `satp` keeps or flushes the TLB per its tagging;
+//! a kernel that changes or removes a mapping calls [`Sv39::sfence_vma`].
+//!
 //! Every process runs in user mode, so every leaf it uses needs U = 1.
 //! Entries are read with the machine's physical memory: an entry outside
 //! memory is an access fault ([`FaultKind::OutsidePhysicalMemory`]), a
