@@ -8,6 +8,7 @@
 //! `Size` parses the lecture's (and the OSTEP simulators') notation: `16`,
 //! `1k`, `64K`, `32m`, `1g` (powers of 1024) and hex `0x3000`.
 
+use std::cell::Cell;
 use std::fmt;
 use std::str::FromStr;
 
@@ -213,9 +214,55 @@ impl fmt::Display for Size {
     }
 }
 
-/// Formats `value` as the lecture writes numbers: `0x0240 (decimal 576)`.
+thread_local! {
+    /// Whether vmlab's own output writes addresses in decimal (`vmlab
+    /// --decimal`). Set only for the length of one command by
+    /// [`with_decimal`]; hex otherwise.
+    static DECIMAL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with addresses written in decimal (`decimal = true`, the
+/// global `--decimal` switch) or in hex (the default), and restores the
+/// previous choice afterwards, even if `f` panics. The choice is per
+/// thread, so tests running side by side do not see each other's.
+pub fn with_decimal<R>(decimal: bool, f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            DECIMAL.with(|d| d.set(self.0));
+        }
+    }
+    let _restore = Restore(DECIMAL.with(|d| d.replace(decimal)));
+    f()
+}
+
+/// Whether addresses are being written in decimal ([`with_decimal`]).
+pub fn decimal() -> bool {
+    DECIMAL.with(Cell::get)
+}
+
+/// An address or size as the slides write it: hex without padding
+/// (`0x1010`, `0x0`), the one format of vmlab's own output; in decimal
+/// (`4112`) under `--decimal`.
+pub fn hex(value: u64) -> String {
+    if decimal() {
+        value.to_string()
+    } else {
+        format!("{value:#x}")
+    }
+}
+
+/// An address with its decimal value beside it, for the lines where the
+/// lecture writes decimal too (the translation calculator, whose input
+/// is often decimal): `0x240 (decimal 576)`; under `--decimal`, decimal
+/// first: `576 (hex 0x240)`. The hex part is [`hex`]'s, unpadded, so
+/// `PA 0x464` and `base 0x400 + 0x64 = 0x464` write the same digits.
 pub fn hex_and_decimal(value: u64) -> String {
-    format!("{value:#06x} (decimal {value})")
+    if decimal() {
+        format!("{value} (hex {value:#x})")
+    } else {
+        format!("{value:#x} (decimal {value})")
+    }
 }
 
 #[cfg(test)]
@@ -264,6 +311,19 @@ mod tests {
         assert_eq!(Size::new(1536).to_string(), "1536");
         assert_eq!(Size::new(0).to_string(), "0");
         assert_eq!(Size::new(1 << 30).to_string(), "1g");
+    }
+
+    #[test]
+    fn addresses_print_in_unpadded_hex_unless_decimal_is_asked_for() {
+        assert_eq!(hex(0x1010), "0x1010");
+        assert_eq!(hex(0), "0x0");
+        assert_eq!(hex_and_decimal(0x64), "0x64 (decimal 100)");
+        with_decimal(true, || {
+            assert_eq!(hex(0x1010), "4112");
+            assert_eq!(hex_and_decimal(0x64), "100 (hex 0x64)");
+        });
+        // The choice ends with the command.
+        assert_eq!(hex(0x400), "0x400");
     }
 
     #[test]

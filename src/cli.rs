@@ -10,8 +10,10 @@ pub mod asm;
 pub mod cc;
 pub mod heap;
 pub mod malloc;
+pub mod multilevel;
 pub mod ostep;
 pub mod paging;
+pub mod paging_policy;
 pub mod relocation;
 pub mod run;
 pub mod scenario;
@@ -37,12 +39,17 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Addresses in decimal instead of hex (vmlab's own text; JSON and
+    /// the OSTEP drop-ins are unchanged).
+    #[arg(long, global = true)]
+    pub decimal: bool,
 }
 
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Translate virtual addresses with base, base+bounds or segmentation,
+    /// Translate virtual addresses with base, base+bounds, segmentation or a
+    /// multi-level page table in memory,
     /// narrating every step.
     Translate(translate::Args),
     /// Run the lecture's scenarios (or your own TOML): processes, memory
@@ -74,6 +81,14 @@ pub enum Command {
     /// problems.
     #[command(name = "paging-linear-translate", visible_alias = "paging")]
     Paging(paging::Args),
+    /// OSTEP paging-multilevel-translate.py drop-in: two-level page-table
+    /// homework problems (address and value, or fault).
+    #[command(name = "paging-multilevel-translate")]
+    PagingMultilevel(multilevel::Args),
+    /// OSTEP paging-policy.py drop-in: page-replacement homework problems
+    /// (FIFO, LRU, OPT, UNOPT, RAND, CLOCK).
+    #[command(name = "paging-policy")]
+    PagingPolicy(paging_policy::Args),
     /// Replay an address trace (text, binary, Valgrind lackey) through an
     /// MMU at memory speed and count what it did.
     Trace(trace::Args),
@@ -82,6 +97,11 @@ pub enum Command {
     #[cfg(feature = "native")]
     Web(web::Args),
 }
+
+/// The physical memory size of every command that takes `--phys-mem`
+/// (`translate`, `trace`, `run`) when it is not given: 64 MiB, room for a
+/// program's address space at any of the lecture's bases.
+pub const DEFAULT_PHYS_MEM: &str = "64m";
 
 /// Why a command could not do its job.
 #[derive(Debug, thiserror::Error)]
@@ -106,7 +126,12 @@ pub type CmdResult = Result<u8, CliError>;
 
 /// Runs one parsed command, writing to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
-    match cli.command {
+    crate::addr::with_decimal(cli.decimal, || run_command(cli.command, out))
+}
+
+/// Runs one subcommand, writing to `out`.
+fn run_command(command: Command, out: &mut dyn Write) -> CmdResult {
+    match command {
         Command::Translate(args) => translate::run(args, out),
         Command::Scenario(args) => scenario::run(args, out),
         Command::Malloc(args) => malloc::run(args, out),
@@ -120,6 +145,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
         Command::Relocation(args) => relocation::run(args, out),
         Command::Segmentation(args) => segmentation::run(args, out),
         Command::Paging(args) => paging::run(args, out),
+        Command::PagingMultilevel(args) => multilevel::run(args, out),
+        Command::PagingPolicy(args) => paging_policy::run(args, out),
         Command::Trace(args) => trace::run(args, out),
         #[cfg(feature = "native")]
         Command::Web(args) => web::run(args, out),

@@ -2,7 +2,9 @@
 //! original Python simulators, byte for byte, with CPython-exact randomness.
 
 pub mod lines;
+pub mod multilevel;
 pub mod paging;
+pub mod paging_policy;
 pub mod pyconv;
 pub mod pyrandom;
 pub mod quiz;

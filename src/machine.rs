@@ -375,7 +375,7 @@ impl Machine {
         };
         if end > space {
             return Err(format!(
-                "the program ends at {end:#x}, beyond the address space of {space:#x} bytes (use a larger --space)"
+                "the program ends at {end:#x}, beyond the address space of {space:#x} bytes (use a larger --bounds)"
             ));
         }
         if config.mmu == MmuKind::Sv39 {
@@ -405,7 +405,7 @@ impl Machine {
             MmuKind::Segmentation => {
                 if !space.is_power_of_two() || space < 16 << 10 {
                     return Err(format!(
-                        "under segmentation the address space must be a power of two of at least 16 KiB, not {space:#x} (use --space)"
+                        "under segmentation the address space must be a power of two of at least 16 KiB, not {space:#x} (use --bounds)"
                     ));
                 }
                 let q = space / 4;
@@ -598,7 +598,7 @@ impl Machine {
         let stack_top = stack_bottom + PAGE;
         if stack_top > space {
             return Err(format!(
-                "the program, its guard page and stack page end at {stack_top:#x}, beyond the address space of {space:#x} bytes (use a larger --space)"
+                "the program, its guard page and stack page end at {stack_top:#x}, beyond the address space of {space:#x} bytes (use a larger --bounds)"
             ));
         }
         paging.map_page(&mut mem, stack_bottom, pte::R | pte::W)?;
@@ -620,7 +620,7 @@ impl Machine {
                 .sections
                 .iter()
                 .filter(|s| s.perms.contains(Perms::X) == exec)
-                .map(|s| (s.addr, s.addr + s.size))
+                .map(|s| (s.addr, s.addr.saturating_add(s.size)))
                 .collect::<Vec<_>>()
         };
         let regions = Regions {
@@ -705,6 +705,149 @@ impl Machine {
         true
     }
 
+    /// A machine whose MMU is a segment table given by hand (`vmlab run
+    /// --va-bits N --segment ...`, the flags of `translate` and `trace`)
+    /// instead of the four-segment layout [`Machine::new`] builds.
+    ///
+    /// The loader copies each section through the table (it writes
+    /// physical memory, so the segments' permissions do not apply to it,
+    /// only to the program). The regions follow the table: the stack is
+    /// the segment named `stack` (else the last in-use segment growing
+    /// down) and `sp` starts at its top; the heap starts after the
+    /// program, or at the segment named `heap` if the program does not end
+    /// inside it, and `sbrk` may grow it to the end of that segment's
+    /// bounds.
+    ///
+    /// Returns an error naming the section and address when a byte of the
+    /// program falls outside every segment's bounds, when the program has
+    /// no instructions, or when physical memory cannot hold a segment.
+    pub fn with_segment_table(program: &Program, table: Segmentation) -> Result<Machine, String> {
+        let (_, end) = program.extent().ok_or("the program is empty")?;
+        if !program
+            .sections
+            .iter()
+            .any(|s| s.perms.contains(Perms::X) && s.size > 0)
+        {
+            return Err("the program has no instructions".into());
+        }
+        let offset_bits = table.offset_bits();
+        // The virtual address of segment `i`'s offset `o` (no wrap: both fit
+        // the table's width).
+        let va_of = |i: usize, o: u64| -> u128 { ((i as u128) << offset_bits) + u128::from(o) };
+        // The virtual range [lo, hi) inside segment `i`'s bounds.
+        let bounds_of = |i: usize| -> (u128, u128) {
+            let d = &table.decoded()[i];
+            let lo = va_of(i, d.lo);
+            (lo, lo + u128::from(d.len))
+        };
+        // 1. Copy the sections in, a segment-sized piece at a time.
+        let mut mem = PhysicalMemory::new(table.phys_size());
+        for s in &program.sections {
+            let mut done = 0u64;
+            while done < s.size {
+                let va = s.addr.checked_add(done).ok_or("a section passes 2^64")?;
+                let (seg, off) = table.split(VirtAddr::new(va)).ok_or_else(|| {
+                    format!(
+                        "{} at {va:#x} is wider than the segment table's {}-bit addresses",
+                        s.name,
+                        table.va_bits()
+                    )
+                })?;
+                let d = &table.decoded()[seg as usize];
+                if !d.contains(off) {
+                    return Err(format!(
+                        "{} at {va:#x} is outside segment {seg}'s bounds (segment {seg}, offset {off:#x}): give the program room with --segment",
+                        s.name
+                    ));
+                }
+                let room = u128::from(d.lo) + u128::from(d.len) - u128::from(off);
+                let n = u64::try_from(room.min(u128::from(s.size - done))).unwrap_or(u64::MAX);
+                let data_from = usize::try_from(done)
+                    .unwrap_or(usize::MAX)
+                    .min(s.data.len());
+                let data_to = usize::try_from(done + n)
+                    .unwrap_or(usize::MAX)
+                    .min(s.data.len());
+                mem.write(PhysAddr::new(d.pa(off)), &s.data[data_from..data_to])
+                    .map_err(|e| format!("{} at {va:#x}: {e}", s.name))?;
+                done += n;
+            }
+        }
+        // 2. The stack: the segment named stack, else the last one growing
+        //    down; none leaves an empty stack region at the top.
+        let segments = table.segments();
+        let stack = segments
+            .iter()
+            .position(|g| g.name.as_deref() == Some("stack") && g.size > 0)
+            .or_else(|| segments.iter().rposition(|g| g.grows_down && g.size > 0));
+        let width_top = if table.va_bits() >= 64 {
+            u128::from(u64::MAX)
+        } else {
+            1u128 << table.va_bits()
+        };
+        let (stack_bottom, top) = match stack {
+            Some(i) => bounds_of(i),
+            None => (width_top, width_top),
+        };
+        let to_u64 = |v: u128| u64::try_from(v).unwrap_or(u64::MAX);
+        let (stack_bottom, top) = (to_u64(stack_bottom), to_u64(top));
+        // 3. The heap: after the program, or in the segment named heap.
+        let program_end = round_up(end, 16).unwrap_or(end);
+        let in_bounds = |va: u64| {
+            table.split(VirtAddr::new(va)).and_then(|(seg, off)| {
+                let d = &table.decoded()[seg as usize];
+                let (_, hi) = bounds_of(seg as usize);
+                // At the very end of a segment counts too: no room to grow.
+                (d.contains(off) || u128::from(va) == hi).then_some(seg as usize)
+            })
+        };
+        let named_heap = segments
+            .iter()
+            .position(|g| g.name.as_deref() == Some("heap") && g.size > 0);
+        let (heap_start, heap_limit) = match (named_heap, in_bounds(program_end)) {
+            (Some(h), at) if at != Some(h) => {
+                let (lo, hi) = bounds_of(h);
+                (to_u64(lo), to_u64(hi))
+            }
+            (_, Some(seg)) => (program_end, to_u64(bounds_of(seg).1)),
+            (_, None) => (program_end, program_end),
+        };
+        let ranges = |exec: bool| {
+            program
+                .sections
+                .iter()
+                .filter(|s| s.perms.contains(Perms::X) == exec)
+                .map(|s| (s.addr, s.addr.saturating_add(s.size)))
+                .collect::<Vec<_>>()
+        };
+        let regions = Regions {
+            code: ranges(true),
+            data: ranges(false),
+            heap_start,
+            brk: heap_start,
+            stack_bottom,
+            top,
+        };
+        let mut cpu = Cpu::new(program.entry);
+        cpu.regs.set(reg::SP, top & !15);
+        let base = segments
+            .iter()
+            .filter(|g| g.size > 0)
+            .filter_map(|g| g.phys_range())
+            .map(|(lo, _)| lo)
+            .min()
+            .unwrap_or(0);
+        Ok(Machine {
+            cpu,
+            mmu: AnyMmu::Segmentation(table),
+            mem,
+            regions,
+            base,
+            heap_limit: heap_limit.max(heap_start),
+            paging: None,
+        })
+    }
+
     /// Runs until the program exits, traps, or `limit` instructions have run,
     /// writing what the program writes to fd 1 to `out`, to fd 2 to `err`,
     /// and every access to `tracer`.
@@ -730,6 +873,7 @@ impl Machine {
                 AnyMmu::Segmentation(m) => self.cpu.run(m, &mut self.mem, left, tracer),
                 AnyMmu::Paging(m) => self.cpu.run(m, &mut self.mem, left, tracer),
                 AnyMmu::Sv39(m) => self.cpu.run(m, &mut self.mem, left, tracer),
+                AnyMmu::MultiLevel(m) => self.cpu.run(m, &mut self.mem, left, tracer),
             };
             match exit {
                 Exit::Budget => return Ok(Outcome::Limit),
@@ -865,6 +1009,78 @@ mod tests {
             .run(1_000_000, &mut out, &mut std::io::sink(), &mut NoObserver)
             .unwrap();
         (outcome, String::from_utf8(out).unwrap())
+    }
+
+    /// A 14-bit table: code r-x at PA 0x4000, heap rw- at 0x8000 (named
+    /// heap), nothing, and a 0x400-byte stack growing down from 0xa000.
+    fn by_hand() -> Segmentation {
+        Segmentation::new(
+            14,
+            vec![
+                Segment::up(0x4000, 0x1000, Perms::R | Perms::X).named("code"),
+                Segment::up(0x8000, 0x800, Perms::R | Perms::W).named("heap"),
+                Segment::up(0, 0, Perms::empty()),
+                Segment::down(0xa000, 0x400, Perms::R | Perms::W).named("stack"),
+            ],
+            1 << 16,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_segment_table_by_hand_loads_through_its_segments_and_runs() {
+        // Data at 0x1000 is segment 1, offset 0: PA 0x8000. The stack
+        // pointer starts at the top of segment 3; a push lands just below
+        // the stack segment's physical top.
+        let src = "
+            la a1, msg
+            li a0, 1
+            li a2, 6
+            li a7, 64
+            ecall
+            addi sp, sp, -16
+            sd a0, 8(sp)
+            li a0, 12
+            li a7, 12
+            ecall
+            li a7, 93
+            ecall
+        .data
+        msg: .ascii \"hello\\n\"";
+        let p =
+            crate::asm::assemble_with_data_at(src, "t.s", &Options { text_base: 0 }, Some(0x1000))
+                .unwrap();
+        let mut m = Machine::with_segment_table(&p, by_hand()).unwrap();
+        assert_eq!(m.cpu.regs.get(reg::SP), 0x4000);
+        assert_eq!(m.regions.stack_bottom, 0x4000 - 0x400);
+        let mut at = [0u8; 6];
+        m.mem.read(PhysAddr::new(0x8000), &mut at).unwrap();
+        assert_eq!(&at, b"hello\n");
+        let mut out = Vec::new();
+        let outcome = m
+            .run(1000, &mut out, &mut std::io::sink(), &mut NoObserver)
+            .unwrap();
+        assert_eq!(out, b"hello\n");
+        // sbrk(12) returned the old break: the heap starts after the data,
+        // in the heap segment, and may grow to its end (0x1800).
+        let brk = match outcome {
+            Outcome::Exited(v) => v as u64,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(brk, 0x1010);
+        assert_eq!(m.regions.brk, 0x101c);
+        assert_eq!(m.heap_limit, 0x1800);
+        let mut pushed = [0u8; 8];
+        m.mem.read(PhysAddr::new(0xa000 - 8), &mut pushed).unwrap();
+        assert_eq!(u64::from_le_bytes(pushed), 6, "write returned 6 bytes");
+    }
+
+    #[test]
+    fn a_program_outside_the_segments_is_refused_naming_the_section() {
+        // Code at 0x2000 is in segment 2, which is not in use.
+        let p = assemble(HELLO, "t.s", &Options { text_base: 0x2000 }).unwrap();
+        let e = Machine::with_segment_table(&p, by_hand()).unwrap_err();
+        assert!(e.contains("outside segment 2's bounds"), "{e}");
     }
 
     const HELLO: &str = "

@@ -15,6 +15,10 @@ mod kernel;
 mod limits;
 #[path = "it/ostep_alloc.rs"]
 mod ostep_alloc;
+#[path = "it/ostep_multilevel.rs"]
+mod ostep_multilevel;
+#[path = "it/ostep_policy.rs"]
+mod ostep_policy;
 #[path = "it/ostep_quiz.rs"]
 mod ostep_quiz;
 #[path = "it/ostep_translation.rs"]
@@ -37,8 +41,12 @@ mod support;
 mod tour;
 #[path = "it/trace.rs"]
 mod trace;
+#[path = "it/trace_paging.rs"]
+mod trace_paging;
 #[path = "it/translate.rs"]
 mod translate;
+#[path = "it/vocab.rs"]
+mod vocab;
 #[path = "it/web.rs"]
 mod web;
 #[path = "it/web_server.rs"]

@@ -21,6 +21,7 @@ fn replay(
         out: None,
         per_access: records.map(|r| r as &mut dyn std::io::Write),
         progress: &mut |_| {},
+        pages: None,
     };
     trace::replay(mmu, &mut input, opts, sinks).ok()
 }

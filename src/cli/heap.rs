@@ -40,7 +40,8 @@ pub struct Args {
     /// e.g. free:16,A:12,free:24,B:16 (the rest of --size is a hole at the end).
     #[arg(long, value_name = "LAYOUT")]
     layout: Option<String>,
-    /// first, best, worst, next, or all.
+    /// The fit policy: first, best, worst, next (or first-fit, best-fit,
+    /// ... as scenarios spell them), or all.
     #[arg(long, default_value = "best", value_name = "POLICY")]
     policy: String,
     /// Free-list order: addrsort, sizesort+, sizesort-, insert-front, insert-back.
@@ -141,9 +142,12 @@ fn parse_fits(text: &str) -> Result<Vec<Fit>, CliError> {
     if text.eq_ignore_ascii_case("all") {
         return Ok(vec![Fit::First, Fit::Best, Fit::Worst]);
     }
-    Fit::parse(text).map(|f| vec![f]).ok_or_else(|| {
+    // Both spellings, as scenarios' `placement`: `first` and `first-fit`.
+    let lower = text.to_ascii_lowercase();
+    let name = lower.strip_suffix("-fit").unwrap_or(&lower);
+    Fit::parse(name).map(|f| vec![f]).ok_or_else(|| {
         CliError::input(format!(
-            "--policy: unknown policy '{text}' (first, best, worst, next or all)"
+            "--policy: unknown policy '{text}' (first, best, worst, next or all; first-fit etc. too)"
         ))
     })
 }

@@ -1,7 +1,8 @@
 //! `vmlab run PROGRAM`: assemble (`.s`) or load (ELF) a program, place it in
 //! physical memory, and run it on the RV64IM CPU with every access
 //! translated by the chosen MMU. `--trace` narrates every access in the
-//! lecture's words; `--json` gives the same as JSON lines; `--trace-out`
+//! lecture's words; `--json` gives the same as JSON lines (without
+//! `--trace`: the program's output as records, and how it ended); `--va-trace`
 //! records the program's references as a binary trace that `vmlab trace`
 //! replays under any other mechanism.
 
@@ -17,7 +18,7 @@ use std::path::PathBuf;
 
 /// The instruction limit of a run without `--max-instructions`: 10^7, a
 /// fraction of a second of simulation (and at most about 200 MB of
-/// `--trace-out`), so that `loop: j loop` ends quickly.
+/// `--va-trace`), so that `loop: j loop` ends quickly.
 pub const DEFAULT_MAX_INSTRUCTIONS: u64 = 10_000_000;
 
 /// Flags of `vmlab run`.
@@ -25,13 +26,23 @@ pub const DEFAULT_MAX_INSTRUCTIONS: u64 = 10_000_000;
 #[command(after_help = "\
 Examples:
   vmlab run examples/sum.s
-  vmlab run examples/e4.s --mmu base-bounds --base 4k --space 1k --reg s0=0x200 \\
-            --max-instructions 3 --trace
+  vmlab run examples/e4.s --base 4k --bounds 1k --reg s0=0x200 --max-instructions 3 --trace
   vmlab run prog.elf --mmu identity --stats
-  vmlab run examples/sum.s --trace-out sum.bink
-  vmlab trace --va-bits 16 --segment 0x1000:0x4000:rx:code --segment 0x8000:0x4000:rw sum.bink
+  vmlab run examples/sum.s --va-bits 14 --segment 0x4000:0x1000:rx:code \\
+            --segment 0x8000:0x100:rw:data --segment 0:0:- --segment 0xa000:0x400:rw:down:stack
+  vmlab run examples/sum.s --va-trace sum.bink
+  vmlab trace --va-bits 14 --segment 0x4000:0x1000:rx:code --segment 0x8000:0x100:r:data \\
+              --segment 0:0:- --segment 0:0:- sum.bink
+(sum.s's code is in segment 0, its data at 0x1000 in segment 1, read-only
+here: its two stores are protection faults.)
 
---trace-out writes every reference the program makes (fetches, loads,
+The mechanism flags are those of `translate` and `trace`: --base and
+--bounds choose base or base+bounds, --va-bits and --segment a segment table
+the program is loaded through; --mmu picks any mechanism by name
+(segmentation: code, data+heap, unused, stack, fitted to the program).
+Physical memory is 64m unless --phys-mem says otherwise, in every command.
+
+--va-trace writes every reference the program makes (fetches, loads,
 stores, and the access that faulted, if one did), by virtual address:
 bin-kind records (u64 address + u8 kind: 0 read, 1 write, 2 fetch).
 
@@ -44,24 +55,38 @@ stopped it: raise that with --max-instructions); 2 bad input.")]
 pub struct Args {
     /// An assembly source (.s) or a static RISC-V ELF64 executable.
     program: PathBuf,
-    /// The MMU: identity, base, base-bounds, segmentation or sv39.
-    #[arg(long, default_value = "base-bounds", value_name = "KIND")]
-    mmu: String,
+    /// The MMU: identity, base, base-bounds, segmentation or sv39. Without it
+    /// the flags choose, as in `translate` and `trace`: --bounds (with or
+    /// without --base) -> base-bounds, --base alone -> base; neither ->
+    /// base-bounds at 0x1000.
+    #[arg(long, value_name = "KIND")]
+    mmu: Option<String>,
     /// Under sv39: the TLB, ENTRIES[,WAYS[,POLICY[,TAGGING]]] (WAYS a
     /// number, full or direct; POLICY lru, fifo, random or clock; TAGGING
     /// asid or flush), or `off`. Default 64 entries, fully associative, LRU.
     #[arg(long, value_name = "SPEC")]
     tlb: Option<String>,
-    /// Where the address space starts in physical memory.
+    /// Base register: where the address space starts in physical memory
+    /// (default 0x1000; 0 under identity).
     #[arg(long, value_name = "ADDR")]
     base: Option<String>,
-    /// Physical memory size.
-    #[arg(long, default_value = "64m", value_name = "SIZE")]
+    /// Bounds register: the size of the address space (`--space` is the
+    /// old name); default: the program + 128 KiB, rounded up to a power of
+    /// two.
+    #[arg(long, alias = "space", value_name = "SIZE")]
+    bounds: Option<String>,
+    /// A segment, in order 0..n-1: BASE:SIZE:PERMS[:down][:NAME], as in
+    /// `translate` and `trace` (needs --va-bits). The program is loaded
+    /// through this table; `sp` starts at the top of the segment named
+    /// stack, the heap grows in the one named heap (or after the program).
+    #[arg(long = "segment", value_name = "BASE:SIZE:PERMS[:down][:NAME]")]
+    segments: Vec<String>,
+    /// Width of a virtual address in bits (with --segment).
+    #[arg(long, value_name = "BITS", value_parser = super::parse_u32_arg)]
+    va_bits: Option<u32>,
+    /// Physical memory size [default: 64m, as in every command].
+    #[arg(long, default_value = super::DEFAULT_PHYS_MEM, hide_default_value = true, value_name = "SIZE")]
     phys_mem: String,
-    /// Address-space size (the bounds); default: the program + 128 KiB,
-    /// rounded up to a power of two.
-    #[arg(long, value_name = "SIZE")]
-    space: Option<String>,
     /// Set a register before the run, e.g. `s0=0x200` (repeatable).
     #[arg(long = "reg", value_name = "NAME=VALUE")]
     regs: Vec<String>,
@@ -69,9 +94,9 @@ pub struct Args {
     #[arg(long)]
     trace: bool,
     /// Write every reference's virtual address and kind to FILE, as a
-    /// bin-kind trace for `vmlab trace`.
-    #[arg(long, value_name = "FILE")]
-    trace_out: Option<PathBuf>,
+    /// bin-kind trace for `vmlab trace` (`--trace-out` is the old name).
+    #[arg(long, alias = "trace-out", value_name = "FILE")]
+    va_trace: Option<PathBuf>,
     /// JSON lines instead of text.
     #[arg(long)]
     json: bool,
@@ -79,6 +104,11 @@ pub struct Args {
     /// exit code 1).
     #[arg(long, default_value_t = DEFAULT_MAX_INSTRUCTIONS.to_string(), value_name = "N")]
     max_instructions: String,
+    /// Strict: exit with code 1 if the run faulted. A run is always
+    /// strict (an unhandled fault ends it with exit 1); the flag is
+    /// accepted so that it means the same in every command.
+    #[arg(long)]
+    strict: bool,
     /// Print the instruction count and rate on stderr.
     #[arg(long)]
     stats: bool,
@@ -124,6 +154,16 @@ fn cpu_time() -> Option<f64> {
     Some(ns as f64 / 1e9)
 }
 
+/// An address in the `--trace` listing's columns: ten characters of hex
+/// (`0x00001010`), or of decimal under `--decimal` (`      4112`).
+fn column(v: u64) -> String {
+    if crate::addr::decimal() {
+        format!("{v:>10}")
+    } else {
+        format!("{v:#010x}")
+    }
+}
+
 /// Prints every access, labelled with its region.
 struct Trace<'a> {
     out: &'a mut dyn Write,
@@ -158,9 +198,9 @@ impl Trace<'_> {
         } else {
             writeln!(
                 self.out,
-                "{kind} {:#010x} -> {:#010x} ({region})",
-                va.as_u64(),
-                pa.as_u64()
+                "{kind} {} -> {} ({region})",
+                column(va.as_u64()),
+                column(pa.as_u64())
             )
         };
         if let Err(e) = r {
@@ -202,7 +242,8 @@ impl Trace<'_> {
         } else {
             writeln!(
                 self.out,
-                "{kind} {va:#010x} -> fault: {} ({region})",
+                "{kind} {} -> fault: {} ({region})",
+                column(va),
                 fault.kind.describe()
             )
         };
@@ -237,8 +278,31 @@ impl Tracer for Trace<'_> {
     }
 }
 
+/// `--json` without `--trace`: what the program writes, as `output`
+/// records (standard output and standard error alike), so that the
+/// command's standard output is JSON lines and nothing else.
+struct JsonOutput<'a> {
+    out: &'a mut dyn Write,
+    error: Option<std::io::Error>,
+}
+
+impl Observer for JsonOutput<'_> {}
+
+impl Tracer for JsonOutput<'_> {
+    fn program_wrote(&mut self, fd: u64, bytes: &[u8]) {
+        let text = String::from_utf8_lossy(bytes);
+        if let Err(e) = writeln!(
+            self.out,
+            "{}",
+            json!({"kind": "output", "fd": fd, "text": text})
+        ) {
+            self.error.get_or_insert(e);
+        }
+    }
+}
+
 /// Records every reference of the run as a `bin-kind` record
-/// (`--trace-out`), by virtual address: what the program asked for, for
+/// (`--va-trace`), by virtual address: what the program asked for, for
 /// `vmlab trace` to replay under another mechanism.
 struct Recorder {
     w: BufWriter<super::NamedWriter<std::fs::File>>,
@@ -275,7 +339,7 @@ impl Observer for Recorder {
 impl Tracer for Recorder {}
 
 /// Two observers of one run, each told everything (`--trace` with
-/// `--trace-out`).
+/// `--va-trace`).
 struct Both<'a, A, B>(&'a mut A, &'a mut B);
 
 impl<A: Tracer, B: Tracer> Observer for Both<'_, A, B> {
@@ -308,21 +372,54 @@ impl<A: Tracer, B: Tracer> Tracer for Both<'_, A, B> {
     }
 }
 
+/// The mechanism of a run: `--mmu KIND` if given, else chosen from the
+/// flags as `translate` and `trace` choose it (`--bounds` -> base+bounds,
+/// `--base` alone -> base only, `--segment` -> segmentation through that
+/// table), else base+bounds. Flags that contradict each other or an
+/// unknown kind are a [`CliError::Input`] naming the flag.
+fn choose_mmu(args: &Args) -> Result<MmuKind, CliError> {
+    if !args.segments.is_empty() {
+        if args.base.is_some() || args.bounds.is_some() {
+            return Err(CliError::input(
+                "--segment cannot be combined with --base/--bounds: choose one mechanism",
+            ));
+        }
+        return match args.mmu.as_deref() {
+            None | Some("segmentation") => Ok(MmuKind::Segmentation),
+            Some(other) => Err(CliError::input(format!(
+                "--segment gives a segment table: it cannot run under --mmu {other}"
+            ))),
+        };
+    }
+    if args.va_bits.is_some() {
+        return Err(CliError::input(
+            "--va-bits is the width of the addresses of a --segment table: give the segments too",
+        ));
+    }
+    let Some(kind) = args.mmu.as_deref() else {
+        return Ok(match (&args.base, &args.bounds) {
+            (Some(_), None) => MmuKind::Base,
+            _ => MmuKind::BaseBounds,
+        });
+    };
+    match kind {
+        "identity" => Ok(MmuKind::Identity),
+        "base" => Ok(MmuKind::Base),
+        "base-bounds" | "base+bounds" => Ok(MmuKind::BaseBounds),
+        "segmentation" => Ok(MmuKind::Segmentation),
+        "sv39" => Ok(MmuKind::Sv39),
+        other => Err(CliError::input(format!(
+            "--mmu: unknown MMU '{other}' (identity, base, base-bounds, segmentation, sv39)"
+        ))),
+    }
+}
+
 /// Runs `vmlab run`.
 pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
     // 1. Validate every flag before doing anything.
-    let mmu = match args.mmu.as_str() {
-        "identity" => MmuKind::Identity,
-        "base" => MmuKind::Base,
-        "base-bounds" | "base+bounds" => MmuKind::BaseBounds,
-        "segmentation" => MmuKind::Segmentation,
-        "sv39" => MmuKind::Sv39,
-        other => {
-            return Err(CliError::input(format!(
-                "--mmu: unknown MMU '{other}' (identity, base, base-bounds, segmentation, sv39)"
-            )));
-        }
-    };
+    let mmu = choose_mmu(&args)?;
+    // --strict changes nothing here: every run is strict.
+    let _ = args.strict;
     let tlb = match (args.tlb.as_deref(), mmu) {
         (Some("off" | "none"), MmuKind::Sv39) => None,
         (Some(spec), MmuKind::Sv39) => Some(
@@ -344,9 +441,9 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
     };
     let phys_mem = parse_size_arg("--phys-mem", &args.phys_mem)?;
     let space = args
-        .space
+        .bounds
         .as_deref()
-        .map(|s| parse_size_arg("--space", s))
+        .map(|s| parse_size_arg("--bounds", s))
         .transpose()?;
     let limit = parse_size_arg("--max-instructions", &args.max_instructions)?;
     let mut regs = Vec::new();
@@ -358,10 +455,25 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             .ok_or_else(|| CliError::input(format!("--reg {r}: '{name}' is not a register")))?;
         regs.push((n, parse_size_arg("--reg", value.trim())?));
     }
-    // 2. Load and place.
+    // 2. Load and place: through a segment table given by hand, or in the
+    //    layout the mechanism builds.
     let mut program = load_program(&args.program)?;
+    let table = if args.segments.is_empty() {
+        None
+    } else {
+        let flags = super::translate::MechanismFlags {
+            base: None,
+            bounds: None,
+            segments: args.segments.clone(),
+            va_bits: args.va_bits,
+        };
+        match super::translate::build_mechanism(&flags, phys_mem)? {
+            crate::mmu::AnyMmu::Segmentation(t) => Some(t),
+            _ => None,
+        }
+    };
     let mut space = space;
-    if mmu == MmuKind::Segmentation {
+    if mmu == MmuKind::Segmentation && table.is_none() {
         // Segmented layout: code in segment 0, data and heap in segment 1.
         let is_elf = crate::files::read(&args.program, crate::files::FileKind::Program)
             .is_ok_and(|b| b.starts_with(b"\x7fELF"));
@@ -391,20 +503,24 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         space,
         tlb,
     };
-    let mut machine = Machine::new(&program, &config)
-        .map_err(|e| CliError::input(format!("{}: {e}", args.program.display())))?;
+    let built = match table {
+        Some(t) => Machine::with_segment_table(&program, t),
+        None => Machine::new(&program, &config),
+    };
+    let mut machine =
+        built.map_err(|e| CliError::input(format!("{}: {e}", args.program.display())))?;
     for (n, v) in regs {
         machine.cpu.regs.set(n, v);
     }
-    let mut recorder = match &args.trace_out {
+    let mut recorder = match &args.va_trace {
         Some(path) => Some(Recorder {
             w: BufWriter::with_capacity(
                 1 << 20,
                 super::NamedWriter::new(
                     std::fs::File::create(path).map_err(|e| {
-                        CliError::input(format!("--trace-out {}: {e}", path.display()))
+                        CliError::input(format!("--va-trace {}: {e}", path.display()))
                     })?,
-                    format!("--trace-out {}", path.display()),
+                    format!("--va-trace {}", path.display()),
                 ),
             ),
             error: None,
@@ -435,6 +551,22 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             None => machine.run(limit, sink, err, &mut trace)?,
         };
         if let Some(e) = trace.error {
+            return Err(e.into());
+        }
+        o
+    } else if args.json {
+        // JSON lines always: the program's output becomes records.
+        let mut json = JsonOutput {
+            out: &mut *out,
+            error: None,
+        };
+        let sink = &mut std::io::sink();
+        let err = &mut std::io::stderr();
+        let o = match recorder.as_mut() {
+            Some(r) => machine.run(limit, sink, err, &mut Both(&mut json, r))?,
+            None => machine.run(limit, sink, err, &mut json)?,
+        };
+        if let Some(e) = json.error {
             return Err(e.into());
         }
         o

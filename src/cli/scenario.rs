@@ -33,8 +33,9 @@ enum Action {
         /// Print the event log as JSON lines instead of the narration.
         #[arg(long)]
         json: bool,
-        /// Exit with code 1 if any process was killed (by an unhandled fault
-        /// or by its instruction limit).
+        /// Strict: exit with code 1 if any process was killed (by an
+        /// unhandled fault or by its instruction limit; bad input is always
+        /// exit 2).
         #[arg(long)]
         strict: bool,
         /// Also write the final state (address spaces and memory map) as

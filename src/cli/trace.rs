@@ -15,11 +15,15 @@
 
 use super::translate::{MechanismFlags, build_mechanism, describe};
 use super::{CliError, CmdResult, parse_size_arg};
-use crate::cost::{CostModel, ServedBy};
+use crate::cost::{CostModel, Counts, ServedBy, human_ns};
 use crate::kernel::Pid;
+use crate::kernel::replacement::{MAX_FRAMES, NextUse, NextUseBuilder, Stats as ReplacementStats};
 use crate::mmu::{Access, AnyMmu};
+use crate::render::svg::curve::CurvePicture;
 use crate::render::trace::{CostFrom, ScenarioProcess, Summary, summary_json, summary_text};
 use crate::scenario;
+use crate::trace::Accesses;
+use crate::trace::paging::{Curve, Demand, LruCurve, OptCurve, PolicyName};
 use crate::trace::{self, Format, Input, Options, Sinks, TraceError};
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -61,7 +65,7 @@ its PCB, or loaded in the MMU if it was on the CPU. It brings its own physical
 memory: --base, --bounds, --segment, --va-bits, --layout and --phys-mem do not
 apply.
 
---out FILE writes the physical address of every reference that translated
+--pa-trace FILE writes the physical address of every reference that translated
 (faulting references never reach memory and are left out): bin records for a
 bin trace, bin-kind records otherwise.")]
 pub struct Args {
@@ -79,8 +83,8 @@ pub struct Args {
     /// trace touches (a --segment table given by hand overrides it).
     #[arg(long, value_name = "auto")]
     layout: Option<String>,
-    /// Size of physical memory (default 64k; with --layout auto, just what
-    /// the segments need).
+    /// Size of physical memory (default 64m, as in every command; with
+    /// --layout auto, just what the segments need).
     #[arg(long, value_name = "SIZE")]
     phys_mem: Option<String>,
     /// Replay through a scenario's process: the scenario (a built-in name
@@ -106,6 +110,30 @@ pub struct Args {
     /// scenario's [cost] with --scenario). At most 64 KiB.
     #[arg(long, value_name = "FILE")]
     cost: Option<PathBuf>,
+    /// Demand paging: the size of the trace's virtual pages (a power of
+    /// two; default 4k). Needs --frames or --curve.
+    #[arg(long, value_name = "SIZE")]
+    page_size: Option<String>,
+    /// Demand paging over the trace's virtual pages with N frames, or with
+    /// each count of a list (1,2,4,8), side by side in the same pass.
+    #[arg(long, value_name = "N[,N...]")]
+    frames: Option<String>,
+    /// The replacement policy of --frames and --curve: fifo, lru (the
+    /// default), clock, random or opt (opt reads a trace file twice).
+    #[arg(long, value_name = "POLICY")]
+    policy: Option<String>,
+    /// A miss-ratio curve: `frames`, the page faults at every frame count
+    /// from 1 to N in one pass (lru, opt; fifo, clock and random at the
+    /// --frames counts), or `tlb`, the misses of a fully associative LRU
+    /// TLB at every number of entries.
+    #[arg(long, value_name = "frames|tlb")]
+    curve: Option<String>,
+    /// The largest count of --curve (default: the trace's distinct pages).
+    #[arg(long, value_name = "N", requires = "curve")]
+    max_frames: Option<String>,
+    /// With --curve: also draw the curve as an SVG picture in FILE.
+    #[arg(long, value_name = "FILE", requires = "curve")]
+    svg: Option<PathBuf>,
     /// Print the summary as one JSON record.
     #[arg(long)]
     json: bool,
@@ -113,15 +141,22 @@ pub struct Args {
     /// the summary.
     #[arg(long, requires = "json")]
     per_access: bool,
-    /// Write the physical addresses of translated references to FILE.
-    #[arg(long, value_name = "FILE")]
-    out: Option<PathBuf>,
-    /// Stop at the first malformed line (exit 2) instead of skipping it.
+    /// Write the physical addresses of translated references to FILE, as
+    /// a trace (`--out` is the old name).
+    #[arg(long, alias = "out", value_name = "FILE")]
+    pa_trace: Option<PathBuf>,
+    /// Strict: exit with code 1 if any reference faulted, and stop at the
+    /// first malformed line (exit 2) instead of skipping it.
     #[arg(long)]
     strict: bool,
     /// Never draw the progress bar (it is drawn on a terminal for files).
     #[arg(long)]
     no_progress: bool,
+    /// Also print the wall-clock time and rates of the replay (the `time`
+    /// line). Off by default: the summary is then the same bytes on every
+    /// run, for diffing and grading.
+    #[arg(long)]
+    pub timing: bool,
     /// The trace's bytes, held in memory instead of read from TRACE (the
     /// browser page, which has no files; TRACE then only names it). Never
     /// a flag.
@@ -331,14 +366,14 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         cost.served_by = level;
     }
 
-    // Sinks: --out, per-access records, the progress bar.
-    let mut out_file = match &args.out {
+    // Sinks: --pa-trace, per-access records, the progress bar.
+    let mut out_file = match &args.pa_trace {
         Some(p) => Some(io::BufWriter::with_capacity(
             1 << 20,
             super::NamedWriter::new(
                 File::create(p)
-                    .map_err(|e| CliError::input(format!("--out {}: {e}", p.display())))?,
-                format!("--out {}", p.display()),
+                    .map_err(|e| CliError::input(format!("--pa-trace {}: {e}", p.display())))?,
+                format!("--pa-trace {}", p.display()),
             ),
         )),
         None => None,
@@ -347,6 +382,39 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
     let mut progress = |n: u64| {
         if let Some(b) = &bar {
             b.set_position(n);
+        }
+    };
+    // Demand paging over the pages (--frames, --curve): OPT first reads
+    // the whole trace for its future.
+    let plan = paging_plan(&args)?;
+    let mut runner = match &plan {
+        Some(plan) => {
+            let future = if plan.policy.needs_future() {
+                if streamed || is_stdin {
+                    return Err(CliError::input(
+                        "--policy opt needs the future: it reads the trace twice, so give a trace file, not a stream",
+                    ));
+                }
+                let mut first = open_trace(&args)?;
+                let mut next = NextUseBuilder::default();
+                let bits = plan.page_bits;
+                trace::each_batch(&mut first, &opts, &mut |_| {}, &mut |vas, _| {
+                    for &va in vas {
+                        next.push(va >> bits);
+                    }
+                })
+                .map_err(|e| trace_error(&name, e))?;
+                Some(next.finish())
+            } else {
+                None
+            };
+            Some(plan.runner(future).map_err(CliError::input)?)
+        }
+        None => None,
+    };
+    let mut on_pages = |vas: &[u64], acc: Accesses<'_>| {
+        if let Some(r) = runner.as_mut() {
+            r.observe(vas, acc);
         }
     };
     let started = Stopwatch::start(args.clock);
@@ -361,6 +429,11 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
                 None
             },
             progress: &mut progress,
+            pages: if plan.is_some() {
+                Some(&mut on_pages)
+            } else {
+                None
+            },
         };
         trace::replay(&mmu, &mut input, &opts, sinks)
     };
@@ -387,15 +460,454 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         cost: &cost,
         cost_from,
         report: &report,
-        seconds,
+        seconds: args.timing.then_some(seconds),
         layout_seconds,
     };
+    let paging = match (&plan, &runner) {
+        (Some(plan), Some(runner)) => Some(plan.outcome(runner, &cost, report.stats.valid)),
+        _ => None,
+    };
+    if let (Some(p), Some(path)) = (&paging, &args.svg) {
+        let picture = p.picture().ok_or_else(|| {
+            CliError::input("--svg draws a curve: give --curve frames or --curve tlb")
+        })?;
+        std::fs::write(path, crate::render::svg::curve::svg(&picture))
+            .map_err(|e| CliError::input(format!("--svg {}: {e}", path.display())))?;
+    }
     if args.json {
-        writeln!(out, "{}", summary_json(&summary))?;
+        let mut record = summary_json(&summary);
+        if let Some(p) = &paging {
+            record["paging"] = p.json();
+        }
+        writeln!(out, "{record}")?;
     } else {
         write!(out, "{}", summary_text(&summary))?;
+        if let Some(p) = &paging {
+            write!(out, "{}", p.text())?;
+        }
     }
-    Ok(0)
+    // --strict means what it means in every command: a fault fails it.
+    Ok(if args.strict && report.stats.faulted() > 0 {
+        1
+    } else {
+        0
+    })
+}
+
+/// What `--page-size`, `--frames`, `--policy`, `--curve` and
+/// `--max-frames` ask for, validated.
+struct PagingPlan {
+    page_size: u64,
+    page_bits: u32,
+    policy: PolicyName,
+    /// `--frames`: the frame counts.
+    frames: Vec<u64>,
+    /// `--curve`: `Some(true)` for tlb.
+    curve: Option<bool>,
+    max_frames: u64,
+}
+
+/// The most counts `--frames` may list.
+const MAX_FRAME_COUNTS: usize = 64;
+
+/// Reads the paging flags: `None` when neither --frames nor --curve is
+/// given (and then none of the others may be). Bad values are one-line
+/// input errors naming the flag.
+fn paging_plan(args: &Args) -> Result<Option<PagingPlan>, CliError> {
+    if args.frames.is_none() && args.curve.is_none() {
+        for (flag, given) in [
+            ("--page-size", args.page_size.is_some()),
+            ("--policy", args.policy.is_some()),
+        ] {
+            if given {
+                return Err(CliError::input(format!(
+                    "{flag} is for demand paging: give --frames N or --curve frames too"
+                )));
+            }
+        }
+        return Ok(None);
+    }
+    let page_size = match &args.page_size {
+        Some(text) => parse_size_arg("--page-size", text)?,
+        None => 4096,
+    };
+    if !page_size.is_power_of_two() {
+        return Err(CliError::input(format!(
+            "--page-size: {page_size} is not a power of two (e.g. 4k)"
+        )));
+    }
+    let policy: PolicyName = match &args.policy {
+        Some(p) => p
+            .parse()
+            .map_err(|e| CliError::input(format!("--policy: {e}")))?,
+        None => PolicyName::Lru,
+    };
+    let mut frames = Vec::new();
+    if let Some(list) = &args.frames {
+        for item in list.split(',') {
+            let n = parse_size_arg("--frames", item.trim())?;
+            if n == 0 {
+                return Err(CliError::input(
+                    "--frames: 0 frames cannot hold a page (need at least 1)",
+                ));
+            }
+            if n > MAX_FRAMES {
+                return Err(CliError::input(format!(
+                    "--frames: {n} frames is more than the {MAX_FRAMES} vmlab manages"
+                )));
+            }
+            frames.push(n);
+        }
+        if frames.len() > MAX_FRAME_COUNTS {
+            return Err(CliError::input(format!(
+                "--frames: {} counts; at most {MAX_FRAME_COUNTS} run side by side",
+                frames.len()
+            )));
+        }
+    }
+    let curve = match args.curve.as_deref() {
+        None => None,
+        Some("frames") => Some(false),
+        Some("tlb") => Some(true),
+        Some(other) => {
+            return Err(CliError::input(format!(
+                "--curve: unknown curve '{other}' (expected frames or tlb)"
+            )));
+        }
+    };
+    let max_frames = match &args.max_frames {
+        Some(text) => {
+            let n = parse_size_arg("--max-frames", text)?;
+            if n == 0 || n > MAX_FRAMES {
+                return Err(CliError::input(format!(
+                    "--max-frames: {n} must be between 1 and {MAX_FRAMES}"
+                )));
+            }
+            n
+        }
+        None => MAX_FRAMES,
+    };
+    match (curve, policy) {
+        (Some(true), p) if p != PolicyName::Lru => {
+            return Err(CliError::input(
+                "--curve tlb is the curve of a fully associative LRU TLB: leave out --policy or give lru",
+            ));
+        }
+        (Some(_), PolicyName::Lru | PolicyName::Opt) if !frames.is_empty() => {
+            return Err(CliError::input(format!(
+                "--frames with --curve and {}: the curve covers every frame count in one pass (bound it with --max-frames)",
+                policy.name()
+            )));
+        }
+        (Some(false), PolicyName::Fifo | PolicyName::Clock | PolicyName::Random)
+            if frames.is_empty() =>
+        {
+            return Err(CliError::input(format!(
+                "--curve frames with {}: it has no stack property, so the curve re-runs the trace at the frame counts of --frames (e.g. --frames 1,2,4,8)",
+                policy.name()
+            )));
+        }
+        _ => {}
+    }
+    Ok(Some(PagingPlan {
+        page_size,
+        page_bits: page_size.trailing_zeros(),
+        policy,
+        frames,
+        curve,
+        max_frames,
+    }))
+}
+
+/// The paging pass that runs beside the replay.
+enum PagingRunner {
+    /// One replacer per frame count.
+    Demand(Demand),
+    /// The one-pass LRU curve.
+    Lru(LruCurve),
+    /// The one-pass OPT curve.
+    Opt(OptCurve),
+}
+
+impl PagingRunner {
+    fn observe(&mut self, vas: &[u64], acc: Accesses<'_>) {
+        match self {
+            PagingRunner::Demand(d) => match acc {
+                Accesses::Uniform(a) => d.observe(vas, |_| a == Access::Write),
+                _ => d.observe(vas, |i| acc.kind(i) == Access::Write),
+            },
+            PagingRunner::Lru(c) => c.observe(vas),
+            PagingRunner::Opt(c) => c.observe(vas),
+        }
+    }
+}
+
+impl PagingPlan {
+    /// The pass to run (`future`: OPT's next uses).
+    fn runner(&self, future: Option<NextUse>) -> Result<PagingRunner, String> {
+        Ok(match (self.curve, self.policy) {
+            (Some(_), PolicyName::Lru) => {
+                PagingRunner::Lru(LruCurve::new(self.page_bits, self.max_frames))
+            }
+            (Some(_), PolicyName::Opt) => PagingRunner::Opt(OptCurve::new(
+                self.page_bits,
+                self.max_frames,
+                future.unwrap_or_default(),
+            )),
+            _ => PagingRunner::Demand(
+                Demand::new(self.page_bits, self.policy, &self.frames, future.as_ref())
+                    .map_err(|e| e.to_string())?,
+            ),
+        })
+    }
+
+    /// What the pass found, priced with `cost` (`valid`: the references
+    /// the MMU translated, one memory access each).
+    fn outcome(&self, runner: &PagingRunner, cost: &CostModel, valid: u64) -> PagingOutcome {
+        let price = |s: &ReplacementStats| {
+            let transfers = s.misses + s.writebacks;
+            cost.estimate(&Counts {
+                accesses: valid,
+                disk_transfers: transfers,
+                disk_bytes: transfers.saturating_mul(self.page_size),
+                ..Counts::default()
+            })
+            .total_ns()
+        };
+        let runs = match runner {
+            PagingRunner::Demand(d) => d
+                .results()
+                .into_iter()
+                .map(|r| (r.frames, r.stats, price(&r.stats)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let curve = match runner {
+            PagingRunner::Lru(c) => Some(c.finish()),
+            PagingRunner::Opt(c) => Some(c.finish()),
+            PagingRunner::Demand(_) => None,
+        };
+        PagingOutcome {
+            page_size: self.page_size,
+            policy: self.policy,
+            curve_kind: self.curve,
+            runs,
+            curve,
+            fault_ns: cost.disk_ns(self.page_size),
+        }
+    }
+}
+
+/// The paging part of the summary.
+struct PagingOutcome {
+    page_size: u64,
+    policy: PolicyName,
+    curve_kind: Option<bool>,
+    /// Demand paging: (frames, counts, estimated ns) per frame count.
+    runs: Vec<(u64, ReplacementStats, f64)>,
+    /// A one-pass curve.
+    curve: Option<Curve>,
+    /// The price of one fault (a disk transfer of a page).
+    fault_ns: f64,
+}
+
+impl PagingOutcome {
+    fn unit(&self) -> &'static str {
+        if self.curve_kind == Some(true) {
+            "TLB entries"
+        } else {
+            "frames"
+        }
+    }
+
+    /// (count, faults, references) at every point of the curve or run.
+    fn points(&self) -> Vec<(u64, u64, u64)> {
+        match &self.curve {
+            Some(c) => c
+                .faults
+                .iter()
+                .enumerate()
+                .map(|(i, &f)| (i as u64 + 1, f, c.references))
+                .collect(),
+            None => self
+                .runs
+                .iter()
+                .map(|(n, s, _)| (*n, s.misses, s.references()))
+                .collect(),
+        }
+    }
+
+    /// Consecutive frame counts (ascending) where more frames fault more.
+    fn anomalies(&self) -> Vec<((u64, u64), (u64, u64))> {
+        let mut runs: Vec<(u64, u64)> = self.runs.iter().map(|(n, s, _)| (*n, s.misses)).collect();
+        runs.sort_unstable();
+        runs.windows(2)
+            .filter(|w| w[1].0 > w[0].0 && w[1].1 > w[0].1)
+            .map(|w| (w[0], w[1]))
+            .collect()
+    }
+
+    fn picture(&self) -> Option<CurvePicture> {
+        self.curve_kind?;
+        let name = self.policy.name().to_ascii_uppercase();
+        let title = if self.curve_kind == Some(true) {
+            format!(
+                "TLB miss rate (fully associative, LRU), {}-byte pages",
+                self.page_size
+            )
+        } else {
+            format!("{name} page-fault rate, {}-byte pages", self.page_size)
+        };
+        let mut points: Vec<(u64, f64)> = self
+            .points()
+            .into_iter()
+            .map(|(n, f, refs)| {
+                (
+                    n,
+                    if refs == 0 {
+                        0.0
+                    } else {
+                        f as f64 / refs as f64
+                    },
+                )
+            })
+            .collect();
+        points.sort_by_key(|p| p.0);
+        Some(CurvePicture {
+            title,
+            unit: self.unit().to_string(),
+            points,
+        })
+    }
+
+    fn text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut t = String::new();
+        let name = self.policy.name().to_ascii_uppercase();
+        let _ = writeln!(t);
+        let rate = |f: u64, refs: u64| {
+            if refs == 0 {
+                "-".to_string()
+            } else {
+                format!("{:.1}%", f as f64 * 100.0 / refs as f64)
+            }
+        };
+        if let Some(c) = &self.curve {
+            let (what, misses) = if self.curve_kind == Some(true) {
+                (
+                    "TLB miss-ratio curve (fully associative, LRU; one pass, stack distances)"
+                        .to_string(),
+                    "misses",
+                )
+            } else if self.policy == PolicyName::Opt {
+                (
+                    "OPT miss-ratio curve (one pass, the OPT stack)".to_string(),
+                    "faults",
+                )
+            } else {
+                (
+                    "LRU miss-ratio curve (one pass, stack distances)".to_string(),
+                    "faults",
+                )
+            };
+            let _ = writeln!(
+                t,
+                "{what}: {} references to {} distinct {}-byte pages",
+                c.references, c.distinct, self.page_size
+            );
+            let unit = if self.curve_kind == Some(true) {
+                "entries"
+            } else {
+                "frames"
+            };
+            let _ = writeln!(
+                t,
+                "{unit:>10} {misses:>14} {:>10}",
+                format!("{} rate", &misses[..misses.len() - 1])
+            );
+            for (n, f, refs) in self.points() {
+                let _ = writeln!(t, "{n:>10} {f:>14} {:>10}", rate(f, refs));
+            }
+            return t;
+        }
+        let _ = writeln!(
+            t,
+            "demand paging: {}-byte pages, {name}{}",
+            self.page_size,
+            if self.curve_kind.is_some() {
+                " (no stack property: one run per frame count)"
+            } else {
+                ""
+            }
+        );
+        let _ = writeln!(
+            t,
+            "{:>10} {:>14} {:>10} {:>12} {:>16}",
+            "frames", "page faults", "hit ratio", "write-backs", "estimated time"
+        );
+        for (n, s, ns) in &self.runs {
+            let _ = writeln!(
+                t,
+                "{n:>10} {:>14} {:>10} {:>12} {:>16}",
+                s.misses,
+                rate(s.hits, s.references()),
+                s.writebacks,
+                human_ns(*ns)
+            );
+        }
+        let _ = writeln!(
+            t,
+            "  a fault reads the page from disk and a write-back writes it: {} each (cost model's disk)",
+            human_ns(self.fault_ns)
+        );
+        for ((a, fa), (b, fb)) in self.anomalies() {
+            let _ = writeln!(
+                t,
+                "  Belady's anomaly: {b} frames fault more than {a} ({fb} > {fa})"
+            );
+        }
+        t
+    }
+
+    fn json(&self) -> serde_json::Value {
+        use serde_json::json;
+        let mut v = json!({
+            "page_size": self.page_size,
+            "policy": self.policy.name(),
+            "fault_ns": self.fault_ns,
+        });
+        if let Some(c) = &self.curve {
+            v["curve"] = json!({
+                "kind": if self.curve_kind == Some(true) { "tlb" } else { "frames" },
+                "references": c.references,
+                "distinct_pages": c.distinct,
+                "faults": c.faults,
+            });
+        } else {
+            v["runs"] = self
+                .runs
+                .iter()
+                .map(|(n, s, ns)| {
+                    json!({
+                        "frames": n,
+                        "references": s.references(),
+                        "page_faults": s.misses,
+                        "hits": s.hits,
+                        "hit_ratio": if s.references() == 0 { 0.0 } else { s.hits as f64 / s.references() as f64 },
+                        "evictions": s.evictions,
+                        "write_backs": s.writebacks,
+                        "estimated_ns": ns,
+                    })
+                })
+                .collect();
+            v["beladys_anomaly"] = self
+                .anomalies()
+                .iter()
+                .map(|((a, fa), (b, fb))| json!({"frames": [a, b], "faults": [fa, fb]}))
+                .collect();
+        }
+        v
+    }
 }
 
 /// The mechanism without `--scenario`: fitted to the trace (`--layout
@@ -436,7 +948,13 @@ fn mechanism_for_trace(
             scan.build(phys_mem).map_err(CliError::input)?,
         ))
     } else {
-        build_mechanism(&args.mechanism, phys_mem.unwrap_or(64 * 1024))
+        build_mechanism(
+            &args.mechanism,
+            match phys_mem {
+                Some(p) => p,
+                None => parse_size_arg("--phys-mem", super::DEFAULT_PHYS_MEM)?,
+            },
+        )
     }
 }
 

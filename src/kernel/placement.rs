@@ -22,12 +22,16 @@ use std::fmt;
 pub enum Fit {
     /// The first hole large enough, from the lowest address.
     #[default]
+    #[serde(alias = "first")]
     FirstFit,
     /// The smallest hole large enough (ties: lowest address).
+    #[serde(alias = "best")]
     BestFit,
     /// The largest hole (ties: lowest address).
+    #[serde(alias = "worst")]
     WorstFit,
     /// First fit, resuming after the previous allocation.
+    #[serde(alias = "next")]
     NextFit,
 }
 

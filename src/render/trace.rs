@@ -128,9 +128,11 @@ pub struct Summary<'a> {
     pub cost: &'a CostModel,
     /// Where it came from.
     pub cost_from: CostFrom<'a>,
-    /// Wall-clock seconds of the replay (text only: JSON stays
-    /// reproducible).
-    pub seconds: f64,
+    /// Wall-clock seconds of the replay, printed (as the `time` line of
+    /// the text) only when given: `vmlab trace --timing`. Without it the
+    /// summary is the same bytes on every run, for diffing and grading;
+    /// JSON never carries it.
+    pub seconds: Option<f64>,
     /// Wall-clock seconds of the `--layout auto` pass before it, if any
     /// (text only).
     pub layout_seconds: Option<f64>,
@@ -280,17 +282,19 @@ pub fn summary_text(s: &Summary<'_>) -> String {
         "  not charged (the cost model has no figure for them): address translation, {} to the OS (one per fault), CPU time",
         super::counted(st.faulted(), "trap", "traps"),
     );
-    let _ = write!(
-        t,
-        "time {:.3} s: {} references/s, {:.1} MB/s",
-        s.seconds,
-        per_second(total as f64 / s.seconds.max(1e-9)),
-        s.report.bytes as f64 / s.seconds.max(1e-9) / 1e6
-    );
-    if let Some(layout) = s.layout_seconds {
-        let _ = write!(t, " (after {layout:.3} s fitting the layout)");
+    if let Some(seconds) = s.seconds {
+        let _ = write!(
+            t,
+            "time {:.3} s: {} references/s, {:.1} MB/s",
+            seconds,
+            per_second(total as f64 / seconds.max(1e-9)),
+            s.report.bytes as f64 / seconds.max(1e-9) / 1e6
+        );
+        if let Some(layout) = s.layout_seconds {
+            let _ = write!(t, " (after {layout:.3} s fitting the layout)");
+        }
+        t.push('\n');
     }
-    t.push('\n');
     t
 }
 
@@ -418,7 +422,7 @@ mod tests {
             report,
             cost,
             cost_from: CostFrom::Defaults,
-            seconds: 0.0,
+            seconds: Some(0.0),
             layout_seconds: None,
         }
     }
@@ -460,6 +464,21 @@ mod tests {
             text.ends_with(" (after 0.250 s fitting the layout)\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn without_a_measured_time_the_summary_has_no_time_line() {
+        let (mmu, _, report) = e7_p1_summary_parts();
+        let cost = CostModel::default();
+        let untimed = Summary {
+            seconds: None,
+            layout_seconds: Some(0.25),
+            ..e7_summary(&mmu, &report, &cost)
+        };
+        let text = summary_text(&untimed);
+        assert!(!text.contains("time 0"), "{text}");
+        assert!(!text.contains("references/s"), "{text}");
+        assert!(text.ends_with("CPU time\n"), "{text}");
     }
 
     #[test]

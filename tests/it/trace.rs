@@ -644,7 +644,7 @@ fn a_scenario_file_is_accepted_and_named_in_the_text_summary() {
         "{text}"
     );
     assert!(
-        text.contains("base + bounds: base = 0x0800 (decimal 2048), bounds = 0x0200 (decimal 512), physical memory 8k"),
+        text.contains("base + bounds: base = 0x800 (decimal 2048), bounds = 0x200 (decimal 512), physical memory 8k"),
         "{text}"
     );
     let _ = std::fs::remove_file(file);

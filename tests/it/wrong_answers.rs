@@ -314,7 +314,9 @@ fn sixty_four_bit_narration_says_two_to_the_64() {
     .ok()
     .to_string();
     assert!(
-        out.contains("negative offset = 0x10000000000000000 - offset = -0x10"),
+        out.contains(
+            "negative offset = offset - max segment size = 0xfffffffffffffff0 - 0x10000000000000000 = -0x10"
+        ),
         "{out}"
     );
     let toml = r#"
@@ -476,13 +478,13 @@ fn error_messages_name_what_is_wrong_on_one_line() {
             "0",
             "--bounds",
             "1k",
-            "--out",
+            "--pa-trace",
             "/dev/full",
             trace,
         ])
-        .bad_input(&["--out /dev/full", "No space left"]);
-        vmlab(&["run", "examples/sum.s", "--trace-out", "/dev/full"])
-            .bad_input(&["--trace-out /dev/full", "No space left"]);
+        .bad_input(&["--pa-trace /dev/full", "No space left"]);
+        vmlab(&["run", "examples/sum.s", "--va-trace", "/dev/full"])
+            .bad_input(&["--va-trace /dev/full", "No space left"]);
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_vmlab"))
             .args(["run", "examples/sum.s"])
             .stdout(std::fs::File::create("/dev/full").unwrap())

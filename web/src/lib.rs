@@ -140,6 +140,8 @@ pub fn trace(name: &str, bytes: Vec<u8>, flags: Vec<String>) -> String {
     if let Command::Trace(args) = &mut cli.command {
         args.bytes = Some(bytes.into());
         args.clock = Some(now_seconds);
+        // The page shows the replay's speed.
+        args.timing = true;
     }
     let mut out = Vec::new();
     match cli::run(cli, &mut out) {
