@@ -12,6 +12,7 @@
 //! | paging (linear page table) | [`paging`] | `pte = table[vpn]; valid ? pfn * page_size + offset : fault` |
 //! | multi-level tables for teaching (levels, page size, entry format configurable) | [`multilevel`] | walk the tables from the page-directory base in physical memory; check valid, R/W/X |
 //! | RISC-V Sv39 (three levels in memory) | [`sv39`] | walk `satp`'s tables in physical memory to a leaf; check U, R/W/X, A/D |
+//! | a TLB in front of any walk | [`tlb`] | hit: the cached leaf, checked again; miss: walk and fill |
 //!
 //! Every mechanism implements [`Mmu::walk`] once; [`Mmu::translate`] (the fast
 //! path, no record kept) and [`Mmu::explain`] (every step kept, for narration)
@@ -27,6 +28,7 @@ pub mod multilevel;
 pub mod paging;
 pub mod segmentation;
 pub mod sv39;
+pub mod tlb;
 
 pub use base::Base;
 pub use base_bounds::BaseBounds;
@@ -35,6 +37,7 @@ pub use multilevel::{EntryFormat, Layout, MultiLevel};
 pub use paging::{LinearPageTable, PageTableEntry};
 pub use segmentation::{Segment, Segmentation};
 pub use sv39::{Satp, Sv39};
+pub use tlb::{Policy, Tagging, Tlb, TlbConfig, TlbEntry, TlbStats};
 
 pub use crate::access::{Access, Perms};
 use crate::addr::{PhysAddr, VirtAddr};
@@ -540,6 +543,10 @@ pub trait Mmu {
 
 /// Any of the mechanisms, chosen at run time, dispatched by a `match` (no
 /// dynamic dispatch on the per-access path).
+// Sv39 holds its TLB inline (some 300 bytes): an AnyMmu is made once per
+// machine, never in bulk, and boxing would put a pointer chase on every
+// translation's hit path.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum AnyMmu {
     /// No translation.
@@ -587,6 +594,25 @@ impl Mmu for AnyMmu {
             AnyMmu::Paging(m) => m.walk(mem, va, access, rec),
             AnyMmu::Sv39(m) => m.walk(mem, va, access, rec),
             AnyMmu::MultiLevel(m) => m.walk(mem, va, access, rec),
+        }
+    }
+
+    #[inline(always)]
+    fn translate_span(
+        &self,
+        mem: &PhysicalMemory,
+        va: VirtAddr,
+        size: u64,
+        access: Access,
+    ) -> Result<PhysAddr, Fault> {
+        match self {
+            AnyMmu::Identity(m) => m.translate_span(mem, va, size, access),
+            AnyMmu::Base(m) => m.translate_span(mem, va, size, access),
+            AnyMmu::BaseBounds(m) => m.translate_span(mem, va, size, access),
+            AnyMmu::Segmentation(m) => m.translate_span(mem, va, size, access),
+            AnyMmu::Paging(m) => m.translate_span(mem, va, size, access),
+            AnyMmu::Sv39(m) => m.translate_span(mem, va, size, access),
+            AnyMmu::MultiLevel(m) => m.translate_span(mem, va, size, access),
         }
     }
 
