@@ -9,6 +9,7 @@ pub mod growth;
 pub mod layout;
 pub mod placement;
 pub mod process;
+pub mod replacement;
 pub mod swap;
 pub mod syscall;
 pub mod system;
