@@ -93,6 +93,25 @@ struct MachineToml {
     timer: Option<Spanned<u64>>,
     /// The most events a collected run keeps in memory.
     max_events: Option<Spanned<u64>>,
+    /// Paging: the page-table format (`sv39`).
+    page_table: Option<crate::kernel::paging::PageTableKind>,
+    /// Paging: the page size (fixed by the format: 4 KiB under Sv39).
+    page_size: Option<Spanned<Num>>,
+    /// Paging: frames for user pages.
+    frames: Option<Spanned<Num>>,
+    /// Paging: the replacement policy.
+    policy: Option<crate::kernel::paging::PolicyName>,
+    /// Paging: the random policy's seed.
+    seed: Option<u64>,
+    /// Paging: demand paging with a swap area.
+    #[serde(default)]
+    swap: bool,
+    /// Paging: address-space identifiers (else the TLB is flushed).
+    #[serde(default)]
+    asid: bool,
+    /// Paging: the same workload with these numbers of frames.
+    #[serde(default)]
+    compare_frames: Vec<Spanned<u64>>,
 }
 
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,6 +249,9 @@ pub struct Scenario {
     /// The most events [`run`] and [`run_kernel`] keep in memory
     /// (`machine.max_events`, default [`MAX_EVENTS`]).
     pub max_events: usize,
+    /// Paging: numbers of frames to run the same workload with, for
+    /// comparison (Belady's anomaly).
+    pub compare_frames: Vec<u64>,
 }
 
 /// Where the text came from, for error messages.
@@ -355,6 +377,7 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
         Some(n) => usize::try_from(*n.get_ref()).unwrap_or(usize::MAX),
         None => MAX_EVENTS,
     };
+    let compare_frames = paging_config(&src, m, memory, os_size, &mut config)?;
     let user = memory - os_size;
     let mut processes: Vec<ProcessDef> = Vec::new();
     let mut fixed: Vec<(String, u64, u64)> = Vec::new();
@@ -440,7 +463,9 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
         let parts =
             sizes.code as u128 + sizes.data as u128 + sizes.heap as u128 + sizes.stack as u128;
         let want = (sizes.total.unwrap_or(0) as u128).max(parts);
-        if want > user as u128 {
+        // Demand paging runs a process larger than memory.
+        let swapped = m.strategy == Strategy::Paging && m.swap;
+        if want > user as u128 && !swapped {
             return Err(src.err(
                 p.name.span(),
                 &field("size"),
@@ -663,7 +688,110 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
         switch_steps: file.switch_steps,
         timer,
         max_events,
+        compare_frames,
     })
+}
+
+/// Reads the paging fields of `[machine]` into `config.paging` and checks
+/// them, each error naming its field and place: a page size that is not a
+/// power of two or not the format's, frames beyond memory or zero, an OS
+/// region that is not whole pages or too small for page tables. Paging
+/// fields under another strategy are an error too. Returns the frame
+/// counts to compare.
+fn paging_config(
+    src: &Source,
+    m: &MachineToml,
+    memory: u64,
+    os_size: u64,
+    config: &mut KernelConfig,
+) -> Result<Vec<u64>, String> {
+    let paging = m.strategy == Strategy::Paging;
+    if !paging {
+        let given = [
+            ("page_table", m.page_table.is_some()),
+            ("page_size", m.page_size.is_some()),
+            ("frames", m.frames.is_some()),
+            ("policy", m.policy.is_some()),
+            ("seed", m.seed.is_some()),
+            ("swap", m.swap),
+            ("asid", m.asid),
+            ("compare_frames", !m.compare_frames.is_empty()),
+        ];
+        if let Some((field, _)) = given.iter().find(|(_, g)| *g) {
+            return Err(src.err(
+                m.memory.span(),
+                &format!("machine.{field}"),
+                "needs strategy = \"paging\"",
+            ));
+        }
+        return Ok(Vec::new());
+    }
+    let pc = &mut config.paging;
+    pc.table = m.page_table.unwrap_or_default();
+    let ps = pc.table.page_size();
+    if let Some(n) = &m.page_size {
+        let size = src.num(n, "machine.page_size")?;
+        if !size.is_power_of_two() {
+            return Err(src.err(
+                n.span(),
+                "machine.page_size",
+                format!("{size} bytes is not a power of two"),
+            ));
+        }
+        if size != ps {
+            return Err(src.err(
+                n.span(),
+                "machine.page_size",
+                format!("{} pages are {ps} bytes, not {size}", pc.table.name()),
+            ));
+        }
+    }
+    let at_memory = m.memory.span();
+    if memory % ps != 0 {
+        return Err(src.err(
+            at_memory,
+            "machine.memory",
+            format!("{memory} bytes is not a whole number of {ps}-byte frames"),
+        ));
+    }
+    let os_span = m.os_size.as_ref().map(|s| s.span()).unwrap_or(at_memory);
+    if os_size % ps != 0 || os_size == 0 {
+        return Err(src.err(
+            os_span,
+            "machine.os_size",
+            format!(
+                "{os_size} bytes: under paging the OS region holds the page tables, so it must be a whole number (at least 1) of {ps}-byte frames"
+            ),
+        ));
+    }
+    let user = (memory - os_size) / ps;
+    let check_frames = |n: u64, span: Range<usize>| -> Result<u64, String> {
+        if n == 0 {
+            return Err(src.err(span, "machine.frames", "0 frames cannot hold a page"));
+        }
+        if n > user {
+            return Err(src.err(
+                span,
+                "machine.frames",
+                format!(
+                    "{n} frames of {ps} bytes are more than memory has after the OS region ({user} frames)"
+                ),
+            ));
+        }
+        Ok(n)
+    };
+    if let Some(f) = &m.frames {
+        let n = src.num(f, "machine.frames")?;
+        pc.frames = Some(check_frames(n, f.span())?);
+    }
+    pc.policy = m.policy.unwrap_or_default();
+    pc.seed = m.seed.unwrap_or(0);
+    pc.swap = m.swap;
+    pc.asid = m.asid;
+    m.compare_frames
+        .iter()
+        .map(|f| check_frames(*f.get_ref(), f.span()))
+        .collect()
 }
 
 /// A scenario that wraps other vmlab commands (E1-E3: `sched`, `stack`,
@@ -835,7 +963,17 @@ fn too_many_events(cap: usize) -> String {
 pub fn run_streaming(sc: &Scenario, sink: &mut dyn FnMut(Event) -> bool) -> bool {
     // The main run's cost, for the comparison.
     let mut cost: Option<Event> = None;
+    let mut faults: Option<(&'static str, u64, u64)> = None;
     let main = run_under(sc, sc.config.strategy, &mut |e: Event| {
+        if let Event::PagingSummary {
+            policy,
+            frames,
+            page_faults,
+            ..
+        } = e
+        {
+            faults = Some((policy, frames, page_faults));
+        }
         if matches!(e, Event::Cost { .. }) {
             cost = Some(e.clone());
         } else {
@@ -849,6 +987,32 @@ pub fn run_streaming(sc: &Scenario, sink: &mut dyn FnMut(Event) -> bool) -> bool
         // (a streamed run keeps no log, so it never passes a cap; a machine
         // that cannot boot was refused by `parse`)
         Err(Stop::Events(_) | Stop::Boot(_)) => return true,
+    }
+    if let Some((policy, frames, page_faults)) = faults {
+        for &other in &sc.compare_frames {
+            // The same workload with `other` frames: only its faults count.
+            let mut with = sc.clone();
+            with.config.paging.frames = Some(other);
+            let mut theirs = None;
+            let _ = run_under(&with, sc.config.strategy, &mut |e: Event| {
+                if let Event::PagingSummary { page_faults, .. } = e {
+                    theirs = Some(page_faults);
+                }
+                true
+            });
+            if let Some(other_page_faults) = theirs {
+                let e = Event::FramesCompare {
+                    policy,
+                    frames,
+                    page_faults,
+                    other_frames: other,
+                    other_page_faults,
+                };
+                if !sink(e) {
+                    return false;
+                }
+            }
+        }
     }
     let Some(Event::Cost {
         total_ns, strategy, ..
@@ -966,6 +1130,19 @@ const EVENT_STEP: u64 = 4096;
 fn run_kernel_under(sc: &Scenario, strategy: Strategy, sink: Sink<'_>) -> Result<Kernel, Stop> {
     let mut config = sc.config.clone();
     config.strategy = strategy;
+    if strategy == Strategy::Paging
+        && config.paging.policy == crate::kernel::paging::PolicyName::Opt
+        && config.paging.future.is_none()
+    {
+        // OPT needs the future: run once recording the page references
+        // (the string does not depend on the policy), then replay it.
+        let mut first = sc.clone();
+        first.config.paging.policy = crate::kernel::paging::PolicyName::Fifo;
+        first.config.paging.record = true;
+        let k = run_kernel_under(&first, strategy, Sink::Stream(&mut |_| true))?;
+        let refs = k.paging.map(|p| p.recorded).unwrap_or_default();
+        config.paging.future = Some(crate::kernel::replacement::NextUse::from_refs(&refs));
+    }
     let mut k = Kernel::boot(config).map_err(Stop::Boot)?;
     if matches!(sink, Sink::Keep) {
         k.event_cap = sc.max_events;

@@ -101,6 +101,9 @@ pub struct RegistersView {
     /// Segment table: (base, size, perms, grows down).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub segments: Vec<SegmentView>,
+    /// Paging: the `satp` register (mode, ASID, root table's page).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub satp: Option<u64>,
 }
 
 /// One segment-table entry as a record.
@@ -342,6 +345,109 @@ pub enum Event {
         free_total: u64,
         /// The largest hole.
         largest_hole: u64,
+        /// Paging: the bytes of mapped pages that no region uses.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        internal_fragmentation: Option<u64>,
+    },
+    /// Paging: the kernel took a frame for a page-table page of a process.
+    TablePage {
+        /// The process.
+        pid: Pid,
+        /// The frame number.
+        frame: u64,
+        /// Its physical address.
+        pa: u64,
+    },
+    /// Paging: a virtual page was mapped to a frame.
+    MapPage {
+        /// The process.
+        pid: Pid,
+        /// The page's first virtual address.
+        va: u64,
+        /// The frame number.
+        frame: u64,
+        /// The frame's physical address.
+        pa: u64,
+        /// `r-x`, `rw-` ...
+        perms: String,
+        /// The frame is another process's too (read-only code).
+        shared: bool,
+    },
+    /// Paging: a virtual page was unmapped and its frame freed.
+    UnmapPage {
+        /// The process.
+        pid: Pid,
+        /// The page's first virtual address.
+        va: u64,
+        /// The frame it had.
+        frame: u64,
+    },
+    /// Demand paging: a page fault brought a page into a frame.
+    PageIn {
+        /// The process.
+        pid: Pid,
+        /// The page's first virtual address.
+        va: u64,
+        /// The frame.
+        frame: u64,
+        /// The frame's physical address.
+        pa: u64,
+        /// `swap` (read from the swap area) or `zero` (never written: a
+        /// frame of zeros, no disk read).
+        from: &'static str,
+    },
+    /// Demand paging: the replacement policy evicted a page.
+    PageOut {
+        /// The process whose page it was.
+        pid: Pid,
+        /// The page's first virtual address.
+        va: u64,
+        /// The frame it leaves.
+        frame: u64,
+        /// The policy that chose it.
+        policy: &'static str,
+        /// It was dirty and was written back to swap.
+        written_back: bool,
+    },
+    /// Paging's totals.
+    PagingSummary {
+        /// The page-table format.
+        table: &'static str,
+        /// The replacement policy.
+        policy: &'static str,
+        /// Bytes per page.
+        page_size: u64,
+        /// Frames for user pages.
+        frames: u64,
+        /// Page references (one per page an access touches).
+        references: u64,
+        /// Page faults that brought a page in.
+        page_faults: u64,
+        /// `page_faults / references`.
+        fault_rate: f64,
+        /// Pages evicted.
+        evictions: u64,
+        /// Dirty victims written back.
+        writebacks: u64,
+        /// Pages read from swap.
+        disk_reads: u64,
+        /// Pages filled with zeros.
+        zero_fills: u64,
+        /// Bytes of mapped pages no region uses, over all processes.
+        internal_fragmentation: u64,
+    },
+    /// The same workload with another number of frames.
+    FramesCompare {
+        /// The replacement policy.
+        policy: &'static str,
+        /// This run's frames.
+        frames: u64,
+        /// Its page faults.
+        page_faults: u64,
+        /// The other run's frames.
+        other_frames: u64,
+        /// Its page faults.
+        other_page_faults: u64,
     },
     /// The latency table in use.
     CostTable {

@@ -45,6 +45,8 @@ pub enum Strategy {
     BaseBounds,
     /// Code, heap, data and stack as separate segments.
     Segmentation,
+    /// Paging: a page table per process, frames, demand paging.
+    Paging,
 }
 
 impl Strategy {
@@ -57,6 +59,7 @@ impl Strategy {
             Strategy::Base => "base",
             Strategy::BaseBounds => "base-bounds",
             Strategy::Segmentation => "segmentation",
+            Strategy::Paging => "paging",
         }
     }
 
@@ -64,7 +67,7 @@ impl Strategy {
     pub const fn dynamic(self) -> bool {
         matches!(
             self,
-            Strategy::Base | Strategy::BaseBounds | Strategy::Segmentation
+            Strategy::Base | Strategy::BaseBounds | Strategy::Segmentation | Strategy::Paging
         )
     }
 
@@ -101,6 +104,8 @@ pub struct KernelConfig {
     pub abi: Abi,
     /// Latencies.
     pub cost: CostModel,
+    /// The paging strategy's settings.
+    pub paging: super::paging::PagingConfig,
 }
 
 impl KernelConfig {
@@ -120,6 +125,7 @@ impl KernelConfig {
             share_code: true,
             abi: Abi::Xv6,
             cost: CostModel::default(),
+            paging: super::paging::PagingConfig::default(),
         }
     }
 }
@@ -187,6 +193,8 @@ pub struct Kernel {
     pub event_cap: usize,
     /// Whether an event was dropped at `event_cap`.
     pub events_overflowed: bool,
+    /// The paging strategy's frames, page tables and swap area.
+    pub paging: Option<super::paging::Paging>,
 }
 
 impl Kernel {
@@ -203,6 +211,7 @@ impl Kernel {
         }
         config.cost.validate()?;
         let phys = config.memory;
+        let mut paging = None;
         let mmu = match config.strategy {
             Strategy::Uniprogramming | Strategy::TimeSharing | Strategy::StaticRelocation => {
                 AnyMmu::Identity(Identity::new(phys))
@@ -219,6 +228,11 @@ impl Kernel {
                 )
                 .map_err(|e| format!("va_bits: {e}"))?,
             ),
+            Strategy::Paging => {
+                let (mmu, state) = super::paging::Paging::boot(&config)?;
+                paging = Some(state);
+                mmu
+            }
         };
         let free = FreeList::new(config.os_size, config.memory, config.placement);
         let mut k = Self {
@@ -235,6 +249,7 @@ impl Kernel {
             events: Vec::new(),
             event_cap: usize::MAX,
             events_overflowed: false,
+            paging,
             config,
         };
         k.emit(Event::Machine {
@@ -311,11 +326,19 @@ impl Kernel {
         match self.load(spec) {
             Ok(pid) => Ok(pid),
             Err((reason, needed)) => {
+                let (free_total, largest_hole) = match &self.paging {
+                    // Any free frame serves any page: no hole is needed.
+                    Some(pg) => {
+                        let free = pg.frames.free_user() * pg.page_size();
+                        (free, free)
+                    }
+                    None => (self.free.free_total(), self.free.largest_hole()),
+                };
                 self.emit(Event::LoadFailed {
                     name: spec.name.clone(),
                     needed,
-                    free_total: self.free.free_total(),
-                    largest_hole: self.free.largest_hole(),
+                    free_total,
+                    largest_hole,
                     reason: reason.clone(),
                 });
                 Err(LoadError(reason))
@@ -389,6 +412,9 @@ impl Kernel {
                     };
                 }
             }
+            Strategy::Paging => {
+                mmu = self.paging_load(pid, &spec.program, &space)?;
+            }
             Strategy::Segmentation => {
                 let (table, blocks) = self.place_segments(spec, &space)?;
                 memory = blocks;
@@ -450,6 +476,7 @@ impl Kernel {
             regions,
             offset_bits,
         });
+        self.paging_flush_pending();
         // Phase 3: the image, through the new process's own translation.
         self.copy_image(pid, spec);
         if strategy == Strategy::TimeSharing {
@@ -635,6 +662,10 @@ impl Kernel {
                     self.disk.poke(pid, va, *byte);
                     continue;
                 }
+                if self.paging_image_byte(pid, va, *byte) {
+                    // Demand paging: the image waits in the swap area.
+                    continue;
+                }
                 let pa = kernel_pa(&self.memory, mmu.as_ref(), load, va);
                 if let Some(pa) = pa {
                     let _ = self.memory.write(PhysAddr::new(pa), &[*byte]);
@@ -681,6 +712,9 @@ impl Kernel {
                 let Some(va) = sec.addr.checked_add(i as u64) else {
                     continue;
                 };
+                if self.paging_image_byte(pid, va, *byte) {
+                    continue;
+                }
                 let pa = kernel_pa(&self.memory, mmu.as_ref(), self.proc(pid).load_address, va);
                 if let Some(pa) = pa {
                     let _ = self.memory.write(PhysAddr::new(pa), &[*byte]);
@@ -810,6 +844,9 @@ impl Kernel {
         value: u64,
     ) -> Option<Result<u64, Fault>> {
         let pid = self.current?;
+        // A fault the OS fixes restarts the access; an access that needs
+        // more frames at once than there are would restart forever.
+        let mut restarts = 0;
         loop {
             let result = self
                 .mmu
@@ -844,6 +881,15 @@ impl Kernel {
                 }
                 Err(fault) => {
                     self.record_access(pid, access, va, Err(fault), size, 0);
+                    restarts += 1;
+                    if restarts > 8 && self.proc(pid).alive() {
+                        self.enter_kernel("fault", fault.to_string());
+                        self.kill(
+                            pid,
+                            format!("{fault}: the access cannot complete (it needs more frames at once than the OS can keep)"),
+                        );
+                        return Some(Err(fault));
+                    }
                     if !self.handle_fault(pid, fault) {
                         return Some(Err(fault));
                     }
@@ -866,6 +912,9 @@ impl Kernel {
     ) {
         self.counts.accesses += 1;
         self.proc_mut(pid).stats.accesses += 1;
+        if result.is_ok() {
+            self.paging_touch(pid, va, size, access);
+        }
         let segment = match &self.mmu {
             AnyMmu::Segmentation(s) => s.split(VirtAddr::new(va)),
             _ => None,
@@ -926,6 +975,9 @@ impl Kernel {
 
     /// Who owns physical byte `pa` (preferring `me` for shared blocks).
     pub fn owner_of(&self, pa: u64, me: Option<Pid>) -> Owner {
+        if self.paging.is_some() {
+            return self.paging_owner(pa, me);
+        }
         if pa < self.config.os_size {
             return Owner::Os;
         }
@@ -948,6 +1000,9 @@ impl Kernel {
 
     /// The virtual address at which process `pid` sees physical byte `pa`.
     pub fn va_of(&self, pid: Pid, pa: u64) -> Option<u64> {
+        if self.paging.is_some() {
+            return self.paging_va_of(pid, pa);
+        }
         let p = self.proc(pid);
         let b = p.block_at(pa)?;
         match (&p.mmu, b.segment) {
@@ -1004,6 +1059,9 @@ impl Kernel {
 
     /// The memory map: the OS, every block and every hole, in address order.
     pub fn memory_map(&self) -> Event {
+        if self.paging.is_some() {
+            return self.paging_memory_map();
+        }
         let mut entries = Vec::new();
         if self.config.os_size > 0 {
             entries.push(MapEntry {
@@ -1052,6 +1110,7 @@ impl Kernel {
             entries,
             free_total: self.free.free_total(),
             largest_hole: self.free.largest_hole(),
+            internal_fragmentation: None,
         }
     }
 
@@ -1086,6 +1145,9 @@ impl Kernel {
             })
             .collect();
         for e in summaries {
+            self.emit(e);
+        }
+        if let Some(e) = self.paging_summary() {
             self.emit(e);
         }
         let c = self.cost_event();
@@ -1149,9 +1211,11 @@ pub fn registers_view(regs: &MmuRegisters) -> RegistersView {
         base: None,
         bounds: None,
         segments: Vec::new(),
+        satp: None,
     };
     match regs {
-        MmuRegisters::None | MmuRegisters::PageTable { .. } | MmuRegisters::Satp(_) => {}
+        MmuRegisters::None | MmuRegisters::PageTable { .. } => {}
+        MmuRegisters::Satp(satp) => v.satp = Some(satp.0),
         MmuRegisters::Base { base } => v.base = Some(*base),
         MmuRegisters::BaseBounds { base, bounds } => {
             v.base = Some(*base);

@@ -61,6 +61,14 @@ struct Narrator {
 }
 
 fn regs(r: &RegistersView) -> String {
+    if let Some(satp) = r.satp {
+        let s = crate::mmu::Satp(satp);
+        return format!(
+            "satp={satp:#x}: Sv39, ASID {}, root table at PA {:#x}",
+            s.asid(),
+            s.root_ppn() << 12
+        );
+    }
     match (r.base, r.bounds) {
         (Some(b), Some(l)) => format!("base={b} ({b:#x}) bounds={l} ({l:#x})"),
         (Some(b), None) => format!("base={b} ({b:#x})"),
@@ -172,7 +180,10 @@ impl Narrator {
 
     fn event(&mut self, e: &Event, s: &mut String) {
         if let Event::Machine { strategy, .. } = e {
-            self.dynamic = matches!(*strategy, "base" | "base-bounds" | "segmentation");
+            self.dynamic = matches!(
+                *strategy,
+                "base" | "base-bounds" | "segmentation" | "paging"
+            );
         }
         if !self.switch_steps {
             if let Some(line) = self.brief(e) {
@@ -344,6 +355,14 @@ impl Narrator {
                     "restore-registers" => {
                         writeln!(s, "  {head}: restore {new}'s registers from its PCB")
                     }
+                    "flush-tlb" => writeln!(
+                        s,
+                        "  {head}: no ASIDs: flush the TLB (its entries translate {old}'s addresses)"
+                    ),
+                    "keep-tlb" => writeln!(
+                        s,
+                        "  {head}: the TLB keeps its entries: each is tagged with its ASID, so {old}'s cannot match {new}'s addresses"
+                    ),
                     other => writeln!(s, "  {head}: {other}"),
                 }
             }
@@ -413,6 +432,10 @@ impl Narrator {
                 let how = match *how {
                     "in-place" => "in place",
                     "moved" => "after moving it",
+                    "paged" => {
+                        "(whole pages mapped or unmapped, as xv6's uvmalloc and uvmdealloc do)"
+                    }
+                    "lazily" => "(demand paging: the new pages come on first touch)",
                     "implicit" => {
                         "implicitly, on the fault: the OS recognized a reference just below the stack"
                     }
@@ -452,7 +475,130 @@ impl Narrator {
             Event::MemoryMap {
                 entries,
                 free_total,
+                largest_hole: _,
+                internal_fragmentation: Some(frag),
+            } => {
+                let _ = writeln!(s, "  physical memory (frames):");
+                for m in entries {
+                    let _ = writeln!(
+                        s,
+                        "    [{:#07x}, {:#07x})  {:>6}  {}",
+                        m.start,
+                        m.start + m.size,
+                        m.size,
+                        m.owner
+                    );
+                }
+                writeln!(
+                    s,
+                    "    free {free_total} bytes in frames anywhere (no external fragmentation); internal fragmentation {frag} bytes (unused ends of pages)"
+                )
+            }
+            Event::TablePage { pid, frame, pa } => writeln!(
+                s,
+                "  OS takes frame {frame} (PA {pa:#x}) for a page table of {}",
+                self.name(*pid)
+            ),
+            Event::MapPage {
+                pid,
+                va,
+                frame,
+                pa,
+                perms,
+                shared,
+            } => writeln!(
+                s,
+                "  map {}'s page at VA {va:#x} -> frame {frame} (PA {pa:#x}) {perms}{}",
+                self.name(*pid),
+                if *shared {
+                    " (shared: the same program's read-only code)"
+                } else {
+                    ""
+                }
+            ),
+            Event::UnmapPage { pid, va, frame } => writeln!(
+                s,
+                "  unmap {}'s page at VA {va:#x}: frame {frame} is free",
+                self.name(*pid)
+            ),
+            Event::PageIn {
+                pid,
+                va,
+                frame,
+                pa,
+                from,
+            } => writeln!(
+                s,
+                "  page fault: {}'s page at VA {va:#x} is not in memory -> {} into frame {frame} (PA {pa:#x}), map it, retry",
+                self.name(*pid),
+                if *from == "swap" {
+                    "read from swap (a disk read)"
+                } else {
+                    "a frame of zeros (never written: no disk read)"
+                }
+            ),
+            Event::PageOut {
+                pid,
+                va,
+                frame,
+                policy,
+                written_back,
+            } => writeln!(
+                s,
+                "  no free frame: {policy} evicts {}'s page at VA {va:#x} from frame {frame}{}",
+                self.name(*pid),
+                if *written_back {
+                    " (dirty: written back to swap)"
+                } else {
+                    " (clean: no write)"
+                }
+            ),
+            Event::PagingSummary {
+                table,
+                policy,
+                page_size,
+                frames,
+                references,
+                page_faults,
+                fault_rate,
+                evictions,
+                writebacks,
+                disk_reads,
+                zero_fills,
+                internal_fragmentation,
+            } => writeln!(
+                s,
+                "  paging ({table}, {page_size}-byte pages, {frames} frames, {policy}): {} to pages, {} (fault rate {:.1}%: {disk_reads} from swap, {zero_fills} zero-filled), {}, {} written back; internal fragmentation {internal_fragmentation} bytes",
+                counted(*references, "reference", "references"),
+                counted(*page_faults, "page fault", "page faults"),
+                fault_rate * 100.0,
+                counted(*evictions, "eviction", "evictions"),
+                counted(*writebacks, "page", "pages"),
+            ),
+            Event::FramesCompare {
+                policy,
+                frames,
+                page_faults,
+                other_frames,
+                other_page_faults,
+            } => writeln!(
+                s,
+                "  the same references under {policy}: {frames} frames {}, {other_frames} frames {}{}",
+                counted(*page_faults, "page fault", "page faults"),
+                counted(*other_page_faults, "page fault", "page faults"),
+                if (other_frames > frames) == (other_page_faults > page_faults)
+                    && other_page_faults != page_faults
+                {
+                    " -- more frames, more faults: Belady's anomaly"
+                } else {
+                    ""
+                }
+            ),
+            Event::MemoryMap {
+                entries,
+                free_total,
                 largest_hole,
+                ..
             } => {
                 let _ = writeln!(s, "  physical memory:");
                 for m in entries {

@@ -200,6 +200,7 @@ mod tests {
             base: Some(base),
             bounds: Some(0x400),
             segments: Vec::new(),
+            satp: None,
         })
     }
 
