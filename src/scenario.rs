@@ -1023,7 +1023,11 @@ pub fn run_streaming(sc: &Scenario, sink: &mut dyn FnMut(Event) -> bool) -> bool
     for &other in &sc.compare {
         // Of a compare run only its cost is shown: keep nothing else.
         let mut their: Option<Event> = None;
+        let mut other_load_failures = 0;
         let _ = run_under(sc, other, &mut |e: Event| {
+            if matches!(e, Event::LoadFailed { .. }) {
+                other_load_failures += 1;
+            }
             their = Some(e);
             true
         });
@@ -1041,6 +1045,7 @@ pub fn run_streaming(sc: &Scenario, sink: &mut dyn FnMut(Event) -> bool) -> bool
                 other: other.name(),
                 other_total_ns,
                 other_disk_bytes: disk_bytes,
+                other_load_failures,
                 ratio: if other_total_ns > 0.0 {
                     total_ns / other_total_ns
                 } else {

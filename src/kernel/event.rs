@@ -487,6 +487,10 @@ pub enum Event {
         other_total_ns: f64,
         /// Bytes the other run moved to and from disk.
         other_disk_bytes: u64,
+        /// Processes the other run could not load (e.g. no hole large
+        /// enough: external fragmentation).
+        #[serde(skip_serializing_if = "is_zero")]
+        other_load_failures: u64,
         /// `total_ns / other_total_ns`.
         ratio: f64,
     },
@@ -512,4 +516,8 @@ pub enum Event {
         /// The total, in nanoseconds.
         total_ns: f64,
     },
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

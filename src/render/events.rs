@@ -217,10 +217,15 @@ impl Narrator {
                     .iter()
                     .map(|b| format!("{} at PA [{:#x}, {:#x})", b.what, b.start, b.start + b.size))
                     .collect();
+                let placed = if placed.is_empty() && registers.satp.is_some() {
+                    "its pages go to frames one by one (a page table, no contiguous block)"
+                        .to_string()
+                } else {
+                    placed.join(", ")
+                };
                 let _ = writeln!(
                     s,
-                    "  loader: {name} (pid {pid}), address space of {size} bytes: {}",
-                    placed.join(", ")
+                    "  loader: {name} (pid {pid}), address space of {size} bytes: {placed}"
                 );
                 if registers.mechanism != "identity" {
                     writeln!(s, "          PCB of {name} holds {}", regs(registers))
@@ -658,13 +663,28 @@ impl Narrator {
                 other,
                 other_total_ns,
                 ratio,
+                other_load_failures,
                 ..
-            } => writeln!(
-                s,
-                "  the same workload: {strategy} {} vs {other} {}: {strategy} is {ratio:.0}x slower",
-                human_ns(*total_ns),
-                human_ns(*other_total_ns)
-            ),
+            } => {
+                if *other_load_failures > 0 {
+                    let _ = writeln!(
+                        s,
+                        "  the same workload under {other}: {} could not be loaded",
+                        counted(*other_load_failures, "process", "processes")
+                    );
+                }
+                let verdict = if *ratio >= 1.0 || *ratio <= 0.0 {
+                    format!("{strategy} is {ratio:.0}x slower")
+                } else {
+                    format!("{strategy} is {:.0}x faster", 1.0 / ratio)
+                };
+                writeln!(
+                    s,
+                    "  the same workload: {strategy} {} vs {other} {}: {verdict}",
+                    human_ns(*total_ns),
+                    human_ns(*other_total_ns)
+                )
+            }
             Event::Cost {
                 strategy,
                 instructions,
