@@ -234,7 +234,7 @@ fn areas(space: &AddressSpace) -> Vec<(u128, u128, Perms)> {
 
 /// The permissions of page `vpn`: the union of the areas it overlaps
 /// (`None`: no area does, the page is not the process's).
-fn page_perms(space: &AddressSpace, vpn: u64, page_size: u64) -> Option<Perms> {
+pub(crate) fn page_perms(space: &AddressSpace, vpn: u64, page_size: u64) -> Option<Perms> {
     let start = u128::from(vpn) * u128::from(page_size);
     let end = start + u128::from(page_size);
     areas(space)
