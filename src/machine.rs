@@ -15,7 +15,23 @@
 //! It is placed in physical memory at `base` (`pa = base + va`) and the MMU
 //! (identity, base, base + bounds with bounds = space, or segmentation with
 //! code, heap and stack segments over the same placement) translates every
-//! access. System calls (number in `a7`, xv6 and Linux RISC-V numbers):
+//! access.
+//!
+//! Under Sv39 the address space is xv6's (`exec`): the program's pages,
+//! an unmapped guard page, one stack page, then the heap, each page in a
+//! frame of its own taken from physical memory from `base` up, mapped by
+//! real Sv39 tables that the loader writes into that memory:
+//!
+//! ```text
+//!   0                                                  sz (the break)
+//!   | code r-x | data rw- | guard (unmapped) | stack rw- | heap rw- ->
+//!                                             ^ sp starts at the top
+//! ```
+//!
+//! Every user page is mapped with A set, and D set when writable (vmlab's
+//! MMU faults rather than setting them: see [`crate::mmu::sv39`]). `sbrk`
+//! maps pages as the break grows and unmaps them (with an `sfence.vma` of
+//! each page) as it shrinks, as xv6's `uvmalloc`/`uvmdealloc` do. System calls (number in `a7`, xv6 and Linux RISC-V numbers):
 //! `exit` (2, 93), `write` (16, 64) to fd 1 or 2, `sbrk` (12), `brk` (214),
 //! `getpid` (11, 172: the one process is pid 1).
 
@@ -23,7 +39,11 @@ use crate::addr::{PhysAddr, VirtAddr};
 use crate::cpu::registers::reg;
 use crate::cpu::{Cpu, Exit, NoObserver, Observer, Trap};
 use crate::memory::PhysicalMemory;
-use crate::mmu::{Access, AnyMmu, Base, BaseBounds, Identity, Mmu, Perms, Segment, Segmentation};
+use crate::mmu::sv39::{self, Satp, Sv39, pte};
+use crate::mmu::{
+    Access, AnyMmu, Base, BaseBounds, Identity, Mmu, MmuRegisters, Mode, Perms, Segment,
+    Segmentation, TlbConfig, TlbStats,
+};
 use crate::program::Program;
 use std::io::Write;
 
@@ -40,6 +60,9 @@ pub enum MmuKind {
     /// (r-x), 1 data and heap (rw-, grows up), 2 unused, 3 stack (rw-,
     /// grows down). The address space must be a power of two.
     Segmentation,
+    /// RISC-V Sv39: page tables in physical memory, xv6's layout (code,
+    /// data, guard page, stack page, heap), a TLB if [`Config::tlb`] asks.
+    Sv39,
 }
 
 /// The segmented layout's quarter size for `program` when it was linked
@@ -87,7 +110,121 @@ pub struct Config {
     pub phys_mem: u64,
     /// Address-space size; `None` picks one that holds the program plus
     /// 64 KiB of heap and 64 KiB of stack, rounded up to a power of two.
+    /// Under Sv39 the break may not pass it.
     pub space: Option<u64>,
+    /// Under Sv39: the TLB in front of the walk (`None`: every access
+    /// walks). Ignored by the other mechanisms.
+    pub tlb: Option<TlbConfig>,
+}
+
+/// The ASID the runner gives its one process under Sv39.
+pub const SV39_ASID: u16 = 1;
+
+/// Under Sv39: the tables, and the frames the runner hands out.
+#[derive(Debug)]
+struct Paging {
+    /// The root table's physical page number.
+    root: u64,
+    /// Frames never used yet start here (a physical page number).
+    next_frame: u64,
+    /// One past the last frame of physical memory.
+    end_frame: u64,
+    /// Frames given back by `sbrk` with a negative size.
+    free: Vec<u64>,
+}
+
+impl Paging {
+    /// A free frame (zeroed), or `None` when memory is full.
+    fn alloc(&mut self, mem: &mut PhysicalMemory) -> Option<u64> {
+        let frame = match self.free.pop() {
+            Some(f) => f,
+            None if self.next_frame < self.end_frame => {
+                self.next_frame += 1;
+                self.next_frame - 1
+            }
+            None => return None,
+        };
+        mem.zero(PhysAddr::new(frame * sv39::PAGE_SIZE), sv39::PAGE_SIZE)
+            .ok()?;
+        Some(frame)
+    }
+
+    /// Maps the user page at `va` to a new frame with `flags` (U and A are
+    /// added, and D with W). Returns the frame's physical address.
+    fn map_page(&mut self, mem: &mut PhysicalMemory, va: u64, flags: u64) -> Result<u64, String> {
+        let frame = self.alloc(mem).ok_or_else(|| {
+            format!(
+                "out of physical memory mapping page {va:#x} (use a larger --phys-mem or a lower --base)"
+            )
+        })?;
+        let mut flags = flags | pte::U | pte::A;
+        if flags & pte::W != 0 {
+            flags |= pte::D | pte::R;
+        }
+        let root = self.root;
+        let mut tables = Vec::new();
+        let r = sv39::map(
+            mem,
+            root,
+            va,
+            frame * sv39::PAGE_SIZE,
+            0,
+            flags,
+            &mut || {
+                let t = self.alloc_table()?;
+                tables.push(t);
+                Some(t)
+            },
+        );
+        // Table pages come fresh (map zeroes them).
+        match r {
+            Ok(_) => Ok(frame * sv39::PAGE_SIZE),
+            Err(e) => {
+                self.free.push(frame);
+                self.free.extend(tables);
+                Err(match e {
+                    sv39::MapError::OutOfMemory => format!(
+                        "out of physical memory for the page tables mapping page {va:#x} (use a larger --phys-mem or a lower --base)"
+                    ),
+                    e => format!("mapping page {va:#x}: {e}"),
+                })
+            }
+        }
+    }
+
+    /// A frame for a page table (`map` zeroes it).
+    fn alloc_table(&mut self) -> Option<u64> {
+        match self.free.pop() {
+            Some(f) => Some(f),
+            None if self.next_frame < self.end_frame => {
+                self.next_frame += 1;
+                Some(self.next_frame - 1)
+            }
+            None => None,
+        }
+    }
+
+    /// Removes the mapping of the user page at `va` and frees its frame.
+    /// Returns whether a page was mapped there.
+    fn unmap_page(&mut self, mem: &mut PhysicalMemory, va: u64) -> bool {
+        let Some(leaf) = sv39::leaf_entry(mem, self.root, va) else {
+            return false;
+        };
+        if mem.write_le(PhysAddr::new(leaf.entry_pa), 8, 0).is_err() {
+            return false;
+        }
+        self.free.push(pte::ppn(leaf.pte));
+        true
+    }
+}
+
+/// What paging cost a run: the TLB's counters and the page-table walks.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PagingStats {
+    /// The TLB's configuration and counters, when there is a TLB.
+    pub tlb: Option<(TlbConfig, TlbStats)>,
+    /// Page-table walks (each reads up to three entries from memory).
+    pub walks: u64,
 }
 
 /// The region an address falls in (E15: where does it live?).
@@ -201,6 +338,8 @@ pub struct Machine {
     pub base: u64,
     /// The break may not pass this address.
     heap_limit: u64,
+    /// Under Sv39: the page tables and frames.
+    paging: Option<Paging>,
 }
 
 /// The most bytes one `write` system call copies; a longer request is a
@@ -238,6 +377,11 @@ impl Machine {
             return Err(format!(
                 "the program ends at {end:#x}, beyond the address space of {space:#x} bytes (use a larger --space)"
             ));
+        }
+        if config.mmu == MmuKind::Sv39 {
+            // Frames come one by one from `base` up: only the pages used
+            // need physical memory.
+            return Self::new_sv39(program, config, space);
         }
         let phys_end = config
             .base
@@ -309,6 +453,7 @@ impl Machine {
                         .map_err(|e| e.to_string())?,
                 )
             }
+            MmuKind::Sv39 => unreachable!("built by new_sv39"),
             MmuKind::Identity => AnyMmu::Identity(Identity::new(config.phys_mem)),
             MmuKind::Base => AnyMmu::Base(Base::new(config.base, config.phys_mem)),
             MmuKind::BaseBounds => AnyMmu::BaseBounds(
@@ -370,7 +515,183 @@ impl Machine {
             regions,
             base: config.base,
             heap_limit,
+            paging: None,
         })
+    }
+
+    /// [`Machine::new`] under Sv39: xv6's `exec`, in its phases.
+    fn new_sv39(program: &Program, config: &Config, space: u64) -> Result<Machine, String> {
+        const PAGE: u64 = sv39::PAGE_SIZE;
+        if config.base % PAGE != 0 {
+            return Err(format!(
+                "under sv39 --base is where the frames start and must be a multiple of 4 KiB, not {:#x}",
+                config.base
+            ));
+        }
+        if space > 1 << 38 {
+            return Err(format!(
+                "under sv39 a user address space has at most 2^38 bytes (the lower half of Sv39's 39-bit addresses), not {space:#x}"
+            ));
+        }
+        // 1. Frames: physical memory from `base` up; the root table first.
+        let mut mem = PhysicalMemory::new(config.phys_mem);
+        let mut paging = Paging {
+            root: 0,
+            next_frame: config.base / PAGE,
+            end_frame: config.phys_mem / PAGE,
+            free: Vec::new(),
+        };
+        paging.root = paging
+            .alloc(&mut mem)
+            .ok_or("physical memory has no frame for the root page table above --base")?;
+        // 2. The program's pages: each page gets the permissions of every
+        //    section in it (a page holding code and data is r-x and rw-).
+        let mut pages = std::collections::BTreeMap::<u64, u64>::new();
+        for s in program.sections.iter().filter(|s| s.size > 0) {
+            let end = s.end().ok_or("a section ends past 2^64")?;
+            let mut flags = 0;
+            if s.perms.contains(Perms::R) {
+                flags |= pte::R;
+            }
+            if s.perms.contains(Perms::W) {
+                flags |= pte::W | pte::R;
+            }
+            if s.perms.contains(Perms::X) {
+                flags |= pte::X;
+            }
+            for page in s.addr / PAGE..end.div_ceil(PAGE) {
+                *pages.entry(page).or_default() |= flags;
+            }
+        }
+        let mut frame_of = std::collections::BTreeMap::new();
+        for (&page, &flags) in &pages {
+            let pa = paging.map_page(&mut mem, page * PAGE, flags)?;
+            frame_of.insert(page, pa);
+        }
+        // 3. Copy each section in, page by page (the kernel writes frames).
+        for s in &program.sections {
+            let mut done = 0usize;
+            while done < s.data.len() {
+                let va = s.addr + done as u64;
+                let in_page = (PAGE - va % PAGE).min((s.data.len() - done) as u64) as usize;
+                let pa = frame_of[&(va / PAGE)] + va % PAGE;
+                mem.write(PhysAddr::new(pa), &s.data[done..done + in_page])
+                    .map_err(|e| e.to_string())?;
+                done += in_page;
+            }
+        }
+        // 4. A guard page (left unmapped), then the stack page.
+        let (_, end) = program.extent().ok_or("the program is empty")?;
+        let sz = round_up(end, PAGE).ok_or("the program ends too high to run")?;
+        let stack_bottom = sz + PAGE;
+        let stack_top = stack_bottom + PAGE;
+        if stack_top > space {
+            return Err(format!(
+                "the program, its guard page and stack page end at {stack_top:#x}, beyond the address space of {space:#x} bytes (use a larger --space)"
+            ));
+        }
+        paging.map_page(&mut mem, stack_bottom, pte::R | pte::W)?;
+        // 5. satp: the root table, ASID 1; the kernel loads it.
+        let mut mmu = Sv39::new(Satp::sv39(SV39_ASID, 0), config.phys_mem)?;
+        if let Some(tlb) = config.tlb {
+            mmu = mmu.with_tlb(tlb);
+        }
+        mmu.load_registers(
+            Mode::Kernel,
+            &MmuRegisters::Satp(Satp::sv39(SV39_ASID, paging.root)),
+        )
+        .map_err(|e| e.to_string())?;
+        if let Some(tlb) = mmu.tlb() {
+            tlb.reset_stats();
+        }
+        let ranges = |exec: bool| {
+            program
+                .sections
+                .iter()
+                .filter(|s| s.perms.contains(Perms::X) == exec)
+                .map(|s| (s.addr, s.addr + s.size))
+                .collect::<Vec<_>>()
+        };
+        let regions = Regions {
+            code: ranges(true),
+            data: ranges(false),
+            heap_start: stack_top,
+            brk: stack_top,
+            stack_bottom,
+            top: stack_top,
+        };
+        let mut cpu = Cpu::new(program.entry);
+        cpu.regs.set(reg::SP, stack_top);
+        Ok(Machine {
+            cpu,
+            mmu: AnyMmu::Sv39(mmu),
+            mem,
+            regions,
+            base: config.base,
+            heap_limit: space,
+            paging: Some(paging),
+        })
+    }
+
+    /// Under Sv39, the guard page's range `[lo, hi)`: unmapped, just below
+    /// the stack page, so that a stack overflow faults there.
+    pub fn guard_page(&self) -> Option<(u64, u64)> {
+        self.paging.as_ref().map(|_| {
+            let hi = self.regions.stack_bottom;
+            (hi - sv39::PAGE_SIZE, hi)
+        })
+    }
+
+    /// Under Sv39, what paging cost so far; `None` for other mechanisms.
+    pub fn paging_stats(&self) -> Option<PagingStats> {
+        match &self.mmu {
+            AnyMmu::Sv39(m) => Some(PagingStats {
+                tlb: m.tlb().map(|t| (*t.config(), t.stats())),
+                walks: m.walks(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Moves the break to `new` (checked by the caller against the heap's
+    /// limits). Under Sv39 it maps the pages the heap grows into and unmaps
+    /// (flushing each from the TLB) those it gives back, as xv6's
+    /// `uvmalloc`/`uvmdealloc`: sizes round up to whole pages. Returns
+    /// false, changing nothing, when physical memory runs out.
+    fn set_break(&mut self, new: u64) -> bool {
+        const PAGE: u64 = sv39::PAGE_SIZE;
+        let old = self.regions.brk;
+        if let (Some(paging), AnyMmu::Sv39(mmu)) = (&mut self.paging, &self.mmu) {
+            // Page-rounded ends: [old_top, new_top) maps, or unmaps.
+            let old_top = old.div_ceil(PAGE) * PAGE;
+            let new_top = new.div_ceil(PAGE) * PAGE;
+            if new_top > old_top {
+                let mut va = old_top;
+                while va < new_top {
+                    if paging.map_page(&mut self.mem, va, pte::R | pte::W).is_err() {
+                        // Out of memory: undo this call's pages, as
+                        // uvmalloc does.
+                        let mut back = old_top;
+                        while back < va {
+                            paging.unmap_page(&mut self.mem, back);
+                            back += PAGE;
+                        }
+                        return false;
+                    }
+                    va += PAGE;
+                }
+            } else {
+                let mut va = new_top;
+                while va < old_top {
+                    if paging.unmap_page(&mut self.mem, va) {
+                        let _ = mmu.sfence_vma(Mode::Kernel, Some(va), Some(SV39_ASID));
+                    }
+                    va += PAGE;
+                }
+            }
+        }
+        self.regions.brk = new;
+        true
     }
 
     /// Runs until the program exits, traps, or `limit` instructions have run,
@@ -451,8 +772,11 @@ impl Machine {
                 // sbrk(n): old break, or -1 if the heap would reach the stack.
                 let old = self.regions.brk;
                 match old.checked_add_signed(a0 as i64) {
-                    Some(new) if new >= self.regions.heap_start && new <= self.heap_limit => {
-                        self.regions.brk = new;
+                    Some(new)
+                        if new >= self.regions.heap_start
+                            && new <= self.heap_limit
+                            && self.set_break(new) =>
+                    {
                         tracer.regions_changed(&self.regions);
                         old
                     }
@@ -461,8 +785,7 @@ impl Machine {
             }
             214 => {
                 // brk(addr): the new break, or the old one if refused.
-                if a0 >= self.regions.heap_start && a0 <= self.heap_limit {
-                    self.regions.brk = a0;
+                if a0 >= self.regions.heap_start && a0 <= self.heap_limit && self.set_break(a0) {
                     tracer.regions_changed(&self.regions);
                 }
                 self.regions.brk
@@ -523,6 +846,7 @@ mod tests {
             base,
             phys_mem: 1 << 22,
             space: None,
+            tlb: Some(TlbConfig::default()),
         };
         let mut m = Machine::new(&p, &config).unwrap();
         let mut out = Vec::new();
@@ -585,6 +909,126 @@ mod tests {
                 "{number}"
             );
         }
+    }
+
+    #[test]
+    fn sv39_runs_hello_through_page_tables_and_the_tlb() {
+        assert_eq!(
+            run(HELLO, MmuKind::Sv39, 0x1000),
+            (Outcome::Exited(7), "hello\n".into())
+        );
+        let p = assemble(HELLO, "t.s", &Options { text_base: 0 }).unwrap();
+        let config = Config {
+            mmu: MmuKind::Sv39,
+            base: 0x3000,
+            phys_mem: 1 << 22,
+            space: None,
+            tlb: None,
+        };
+        let mut m = Machine::new(&p, &config).unwrap();
+        // The code page is in a frame above --base, mapped r-x, U, A.
+        let leaf = sv39::leaf_entry(&m.mem, m.paging.as_ref().unwrap().root, 0).unwrap();
+        assert_eq!(pte::letters(leaf.pte), "vr-xu-a-", "code is r-x, accessed");
+        assert!(pte::ppn(leaf.pte) << 12 >= 0x3000);
+        let mut out = Vec::new();
+        let o = m
+            .run(1000, &mut out, &mut std::io::sink(), &mut NoObserver)
+            .unwrap();
+        assert_eq!(o, Outcome::Exited(7));
+        // Without a TLB every access walks.
+        let stats = m.paging_stats().unwrap();
+        assert_eq!(stats.tlb, None);
+        assert!(stats.walks > 8, "{stats:?}");
+    }
+
+    #[test]
+    fn sv39_sbrk_maps_whole_pages_and_a_negative_sbrk_unmaps_them() {
+        // sbrk(5000): two pages; store at the last byte; sbrk(-5000); the
+        // same store faults (the TLB entry was flushed).
+        let src = "
+            li a7, 12
+            li a0, 5000
+            ecall
+            mv s1, a0
+            li t0, 4999
+            add t0, s1, t0
+            sb zero, 0(t0)
+            li a0, -5000
+            ecall
+            sb zero, 0(t0)
+            li a7, 2
+            ecall";
+        let (outcome, _) = run(src, MmuKind::Sv39, 0x1000);
+        let Outcome::Trapped(Trap::Fault { fault, pc, .. }) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(fault.kind, crate::fault::FaultKind::PageFault);
+        assert_eq!(fault.access, Access::Write);
+        assert_eq!(pc, 0x30, "the second sb, after sbrk(-5000)");
+    }
+
+    #[test]
+    fn sv39_stack_overflow_faults_in_the_guard_page() {
+        let src = "1: addi sp, sp, -16\nsd ra, 0(sp)\nj 1b\n";
+        let p = assemble(src, "t.s", &Options { text_base: 0 }).unwrap();
+        let config = Config {
+            mmu: MmuKind::Sv39,
+            base: 0x1000,
+            phys_mem: 1 << 22,
+            space: None,
+            tlb: Some(TlbConfig::default()),
+        };
+        let mut m = Machine::new(&p, &config).unwrap();
+        let o = m
+            .run(
+                100_000,
+                &mut Vec::new(),
+                &mut std::io::sink(),
+                &mut NoObserver,
+            )
+            .unwrap();
+        let Outcome::Trapped(Trap::Fault { fault, .. }) = o else {
+            panic!("{o:?}")
+        };
+        let (lo, hi) = m.guard_page().unwrap();
+        assert_eq!((lo, hi), (0x1000, 0x2000));
+        assert_eq!(fault.va.as_u64(), hi - 16);
+        assert_eq!(fault.kind, crate::fault::FaultKind::PageFault);
+    }
+
+    #[test]
+    fn sv39_refuses_an_unaligned_base_and_runs_out_of_frames_cleanly() {
+        let p = assemble(HELLO, "t.s", &Options { text_base: 0 }).unwrap();
+        let mut config = Config {
+            mmu: MmuKind::Sv39,
+            base: 0x1234,
+            phys_mem: 1 << 22,
+            space: None,
+            tlb: None,
+        };
+        assert!(
+            Machine::new(&p, &config)
+                .unwrap_err()
+                .contains("multiple of 4 KiB")
+        );
+        // Room for the root and one more frame only.
+        config.base = (1 << 22) - 0x2000;
+        assert!(
+            Machine::new(&p, &config)
+                .unwrap_err()
+                .contains("out of physical memory")
+        );
+        // sbrk past the frames returns -1 and maps nothing.
+        config.base = (1 << 22) - 0x8000;
+        let src = "li a7, 12\nli a0, 0x10000\necall\nli a7, 2\necall";
+        let p = assemble(src, "t.s", &Options { text_base: 0 }).unwrap();
+        config.space = Some(1 << 20);
+        let mut m = Machine::new(&p, &config).unwrap();
+        let o = m
+            .run(100, &mut Vec::new(), &mut std::io::sink(), &mut NoObserver)
+            .unwrap();
+        assert_eq!(o, Outcome::Exited(-1));
+        assert_eq!(m.regions.brk, m.regions.heap_start);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! | segmentation | [`segmentation`] | `seg = top bits; offset < size ? base + offset : fault` |
 //! | paging (linear page table) | [`paging`] | `pte = table[vpn]; valid ? pfn * page_size + offset : fault` |
 //! | RISC-V Sv39 (three levels in memory) | [`sv39`] | walk `satp`'s tables in physical memory to a leaf; check U, R/W/X, A/D |
+//! | a TLB in front of any walk | [`tlb`] | hit: the cached leaf, checked again; miss: walk and fill |
 //!
 //! Every mechanism implements [`Mmu::walk`] once; [`Mmu::translate`] (the fast
 //! path, no record kept) and [`Mmu::explain`] (every step kept, for narration)
@@ -25,6 +26,7 @@ pub mod identity;
 pub mod paging;
 pub mod segmentation;
 pub mod sv39;
+pub mod tlb;
 
 pub use base::Base;
 pub use base_bounds::BaseBounds;
@@ -32,6 +34,7 @@ pub use identity::Identity;
 pub use paging::{LinearPageTable, PageTableEntry};
 pub use segmentation::{Segment, Segmentation};
 pub use sv39::{Satp, Sv39};
+pub use tlb::{Policy, Tagging, Tlb, TlbConfig, TlbEntry, TlbStats};
 
 use crate::addr::{PhysAddr, VirtAddr};
 use crate::fault::{Fault, FaultKind};
@@ -669,6 +672,24 @@ impl Mmu for AnyMmu {
             AnyMmu::Segmentation(m) => m.walk(mem, va, access, rec),
             AnyMmu::Paging(m) => m.walk(mem, va, access, rec),
             AnyMmu::Sv39(m) => m.walk(mem, va, access, rec),
+        }
+    }
+
+    #[inline(always)]
+    fn translate_span(
+        &self,
+        mem: &PhysicalMemory,
+        va: VirtAddr,
+        size: u64,
+        access: Access,
+    ) -> Result<PhysAddr, Fault> {
+        match self {
+            AnyMmu::Identity(m) => m.translate_span(mem, va, size, access),
+            AnyMmu::Base(m) => m.translate_span(mem, va, size, access),
+            AnyMmu::BaseBounds(m) => m.translate_span(mem, va, size, access),
+            AnyMmu::Segmentation(m) => m.translate_span(mem, va, size, access),
+            AnyMmu::Paging(m) => m.translate_span(mem, va, size, access),
+            AnyMmu::Sv39(m) => m.translate_span(mem, va, size, access),
         }
     }
 

@@ -27,6 +27,8 @@ mod pictures;
 mod readme;
 #[path = "it/run.rs"]
 mod run;
+#[path = "it/run_sv39.rs"]
+mod run_sv39;
 #[path = "it/scenario.rs"]
 mod scenario;
 #[path = "it/sched.rs"]

@@ -44,9 +44,14 @@ stopped it: raise that with --max-instructions); 2 bad input.")]
 pub struct Args {
     /// An assembly source (.s) or a static RISC-V ELF64 executable.
     program: PathBuf,
-    /// The MMU: identity, base, base-bounds or segmentation.
+    /// The MMU: identity, base, base-bounds, segmentation or sv39.
     #[arg(long, default_value = "base-bounds", value_name = "KIND")]
     mmu: String,
+    /// Under sv39: the TLB, ENTRIES[,WAYS[,POLICY[,TAGGING]]] (WAYS a
+    /// number, full or direct; POLICY lru, fifo, random or clock; TAGGING
+    /// asid or flush), or `off`. Default 64 entries, fully associative, LRU.
+    #[arg(long, value_name = "SPEC")]
+    tlb: Option<String>,
     /// Where the address space starts in physical memory.
     #[arg(long, value_name = "ADDR")]
     base: Option<String>,
@@ -311,11 +316,26 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         "base" => MmuKind::Base,
         "base-bounds" | "base+bounds" => MmuKind::BaseBounds,
         "segmentation" => MmuKind::Segmentation,
+        "sv39" => MmuKind::Sv39,
         other => {
             return Err(CliError::input(format!(
-                "--mmu: unknown MMU '{other}' (identity, base, base-bounds, segmentation)"
+                "--mmu: unknown MMU '{other}' (identity, base, base-bounds, segmentation, sv39)"
             )));
         }
+    };
+    let tlb = match (args.tlb.as_deref(), mmu) {
+        (Some("off" | "none"), MmuKind::Sv39) => None,
+        (Some(spec), MmuKind::Sv39) => Some(
+            crate::mmu::TlbConfig::parse(spec)
+                .map_err(|e| CliError::input(format!("--tlb {spec}: {e}")))?,
+        ),
+        (None, MmuKind::Sv39) => Some(crate::mmu::TlbConfig::default()),
+        (Some(_), _) => {
+            return Err(CliError::input(
+                "--tlb needs --mmu sv39 (the other mechanisms have no page tables to cache)",
+            ));
+        }
+        (None, _) => None,
     };
     let base = match &args.base {
         Some(b) => parse_size_arg("--base", b)?,
@@ -369,6 +389,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
         base,
         phys_mem,
         space,
+        tlb,
     };
     let mut machine = Machine::new(&program, &config)
         .map_err(|e| CliError::input(format!("{}: {e}", args.program.display())))?;
@@ -444,22 +465,26 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             line += &format!("  (cpu time {cpu:.3} s: {:.1} M instructions/s)", rate(cpu));
         }
         eprintln!("{line}");
+        if let Some(p) = machine.paging_stats() {
+            eprintln!("{}", paging_line(&p));
+        }
     }
+    let paging = machine.paging_stats().map(|p| paging_json(&p));
     // 4. Report how it ended.
     match outcome {
         Outcome::Exited(status) => {
             if args.json {
-                writeln!(
-                    out,
-                    "{}",
-                    json!({"kind": "exit", "status": status, "instructions": count})
-                )?;
+                let mut v = json!({"kind": "exit", "status": status, "instructions": count});
+                add_paging(&mut v, &paging);
+                writeln!(out, "{v}")?;
             }
             Ok((status & 0xff) as u8)
         }
         Outcome::Limit => {
             if args.json {
-                writeln!(out, "{}", json!({"kind": "limit", "instructions": count}))?;
+                let mut v = json!({"kind": "limit", "instructions": count});
+                add_paging(&mut v, &paging);
+                writeln!(out, "{v}")?;
             }
             out.flush()?;
             eprintln!(
@@ -479,10 +504,21 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
                 if let Trap::Illegal { word, .. } = trap {
                     v["instruction"] = json!(word);
                 }
+                add_paging(&mut v, &paging);
                 writeln!(out, "{v}")?;
             }
             out.flush()?;
-            eprintln!("vmlab: {trap}");
+            let in_guard = match (&trap, machine.guard_page()) {
+                (Trap::Fault { fault, .. }, Some((lo, hi))) => {
+                    (lo..hi).contains(&fault.va.as_u64())
+                }
+                _ => false,
+            };
+            if in_guard {
+                eprintln!("vmlab: {trap}: in the guard page below the stack (a stack overflow)");
+            } else {
+                eprintln!("vmlab: {trap}");
+            }
             Ok(1)
         }
         Outcome::UnknownSyscall { number, pc } => {
@@ -490,5 +526,46 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             eprintln!("vmlab: unknown system call {number} (a7) at pc {pc:#x}");
             Ok(1)
         }
+    }
+}
+
+/// `--stats` under Sv39: the TLB's counters and the walks, one line.
+fn paging_line(p: &crate::machine::PagingStats) -> String {
+    match p.tlb {
+        Some((config, t)) => format!(
+            "tlb ({config}): hits: {}  misses: {}  hit rate: {:.2} %  evictions: {}  flushes: {}  page-table walks: {}",
+            t.hits,
+            t.misses,
+            100.0 * t.hit_rate(),
+            t.evictions,
+            t.flushes,
+            p.walks
+        ),
+        None => format!("no TLB: page-table walks: {}", p.walks),
+    }
+}
+
+/// The `tlb` and `walks` fields of the final JSON record under Sv39.
+fn paging_json(p: &crate::machine::PagingStats) -> serde_json::Value {
+    let tlb = p.tlb.map(|(config, t)| {
+        json!({
+            "entries": config.entries(),
+            "ways": config.ways(),
+            "policy": config.policy.name(),
+            "tagging": config.tagging.name(),
+            "hits": t.hits,
+            "misses": t.misses,
+            "evictions": t.evictions,
+            "flushes": t.flushes,
+        })
+    });
+    json!({"tlb": tlb, "walks": p.walks})
+}
+
+/// Adds the paging fields (if any) to the final record `v`.
+fn add_paging(v: &mut serde_json::Value, paging: &Option<serde_json::Value>) {
+    if let Some(p) = paging {
+        v["tlb"] = p["tlb"].clone();
+        v["walks"] = p["walks"].clone();
     }
 }

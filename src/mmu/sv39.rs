@@ -51,10 +51,12 @@
 //! memory is an access fault ([`FaultKind::OutsidePhysicalMemory`]), a
 //! corrupted entry behaves as the hardware would.
 
+use super::tlb::{Tagging, Tlb, TlbConfig, TlbEntry};
 use super::{Access, Mmu, MmuRegisters, Mode, RegisterError, Step, StepRecorder};
 use crate::addr::{PhysAddr, VirtAddr};
 use crate::fault::{Fault, FaultKind};
 use crate::memory::PhysicalMemory;
+use std::cell::Cell;
 
 /// Bytes in a page (and in each page table).
 pub const PAGE_SIZE: u64 = 4096;
@@ -165,22 +167,67 @@ pub const fn canonical(va: u64) -> bool {
 }
 
 /// The Sv39 MMU: the `satp` register over a physical memory of `phys_size`
-/// bytes. The tables themselves are in that memory.
+/// bytes, optionally with a TLB in front of the walk. The tables themselves
+/// are in that memory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sv39 {
     satp: Satp,
     phys_size: u64,
+    tlb: Option<Tlb>,
+    /// Page-table walks so far (every translation without a TLB, every
+    /// miss with one).
+    walks: Cell<u64>,
 }
 
 impl Sv39 {
-    /// An MMU with `satp` over `phys_size` bytes of memory.
+    /// An MMU with `satp` over `phys_size` bytes of memory, without a TLB.
     ///
     /// Returns the one-line reason when the mode is not implemented.
     pub fn new(satp: Satp, phys_size: u64) -> Result<Self, String> {
         Ok(Self {
             satp: satp.check()?,
             phys_size,
+            tlb: None,
+            walks: Cell::new(0),
         })
+    }
+
+    /// The same MMU with an empty TLB shaped by `config` in front of its
+    /// walk. Translations give the same results with it as without it, as
+    /// long as the kernel flushes ([`Sv39::sfence_vma`]) after changing a
+    /// mapping.
+    pub fn with_tlb(mut self, config: TlbConfig) -> Self {
+        self.tlb = Some(Tlb::new(config));
+        self
+    }
+
+    /// The TLB, if there is one.
+    pub fn tlb(&self) -> Option<&Tlb> {
+        self.tlb.as_ref()
+    }
+
+    /// How many page-table walks translations made so far.
+    pub fn walks(&self) -> u64 {
+        self.walks.get()
+    }
+
+    /// `sfence.vma`: drops the TLB entries for `va` (all addresses when
+    /// `None`) in address space `asid` (all when `None`; global entries stay
+    /// when an ASID is named), as [`Tlb::flush`] says. A kernel calls it
+    /// after changing or removing a mapping. Privileged: from user mode it
+    /// changes nothing and returns [`RegisterError::Privileged`]. Without a
+    /// TLB there is nothing to flush.
+    pub fn sfence_vma(
+        &self,
+        mode: Mode,
+        va: Option<u64>,
+        asid: Option<u16>,
+    ) -> Result<(), RegisterError> {
+        super::require_kernel(mode)?;
+        if let Some(tlb) = &self.tlb {
+            tlb.flush(va, asid);
+        }
+        Ok(())
     }
 
     /// The `satp` register.
@@ -375,6 +422,131 @@ impl Mmu for Sv39 {
             rec.record(|| Step::Identity);
             return super::check_physical(va, access, raw, self.phys_size, rec);
         }
+        // 0. The TLB first: a hit skips the walk, never the checks.
+        let asid = self.satp.asid();
+        if let Some(tlb) = &self.tlb {
+            let tag = (tlb.config().tagging == Tagging::Asid).then_some(asid);
+            match tlb.lookup(raw, asid, access) {
+                Some(entry) => {
+                    let pa = entry.pa(raw);
+                    rec.record(|| Step::TlbLookup {
+                        vpn: raw >> PAGE_BITS,
+                        asid: tag,
+                        pfn: Some(pa >> PAGE_BITS),
+                    });
+                    if !check_leaf(entry.perms, access, rec) {
+                        return Err(fault(FaultKind::PageFault));
+                    }
+                    rec.record(|| Step::JoinFrame {
+                        pfn: pa >> PAGE_BITS,
+                        offset: raw & (PAGE_SIZE - 1),
+                        pa: Some(pa),
+                    });
+                    return super::check_physical(va, access, pa, self.phys_size, rec);
+                }
+                None => rec.record(|| Step::TlbLookup {
+                    vpn: raw >> PAGE_BITS,
+                    asid: tag,
+                    pfn: None,
+                }),
+            }
+        }
+        self.walk_tables(mem, va, access, rec)
+    }
+
+    /// Translates an access of `size` bytes with one TLB lookup (one
+    /// translation) when it stays inside one 4 KiB page, as the default
+    /// [`Mmu::translate_span`] would conclude by translating its last byte
+    /// too: inside a page every byte has the same leaf and checks.
+    #[inline(always)]
+    fn translate_span(
+        &self,
+        mem: &PhysicalMemory,
+        va: VirtAddr,
+        size: u64,
+        access: Access,
+    ) -> Result<PhysAddr, Fault> {
+        let first = va.as_u64();
+        let last = first.wrapping_add(size.max(1) - 1);
+        if last < first || first >> PAGE_BITS != last >> PAGE_BITS {
+            return self.translate_bytewise(mem, va, size, access);
+        }
+        let pa = self.translate(mem, va, access)?;
+        let pa_last = pa.as_u64() + (last - first);
+        if pa_last >= self.phys_size {
+            return Err(Fault::new(
+                VirtAddr::new(last),
+                access,
+                FaultKind::OutsidePhysicalMemory,
+            ));
+        }
+        Ok(pa)
+    }
+
+    fn registers(&self) -> MmuRegisters {
+        MmuRegisters::Satp(self.satp)
+    }
+
+    fn load_registers(&mut self, mode: Mode, regs: &MmuRegisters) -> Result<(), RegisterError> {
+        super::require_kernel(mode)?;
+        match regs {
+            MmuRegisters::Satp(satp) => {
+                self.satp = *satp;
+                if let Some(tlb) = &self.tlb {
+                    tlb.switch_address_space();
+                }
+                Ok(())
+            }
+            other => Err(RegisterError::WrongMechanism {
+                expected: "sv39",
+                got: other.mechanism(),
+            }),
+        }
+    }
+}
+
+impl Sv39 {
+    /// The default span check (every byte), for an access that crosses a
+    /// page boundary or 2^64.
+    #[cold]
+    fn translate_bytewise(
+        &self,
+        mem: &PhysicalMemory,
+        va: VirtAddr,
+        size: u64,
+        access: Access,
+    ) -> Result<PhysAddr, Fault> {
+        let pa = self.translate(mem, va, access)?;
+        if size <= 1 {
+            return Ok(pa);
+        }
+        let first = va.as_u64();
+        let Some(last) = first.checked_add(size - 1) else {
+            return Err(Fault::new(va, access, FaultKind::Overflow));
+        };
+        for byte in first + 1..=last {
+            let byte_va = VirtAddr::new(byte);
+            let got = self.translate(mem, byte_va, access)?;
+            if pa.as_u64().checked_add(byte - first) != Some(got.as_u64()) {
+                return Err(Fault::new(byte_va, access, FaultKind::Bounds));
+            }
+        }
+        Ok(pa)
+    }
+
+    /// The walk proper, after a TLB miss (or without a TLB): canonical
+    /// check, split, tables, leaf checks, and a fill of the TLB when the
+    /// translation succeeds.
+    fn walk_tables<R: StepRecorder>(
+        &self,
+        mem: &PhysicalMemory,
+        va: VirtAddr,
+        access: Access,
+        rec: &mut R,
+    ) -> Result<PhysAddr, Fault> {
+        let raw = va.as_u64();
+        let fault = |kind| Fault::new(va, access, kind);
+        self.walks.set(self.walks.get() + 1);
         // 1. Only canonical addresses exist.
         let ok = canonical(raw);
         rec.record(|| Step::CheckCanonical { ok });
@@ -402,25 +574,20 @@ impl Mmu for Sv39 {
             offset: raw & (PAGE_SIZE - 1),
             pa: Some(pa),
         });
-        super::check_physical(va, access, pa, self.phys_size, rec)
-    }
-
-    fn registers(&self) -> MmuRegisters {
-        MmuRegisters::Satp(self.satp)
-    }
-
-    fn load_registers(&mut self, mode: Mode, regs: &MmuRegisters) -> Result<(), RegisterError> {
-        super::require_kernel(mode)?;
-        match regs {
-            MmuRegisters::Satp(satp) => {
-                self.satp = *satp;
-                Ok(())
-            }
-            other => Err(RegisterError::WrongMechanism {
-                expected: "sv39",
-                got: other.mechanism(),
-            }),
+        let result = super::check_physical(va, access, pa, self.phys_size, rec);
+        // 6. Refill: the TLB keeps translations that worked.
+        if let (Some(tlb), Ok(_)) = (&self.tlb, &result) {
+            let page_bits = PAGE_BITS + INDEX_BITS * leaf.level;
+            tlb.fill(TlbEntry {
+                asid: self.satp.asid(),
+                global: leaf.pte & pte::G != 0,
+                vpn: raw >> page_bits,
+                page_bits,
+                frame: pte::ppn(leaf.pte) << PAGE_BITS,
+                perms: leaf.pte & 0xff,
+            });
         }
+        result
     }
 }
 
@@ -664,9 +831,128 @@ mod tests {
         assert_eq!(pa.as_u64(), 0x1234);
     }
 
+    #[test]
+    fn a_tlb_hit_skips_the_walk_but_not_the_checks() {
+        let (mut mem, root, mut alloc) = machine();
+        let ro = pte::R | pte::U | pte::A;
+        map(&mut mem, root, 0x1000, 0x5000, 0, ro, &mut alloc).unwrap();
+        let m = mmu(root).with_tlb(TlbConfig::default());
+        let first = m.explain(&mem, VirtAddr::new(0x1234), Access::Read);
+        let text = crate::render::translation::narrate(&first);
+        assert!(text.contains("TLB miss -> walk"), "{text}");
+        let second = m.explain(&mem, VirtAddr::new(0x1238), Access::Read);
+        let text = crate::render::translation::narrate(&second);
+        assert!(
+            text.contains("vpn 0x1, asid 1: TLB hit, frame 0x5"),
+            "{text}"
+        );
+        assert!(!text.contains("L0"), "a hit reads no entry: {text}");
+        assert_eq!(second.result.unwrap().as_u64(), 0x5238);
+        // The same page, written: the hit still checks W and faults.
+        let store = m.explain(&mem, VirtAddr::new(0x1238), Access::Write);
+        assert_eq!(store.result.unwrap_err().kind, FaultKind::PageFault);
+        let text = crate::render::translation::narrate(&store);
+        assert!(
+            text.contains("TLB hit") && text.contains("W=1: writable: NO"),
+            "{text}"
+        );
+        let stats = m.tlb().unwrap().stats();
+        assert_eq!((stats.hits, stats.misses, m.walks()), (2, 1, 1));
+    }
+
+    #[test]
+    fn sfence_vma_is_privileged_and_makes_a_remap_visible() {
+        let (mut mem, root, mut alloc) = machine();
+        map(&mut mem, root, 0x1000, 0x5000, 0, URWX, &mut alloc).unwrap();
+        let m = mmu(root).with_tlb(TlbConfig::default());
+        let read = |m: &Sv39, mem: &PhysicalMemory| {
+            m.translate(mem, VirtAddr::new(0x1000), Access::Read)
+                .map(|pa| pa.as_u64())
+        };
+        assert_eq!(read(&m, &mem), Ok(0x5000));
+        map(&mut mem, root, 0x1000, 0x9000, 0, URWX, &mut alloc).unwrap();
+        // Until the flush the TLB still holds the old frame, as hardware does.
+        assert_eq!(read(&m, &mem), Ok(0x5000));
+        assert_eq!(
+            m.sfence_vma(Mode::User, None, None),
+            Err(RegisterError::Privileged)
+        );
+        m.sfence_vma(Mode::Kernel, Some(0x1000), Some(1)).unwrap();
+        assert_eq!(read(&m, &mem), Ok(0x9000));
+    }
+
+    #[test]
+    fn an_access_inside_a_page_is_one_lookup_and_across_pages_is_checked_bytewise() {
+        let (mut mem, root, mut alloc) = machine();
+        map(&mut mem, root, 0x1000, 0x5000, 0, URWX, &mut alloc).unwrap();
+        let m = mmu(root).with_tlb(TlbConfig::default());
+        m.translate_span(&mem, VirtAddr::new(0x1ff8), 8, Access::Read)
+            .unwrap();
+        m.translate_span(&mem, VirtAddr::new(0x1ff0), 8, Access::Read)
+            .unwrap();
+        let stats = m.tlb().unwrap().stats();
+        assert_eq!((stats.hits, stats.misses), (1, 1));
+        // Straddling into the unmapped next page faults at its first byte.
+        let f = m
+            .translate_span(&mem, VirtAddr::new(0x1ffc), 8, Access::Read)
+            .unwrap_err();
+        assert_eq!((f.va.as_u64(), f.kind), (0x2000, FaultKind::PageFault));
+        let f = m
+            .translate_span(&mem, VirtAddr::new(u64::MAX - 3), 8, Access::Read)
+            .unwrap_err();
+        assert_eq!(f.kind, FaultKind::PageFault);
+    }
+
     mod properties {
         use super::*;
+        use crate::mmu::tlb::{Policy, Tagging};
         use proptest::prelude::*;
+
+        /// What a kernel does between accesses.
+        #[derive(Clone, Debug)]
+        enum Op {
+            /// An access of 1, 2, 4 or 8 bytes at page `page` + `offset`.
+            Access(u64, u64, u64, Access),
+            /// Map `page` to a frame with flags (`None`: unmap it) in the
+            /// current address space, then flush the way the last field
+            /// says.
+            Remap(u64, Option<(u64, u64)>, u8),
+            /// Switch to address space 0 or 1 (write satp).
+            Switch(usize),
+        }
+
+        const PAGES: u64 = 24;
+        /// Pages from here on are global, mapped alike in both spaces.
+        const GLOBAL_FROM: u64 = 20;
+        const SUPER_VA: u64 = 0x4000_0000;
+
+        fn op() -> impl Strategy<Value = Op> {
+            let flags = prop::sample::select(vec![
+                URWX,
+                pte::R | pte::U | pte::A,
+                pte::R | pte::W | pte::U | pte::A,
+                pte::R | pte::X | pte::U | pte::A,
+                pte::R | pte::W | pte::U,
+                pte::R | pte::A | pte::D,
+                pte::W | pte::U | pte::A | pte::D,
+            ]);
+            prop_oneof![
+                6 => (0..PAGES + 2, 0u64..4096, prop::sample::select(vec![1u64, 2, 4, 8]), crate::mmu::any_access())
+                    .prop_map(|(p, o, s, a)| Op::Access(p, o, s, a)),
+                2 => (0..PAGES, 0u64..300, flags, 0u8..3).prop_map(|(p, f, fl, h)| Op::Remap(p, Some((f, fl)), h)),
+                1 => (0..PAGES, 0u8..3).prop_map(|(p, h)| Op::Remap(p, None, h)),
+                1 => (0usize..2).prop_map(Op::Switch),
+            ]
+        }
+
+        fn va_of(page: u64) -> u64 {
+            if page >= PAGES {
+                // Inside the 2 MiB superpage.
+                SUPER_VA + (page - PAGES) * 0x8_0000
+            } else {
+                page << PAGE_BITS
+            }
+        }
 
         proptest! {
             /// Random, partly corrupted tables never panic the walk, and
@@ -686,6 +972,85 @@ mod tests {
                 let m = Sv39::new(Satp::sv39(0, 0), 1 << 20).unwrap();
                 let t = m.explain(&mem, VirtAddr::new(va), access);
                 prop_assert_eq!(t.result, m.translate(&mem, VirtAddr::new(va), access));
+            }
+
+            /// The TLB never changes a translation's result: the same
+            /// accesses, remaps, unmaps and context switches (flushing as a
+            /// kernel must) give the same answers with any TLB as without.
+            #[test]
+            fn tlb_on_and_off_give_the_same_answers(
+                entries_ways in prop::sample::select(vec![(1usize, 1usize), (4, 1), (4, 4), (8, 2), (16, 4), (64, 64)]),
+                policy in prop::sample::select(vec![Policy::Lru, Policy::Fifo, Policy::Random, Policy::Clock]),
+                flush_on_switch in any::<bool>(),
+                initial in prop::collection::vec((0..PAGES, 0u64..300), 0..30),
+                ops in prop::collection::vec(op(), 1..200),
+            ) {
+                const MEM: u64 = 1 << 20;
+                let mut mem = PhysicalMemory::new(MEM);
+                // Tables from page 240 up; roots in pages 238 and 239.
+                let mut next = 240u64;
+                let mut alloc = move || {
+                    next += 1;
+                    (next <= 256).then_some(next - 1)
+                };
+                let roots = [238u64, 239];
+                for &root in &roots {
+                    map(&mut mem, root, SUPER_VA, 0, 1, URWX, &mut alloc).unwrap();
+                    for &(page, frame) in &initial {
+                        let g = if page >= GLOBAL_FROM { pte::G } else { 0 };
+                        map(&mut mem, root, page << PAGE_BITS, frame << PAGE_BITS, 0, URWX | g, &mut alloc).unwrap();
+                    }
+                }
+                let satp = |i: usize| Satp::sv39(i as u16 + 1, roots[i]);
+                let tagging = if flush_on_switch { Tagging::FlushOnSwitch } else { Tagging::Asid };
+                let config = TlbConfig::new(entries_ways.0, entries_ways.1, policy).unwrap().with_tagging(tagging);
+                let mut with = Sv39::new(satp(0), MEM).unwrap().with_tlb(config);
+                let mut without = Sv39::new(satp(0), MEM).unwrap();
+                let mut current = 0usize;
+                for op in ops {
+                    match op {
+                        Op::Access(page, offset, size, access) => {
+                            let va = VirtAddr::new(va_of(page) + (offset & !(size - 1)));
+                            let a = with.translate_span(&mem, va, size, access);
+                            let b = without.translate_span(&mem, va, size, access);
+                            prop_assert_eq!(a, b, "{:?} {} bytes at {:#x}", access, size, va.as_u64());
+                            prop_assert_eq!(b, without.translate_bytewise(&mem, va, size, access));
+                            let t = with.explain(&mem, va, access);
+                            prop_assert_eq!(t.result, without.translate(&mem, va, access));
+                        }
+                        Op::Remap(page, new, how) => {
+                            let va = page << PAGE_BITS;
+                            let global = page >= GLOBAL_FROM;
+                            let g = if global { pte::G } else { 0 };
+                            // A global page changes in every address space.
+                            let spaces: &[u64] = if global { &roots } else { &roots[current..=current] };
+                            for &root in spaces {
+                                match new {
+                                    Some((frame, flags)) => {
+                                        map(&mut mem, root, va, frame << PAGE_BITS, 0, flags | g, &mut alloc).unwrap();
+                                    }
+                                    None => {
+                                        if let Some(leaf) = leaf_entry(&mem, root, va) {
+                                            mem.write_le(PhysAddr::new(leaf.entry_pa), 8, 0).unwrap();
+                                        }
+                                    }
+                                }
+                            }
+                            let asid = Some(satp(current).asid());
+                            match (how, global) {
+                                (0, _) => with.sfence_vma(Mode::Kernel, None, None),
+                                (1, _) | (2, true) => with.sfence_vma(Mode::Kernel, Some(va), None),
+                                _ => with.sfence_vma(Mode::Kernel, Some(va), asid),
+                            }.unwrap();
+                        }
+                        Op::Switch(i) => {
+                            current = i;
+                            let regs = MmuRegisters::Satp(satp(i));
+                            with.load_registers(Mode::Kernel, &regs).unwrap();
+                            without.load_registers(Mode::Kernel, &regs).unwrap();
+                        }
+                    }
+                }
             }
         }
     }

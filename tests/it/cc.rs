@@ -284,3 +284,22 @@ fn an_output_that_is_the_source_is_refused() {
     );
     std::fs::remove_file(source).unwrap();
 }
+
+#[test]
+fn stacktest_and_arraytest_run_under_sv39_page_tables() {
+    if !have_gcc("stacktest_and_arraytest_run_under_sv39_page_tables") {
+        return;
+    }
+    let dir = fresh_dir("cc-sv39");
+    let stack = compile(&root().join("examples/xv6/stacktest.c"), &dir, "stacktest");
+    let run = vmlab(&["run", stack.to_str().unwrap(), "--mmu", "sv39"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    check_stacktest(&run.stdout);
+    let array = compile(&root().join("examples/xv6/arraytest.c"), &dir, "arraytest");
+    let run = vmlab(&["run", array.to_str().unwrap(), "--mmu", "sv39"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    check_arraytest(&run.stdout);
+    // xv6's layout: the heap starts on the page above the stack page.
+    assert_eq!(addresses(&run.stdout)[0] % 4096, 0, "{}", run.stdout);
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -179,7 +179,7 @@ fn c_programs_behave_as_under_qemu() {
             assert_eq!(place, &patched[..], "{name}: {r:?}");
         }
         let qemu = Command::new("qemu-riscv64").arg(&elf).output().unwrap();
-        for mmu in ["identity", "base-bounds"] {
+        for mmu in ["identity", "base-bounds", "sv39"] {
             let ours = vmlab(&["run", elf.to_str().unwrap(), "--mmu", mmu]);
             assert_eq!(
                 ours.stdout.as_bytes(),
