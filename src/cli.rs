@@ -10,6 +10,7 @@ pub mod asm;
 pub mod cc;
 pub mod heap;
 pub mod malloc;
+pub mod multilevel;
 pub mod ostep;
 pub mod paging;
 pub mod relocation;
@@ -74,6 +75,10 @@ pub enum Command {
     /// problems.
     #[command(name = "paging-linear-translate", visible_alias = "paging")]
     Paging(paging::Args),
+    /// OSTEP paging-multilevel-translate.py drop-in: two-level page-table
+    /// homework problems (address and value, or fault).
+    #[command(name = "paging-multilevel-translate")]
+    PagingMultilevel(multilevel::Args),
     /// Replay an address trace (text, binary, Valgrind lackey) through an
     /// MMU at memory speed and count what it did.
     Trace(trace::Args),
@@ -120,6 +125,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
         Command::Relocation(args) => relocation::run(args, out),
         Command::Segmentation(args) => segmentation::run(args, out),
         Command::Paging(args) => paging::run(args, out),
+        Command::PagingMultilevel(args) => multilevel::run(args, out),
         Command::Trace(args) => trace::run(args, out),
         #[cfg(feature = "native")]
         Command::Web(args) => web::run(args, out),

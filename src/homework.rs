@@ -2,6 +2,7 @@
 //! original Python simulators, byte for byte, with CPython-exact randomness.
 
 pub mod lines;
+pub mod multilevel;
 pub mod paging;
 pub mod pyconv;
 pub mod pyrandom;

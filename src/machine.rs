@@ -719,6 +719,7 @@ impl Machine {
                 AnyMmu::Segmentation(m) => self.cpu.run(m, &mut self.mem, left, tracer),
                 AnyMmu::Paging(m) => self.cpu.run(m, &mut self.mem, left, tracer),
                 AnyMmu::Sv39(m) => self.cpu.run(m, &mut self.mem, left, tracer),
+                AnyMmu::MultiLevel(m) => self.cpu.run(m, &mut self.mem, left, tracer),
             };
             match exit {
                 Exit::Budget => return Ok(Outcome::Limit),

@@ -10,6 +10,7 @@
 //! | base + bounds | [`base_bounds`] | `va < bounds ? base + va : fault` |
 //! | segmentation | [`segmentation`] | `seg = top bits; offset < size ? base + offset : fault` |
 //! | paging (linear page table) | [`paging`] | `pte = table[vpn]; valid ? pfn * page_size + offset : fault` |
+//! | multi-level tables for teaching (levels, page size, entry format configurable) | [`multilevel`] | walk the tables from the page-directory base in physical memory; check valid, R/W/X |
 //! | RISC-V Sv39 (three levels in memory) | [`sv39`] | walk `satp`'s tables in physical memory to a leaf; check U, R/W/X, A/D |
 //! | a TLB in front of any walk | [`tlb`] | hit: the cached leaf, checked again; miss: walk and fill |
 //!
@@ -23,6 +24,7 @@
 pub mod base;
 pub mod base_bounds;
 pub mod identity;
+pub mod multilevel;
 pub mod paging;
 pub mod segmentation;
 pub mod sv39;
@@ -31,6 +33,7 @@ pub mod tlb;
 pub use base::Base;
 pub use base_bounds::BaseBounds;
 pub use identity::Identity;
+pub use multilevel::{EntryFormat, Layout, MultiLevel};
 pub use paging::{LinearPageTable, PageTableEntry};
 pub use segmentation::{Segment, Segmentation};
 pub use sv39::{Satp, Sv39};
@@ -384,6 +387,12 @@ pub enum MmuRegisters {
     },
     /// Sv39's `satp`: mode, ASID and the root table's page.
     Satp(Satp),
+    /// A multi-level table's page-directory base register: the physical
+    /// address of the root table.
+    PageDirectoryBase {
+        /// The root table's physical address.
+        root: u64,
+    },
 }
 
 /// Why loading MMU registers failed.
@@ -427,6 +436,7 @@ impl MmuRegisters {
             MmuRegisters::Segments(_) => "segmentation",
             MmuRegisters::PageTable { .. } => "paging",
             MmuRegisters::Satp(_) => "sv39",
+            MmuRegisters::PageDirectoryBase { .. } => "multilevel",
         }
     }
 }
@@ -643,6 +653,8 @@ pub enum AnyMmu {
     Paging(LinearPageTable),
     /// RISC-V Sv39: three levels of tables in physical memory.
     Sv39(Sv39),
+    /// Multi-level tables for teaching, in physical memory.
+    MultiLevel(MultiLevel),
 }
 
 impl Mmu for AnyMmu {
@@ -654,6 +666,7 @@ impl Mmu for AnyMmu {
             AnyMmu::Segmentation(m) => m.mechanism(),
             AnyMmu::Paging(m) => m.mechanism(),
             AnyMmu::Sv39(m) => m.mechanism(),
+            AnyMmu::MultiLevel(m) => m.mechanism(),
         }
     }
 
@@ -672,6 +685,7 @@ impl Mmu for AnyMmu {
             AnyMmu::Segmentation(m) => m.walk(mem, va, access, rec),
             AnyMmu::Paging(m) => m.walk(mem, va, access, rec),
             AnyMmu::Sv39(m) => m.walk(mem, va, access, rec),
+            AnyMmu::MultiLevel(m) => m.walk(mem, va, access, rec),
         }
     }
 
@@ -690,6 +704,7 @@ impl Mmu for AnyMmu {
             AnyMmu::Segmentation(m) => m.translate_span(mem, va, size, access),
             AnyMmu::Paging(m) => m.translate_span(mem, va, size, access),
             AnyMmu::Sv39(m) => m.translate_span(mem, va, size, access),
+            AnyMmu::MultiLevel(m) => m.translate_span(mem, va, size, access),
         }
     }
 
@@ -702,6 +717,7 @@ impl Mmu for AnyMmu {
             AnyMmu::Segmentation(m) => m.one_piece(first, last),
             AnyMmu::Paging(m) => m.one_piece(first, last),
             AnyMmu::Sv39(m) => m.one_piece(first, last),
+            AnyMmu::MultiLevel(m) => m.one_piece(first, last),
         }
     }
 
@@ -713,6 +729,7 @@ impl Mmu for AnyMmu {
             AnyMmu::Segmentation(m) => m.registers(),
             AnyMmu::Paging(m) => m.registers(),
             AnyMmu::Sv39(m) => m.registers(),
+            AnyMmu::MultiLevel(m) => m.registers(),
         }
     }
 
@@ -724,6 +741,7 @@ impl Mmu for AnyMmu {
             AnyMmu::Segmentation(m) => m.load_registers(mode, regs),
             AnyMmu::Paging(m) => m.load_registers(mode, regs),
             AnyMmu::Sv39(m) => m.load_registers(mode, regs),
+            AnyMmu::MultiLevel(m) => m.load_registers(mode, regs),
         }
     }
 }

@@ -191,6 +191,7 @@ pub fn replay(
         // A trace replays without the machine's memory: Sv39's tables are
         // not there, and every reference faults as unmapped.
         AnyMmu::Sv39(m) => replay_with(m, input, opts, sinks),
+        AnyMmu::MultiLevel(m) => replay_with(m, input, opts, sinks),
     }
 }
 

@@ -15,6 +15,8 @@ mod kernel;
 mod limits;
 #[path = "it/ostep_alloc.rs"]
 mod ostep_alloc;
+#[path = "it/ostep_multilevel.rs"]
+mod ostep_multilevel;
 #[path = "it/ostep_quiz.rs"]
 mod ostep_quiz;
 #[path = "it/ostep_translation.rs"]

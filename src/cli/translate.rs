@@ -290,5 +290,19 @@ pub(crate) fn describe(mmu: &AnyMmu) -> String {
             m.satp().root_ppn(),
             Size::new(m.phys_size())
         ),
+        AnyMmu::MultiLevel(m) => {
+            let l = m.layout();
+            let bits: Vec<String> = l.index_bits().iter().map(u32::to_string).collect();
+            format!(
+                "multi-level page table: {}-bit addresses = index bits {} + {} offset bits, page size {}, {}-byte entries, root table at PA {:#x}, physical memory {}",
+                l.va_bits(),
+                bits.join(" + "),
+                l.page_bits(),
+                Size::new(l.page_size()),
+                l.entry().size,
+                m.root(),
+                Size::new(m.phys_size())
+            )
+        }
     }
 }

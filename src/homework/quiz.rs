@@ -2,7 +2,8 @@
 //! problem, reads the student's answer, says right or wrong with a one-line
 //! explanation, and ends with a score.
 //!
-//! An answer is a physical address (decimal, or hex with `0x`) or a word
+//! An answer is a physical address (decimal, or hex with `0x`), an address
+//! and the value loaded (for `paging-multilevel-translate`), or a word
 //! saying the access traps (`violation`, `segfault`, `fault`, `invalid`, ...).
 //! Input may be a terminal or a pipe; end of input ends the quiz with the
 //! score so far.
@@ -14,6 +15,14 @@ use std::io::{self, BufRead, Write};
 pub enum Expected {
     /// The access succeeds at this physical address.
     Address(u64),
+    /// The access succeeds at this physical address and loads this value
+    /// (both must be given).
+    AddressValue {
+        /// The physical address.
+        pa: u64,
+        /// The value loaded.
+        value: u64,
+    },
     /// The access traps to the OS.
     Fault,
 }
@@ -35,6 +44,8 @@ pub struct Question {
 pub enum Given {
     /// A number: a physical address.
     Address(u64),
+    /// Two numbers: a physical address and the value loaded from it.
+    AddressValue(u64, u64),
     /// A word meaning "this traps".
     Fault,
     /// Neither (kept to echo back).
@@ -60,16 +71,30 @@ const FAULT_WORDS: &[&str] = &[
     "x",
 ];
 
-/// Reads one answer: a number (`12848`, `0x3230`) or a fault word, in any
-/// case, surrounding spaces ignored.
-pub fn parse_answer(text: &str) -> Given {
-    let t = text.trim().to_ascii_lowercase();
-    let number = match t.strip_prefix("0x") {
+/// One number: decimal, or hex with `0x`.
+fn parse_number(t: &str) -> Option<u64> {
+    match t.strip_prefix("0x") {
         Some(hex) if !hex.is_empty() => u64::from_str_radix(hex, 16).ok(),
         _ => t.parse::<u64>().ok(),
-    };
-    if let Some(n) = number {
+    }
+}
+
+/// Reads one answer: a number (`12848`, `0x3230`), two numbers (an address
+/// and a value: `0x6bc 0x08`, `1724, 8`, `0x6bc -> 8`) or a fault word, in
+/// any case, surrounding spaces ignored.
+pub fn parse_answer(text: &str) -> Given {
+    let t = text.trim().to_ascii_lowercase();
+    if let Some(n) = parse_number(&t) {
         return Given::Address(n);
+    }
+    let parts: Vec<&str> = t
+        .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
+        .filter(|p| !p.is_empty() && *p != "->")
+        .collect();
+    if let [a, v] = parts[..]
+        && let (Some(a), Some(v)) = (parse_number(a), parse_number(v))
+    {
+        return Given::AddressValue(a, v);
     }
     let words: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
     if FAULT_WORDS.contains(&words.as_str()) {
@@ -80,8 +105,14 @@ pub fn parse_answer(text: &str) -> Given {
 
 /// Whether `given` is the `expected` answer.
 pub fn is_right(given: &Given, expected: Expected) -> bool {
-    matches!((given, expected), (Given::Fault, Expected::Fault))
-        || matches!((given, expected), (Given::Address(a), Expected::Address(b)) if *a == b)
+    match (given, expected) {
+        (Given::Fault, Expected::Fault) => true,
+        (Given::Address(a), Expected::Address(b)) => *a == b,
+        (Given::AddressValue(a, v), Expected::AddressValue { pa, value }) => {
+            *a == pa && *v == value
+        }
+        _ => false,
+    }
 }
 
 /// The tally of a quiz.
@@ -137,7 +168,13 @@ pub fn run(
                 Given::Unclear(t) => format!(
                     "wrong (did not understand '{t}': answer with an address like 12848 or 0x3230, or 'violation')"
                 ),
+                Given::Address(a) if matches!(q.expected, Expected::AddressValue { .. }) => {
+                    format!("wrong (you said {a} = {a:#x}; give the value loaded too)")
+                }
                 Given::Address(a) => format!("wrong (you said {a} = {a:#x})"),
+                Given::AddressValue(a, v) => {
+                    format!("wrong (you said {a} = {a:#x}, value {v} = {v:#x})")
+                }
                 Given::Fault => "wrong (you said it faults)".to_string(),
             }
         };
@@ -173,6 +210,35 @@ mod tests {
         assert_eq!(parse_answer("INVALID"), Given::Fault);
         assert_eq!(parse_answer("maybe"), Given::Unclear("maybe".into()));
         assert_eq!(parse_answer(""), Given::Unclear(String::new()));
+        assert_eq!(parse_answer("0x6bc 0x08"), Given::AddressValue(0x6bc, 8));
+        assert_eq!(parse_answer("1724, 8"), Given::AddressValue(1724, 8));
+        assert_eq!(parse_answer("0x6BC -> 0x8"), Given::AddressValue(0x6bc, 8));
+        assert_eq!(
+            parse_answer("0x6bc 8 9"),
+            Given::Unclear("0x6bc 8 9".into())
+        );
+    }
+
+    #[test]
+    fn an_address_and_value_question_needs_both() {
+        let expected = Expected::AddressValue {
+            pa: 0x6bc,
+            value: 8,
+        };
+        assert!(is_right(&Given::AddressValue(0x6bc, 8), expected));
+        assert!(!is_right(&Given::AddressValue(0x6bc, 9), expected));
+        assert!(!is_right(&Given::Address(0x6bc), expected));
+        let mut out = Vec::new();
+        run(
+            vec![q(expected)],
+            1,
+            &mut "0x6bc\n".as_bytes(),
+            true,
+            &mut out,
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("give the value loaded too"), "{text}");
     }
 
     #[test]

@@ -329,7 +329,10 @@ impl Kernel {
                     }
                 }
                 // The kernel places no paged processes yet: nothing to relocate.
-                MmuRegisters::None | MmuRegisters::PageTable { .. } | MmuRegisters::Satp(_) => {}
+                MmuRegisters::None
+                | MmuRegisters::PageTable { .. }
+                | MmuRegisters::Satp(_)
+                | MmuRegisters::PageDirectoryBase { .. } => {}
             }
             if q == pid {
                 self.emit(Event::Move {

@@ -1214,7 +1214,9 @@ pub fn registers_view(regs: &MmuRegisters) -> RegistersView {
         satp: None,
     };
     match regs {
-        MmuRegisters::None | MmuRegisters::PageTable { .. } => {}
+        MmuRegisters::None
+        | MmuRegisters::PageTable { .. }
+        | MmuRegisters::PageDirectoryBase { .. } => {}
         MmuRegisters::Satp(satp) => v.satp = Some(satp.0),
         MmuRegisters::Base { base } => v.base = Some(*base),
         MmuRegisters::BaseBounds { base, bounds } => {

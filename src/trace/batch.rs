@@ -101,6 +101,8 @@ impl Mechanism for crate::mmu::LinearPageTable {}
 
 impl Mechanism for crate::mmu::Sv39 {}
 
+impl Mechanism for crate::mmu::MultiLevel {}
+
 impl Mechanism for Base {}
 
 impl Mechanism for BaseBounds {

@@ -111,11 +111,14 @@ pub fn assert_text_eq(expected: &str, actual: &str) {
 /// once, each with the lines that differ and stderr.
 #[track_caller]
 pub fn golden(sim: &str, at_least: usize) {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/ostep-public.jsonl"
-    );
-    let text = std::fs::read_to_string(path).expect("fixture file");
+    golden_in("ostep-public.jsonl", sim, at_least);
+}
+
+/// [`golden`] for the cases recorded in `tests/fixtures/FIXTURE`.
+#[track_caller]
+pub fn golden_in(fixture: &str, sim: &str, at_least: usize) {
+    let path = format!("{}/tests/fixtures/{fixture}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect("fixture file");
     let mut cases = 0;
     let mut failures = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
