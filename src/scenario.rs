@@ -109,9 +109,16 @@ struct MachineToml {
     /// Paging: address-space identifiers (else the TLB is flushed).
     #[serde(default)]
     asid: bool,
+    /// Paging: the TLB, `ENTRIES[,WAYS[,POLICY]]` or `off` (default 64
+    /// entries, fully associative, LRU).
+    tlb: Option<Spanned<String>>,
     /// Paging: the same workload with these numbers of frames.
     #[serde(default)]
     compare_frames: Vec<Spanned<u64>>,
+    /// Paging: the same workload with the TLB's other tagging (ASIDs or
+    /// flushes).
+    #[serde(default)]
+    compare_asid: bool,
 }
 
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,6 +259,8 @@ pub struct Scenario {
     /// Paging: numbers of frames to run the same workload with, for
     /// comparison (Belady's anomaly).
     pub compare_frames: Vec<u64>,
+    /// Paging: run the same workload with the other TLB tagging.
+    pub compare_asid: bool,
 }
 
 /// Where the text came from, for error messages.
@@ -689,6 +698,7 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
         timer,
         max_events,
         compare_frames,
+        compare_asid: m.compare_asid,
     })
 }
 
@@ -715,7 +725,9 @@ fn paging_config(
             ("seed", m.seed.is_some()),
             ("swap", m.swap),
             ("asid", m.asid),
+            ("tlb", m.tlb.is_some()),
             ("compare_frames", !m.compare_frames.is_empty()),
+            ("compare_asid", m.compare_asid),
         ];
         if let Some((field, _)) = given.iter().find(|(_, g)| *g) {
             return Err(src.err(
@@ -788,6 +800,24 @@ fn paging_config(
     pc.seed = m.seed.unwrap_or(0);
     pc.swap = m.swap;
     pc.asid = m.asid;
+    pc.tlb = match &m.tlb {
+        None => Some(crate::mmu::tlb::TlbConfig::default()),
+        Some(t) if t.get_ref().trim() == "off" => None,
+        Some(t) => {
+            let text = t.get_ref().trim();
+            if text.split(',').count() > 3 {
+                return Err(src.err(
+                    t.span(),
+                    "machine.tlb",
+                    "ENTRIES[,WAYS[,POLICY]] or off (tagging follows machine.asid)",
+                ));
+            }
+            Some(
+                crate::mmu::tlb::TlbConfig::parse(text)
+                    .map_err(|e| src.err(t.span(), "machine.tlb", e))?,
+            )
+        }
+    };
     m.compare_frames
         .iter()
         .map(|f| check_frames(*f.get_ref(), f.span()))
@@ -964,6 +994,7 @@ pub fn run_streaming(sc: &Scenario, sink: &mut dyn FnMut(Event) -> bool) -> bool
     // The main run's cost, for the comparison.
     let mut cost: Option<Event> = None;
     let mut faults: Option<(&'static str, u64, u64)> = None;
+    let mut tlb: Option<Event> = None;
     let main = run_under(sc, sc.config.strategy, &mut |e: Event| {
         if let Event::PagingSummary {
             policy,
@@ -973,6 +1004,9 @@ pub fn run_streaming(sc: &Scenario, sink: &mut dyn FnMut(Event) -> bool) -> bool
         } = e
         {
             faults = Some((policy, frames, page_faults));
+        }
+        if matches!(e, Event::TlbSummary { .. }) {
+            tlb = Some(e.clone());
         }
         if matches!(e, Event::Cost { .. }) {
             cost = Some(e.clone());
@@ -1011,6 +1045,49 @@ pub fn run_streaming(sc: &Scenario, sink: &mut dyn FnMut(Event) -> bool) -> bool
                 if !sink(e) {
                     return false;
                 }
+            }
+        }
+    }
+    if let (
+        true,
+        Some(Event::TlbSummary {
+            tagging,
+            misses,
+            hit_rate,
+            flushes,
+            ..
+        }),
+    ) = (sc.compare_asid, tlb)
+    {
+        let mut other = sc.clone();
+        other.config.paging.asid = !sc.config.paging.asid;
+        let mut theirs = None;
+        let _ = run_under(&other, sc.config.strategy, &mut |e: Event| {
+            if matches!(e, Event::TlbSummary { .. }) {
+                theirs = Some(e);
+            }
+            true
+        });
+        if let Some(Event::TlbSummary {
+            tagging: other_tagging,
+            misses: other_misses,
+            hit_rate: other_hit_rate,
+            flushes: other_flushes,
+            ..
+        }) = theirs
+        {
+            let e = Event::TlbCompare {
+                tagging,
+                misses,
+                hit_rate,
+                flushes,
+                other_tagging,
+                other_misses,
+                other_hit_rate,
+                other_flushes,
+            };
+            if !sink(e) {
+                return false;
             }
         }
     }

@@ -47,6 +47,9 @@ pub struct AccessRecord {
     /// The region of the process's address space the address lies in
     /// (`code`, `data`, `heap`, `stack`, `none`).
     pub region: &'static str,
+    /// Paging with a TLB: `hit`, or `miss` (the walk read the tables).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tlb: Option<&'static str>,
     /// The byte read or written (absent for fetches and faults).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<u64>,
@@ -435,6 +438,48 @@ pub enum Event {
         zero_fills: u64,
         /// Bytes of mapped pages no region uses, over all processes.
         internal_fragmentation: u64,
+    },
+    /// The TLB's totals (paging with a TLB).
+    TlbSummary {
+        /// Entries.
+        entries: u64,
+        /// Ways per set (entries: fully associative, 1: direct-mapped).
+        ways: u64,
+        /// Replacement in a full set.
+        policy: &'static str,
+        /// `asid` (entries tagged, kept across a switch) or `flush`.
+        tagging: &'static str,
+        /// Lookups that found the page.
+        hits: u64,
+        /// Lookups that walked the tables.
+        misses: u64,
+        /// Entries replaced in a full set.
+        evictions: u64,
+        /// Flushes (context switches without ASIDs, sfence.vma).
+        flushes: u64,
+        /// `hits / (hits + misses)`.
+        hit_rate: f64,
+        /// Page-table walks made.
+        walks: u64,
+    },
+    /// The same workload with the TLB's other tagging.
+    TlbCompare {
+        /// This run's tagging (`asid` or `flush`).
+        tagging: &'static str,
+        /// Its TLB misses.
+        misses: u64,
+        /// Its hit rate.
+        hit_rate: f64,
+        /// Its flushes.
+        flushes: u64,
+        /// The other run's tagging.
+        other_tagging: &'static str,
+        /// Its TLB misses.
+        other_misses: u64,
+        /// Its hit rate.
+        other_hit_rate: f64,
+        /// Its flushes.
+        other_flushes: u64,
     },
     /// The same workload with another number of frames.
     FramesCompare {

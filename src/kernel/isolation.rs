@@ -359,6 +359,12 @@ fn check_paging(w: &PagedWorkload) -> Result<u64, String> {
         PolicyName::Random,
     ][w.policy];
     config.paging.seed = 7;
+    // A small TLB, tagged or flushed: an eviction must also reach it.
+    config.paging.tlb = Some(
+        crate::mmu::tlb::TlbConfig::new(4, 2, crate::mmu::tlb::Policy::Lru)
+            .map_err(|e| e.to_string())?,
+    );
+    config.paging.asid = w.sizes.len() % 2 == 0;
     let mut k = Kernel::boot(config)?;
     let mut pids = Vec::new();
     for (i, &(code, heap, stack)) in w.sizes.iter().enumerate() {

@@ -141,6 +141,9 @@ pub struct PagingConfig {
     pub future: Option<NextUse>,
     /// Record the page references (for a later OPT run).
     pub record: bool,
+    /// The TLB in front of the walk (`None`: no TLB). Its tagging follows
+    /// `asid`.
+    pub tlb: Option<crate::mmu::tlb::TlbConfig>,
 }
 
 /// What demand paging has counted.
@@ -351,7 +354,16 @@ impl Paging {
             PolicyName::Opt => Policy::Opt(pc.future.clone().unwrap_or_default()),
         };
         let replacer = Replacer::new(policy, frames).map_err(|e| e.to_string())?;
-        let mmu = AnyMmu::Sv39(Sv39::new(Satp(0), config.memory)?);
+        let mut sv39 = Sv39::new(Satp(0), config.memory)?;
+        if let Some(tlb) = pc.tlb {
+            let tagging = if pc.asid {
+                crate::mmu::tlb::Tagging::Asid
+            } else {
+                crate::mmu::tlb::Tagging::FlushOnSwitch
+            };
+            sv39 = sv39.with_tlb(tlb.with_tagging(tagging));
+        }
+        let mmu = AnyMmu::Sv39(sv39);
         Ok((
             mmu,
             Paging {
@@ -580,6 +592,31 @@ impl Kernel {
         Ok(())
     }
 
+    /// `sfence.vma` for page `vpn` of `pid`: the TLB forgets the mapping
+    /// the kernel just removed (else a hit would still reach the frame).
+    fn flush_page(&self, pid: Pid, vpn: u64) {
+        let pg = self.pg();
+        let asid = if pg.config.asid { pid as u16 } else { 0 };
+        if let AnyMmu::Sv39(m) = &self.mmu {
+            let _ = m.sfence_vma(
+                crate::mmu::Mode::Kernel,
+                Some(vpn * pg.page_size()),
+                Some(asid),
+            );
+        }
+    }
+
+    /// The TLB's hits and misses so far (zeros without a TLB).
+    pub(crate) fn tlb_counts(&self) -> (u64, u64) {
+        match &self.mmu {
+            AnyMmu::Sv39(m) => m.tlb().map_or((0, 0), |t| {
+                let s = t.stats();
+                (s.hits, s.misses)
+            }),
+            _ => (0, 0),
+        }
+    }
+
     /// Clears the leaf entry of `vpn` in `pid`'s table (the page is no
     /// longer mapped; the walk faults).
     fn clear_entry(&mut self, pid: Pid, vpn: u64) {
@@ -595,6 +632,7 @@ impl Kernel {
                 .memory
                 .write_le(PhysAddr::new(leaf.entry_pa), sv39::PTE_SIZE as usize, 0);
         }
+        self.flush_page(pid, vpn);
     }
 
     /// The trap handler's paging part, for a fault of `pid`: a page of the
@@ -706,14 +744,8 @@ impl Kernel {
             .get_mut(&owner)
             .and_then(|s| s.resident.remove(&vpn))
             .unwrap_or(0);
-        // The entry first, so that no walk finds the frame any more.
-        if let Some(space) = self.pg().spaces.get(&owner) {
-            if let Some(leaf) = sv39::leaf_entry(&self.memory, space.root, vpn * ps) {
-                let _ =
-                    self.memory
-                        .write_le(PhysAddr::new(leaf.entry_pa), sv39::PTE_SIZE as usize, 0);
-            }
-        }
+        // The entry first, so that no walk (nor the TLB) finds the frame.
+        self.clear_entry(owner, vpn);
         if dirty {
             let mut bytes = vec![0u8; ps as usize];
             let _ = self.memory.read(PhysAddr::new(frame * ps), &mut bytes);
@@ -1029,6 +1061,30 @@ impl Kernel {
     /// The paging totals: references, faults and their rate, evictions,
     /// write-backs, and internal fragmentation (each process's, at its exit
     /// or now).
+    pub fn tlb_summary(&self) -> Option<Event> {
+        self.paging.as_ref()?;
+        let AnyMmu::Sv39(m) = &self.mmu else {
+            return None;
+        };
+        let t = m.tlb()?;
+        let c = t.config();
+        let s = t.stats();
+        Some(Event::TlbSummary {
+            entries: c.entries() as u64,
+            ways: c.ways() as u64,
+            policy: c.policy.name(),
+            tagging: c.tagging.name(),
+            hits: s.hits,
+            misses: s.misses,
+            evictions: s.evictions,
+            flushes: s.flushes,
+            hit_rate: s.hit_rate(),
+            walks: m.walks(),
+        })
+    }
+
+    /// The paging totals: references, faults and their rate, evictions,
+    /// write-backs, and internal fragmentation.
     pub fn paging_summary(&self) -> Option<Event> {
         let pg = self.paging.as_ref()?;
         let ps = pg.page_size();

@@ -195,6 +195,9 @@ pub struct Kernel {
     pub events_overflowed: bool,
     /// The paging strategy's frames, page tables and swap area.
     pub paging: Option<super::paging::Paging>,
+    /// The TLB's verdict on the access being recorded (`user_access`
+    /// sets it, `record_access` takes it).
+    pending_tlb: Option<&'static str>,
 }
 
 impl Kernel {
@@ -250,6 +253,7 @@ impl Kernel {
             event_cap: usize::MAX,
             events_overflowed: false,
             paging,
+            pending_tlb: None,
             config,
         };
         k.emit(Event::Machine {
@@ -848,9 +852,18 @@ impl Kernel {
         // more frames at once than there are would restart forever.
         let mut restarts = 0;
         loop {
+            let tlb_before = self.tlb_counts();
             let result = self
                 .mmu
                 .translate_span(&self.memory, VirtAddr::new(va), size, access);
+            let tlb_after = self.tlb_counts();
+            self.pending_tlb = if tlb_after.1 > tlb_before.1 {
+                Some("miss")
+            } else if tlb_after.0 > tlb_before.0 {
+                Some("hit")
+            } else {
+                None
+            };
             let result = result.and_then(|pa| {
                 let fits = pa
                     .as_u64()
@@ -928,6 +941,7 @@ impl Kernel {
             segment: segment.map(|s| s.0),
             offset: segment.map(|s| s.1),
             region: self.region_name(pid, va),
+            tlb: self.pending_tlb.take(),
             value: None,
             size,
         };
@@ -1148,6 +1162,9 @@ impl Kernel {
             self.emit(e);
         }
         if let Some(e) = self.paging_summary() {
+            self.emit(e);
+        }
+        if let Some(e) = self.tlb_summary() {
             self.emit(e);
         }
         let c = self.cost_event();

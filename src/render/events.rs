@@ -118,6 +118,11 @@ impl Narrator {
         if r.region != "none" {
             let _ = write!(line, " [{}]", r.region);
         }
+        match r.tlb {
+            Some("hit") => line.push_str(" TLB hit"),
+            Some(_) => line.push_str(" TLB miss -> walk"),
+            None => {}
+        }
         match (r.pa, r.fault) {
             (Some(pa), _) => {
                 let _ = write!(line, " -> PA {}", addr(pa));
@@ -580,6 +585,64 @@ impl Narrator {
                 counted(*evictions, "eviction", "evictions"),
                 counted(*writebacks, "page", "pages"),
             ),
+            Event::TlbSummary {
+                entries,
+                ways,
+                policy,
+                tagging,
+                hits,
+                misses,
+                flushes,
+                hit_rate,
+                walks,
+                ..
+            } => writeln!(
+                s,
+                "  TLB ({entries} entries, {}, {policy}, {}): {hits} hits, {misses} misses (hit rate {:.1}%), {}, {}",
+                if ways == entries {
+                    "fully associative".to_string()
+                } else if *ways == 1 {
+                    "direct-mapped".to_string()
+                } else {
+                    format!("{ways}-way")
+                },
+                if *tagging == "asid" {
+                    "ASID-tagged"
+                } else {
+                    "flushed at each switch"
+                },
+                hit_rate * 100.0,
+                counted(*flushes, "flush", "flushes"),
+                counted(*walks, "page-table walk", "page-table walks"),
+            ),
+            Event::TlbCompare {
+                tagging,
+                misses,
+                hit_rate,
+                flushes,
+                other_tagging,
+                other_misses,
+                other_hit_rate,
+                other_flushes,
+            } => {
+                let name = |t: &str| {
+                    if t == "asid" {
+                        "with ASIDs"
+                    } else {
+                        "without ASIDs (flush at each switch)"
+                    }
+                };
+                writeln!(
+                    s,
+                    "  the same workload's TLB: {} {misses} misses (hit rate {:.1}%, {}), {} {other_misses} misses (hit rate {:.1}%, {})",
+                    name(tagging),
+                    hit_rate * 100.0,
+                    counted(*flushes, "flush", "flushes"),
+                    name(other_tagging),
+                    other_hit_rate * 100.0,
+                    counted(*other_flushes, "flush", "flushes"),
+                )
+            }
             Event::FramesCompare {
                 policy,
                 frames,

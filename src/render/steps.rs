@@ -316,6 +316,8 @@ pub fn kind(e: &Event) -> &'static str {
         Event::PageOut { .. } => "page-out",
         Event::PagingSummary { .. } => "paging-summary",
         Event::FramesCompare { .. } => "frames-compare",
+        Event::TlbSummary { .. } => "tlb-summary",
+        Event::TlbCompare { .. } => "tlb-compare",
         Event::CostTable { .. } => "cost-table",
         Event::ProcessSummary { .. } => "process-summary",
         Event::Compare { .. } => "compare",

@@ -43,6 +43,7 @@ pub const ALL: &[Builtin] = &[
     builtin!("uniprogramming"),
     builtin!("paging-xv6-guard"),
     builtin!("paging-sbrk"),
+    builtin!("paging-asid"),
     builtin!("paging-vs-segmentation"),
     builtin!("paging-belady"),
     builtin!("paging-thrashing"),

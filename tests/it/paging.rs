@@ -283,9 +283,47 @@ fn a_context_switch_loads_satp_and_flushes_or_keeps_the_tlb() {
 }
 
 #[test]
+fn asids_keep_the_tlb_across_switches_and_flushing_empties_it() {
+    let ev = run_json("paging-asid");
+    let loads = kinds(&ev, "load");
+    assert_eq!(loads.len(), 16);
+    assert!(
+        loads.iter().all(|l| l["tlb"] == "miss"),
+        "every load misses"
+    );
+    let flushes = kinds(&ev, "context-switch")
+        .iter()
+        .filter(|e| e["step"] == "flush-tlb")
+        .count();
+    assert_eq!(flushes, 7, "one per switch");
+    let tlb = &kinds(&ev, "tlb-summary")[0];
+    assert_eq!(
+        (tlb["hits"].as_u64(), tlb["misses"].as_u64()),
+        (Some(0), Some(16))
+    );
+    let cmp = &kinds(&ev, "tlb-compare")[0];
+    assert_eq!(cmp["tagging"], "flush");
+    assert_eq!(cmp["other_tagging"], "asid");
+    assert_eq!(cmp["other_misses"], 4);
+    assert_eq!(cmp["other_hit_rate"].as_f64(), Some(0.75));
+    let t = text("paging-asid");
+    assert!(t.contains("switch A -> B: no ASIDs: flush the TLB"), "{t}");
+    assert!(
+        t.contains("A: load 16 (0x10) TLB miss -> walk -> PA 0x8010"),
+        "{t}"
+    );
+    assert!(
+        t.contains("with ASIDs 4 misses (hit rate 75.0%, 0 flushes)"),
+        "{t}"
+    );
+}
+
+#[test]
 fn bad_paging_fields_name_the_field_and_place() {
     let base = "[machine]\nmemory = \"64k\"\nos_size = \"16k\"\nstrategy = \"paging\"\n";
-    let cases: [(&str, &[&str]); 7] = [
+    let cases: [(&str, &[&str]); 9] = [
+        ("tlb = \"0\"\n", &["bad.toml:5:7", "machine.tlb", "0"]),
+        ("tlb = \"6,4\"\n", &["bad.toml:5:7", "machine.tlb"]),
         (
             "page_size = 3000\n",
             &["bad.toml:5:13", "machine.page_size", "not a power of two"],
