@@ -119,6 +119,8 @@ struct MachineToml {
     /// flushes).
     #[serde(default)]
     compare_asid: bool,
+    /// Paging: the same workload with another page-table format.
+    compare_page_table: Option<crate::kernel::paging::PageTableKind>,
 }
 
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,6 +263,8 @@ pub struct Scenario {
     pub compare_frames: Vec<u64>,
     /// Paging: run the same workload with the other TLB tagging.
     pub compare_asid: bool,
+    /// Paging: run the same workload with this page-table format.
+    pub compare_page_table: Option<crate::kernel::paging::PageTableKind>,
 }
 
 /// Where the text came from, for error messages.
@@ -472,8 +476,10 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
         let parts =
             sizes.code as u128 + sizes.data as u128 + sizes.heap as u128 + sizes.stack as u128;
         let want = (sizes.total.unwrap_or(0) as u128).max(parts);
-        // Demand paging runs a process larger than memory.
-        let swapped = m.strategy == Strategy::Paging && m.swap;
+        // Paging maps only the pages of the regions (a sparse space may be
+        // far larger than memory), and demand paging runs a process larger
+        // than memory: the loader says whether the pages fit.
+        let swapped = m.strategy == Strategy::Paging;
         if want > user as u128 && !swapped {
             return Err(src.err(
                 p.name.span(),
@@ -699,6 +705,7 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
         max_events,
         compare_frames,
         compare_asid: m.compare_asid,
+        compare_page_table: m.compare_page_table,
     })
 }
 
@@ -728,6 +735,7 @@ fn paging_config(
             ("tlb", m.tlb.is_some()),
             ("compare_frames", !m.compare_frames.is_empty()),
             ("compare_asid", m.compare_asid),
+            ("compare_page_table", m.compare_page_table.is_some()),
         ];
         if let Some((field, _)) = given.iter().find(|(_, g)| *g) {
             return Err(src.err(
@@ -740,24 +748,17 @@ fn paging_config(
     }
     let pc = &mut config.paging;
     pc.table = m.page_table.unwrap_or_default();
-    let ps = pc.table.page_size();
-    if let Some(n) = &m.page_size {
-        let size = src.num(n, "machine.page_size")?;
-        if !size.is_power_of_two() {
-            return Err(src.err(
-                n.span(),
-                "machine.page_size",
-                format!("{size} bytes is not a power of two"),
-            ));
-        }
-        if size != ps {
-            return Err(src.err(
-                n.span(),
-                "machine.page_size",
-                format!("{} pages are {ps} bytes, not {size}", pc.table.name()),
-            ));
-        }
-    }
+    pc.page_size = src.opt(&m.page_size, "machine.page_size")?;
+    pc.va_bits = m.va_bits;
+    let format =
+        crate::kernel::paging::Format::new(pc.table, pc.va_bits, pc.page_size).map_err(|e| {
+            let (span, field) = match &m.page_size {
+                Some(n) => (n.span(), "machine.page_size"),
+                None => (m.memory.span(), "machine.va_bits"),
+            };
+            src.err(span, field, e)
+        })?;
+    let ps = format.page_size();
     let at_memory = m.memory.span();
     if memory % ps != 0 {
         return Err(src.err(
@@ -773,6 +774,17 @@ fn paging_config(
             "machine.os_size",
             format!(
                 "{os_size} bytes: under paging the OS region holds the page tables, so it must be a whole number (at least 1) of {ps}-byte frames"
+            ),
+        ));
+    }
+    if format.root_bytes() > os_size {
+        return Err(src.err(
+            os_span,
+            "machine.os_size",
+            format!(
+                "the OS region ({os_size} bytes) cannot hold one {} root table of {} bytes",
+                format.name(),
+                format.root_bytes()
             ),
         ));
     }
@@ -995,6 +1007,7 @@ pub fn run_streaming(sc: &Scenario, sink: &mut dyn FnMut(Event) -> bool) -> bool
     let mut cost: Option<Event> = None;
     let mut faults: Option<(&'static str, u64, u64)> = None;
     let mut tlb: Option<Event> = None;
+    let mut tables: Option<(&'static str, u64)> = None;
     let main = run_under(sc, sc.config.strategy, &mut |e: Event| {
         if let Event::PagingSummary {
             policy,
@@ -1007,6 +1020,14 @@ pub fn run_streaming(sc: &Scenario, sink: &mut dyn FnMut(Event) -> bool) -> bool
         }
         if matches!(e, Event::TlbSummary { .. }) {
             tlb = Some(e.clone());
+        }
+        if let Event::PagingSummary {
+            table,
+            page_table_bytes,
+            ..
+        } = e
+        {
+            tables = Some((table, page_table_bytes));
         }
         if matches!(e, Event::Cost { .. }) {
             cost = Some(e.clone());
@@ -1045,6 +1066,33 @@ pub fn run_streaming(sc: &Scenario, sink: &mut dyn FnMut(Event) -> bool) -> bool
                 if !sink(e) {
                     return false;
                 }
+            }
+        }
+    }
+    if let (Some(kind), Some((table, page_table_bytes))) = (sc.compare_page_table, tables) {
+        let mut other = sc.clone();
+        other.config.paging.table = kind;
+        let mut theirs = None;
+        let _ = run_under(&other, sc.config.strategy, &mut |e: Event| {
+            if let Event::PagingSummary {
+                table,
+                page_table_bytes,
+                ..
+            } = e
+            {
+                theirs = Some((table, page_table_bytes));
+            }
+            true
+        });
+        if let Some((other_table, other_page_table_bytes)) = theirs {
+            let e = Event::TableCompare {
+                table,
+                page_table_bytes,
+                other_table,
+                other_page_table_bytes,
+            };
+            if !sink(e) {
+                return false;
             }
         }
     }

@@ -107,6 +107,10 @@ pub struct RegistersView {
     /// Paging: the `satp` register (mode, ASID, root table's page).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub satp: Option<u64>,
+    /// Paging with the teaching tables: the page-directory base register
+    /// (the root table's physical address).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_directory: Option<u64>,
 }
 
 /// One segment-table entry as a record.
@@ -356,10 +360,12 @@ pub enum Event {
     TablePage {
         /// The process.
         pid: Pid,
-        /// The frame number.
+        /// The (first) frame number.
         frame: u64,
         /// Its physical address.
         pa: u64,
+        /// The table's bytes (a page, or more for a large linear table).
+        bytes: u64,
     },
     /// Paging: a virtual page was mapped to a frame.
     MapPage {
@@ -416,6 +422,8 @@ pub enum Event {
     PagingSummary {
         /// The page-table format.
         table: &'static str,
+        /// Bytes of page tables over all processes.
+        page_table_bytes: u64,
         /// The replacement policy.
         policy: &'static str,
         /// Bytes per page.
@@ -480,6 +488,17 @@ pub enum Event {
         other_hit_rate: f64,
         /// Its flushes.
         other_flushes: u64,
+    },
+    /// The same workload with another page-table format.
+    TableCompare {
+        /// This run's format.
+        table: &'static str,
+        /// Its page tables' bytes, over all processes.
+        page_table_bytes: u64,
+        /// The other run's format.
+        other_table: &'static str,
+        /// Its page tables' bytes.
+        other_page_table_bytes: u64,
     },
     /// The same workload with another number of frames.
     FramesCompare {

@@ -143,6 +143,29 @@ impl Frames {
         Ok(f)
     }
 
+    /// Takes `n` contiguous kernel frames for one page table of `pid` (a
+    /// table larger than a page, such as a linear table, needs several):
+    /// the lowest free one when `n` is 1, else the first `n` frames never
+    /// handed out. Returns the first frame.
+    ///
+    /// Fails when the OS region has no such run left.
+    pub fn alloc_tables(&mut self, pid: Pid, n: u64) -> Result<u64, FrameError> {
+        if n <= 1 {
+            return self.alloc_table(pid);
+        }
+        let pool = &mut self.kernel;
+        let end = pool.first + pool.count;
+        if pool.next_fresh.checked_add(n).is_none_or(|e| e > end) {
+            return Err(FrameError::Exhausted(pool.name, pool.count));
+        }
+        let first = pool.next_fresh;
+        pool.next_fresh += n;
+        for f in first..first + n {
+            self.owners.insert(f, FrameOwner::PageTable { pid });
+        }
+        Ok(first)
+    }
+
     /// Takes the lowest free user frame for virtual page `vpn` of `pid`.
     ///
     /// Fails when every user frame is taken.

@@ -53,6 +53,7 @@ use super::swap::SwapArea;
 use super::system::{Kernel, KernelConfig};
 use crate::addr::PhysAddr;
 use crate::fault::{Fault, FaultKind};
+use crate::mmu::multilevel::{self, Layout, MultiLevel};
 use crate::mmu::sv39::{self, Satp, Sv39, pte};
 use crate::mmu::{Access, AnyMmu, MmuRegisters, Perms};
 use std::collections::BTreeMap;
@@ -64,6 +65,12 @@ pub enum PageTableKind {
     /// RISC-V Sv39: 4 KiB pages, three levels of 512 entries.
     #[default]
     Sv39,
+    /// The teaching multi-level table with one level: a linear page table
+    /// (`va_bits`, `page_size` configurable; four-byte entries).
+    Linear,
+    /// The teaching multi-level table with two levels: a page directory
+    /// and page tables (the index bits split in two halves).
+    TwoLevel,
 }
 
 impl PageTableKind {
@@ -71,21 +78,100 @@ impl PageTableKind {
     pub const fn name(self) -> &'static str {
         match self {
             PageTableKind::Sv39 => "sv39",
+            PageTableKind::Linear => "linear",
+            PageTableKind::TwoLevel => "two-level",
+        }
+    }
+}
+
+/// The table format a paging kernel builds, with its geometry.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Format {
+    /// Sv39 (4 KiB pages).
+    Sv39,
+    /// The teaching multi-level table.
+    Multi(Layout),
+}
+
+impl Format {
+    /// The format `kind` with `va_bits`-bit addresses and `page_size`-byte
+    /// pages (both only for the teaching tables; defaults 32 and 4096).
+    ///
+    /// Fails with the one-line reason: a page size not a power of two (or
+    /// not 4096 under Sv39), widths that leave no index bits.
+    pub fn new(
+        kind: PageTableKind,
+        va_bits: Option<u32>,
+        page_size: Option<u64>,
+    ) -> Result<Format, String> {
+        let ps = page_size.unwrap_or(sv39::PAGE_SIZE);
+        if !ps.is_power_of_two() {
+            return Err(format!("a page size of {ps} bytes is not a power of two"));
+        }
+        let levels = match kind {
+            PageTableKind::Sv39 => {
+                if ps != sv39::PAGE_SIZE {
+                    return Err(format!("sv39 pages are 4096 bytes, not {ps}"));
+                }
+                if va_bits.is_some_and(|b| b != 39) {
+                    return Err("sv39 addresses have 39 bits".into());
+                }
+                return Ok(Format::Sv39);
+            }
+            PageTableKind::Linear => 1,
+            PageTableKind::TwoLevel => 2,
+        };
+        let va_bits = va_bits.unwrap_or(32);
+        let page_bits = ps.trailing_zeros();
+        let n = va_bits.checked_sub(page_bits).filter(|&n| n >= levels).ok_or_else(|| {
+            format!("{va_bits}-bit addresses with {ps}-byte pages leave no index bits for {levels} level(s)")
+        })?;
+        let bits = if levels == 1 {
+            vec![n]
+        } else {
+            vec![n.div_ceil(2), n / 2]
+        };
+        let entry = if va_bits <= 32 {
+            multilevel::EntryFormat::WORD32
+        } else {
+            multilevel::EntryFormat::WORD64
+        };
+        Layout::new(va_bits, ps, bits, entry)
+            .map(Format::Multi)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Format::Sv39 => "sv39",
+            Format::Multi(l) if l.levels() == 1 => "linear",
+            Format::Multi(_) => "two-level",
         }
     }
 
-    /// The page size it uses.
-    pub const fn page_size(self) -> u64 {
+    /// Bytes per page.
+    pub fn page_size(&self) -> u64 {
         match self {
-            PageTableKind::Sv39 => sv39::PAGE_SIZE,
+            Format::Sv39 => sv39::PAGE_SIZE,
+            Format::Multi(l) => l.page_size(),
         }
     }
 
     /// One past the highest user virtual address (Sv39: the lower half of
-    /// the canonical space, 2^38).
-    pub const fn va_limit(self) -> u64 {
+    /// the canonical space, 2^38; the teaching tables: 2^va_bits).
+    pub fn va_limit(&self) -> u64 {
         match self {
-            PageTableKind::Sv39 => 1 << 38,
+            Format::Sv39 => 1 << 38,
+            Format::Multi(l) => 1u64.checked_shl(l.va_bits()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// Bytes of the root table.
+    pub fn root_bytes(&self) -> u64 {
+        match self {
+            Format::Sv39 => sv39::PAGE_SIZE,
+            Format::Multi(l) => l.table_bytes(0),
         }
     }
 }
@@ -125,6 +211,10 @@ impl PolicyName {
 pub struct PagingConfig {
     /// The page-table format.
     pub table: PageTableKind,
+    /// Address bits (teaching tables only; default 32).
+    pub va_bits: Option<u32>,
+    /// Page size (teaching tables only; default 4096).
+    pub page_size: Option<u64>,
     /// Frames for user pages (default: all of user memory).
     pub frames: Option<u64>,
     /// The replacement policy (demand paging).
@@ -179,6 +269,10 @@ pub struct PageSpace {
 pub struct Paging {
     /// The settings.
     pub config: PagingConfig,
+    /// The table format.
+    pub format: Format,
+    /// Bytes of page tables each process had (at its exit for the dead).
+    pub table_bytes: BTreeMap<Pid, u64>,
     /// The frame table.
     pub frames: Frames,
     /// The replacement policy over the user frames.
@@ -320,7 +414,16 @@ impl Paging {
     /// number of pages, no frame for user pages, more frames than memory.
     pub fn boot(config: &KernelConfig) -> Result<(AnyMmu, Paging), String> {
         let pc = &config.paging;
-        let ps = pc.table.page_size();
+        let format = Format::new(pc.table, pc.va_bits, pc.page_size)?;
+        let ps = format.page_size();
+        if format.root_bytes() > config.os_size {
+            return Err(format!(
+                "os_size: the OS region ({} bytes) cannot hold one {} root table of {} bytes",
+                config.os_size,
+                format.name(),
+                format.root_bytes()
+            ));
+        }
         if config.memory % ps != 0 {
             return Err(format!(
                 "memory: {} bytes is not a whole number of {ps}-byte pages",
@@ -354,20 +457,34 @@ impl Paging {
             PolicyName::Opt => Policy::Opt(pc.future.clone().unwrap_or_default()),
         };
         let replacer = Replacer::new(policy, frames).map_err(|e| e.to_string())?;
-        let mut sv39 = Sv39::new(Satp(0), config.memory)?;
-        if let Some(tlb) = pc.tlb {
-            let tagging = if pc.asid {
-                crate::mmu::tlb::Tagging::Asid
-            } else {
-                crate::mmu::tlb::Tagging::FlushOnSwitch
-            };
-            sv39 = sv39.with_tlb(tlb.with_tagging(tagging));
-        }
-        let mmu = AnyMmu::Sv39(sv39);
+        let mmu = match &format {
+            Format::Sv39 => {
+                let mut sv39 = Sv39::new(Satp(0), config.memory)?;
+                if let Some(tlb) = pc.tlb {
+                    let tagging = if pc.asid {
+                        crate::mmu::tlb::Tagging::Asid
+                    } else {
+                        crate::mmu::tlb::Tagging::FlushOnSwitch
+                    };
+                    sv39 = sv39.with_tlb(tlb.with_tagging(tagging));
+                }
+                AnyMmu::Sv39(sv39)
+            }
+            Format::Multi(layout) => {
+                let mut m =
+                    MultiLevel::new(layout.clone(), 0, config.memory).map_err(|e| e.to_string())?;
+                if let Some(tlb) = pc.tlb {
+                    m = m.with_tlb(tlb);
+                }
+                AnyMmu::MultiLevel(m)
+            }
+        };
         Ok((
             mmu,
             Paging {
                 config: pc.clone(),
+                format,
+                table_bytes: BTreeMap::new(),
                 frames: Frames::new(ps, os_frames, frames),
                 replacer,
                 spaces: BTreeMap::new(),
@@ -417,31 +534,32 @@ impl Kernel {
     ) -> Result<MmuRegisters, (String, u64)> {
         let pg = self.pg();
         let ps = pg.page_size();
-        let limit = pg.config.table.va_limit();
+        let limit = pg.format.va_limit();
         if space.size > limit {
             return Err((
                 format!(
                     "an address space of {:#x} bytes does not fit {}'s user addresses [0, {limit:#x})",
                     space.size,
-                    pg.config.table.name()
+                    pg.format.name()
                 ),
                 space.size,
             ));
         }
+        let root_frames = pg.format.root_bytes().div_ceil(ps);
         let swap = pg.config.swap;
         let asid = if pg.config.asid { pid as u16 } else { 0 };
         // Phase 2: the root table, from the kernel's frames.
         let root = self
             .pg_mut()
             .frames
-            .alloc_table(pid)
+            .alloc_tables(pid, root_frames)
             .map_err(|e| (format!("{e}: the OS region holds the page tables"), ps))?;
-        let _ = self.memory.zero(PhysAddr::new(root * ps), ps);
+        let _ = self.memory.zero(PhysAddr::new(root * ps), root_frames * ps);
         self.pg_mut().spaces.insert(
             pid,
             PageSpace {
                 root,
-                tables: vec![root],
+                tables: (root..root + root_frames).collect(),
                 resident: BTreeMap::new(),
             },
         );
@@ -449,6 +567,7 @@ impl Kernel {
             pid,
             frame: root,
             pa: root * ps,
+            bytes: root_frames * ps,
         });
         // Phase 3: every page of every region (without swap).
         if !swap {
@@ -483,7 +602,10 @@ impl Kernel {
                 }
             }
         }
-        Ok(MmuRegisters::Satp(Satp::sv39(asid, root)))
+        Ok(match self.pg().format {
+            Format::Sv39 => MmuRegisters::Satp(Satp::sv39(asid, root)),
+            Format::Multi(_) => MmuRegisters::PageDirectoryBase { root: root * ps },
+        })
     }
 
     /// Emits the loader's mapping events held back until the spawn event.
@@ -561,32 +683,57 @@ impl Kernel {
         let mut new_tables = Vec::new();
         let va = vpn.checked_mul(ps).ok_or("page number overflows")?;
         let pa = frame.checked_mul(ps).ok_or("frame number overflows")?;
-        sv39::map(
-            memory,
-            space.root,
-            va,
-            pa,
-            0,
-            leaf_flags(perms),
-            &mut || {
-                let f = frames.alloc_table(pid).ok()?;
-                tables.push(f);
-                new_tables.push(f);
-                Some(f)
-            },
-        )
-        .map_err(|e| match e {
-            sv39::MapError::OutOfMemory => {
-                "no free page-table frame: the OS region holds the page tables".to_string()
+        let no_table = "no free page-table frame: the OS region holds the page tables";
+        match &pg.format {
+            Format::Sv39 => {
+                sv39::map(
+                    memory,
+                    space.root,
+                    va,
+                    pa,
+                    0,
+                    leaf_flags(perms),
+                    &mut || {
+                        let f = frames.alloc_table(pid).ok()?;
+                        tables.push(f);
+                        new_tables.push((f, 1));
+                        Some(f)
+                    },
+                )
+                .map_err(|e| match e {
+                    sv39::MapError::OutOfMemory => no_table.to_string(),
+                    e => e.to_string(),
+                })?;
             }
-            e => e.to_string(),
-        })?;
+            Format::Multi(layout) => {
+                multilevel::map(
+                    memory,
+                    layout,
+                    space.root * ps,
+                    va,
+                    frame,
+                    perms,
+                    &mut |bytes| {
+                        let n = bytes.div_ceil(ps);
+                        let f = frames.alloc_tables(pid, n).ok()?;
+                        tables.extend(f..f + n);
+                        new_tables.push((f, n));
+                        Some(f)
+                    },
+                )
+                .map_err(|e| match e {
+                    multilevel::MapError::OutOfMemory => no_table.to_string(),
+                    e => e.to_string(),
+                })?;
+            }
+        }
         space.resident.insert(vpn, frame);
-        for f in new_tables {
+        for (f, n) in new_tables {
             pg.pending.push(Event::TablePage {
                 pid,
                 frame: f,
                 pa: f * ps,
+                bytes: n * ps,
             });
         }
         Ok(())
@@ -597,24 +744,29 @@ impl Kernel {
     fn flush_page(&self, pid: Pid, vpn: u64) {
         let pg = self.pg();
         let asid = if pg.config.asid { pid as u16 } else { 0 };
-        if let AnyMmu::Sv39(m) = &self.mmu {
-            let _ = m.sfence_vma(
-                crate::mmu::Mode::Kernel,
-                Some(vpn * pg.page_size()),
-                Some(asid),
-            );
+        let va = vpn * pg.page_size();
+        match &self.mmu {
+            AnyMmu::Sv39(m) => {
+                let _ = m.sfence_vma(crate::mmu::Mode::Kernel, Some(va), Some(asid));
+            }
+            AnyMmu::MultiLevel(m) => {
+                let _ = m.flush_tlb(crate::mmu::Mode::Kernel, Some(va));
+            }
+            _ => {}
         }
     }
 
     /// The TLB's hits and misses so far (zeros without a TLB).
     pub(crate) fn tlb_counts(&self) -> (u64, u64) {
-        match &self.mmu {
-            AnyMmu::Sv39(m) => m.tlb().map_or((0, 0), |t| {
-                let s = t.stats();
-                (s.hits, s.misses)
-            }),
-            _ => (0, 0),
-        }
+        let tlb = match &self.mmu {
+            AnyMmu::Sv39(m) => m.tlb(),
+            AnyMmu::MultiLevel(m) => m.tlb(),
+            _ => None,
+        };
+        tlb.map_or((0, 0), |t| {
+            let s = t.stats();
+            (s.hits, s.misses)
+        })
     }
 
     /// Clears the leaf entry of `vpn` in `pid`'s table (the page is no
@@ -627,10 +779,21 @@ impl Kernel {
         let Some(space) = pg.spaces.get(&pid) else {
             return;
         };
-        if let Some(leaf) = sv39::leaf_entry(&self.memory, space.root, vpn * ps) {
-            let _ = self
-                .memory
-                .write_le(PhysAddr::new(leaf.entry_pa), sv39::PTE_SIZE as usize, 0);
+        match &pg.format {
+            Format::Sv39 => {
+                if let Some(leaf) = sv39::leaf_entry(&self.memory, space.root, vpn * ps) {
+                    let _ = self.memory.write_le(
+                        PhysAddr::new(leaf.entry_pa),
+                        sv39::PTE_SIZE as usize,
+                        0,
+                    );
+                }
+            }
+            Format::Multi(layout) => {
+                let layout = layout.clone();
+                let root = space.root * ps;
+                multilevel::unmap(&mut self.memory, &layout, root, vpn * ps);
+            }
         }
         self.flush_page(pid, vpn);
     }
@@ -807,7 +970,7 @@ impl Kernel {
         new_size: u64,
     ) -> Result<&'static str, String> {
         let ps = self.pg().page_size();
-        let top = self.pg().config.table.va_limit();
+        let top = self.pg().format.va_limit();
         let old_end = heap_start + old_size;
         let new_end = heap_start
             .checked_add(new_size)
@@ -914,6 +1077,7 @@ impl Kernel {
             return;
         };
         pg.fragmentation.insert(pid, frag);
+        pg.table_bytes.insert(pid, space.tables.len() as u64 * ps);
         for (vpn, frame) in space.resident {
             pg.frames.release(frame, pid);
             if pg.config.swap {
@@ -1063,10 +1227,14 @@ impl Kernel {
     /// or now).
     pub fn tlb_summary(&self) -> Option<Event> {
         self.paging.as_ref()?;
-        let AnyMmu::Sv39(m) = &self.mmu else {
-            return None;
+        let (t, walks) = match &self.mmu {
+            AnyMmu::Sv39(m) => (m.tlb()?, m.walks()),
+            AnyMmu::MultiLevel(m) => {
+                let t = m.tlb()?;
+                (t, t.stats().misses)
+            }
+            _ => return None,
         };
-        let t = m.tlb()?;
         let c = t.config();
         let s = t.stats();
         Some(Event::TlbSummary {
@@ -1079,8 +1247,22 @@ impl Kernel {
             evictions: s.evictions,
             flushes: s.flushes,
             hit_rate: s.hit_rate(),
-            walks: m.walks(),
+            walks,
         })
+    }
+
+    /// Bytes of page tables over all processes (each live one's now, each
+    /// dead one's at its exit).
+    pub fn page_table_bytes(&self) -> u64 {
+        let Some(pg) = self.paging.as_ref() else {
+            return 0;
+        };
+        let ps = pg.page_size();
+        let mut bytes = pg.table_bytes.clone();
+        for (pid, space) in &pg.spaces {
+            bytes.insert(*pid, space.tables.len() as u64 * ps);
+        }
+        bytes.values().sum()
     }
 
     /// The paging totals: references, faults and their rate, evictions,
@@ -1094,7 +1276,8 @@ impl Kernel {
         }
         let s = pg.stats;
         Some(Event::PagingSummary {
-            table: pg.config.table.name(),
+            table: pg.format.name(),
+            page_table_bytes: self.page_table_bytes(),
             policy: pg.config.policy.name(),
             page_size: ps,
             frames: pg.frames.user_frames(),

@@ -1229,11 +1229,11 @@ pub fn registers_view(regs: &MmuRegisters) -> RegistersView {
         bounds: None,
         segments: Vec::new(),
         satp: None,
+        page_directory: None,
     };
     match regs {
-        MmuRegisters::None
-        | MmuRegisters::PageTable { .. }
-        | MmuRegisters::PageDirectoryBase { .. } => {}
+        MmuRegisters::None | MmuRegisters::PageTable { .. } => {}
+        MmuRegisters::PageDirectoryBase { root } => v.page_directory = Some(*root),
         MmuRegisters::Satp(satp) => v.satp = Some(satp.0),
         MmuRegisters::Base { base } => v.base = Some(*base),
         MmuRegisters::BaseBounds { base, bounds } => {

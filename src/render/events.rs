@@ -61,6 +61,9 @@ struct Narrator {
 }
 
 fn regs(r: &RegistersView) -> String {
+    if let Some(root) = r.page_directory {
+        return format!("page-directory base register = PA {root:#x} (the root table)");
+    }
     if let Some(satp) = r.satp {
         let s = crate::mmu::Satp(satp);
         return format!(
@@ -222,7 +225,8 @@ impl Narrator {
                     .iter()
                     .map(|b| format!("{} at PA [{:#x}, {:#x})", b.what, b.start, b.start + b.size))
                     .collect();
-                let placed = if placed.is_empty() && registers.satp.is_some() {
+                let paged = registers.satp.is_some() || registers.page_directory.is_some();
+                let placed = if placed.is_empty() && paged {
                     "its pages go to frames one by one (a page table, no contiguous block)"
                         .to_string()
                 } else {
@@ -504,9 +508,14 @@ impl Narrator {
                     "    free {free_total} bytes in frames anywhere (no external fragmentation); internal fragmentation {frag} bytes (unused ends of pages)"
                 )
             }
-            Event::TablePage { pid, frame, pa } => writeln!(
+            Event::TablePage {
+                pid,
+                frame,
+                pa,
+                bytes,
+            } => writeln!(
                 s,
-                "  OS takes frame {frame} (PA {pa:#x}) for a page table of {}",
+                "  OS takes frame {frame} (PA {pa:#x}, {bytes} bytes) for a page table of {}",
                 self.name(*pid)
             ),
             Event::MapPage {
@@ -565,6 +574,7 @@ impl Narrator {
             ),
             Event::PagingSummary {
                 table,
+                page_table_bytes,
                 policy,
                 page_size,
                 frames,
@@ -578,7 +588,7 @@ impl Narrator {
                 internal_fragmentation,
             } => writeln!(
                 s,
-                "  paging ({table}, {page_size}-byte pages, {frames} frames, {policy}): {} to pages, {} (fault rate {:.1}%: {disk_reads} from swap, {zero_fills} zero-filled), {}, {} written back; internal fragmentation {internal_fragmentation} bytes",
+                "  paging ({table}, {page_size}-byte pages, {frames} frames, {policy}): {} to pages, {} (fault rate {:.1}%: {disk_reads} from swap, {zero_fills} zero-filled), {}, {} written back; internal fragmentation {internal_fragmentation} bytes; page tables {page_table_bytes} bytes",
                 counted(*references, "reference", "references"),
                 counted(*page_faults, "page fault", "page faults"),
                 fault_rate * 100.0,
@@ -643,6 +653,15 @@ impl Narrator {
                     counted(*other_flushes, "flush", "flushes"),
                 )
             }
+            Event::TableCompare {
+                table,
+                page_table_bytes,
+                other_table,
+                other_page_table_bytes,
+            } => writeln!(
+                s,
+                "  the same processes' page tables: {table} {page_table_bytes} bytes, {other_table} {other_page_table_bytes} bytes"
+            ),
             Event::FramesCompare {
                 policy,
                 frames,

@@ -318,6 +318,7 @@ pub fn kind(e: &Event) -> &'static str {
         Event::FramesCompare { .. } => "frames-compare",
         Event::TlbSummary { .. } => "tlb-summary",
         Event::TlbCompare { .. } => "tlb-compare",
+        Event::TableCompare { .. } => "table-compare",
         Event::CostTable { .. } => "cost-table",
         Event::ProcessSummary { .. } => "process-summary",
         Event::Compare { .. } => "compare",

@@ -44,6 +44,8 @@ pub const ALL: &[Builtin] = &[
     builtin!("paging-xv6-guard"),
     builtin!("paging-sbrk"),
     builtin!("paging-asid"),
+    builtin!("paging-tlb-array"),
+    builtin!("paging-table-size"),
     builtin!("paging-vs-segmentation"),
     builtin!("paging-belady"),
     builtin!("paging-thrashing"),

@@ -319,9 +319,65 @@ fn asids_keep_the_tlb_across_switches_and_flushing_empties_it() {
 }
 
 #[test]
+fn the_tlb_on_an_array_walk_hits_70_percent_with_16_byte_pages() {
+    let ev = run_json("paging-tlb-array");
+    let verdicts: Vec<&str> = kinds(&ev, "load")
+        .iter()
+        .map(|e| e["tlb"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            "miss", "hit", "hit", "miss", "hit", "hit", "hit", "miss", "hit", "hit"
+        ]
+    );
+    let vas: Vec<u64> = kinds(&ev, "load")
+        .iter()
+        .map(|e| e["va"].as_u64().unwrap())
+        .collect();
+    assert_eq!(vas, (0..10).map(|i| 100 + 4 * i).collect::<Vec<u64>>());
+    let tlb = &kinds(&ev, "tlb-summary")[0];
+    assert_eq!(tlb["hits"], 7);
+    assert_eq!(tlb["misses"], 3);
+    assert_eq!(tlb["hit_rate"].as_f64(), Some(0.7));
+    let s = summary(&ev);
+    assert_eq!(
+        (s["table"].as_str(), s["page_size"].as_u64()),
+        (Some("two-level"), Some(16))
+    );
+    let t = text("paging-tlb-array");
+    assert!(t.contains("P: load 112 (0x70) TLB miss -> walk"), "{t}");
+    assert!(t.contains("7 hits, 3 misses (hit rate 70.0%)"), "{t}");
+}
+
+#[test]
+fn a_linear_table_costs_4_mib_per_process_and_a_two_level_one_12_kib() {
+    let ev = run_json("paging-table-size");
+    let roots: Vec<u64> = kinds(&ev, "table-page")
+        .iter()
+        .map(|e| e["bytes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(roots, [4 << 20, 4 << 20]);
+    let s = summary(&ev);
+    assert_eq!(s["table"], "linear");
+    assert_eq!(s["page_table_bytes"], 8 << 20);
+    let loads = kinds(&ev, "load");
+    assert_eq!(loads.len(), 2);
+    assert!(loads.iter().all(|l| l.get("pa").is_some()), "{loads:?}");
+    let cmp = &kinds(&ev, "table-compare")[0];
+    assert_eq!(cmp["other_table"], "two-level");
+    assert_eq!(cmp["other_page_table_bytes"], 2 * 3 * 4096);
+    let t = text("paging-table-size");
+    assert!(
+        t.contains("the same processes' page tables: linear 8388608 bytes, two-level 24576 bytes"),
+        "{t}"
+    );
+}
+
+#[test]
 fn bad_paging_fields_name_the_field_and_place() {
     let base = "[machine]\nmemory = \"64k\"\nos_size = \"16k\"\nstrategy = \"paging\"\n";
-    let cases: [(&str, &[&str]); 9] = [
+    let cases: [(&str, &[&str]); 11] = [
         ("tlb = \"0\"\n", &["bad.toml:5:7", "machine.tlb", "0"]),
         ("tlb = \"6,4\"\n", &["bad.toml:5:7", "machine.tlb"]),
         (
@@ -329,6 +385,11 @@ fn bad_paging_fields_name_the_field_and_place() {
             &["bad.toml:5:13", "machine.page_size", "not a power of two"],
         ),
         ("page_size = 8192\n", &["machine.page_size", "4096"]),
+        (
+            "page_table = \"two-level\"\npage_size = 48\n",
+            &["bad.toml:6:13", "not a power of two"],
+        ),
+        ("page_table = \"linear\"\n", &["machine.os_size", "4194304"]),
         (
             "frames = 13\n",
             &["bad.toml:5:10", "machine.frames", "12 frames"],

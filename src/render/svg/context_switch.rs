@@ -201,6 +201,7 @@ mod tests {
             bounds: Some(0x400),
             segments: Vec::new(),
             satp: None,
+            page_directory: None,
         })
     }
 
