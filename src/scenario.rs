@@ -1747,13 +1747,20 @@ mod tests {
         #[test]
         fn any_access_list_under_any_strategy_runs_to_the_end(
             ops in prop::collection::vec(op(), 1..30),
-            strategy in 0..6usize,
+            strategy in 0..8usize,
             compact in any::<bool>(),
         ) {
-            let strategy = ["uniprogramming", "time-sharing", "static-relocation", "base", "base-bounds", "segmentation"][strategy];
+            let strategy = ["uniprogramming", "time-sharing", "static-relocation", "base", "base-bounds", "segmentation", "paging", "paging"][strategy];
             let list: Vec<String> = ops.iter().map(|o| format!("{o:?}")).collect();
+            // Paging: page-sized memory, once eager and once with 2 frames
+            // and a swap area.
+            let machine = match (strategy, compact) {
+                ("paging", true) => "memory = \"64k\"\nos_size = \"16k\"\nframes = 2\nswap = true\npolicy = \"clock\"".to_string(),
+                ("paging", false) => "memory = \"64k\"\nos_size = \"16k\"\nlayout = \"xv6\"".to_string(),
+                _ => "memory = \"16k\"\nos_size = \"1k\"\nva_bits = 14".to_string(),
+            };
             let text = format!(
-                "script = [{}]\n[machine]\nmemory = \"16k\"\nos_size = \"1k\"\nstrategy = \"{strategy}\"\nva_bits = 14\n[[process]]\nname = \"P1\"\ncode = 512\nheap = 512\nstack = 512\naccesses = [{}]\n",
+                "script = [{}]\n[machine]\n{machine}\nstrategy = \"{strategy}\"\n[[process]]\nname = \"P1\"\ncode = 512\nheap = 512\nstack = 512\naccesses = [{}]\n",
                 if compact { "\"compact\"" } else { "\"map\"" },
                 list.join(", ")
             );

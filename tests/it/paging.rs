@@ -422,3 +422,56 @@ fn bad_paging_fields_name_the_field_and_place() {
     vmlab(&["scenario", "run", path.to_str().unwrap()])
         .bad_input(&["machine.frames", "needs strategy = \"paging\""]);
 }
+
+#[test]
+fn a_program_on_the_cpu_runs_under_demand_paging_with_3_frames() {
+    // Stores 1..7 to seven pages, reads them back and exits with the sum:
+    // with 3 frames the pages (and the code page) go to swap and come back.
+    let path = temp_file(
+        "cpu-swap.toml",
+        br#"
+[machine]
+memory = "64k"
+os_size = "32k"
+strategy = "paging"
+frames = 3
+policy = "lru"
+swap = true
+
+[[process]]
+name = "P"
+heap = "32k"
+source = """
+    li   t0, 0x1000
+    li   t3, 0x1000
+    li   t1, 1
+    li   t2, 7
+fill:
+    sw   t1, 0(t0)
+    addi t1, t1, 1
+    add  t0, t0, t3
+    addi t2, t2, -1
+    bnez t2, fill
+    li   t0, 0x1000
+    li   t2, 7
+    li   a0, 0
+sum:
+    lw   t1, 0(t0)
+    add  a0, a0, t1
+    add  t0, t0, t3
+    addi t2, t2, -1
+    bnez t2, sum
+    li   a7, 2
+    ecall
+"""
+"#,
+    );
+    let ev = vmlab(&["scenario", "run", path.to_str().unwrap(), "--json"]).json_lines();
+    let exit = &kinds(&ev, "exit")[0];
+    assert_eq!(exit["status"], 28, "1 + 2 + ... + 7");
+    let s = summary(&ev);
+    assert!(s["page_faults"].as_u64().unwrap() >= 14, "{s}");
+    assert!(s["writebacks"].as_u64().unwrap() >= 4, "{s}");
+    assert!(s["disk_reads"].as_u64().unwrap() >= 7, "{s}");
+    assert!(kinds(&ev, "kill").is_empty());
+}
