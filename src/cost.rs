@@ -121,9 +121,12 @@ impl Default for CostModel {
 /// What a run did, counted: the input of [`CostModel::estimate`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize)]
 pub struct Counts {
-    /// Instructions executed (access-list items count as one each).
+    /// Instructions executed (an access-list line counts as one, except a
+    /// load or store of a list that shows its fetches: part of the
+    /// instruction fetched before it).
     pub instructions: u64,
-    /// Memory accesses made by processes (fetches, loads, stores).
+    /// Memory accesses made by processes that reached memory (fetches,
+    /// loads, stores; a refused access is a fault, not charged).
     pub accesses: u64,
     /// Disk transfers (one per swap-out or swap-in).
     pub disk_transfers: u64,

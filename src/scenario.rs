@@ -17,6 +17,8 @@
 //! size = "1k"             # or code/data/heap/stack sizes
 //! base = "1k"             # a fixed place (else the placement policy)
 //! accesses = ["load 100", "store 3072"]
+//! # or a program: source = "...RISC-V assembly...", limit = 100000 (then
+//! # killed), stop_after = 3 (show its first 3 instructions, then end)
 //!
 //! script = ["say P1 runs", "P1: load 100", "P2: load 100"]
 //! ```
@@ -31,6 +33,7 @@
 
 pub mod builtin;
 pub mod ops;
+pub mod summary;
 
 use crate::addr::parse_number;
 use crate::cost::CostModel;
@@ -44,7 +47,7 @@ use crate::kernel::system::{Kernel, KernelConfig, ProcessSpec, Strategy};
 use crate::mmu::{Mmu, MmuRegisters, Perms, Segment};
 use ops::Op;
 use serde::Deserialize;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use toml::Spanned;
 
@@ -69,6 +72,11 @@ struct FileToml {
     processes: Vec<ProcessToml>,
     #[serde(default)]
     script: Vec<Spanned<String>>,
+    /// The closing summary's title (see [`summary`]).
+    summary_title: Option<String>,
+    /// The closing summary's lines, with placeholders.
+    #[serde(default)]
+    summary: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -161,8 +169,12 @@ struct ProcessToml {
     /// Initial register values by ABI name (`s0 = "0x200"`).
     #[serde(default)]
     registers: std::collections::BTreeMap<String, Spanned<Num>>,
-    /// The most instructions the program may run (default 100000).
+    /// The most instructions the program may run (default 100000); a
+    /// program still running then is killed.
     limit: Option<u64>,
+    /// A demonstration of the program's first N instructions: after them
+    /// the run ends, the process neither killed nor exited.
+    stop_after: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -211,6 +223,9 @@ pub struct ProcessDef {
     pub runs_program: bool,
     /// The most instructions its program may run.
     pub limit: u64,
+    /// Show only the program's first N instructions, then end the run
+    /// (the process is not killed): a slide's few instructions.
+    pub stop_after: Option<u64>,
 }
 
 /// One line of a script.
@@ -258,6 +273,8 @@ pub struct Scenario {
     /// The most events [`run`] and [`run_kernel`] keep in memory
     /// (`machine.max_events`, default [`MAX_EVENTS`]).
     pub max_events: usize,
+    /// The summary shown at the end of the run, filled in from its events.
+    pub summary: Option<summary::Template>,
     /// Paging: numbers of frames to run the same workload with, for
     /// comparison (Belady's anomaly).
     pub compare_frames: Vec<u64>,
@@ -610,6 +627,20 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
             }
             relocations.push(at);
         }
+        let stop_after = match &p.stop_after {
+            None => None,
+            Some(n) if program_image.is_none() => {
+                return Err(src.err(
+                    n.span(),
+                    &field("stop_after"),
+                    "only a program (source or file) runs instructions to stop after",
+                ));
+            }
+            Some(n) if *n.get_ref() == 0 => {
+                return Err(src.err(n.span(), &field("stop_after"), "must be at least 1"));
+            }
+            Some(n) => Some(*n.get_ref()),
+        };
         let ops = p
             .accesses
             .iter()
@@ -631,6 +662,7 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
             delayed: p.delayed,
             runs_program: program_image.is_some(),
             limit: p.limit.unwrap_or(100_000),
+            stop_after,
         });
     }
     if m.strategy == Strategy::Uniprogramming && processes.iter().filter(|p| !p.delayed).count() > 1
@@ -692,6 +724,29 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
         script.push(item);
     }
     Kernel::boot(config.clone()).map_err(|e| format!("{name}: machine: {e}"))?;
+    let summary = if file.summary.is_empty() {
+        None
+    } else {
+        let names: Vec<String> = processes.iter().map(|p| p.spec.name.clone()).collect();
+        let lines: Vec<String> = file.summary.iter().map(|l| l.get_ref().clone()).collect();
+        let title = file
+            .summary_title
+            .clone()
+            .unwrap_or_else(|| "Summary".into());
+        Some(
+            summary::Template::parse(&title, &lines, &names).map_err(|e| {
+                // Name the line of the file that holds the bad entry.
+                let at = e
+                    .strip_prefix("summary[")
+                    .and_then(|r| r.split_once(']'))
+                    .and_then(|(i, _)| i.parse::<usize>().ok())
+                    .and_then(|i| file.summary.get(i))
+                    .map(|l| src.at(l.span()))
+                    .unwrap_or_else(|| name.to_string());
+                format!("{at}: {e}")
+            })?,
+        )
+    };
     Ok(Scenario {
         title: file.title.unwrap_or_else(|| name.to_string()),
         description: file.description.unwrap_or_default(),
@@ -703,6 +758,7 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
         switch_steps: file.switch_steps,
         timer,
         max_events,
+        summary,
         compare_frames,
         compare_asid: m.compare_asid,
         compare_page_table: m.compare_page_table,
@@ -1031,7 +1087,7 @@ pub fn run_streaming(sc: &Scenario, sink: &mut dyn FnMut(Event) -> bool) -> bool
         }
         if matches!(e, Event::Cost { .. }) {
             cost = Some(e.clone());
-        } else {
+        } else if !matches!(e, Event::Summary { .. }) {
             cost = None;
         }
         sink(e)
@@ -1210,6 +1266,40 @@ struct Runner<'s> {
     queues: Vec<VecDeque<Op>>,
     pids: Vec<Option<Pid>>,
     sink: Sink<'s>,
+    /// Script lines as the loader rewrote them (static relocation), by
+    /// their index in the script: the rewrite happens once, when the
+    /// process is loaded, never at run time.
+    loaded_script: HashMap<usize, Op>,
+    /// Per process: whether its operations list instruction fetches (then
+    /// a fetch starts an instruction and a load or store is part of it).
+    lists_fetches: Vec<bool>,
+    /// What the closing summary needs, gathered as the events go by.
+    summary: Option<summary::Collector>,
+    /// Kept events (`Sink::Keep`) the summary has already seen.
+    observed: usize,
+}
+
+/// Whether process `i`'s access list or script lines hold a `fetch`: its
+/// list is then written instruction by instruction (E4, E14), each fetch
+/// starting one instruction and each load or store belonging to the
+/// instruction fetched before it. Without fetches (E6's `load 100`) every
+/// line stands for a whole instruction whose fetch the slide leaves out.
+fn lists_fetches(sc: &Scenario, i: usize) -> bool {
+    let fetch = |op: &Op| {
+        matches!(
+            op,
+            Op::Access {
+                access: crate::mmu::Access::Fetch,
+                ..
+            }
+        )
+    };
+    let name = &sc.processes[i].spec.name;
+    sc.processes[i].ops.iter().any(fetch)
+        || sc.script.iter().any(|item| match item {
+            ScriptItem::Do(n, op, _) => n == name && fetch(op),
+            _ => false,
+        })
 }
 
 /// Runs a scenario once, under its own strategy, to the end (the script,
@@ -1286,17 +1376,27 @@ fn run_kernel_under(sc: &Scenario, strategy: Strategy, sink: Sink<'_>) -> Result
             .collect(),
         pids: vec![None; sc.processes.len()],
         sink,
+        loaded_script: HashMap::new(),
+        lists_fetches: (0..sc.processes.len())
+            .map(|i| lists_fetches(sc, i))
+            .collect(),
+        // The summary belongs to the scenario's own run, not to a compare run.
+        summary: sc
+            .summary
+            .as_ref()
+            .filter(|_| strategy == sc.config.strategy)
+            .map(summary::Collector::new),
+        observed: 0,
     };
     r.hand_over()?;
-    let mut script = sc.script.clone();
     for i in 0..sc.processes.len() {
         if !sc.processes[i].delayed {
-            r.spawn(sc, i, &mut script);
+            r.spawn(sc, i, 0);
             r.hand_over()?;
         }
     }
     let index = |n: &str| sc.processes.iter().position(|p| p.spec.name == n);
-    for item in script {
+    for (at, item) in sc.script.iter().cloned().enumerate() {
         match item {
             ScriptItem::Say(t) => r.k.note(t),
             ScriptItem::Map => {
@@ -1330,10 +1430,8 @@ fn run_kernel_under(sc: &Scenario, strategy: Strategy, sink: Sink<'_>) -> Result
                         ),
                     });
                 } else if let Some(i) = index(&n) {
-                    let mut none = Vec::new();
-                    r.spawn(sc, i, &mut none);
-                    // Static relocation of this process's script lines is
-                    // done when the script is read: see `spawn`.
+                    // The loader rewrites the script lines still to come.
+                    r.spawn(sc, i, at + 1);
                 }
             }
             ScriptItem::Move(n, to) => {
@@ -1348,6 +1446,10 @@ fn run_kernel_under(sc: &Scenario, strategy: Strategy, sink: Sink<'_>) -> Result
             }
             ScriptItem::Do(n, op, text) => {
                 if let Some(pid) = r.live(index(&n), &n, &text) {
+                    // The line as the loader left it (rewritten at load
+                    // time under static relocation; `relocate` is then a
+                    // no-op).
+                    let op = r.loaded_script.remove(&at).unwrap_or(op);
                     let op = r.relocate(pid, op);
                     r.k.context_switch(pid, "timer-interrupt");
                     r.exec(pid, &op);
@@ -1359,6 +1461,10 @@ fn run_kernel_under(sc: &Scenario, strategy: Strategy, sink: Sink<'_>) -> Result
     r.schedule(sc)?;
     r.k.finish();
     r.hand_over()?;
+    if let Some(c) = r.summary.take() {
+        r.k.emit(c.event());
+        r.hand_over()?;
+    }
     Ok(r.k)
 }
 
@@ -1366,10 +1472,19 @@ impl Runner<'_> {
     /// Hands the events emitted since the last call to the sink (streamed
     /// runs), or checks the kept log against its cap.
     fn hand_over(&mut self) -> Result<(), Stop> {
+        if let Some(c) = &mut self.summary {
+            let pids = &self.pids;
+            let process_of = |pid| pids.iter().position(|&p| p == Some(pid));
+            for e in self.k.events.iter().skip(self.observed) {
+                c.observe(e, process_of);
+            }
+        }
+        self.observed = self.k.events.len();
         match &mut self.sink {
             Sink::Keep if self.k.events_overflowed => Err(Stop::Events(self.k.event_cap)),
             Sink::Keep => Ok(()),
             Sink::Stream(f) => {
+                self.observed = 0;
                 for e in self.k.events.drain(..) {
                     if !f(e) {
                         return Err(Stop::Sink);
@@ -1380,9 +1495,10 @@ impl Runner<'_> {
         }
     }
 
-    /// Loads process `i`; under static relocation its access list is
-    /// rewritten by the loader.
-    fn spawn(&mut self, sc: &Scenario, i: usize, _script: &mut [ScriptItem]) {
+    /// Loads process `i`; under static relocation the loader rewrites its
+    /// access list and its script lines from index `script_from` on, now,
+    /// at load time (the program then runs on physical addresses).
+    fn spawn(&mut self, sc: &Scenario, i: usize, script_from: usize) {
         let Ok(pid) = self.k.spawn(&sc.processes[i].spec) else {
             return;
         };
@@ -1391,6 +1507,15 @@ impl Runner<'_> {
         for op in ops {
             let op = self.relocate(pid, op);
             self.queues[i].push_back(op);
+        }
+        let name = &sc.processes[i].spec.name;
+        for (at, item) in sc.script.iter().enumerate().skip(script_from) {
+            if let ScriptItem::Do(n, op, _) = item {
+                if n == name {
+                    let op = self.relocate(pid, op.clone());
+                    self.loaded_script.insert(at, op);
+                }
+            }
         }
     }
 
@@ -1441,9 +1566,19 @@ impl Runner<'_> {
 
     /// Runs one operation of the current process `pid`.
     fn exec(&mut self, pid: Pid, op: &Op) -> Step {
+        // Instructions are counted once: a load or store of a list that
+        // shows its fetches is part of the instruction fetched before it.
+        let data_of_fetched = matches!(op, Op::Access { access, .. } if *access != crate::mmu::Access::Fetch)
+            && self
+                .pids
+                .iter()
+                .position(|&p| p == Some(pid))
+                .is_some_and(|i| self.lists_fetches[i]);
         let k = &mut self.k;
-        k.counts.instructions += 1;
-        k.proc_mut(pid).stats.instructions += 1;
+        if !data_of_fetched {
+            k.counts.instructions += 1;
+            k.proc_mut(pid).stats.instructions += 1;
+        }
         let abi = k.config.abi;
         let call = |k: &mut Kernel, c: Call, args: [u64; 3], bytes: &[u8]| {
             let n = abi.number(c).unwrap_or(u64::MAX);
@@ -1546,7 +1681,9 @@ impl Runner<'_> {
             }
             self.k.context_switch(pid, "timer-interrupt");
             if program(i) {
-                let limit = sc.processes[i].limit;
+                let stop_after = sc.processes[i].stop_after;
+                let limit =
+                    stop_after.map_or(sc.processes[i].limit, |n| n.min(sc.processes[i].limit));
                 let left = limit.saturating_sub(self.k.proc(pid).stats.instructions);
                 let budget = if rr { sc.timer.min(left) } else { left };
                 // The turn, in pieces of at most EVENT_STEP instructions
@@ -1561,6 +1698,17 @@ impl Runner<'_> {
                     rest -= piece;
                 }
                 if outcome == RunOutcome::Gone {
+                    continue;
+                }
+                if self.k.proc(pid).stats.instructions >= limit && stop_after.is_some() {
+                    // A slide's few instructions: the demonstration is
+                    // over, nothing went wrong, nobody is killed.
+                    let name = self.k.proc(pid).name.clone();
+                    self.k.note(format!(
+                        "{name} has run its {limit} instruction{}: the run ends here ({name} is neither killed nor exited; it is simply not scheduled again).",
+                        if limit == 1 { "" } else { "s" }
+                    ));
+                    self.hand_over()?;
                     continue;
                 }
                 if self.k.proc(pid).stats.instructions >= limit {

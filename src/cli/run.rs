@@ -1,7 +1,8 @@
 //! `vmlab run PROGRAM`: assemble (`.s`) or load (ELF) a program, place it in
 //! physical memory, and run it on the RV64IM CPU with every access
 //! translated by the chosen MMU. `--trace` narrates every access in the
-//! lecture's words; `--json` gives the same as JSON lines; `--trace-out`
+//! lecture's words; `--json` gives the same as JSON lines (without
+//! `--trace`: the program's output as records, and how it ended); `--trace-out`
 //! records the program's references as a binary trace that `vmlab trace`
 //! replays under any other mechanism.
 
@@ -237,6 +238,29 @@ impl Tracer for Trace<'_> {
     }
 }
 
+/// `--json` without `--trace`: what the program writes, as `output`
+/// records (standard output and standard error alike), so that the
+/// command's standard output is JSON lines and nothing else.
+struct JsonOutput<'a> {
+    out: &'a mut dyn Write,
+    error: Option<std::io::Error>,
+}
+
+impl Observer for JsonOutput<'_> {}
+
+impl Tracer for JsonOutput<'_> {
+    fn program_wrote(&mut self, fd: u64, bytes: &[u8]) {
+        let text = String::from_utf8_lossy(bytes);
+        if let Err(e) = writeln!(
+            self.out,
+            "{}",
+            json!({"kind": "output", "fd": fd, "text": text})
+        ) {
+            self.error.get_or_insert(e);
+        }
+    }
+}
+
 /// Records every reference of the run as a `bin-kind` record
 /// (`--trace-out`), by virtual address: what the program asked for, for
 /// `vmlab trace` to replay under another mechanism.
@@ -435,6 +459,22 @@ pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
             None => machine.run(limit, sink, err, &mut trace)?,
         };
         if let Some(e) = trace.error {
+            return Err(e.into());
+        }
+        o
+    } else if args.json {
+        // JSON lines always: the program's output becomes records.
+        let mut json = JsonOutput {
+            out: &mut *out,
+            error: None,
+        };
+        let sink = &mut std::io::sink();
+        let err = &mut std::io::stderr();
+        let o = match recorder.as_mut() {
+            Some(r) => machine.run(limit, sink, err, &mut Both(&mut json, r))?,
+            None => machine.run(limit, sink, err, &mut json)?,
+        };
+        if let Some(e) = json.error {
             return Err(e.into());
         }
         o

@@ -276,6 +276,15 @@ pub(crate) fn describe(mmu: &AnyMmu) -> String {
                     seg.name.as_deref().unwrap_or("")
                 ));
             }
+            if s.segments()
+                .iter()
+                .any(|seg| seg.grows_down && seg.size > 0)
+            {
+                text.push_str(&format!(
+                    "\n  a segment growing down: its base is its top (one past its highest byte); negative offset = offset - {:#x} (the max segment size), pa = base + negative offset",
+                    1u128 << s.offset_bits()
+                ));
+            }
             text
         }
         AnyMmu::Paging(p) => format!(

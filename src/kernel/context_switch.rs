@@ -85,7 +85,19 @@ impl Kernel {
                     registers: Some(registers_view(&regs)),
                     sp: None,
                 });
-                self.proc_mut(old).mmu = regs;
+                let was = std::mem::replace(&mut self.proc_mut(old).mmu, regs.clone());
+                // After a forgotten reload the MMU holds another process's
+                // values: saving them overwrites this PCB's own.
+                if let Some(owner) = self.mmu_loaded_from.filter(|&o| o != old) {
+                    if was != regs {
+                        self.emit(Event::PcbOverwritten {
+                            pid: old,
+                            owner,
+                            was: registers_view(&was),
+                            now: registers_view(&regs),
+                        });
+                    }
+                }
             }
         }
         if self.config.strategy == Strategy::TimeSharing {
@@ -104,6 +116,7 @@ impl Kernel {
                 });
             } else {
                 let _ = self.mmu.load_registers(Mode::Kernel, &regs);
+                self.mmu_loaded_from = Some(to);
                 self.emit(Event::ContextSwitch {
                     from,
                     to,

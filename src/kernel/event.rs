@@ -166,6 +166,11 @@ pub enum Event {
         /// the offset (the rest select the segment).
         #[serde(skip_serializing_if = "Option::is_none")]
         offset_bits: Option<u32>,
+        /// Time sharing: the process that owns memory while this one's
+        /// image starts on disk (its blocks say where it will run once
+        /// swapped in); absent when the image went to memory.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        on_disk_while: Option<Pid>,
     },
     /// A process could not be loaded.
     LoadFailed {
@@ -247,6 +252,26 @@ pub enum Event {
         /// running a program.
         #[serde(skip_serializing_if = "Option::is_none")]
         sp: Option<u64>,
+    },
+    /// A scenario's closing summary: the lines a student looks for, filled
+    /// in from the run's events.
+    Summary {
+        /// Its title.
+        title: String,
+        /// Its lines.
+        lines: Vec<String>,
+    },
+    /// A context switch saved MMU registers that were another process's
+    /// (the reload was forgotten) into a PCB, replacing its own values.
+    PcbOverwritten {
+        /// The process whose PCB was written.
+        pid: Pid,
+        /// The process whose PCB the MMU values had been loaded from.
+        owner: Pid,
+        /// What the PCB held before.
+        was: RegistersView,
+        /// What it holds now.
+        now: RegistersView,
     },
     /// Time sharing: an address space written to or read from the disk.
     Swap {
@@ -532,9 +557,9 @@ pub enum Event {
         name: String,
         /// `zombie` (exited or killed) or where it stands.
         state: &'static str,
-        /// Instructions (access-list items).
+        /// Instructions (counted once: see `cost::Counts::instructions`).
         instructions: u64,
-        /// Memory accesses.
+        /// Memory accesses that reached memory (a refused one is a fault).
         accesses: u64,
         /// Faults taken.
         faults: u64,

@@ -25,6 +25,9 @@ impl Kernel {
     /// Fails, changing nothing, with the reason: out of memory, no room to
     /// move, a strategy that cannot move, a heap shrinking below zero.
     pub fn grow_heap(&mut self, pid: Pid, delta: i64) -> Result<u64, String> {
+        if let Some(seg) = self.explicit_heap_segment(pid)? {
+            return self.grow_named_heap(pid, seg, delta);
+        }
         let heap = *self
             .proc(pid)
             .space
@@ -72,6 +75,88 @@ impl Kernel {
         Ok(old_brk)
     }
 
+    /// Under an explicit segment table (a scenario's `segments = [...]`),
+    /// the segment whose name is `heap`: `Ok(None)` for a process without
+    /// an explicit table, an error naming the table when no segment is
+    /// named heap.
+    fn explicit_heap_segment(&self, pid: Pid) -> Result<Option<usize>, String> {
+        let p = self.proc(pid);
+        let MmuRegisters::Segments(table) = &p.mmu else {
+            return Ok(None);
+        };
+        if !p.space.regions.is_empty() {
+            return Ok(None);
+        }
+        table
+            .iter()
+            .position(|s| s.name.as_deref() == Some("heap"))
+            .map(Some)
+            .ok_or_else(|| {
+                "this process has no heap: no segment of its table is named heap".to_string()
+            })
+    }
+
+    /// sbrk on an explicit segment table: grows (or shrinks) segment `seg`,
+    /// the one named heap, at its end, as the table's names say. The break
+    /// is the segment's first virtual address plus its size.
+    ///
+    /// Fails, changing nothing, when the segment grows down, when it would
+    /// outgrow the virtual space of one segment, shrink below zero, or find
+    /// no free memory.
+    fn grow_named_heap(&mut self, pid: Pid, seg: usize, delta: i64) -> Result<u64, String> {
+        let MmuRegisters::Segments(table) = &self.proc(pid).mmu else {
+            return Err("this process has no segment table".into());
+        };
+        let heap = table[seg].clone();
+        if heap.grows_down {
+            return Err(format!(
+                "segment {seg}, named heap, grows down; sbrk grows a heap up"
+            ));
+        }
+        let offset_bits = self.config.va_bits.saturating_sub(2);
+        let span = 1u64
+            .checked_shl(offset_bits)
+            .ok_or("the segments' virtual span does not fit 64 bits")?;
+        let seg_va = (seg as u64)
+            .checked_mul(span)
+            .ok_or("the heap segment's addresses do not fit 64 bits")?;
+        let old_brk = seg_va + heap.size;
+        let new_size = u64::try_from(heap.size as i128 + delta as i128).map_err(|_| {
+            format!(
+                "the heap has {} bytes; it cannot shrink by {}",
+                heap.size, -delta
+            )
+        })?;
+        if new_size > span {
+            return Err(format!(
+                "the heap segment would hold {new_size:#x} bytes; a segment spans {span:#x}"
+            ));
+        }
+        if delta == 0 {
+            return Ok(old_brk);
+        }
+        let how = self.resize_segment_block(pid, seg, "heap", heap.size, new_size)?;
+        let start = self
+            .proc(pid)
+            .memory
+            .iter()
+            .find(|b| b.segment == Some(seg))
+            .map(|b| b.start);
+        if let MmuRegisters::Segments(table) = &mut self.proc_mut(pid).mmu {
+            table[seg].base = start.unwrap_or(table[seg].base);
+            table[seg].size = new_size;
+        }
+        self.emit(Event::Grow {
+            pid,
+            region: "heap",
+            old_size: heap.size,
+            new_size,
+            how,
+        });
+        self.reload_if_current(pid);
+        Ok(old_brk)
+    }
+
     /// Resizes the heap segment (segment 1) to `new_size`.
     fn resize_heap_segment(
         &mut self,
@@ -79,30 +164,7 @@ impl Kernel {
         old: u64,
         new: u64,
     ) -> Result<&'static str, String> {
-        let i = self
-            .proc(pid)
-            .memory
-            .iter()
-            .position(|b| b.segment == Some(1));
-        let how = match i {
-            None => {
-                let start = self.free.allocate(new).map_err(|e| e.to_string())?;
-                let b = Allocation {
-                    what: "heap",
-                    start,
-                    size: new,
-                    segment: Some(1),
-                    shared: false,
-                };
-                self.emit(Event::Alloc {
-                    pid,
-                    block: b.block(),
-                });
-                self.proc_mut(pid).memory.push(b);
-                "allocated"
-            }
-            Some(i) => self.resize_block_up(pid, i, old, new, true)?,
-        };
+        let how = self.resize_segment_block(pid, 1, "heap", old, new)?;
         let b = self
             .proc(pid)
             .memory
@@ -113,6 +175,43 @@ impl Kernel {
             table[1] = Segment::up(b.start, new, Perms::R | Perms::W).named("heap");
         }
         Ok(how)
+    }
+
+    /// Resizes the physical block of segment `seg` from `old` to `new`
+    /// bytes at its end: a new block when the segment had none, else in
+    /// place or moved (segments move).
+    fn resize_segment_block(
+        &mut self,
+        pid: Pid,
+        seg: usize,
+        what: &'static str,
+        old: u64,
+        new: u64,
+    ) -> Result<&'static str, String> {
+        let i = self
+            .proc(pid)
+            .memory
+            .iter()
+            .position(|b| b.segment == Some(seg));
+        Ok(match i {
+            None => {
+                let start = self.free.allocate(new).map_err(|e| e.to_string())?;
+                let b = Allocation {
+                    what,
+                    start,
+                    size: new,
+                    segment: Some(seg),
+                    shared: false,
+                };
+                self.emit(Event::Alloc {
+                    pid,
+                    block: b.block(),
+                });
+                self.proc_mut(pid).memory.push(b);
+                "allocated"
+            }
+            Some(i) => self.resize_block_up(pid, i, old, new, true)?,
+        })
     }
 
     /// Resizes the single image block (base, base+bounds, static

@@ -45,7 +45,7 @@ pub struct Context {
 pub struct Accounting {
     /// Instructions executed (access-list items count as one each).
     pub instructions: u64,
-    /// Memory accesses that reached the MMU.
+    /// Memory accesses that reached memory (a refused one is a fault).
     pub accesses: u64,
     /// Faults taken (including those the OS fixed, such as stack growth).
     pub faults: u64,

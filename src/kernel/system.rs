@@ -184,6 +184,9 @@ pub struct Kernel {
     pub counts: Counts,
     /// Context switches performed.
     pub context_switches: u64,
+    /// The process whose PCB the MMU registers were last loaded from by a
+    /// context switch (with a forgotten reload, not the running one).
+    pub mmu_loaded_from: Option<Pid>,
     /// The event log: every event since boot, or (when a scenario runner
     /// streams them) those emitted since it last took them.
     pub events: Vec<Event>,
@@ -249,6 +252,7 @@ impl Kernel {
             disk: Disk::default(),
             counts: Counts::default(),
             context_switches: 0,
+            mmu_loaded_from: None,
             events: Vec::new(),
             event_cap: usize::MAX,
             events_overflowed: false,
@@ -471,6 +475,12 @@ impl Kernel {
             })
             .collect();
         let offset_bits = p.space.offset_bits;
+        // Time sharing: while another process owns memory, the new image is
+        // written to disk (phase 3) and read in at its first switch.
+        let on_disk_while = self
+            .disk
+            .resident
+            .filter(|&r| strategy == Strategy::TimeSharing && r != pid);
         self.emit(Event::Spawn {
             pid,
             name: spec.name.clone(),
@@ -479,6 +489,7 @@ impl Kernel {
             registers,
             regions,
             offset_bits,
+            on_disk_while,
         });
         self.paging_flush_pending();
         // Phase 3: the image, through the new process's own translation.
@@ -914,6 +925,8 @@ impl Kernel {
 
     /// Counts and records one access of `pid` that the hardware made (or
     /// refused): the event, and a violation when the byte is not `pid`'s.
+    /// Only an access that reached memory counts as a memory access (and
+    /// is charged by the cost model); a refused one counts as a fault.
     pub(crate) fn record_access(
         &mut self,
         pid: Pid,
@@ -923,9 +936,9 @@ impl Kernel {
         size: u64,
         value: u64,
     ) {
-        self.counts.accesses += 1;
-        self.proc_mut(pid).stats.accesses += 1;
         if result.is_ok() {
+            self.counts.accesses += 1;
+            self.proc_mut(pid).stats.accesses += 1;
             self.paging_touch(pid, va, size, access);
         }
         let segment = match &self.mmu {
@@ -1068,6 +1081,7 @@ impl Kernel {
         if self.current == Some(pid) {
             let regs = self.proc(pid).mmu.clone();
             let _ = self.mmu.load_registers(Mode::Kernel, &regs);
+            self.mmu_loaded_from = Some(pid);
         }
     }
 

@@ -58,6 +58,12 @@ struct Narrator {
     names: HashMap<Pid, String>,
     switch_steps: bool,
     dynamic: bool,
+    /// Per process under segmentation: the offset bits and which of its
+    /// segments grow down (their offsets are narrated as negative offsets).
+    grows_down: HashMap<Pid, (u32, Vec<bool>)>,
+    /// The process whose MMU registers were last loaded (a forgotten
+    /// reload leaves them in the MMU).
+    mmu_from: Option<Pid>,
 }
 
 fn regs(r: &RegistersView) -> String {
@@ -104,6 +110,13 @@ fn addr(v: u64) -> String {
     }
 }
 
+/// A value read or stored: small ones (the slides' markers such as 7 or
+/// 99, below 256) as they are, others like addresses, with their hex (a
+/// value read may be an address: the word at 0x1010 holds 0x1500).
+fn value(v: u64) -> String {
+    if v < 256 { v.to_string() } else { addr(v) }
+}
+
 impl Narrator {
     fn name(&self, pid: Pid) -> String {
         self.names
@@ -116,7 +129,25 @@ impl Narrator {
         let who = self.name(r.pid);
         let mut line = format!("  {who}: {verb} {}", addr(r.va));
         if let (Some(seg), Some(off)) = (r.segment, r.offset) {
-            let _ = write!(line, " (segment {seg}, offset {off:#x})");
+            let down = self
+                .grows_down
+                .get(&r.pid)
+                .filter(|(_, d)| d.get(seg as usize).copied().unwrap_or(false));
+            match down {
+                // A segment growing down: base is its top, and the offset
+                // counts back from the largest segment size.
+                Some((bits, _)) => {
+                    let max = 1u128 << bits;
+                    let _ = write!(
+                        line,
+                        " (segment {seg}, offset {off:#x}: negative offset {off:#x} - {max:#x} = -{:#x})",
+                        max.saturating_sub(u128::from(off))
+                    );
+                }
+                None => {
+                    let _ = write!(line, " (segment {seg}, offset {off:#x})");
+                }
+            }
         }
         if r.region != "none" {
             let _ = write!(line, " [{}]", r.region);
@@ -132,8 +163,9 @@ impl Narrator {
                 if let Some(v) = r.value {
                     let _ = write!(
                         line,
-                        ", {} {v}",
-                        if verb == "store" { "wrote" } else { "read" }
+                        ", {} {}",
+                        if verb == "store" { "wrote" } else { "read" },
+                        value(v)
                     );
                 }
             }
@@ -170,8 +202,8 @@ impl Narrator {
                 Some(match (*step, registers) {
                     ("load-mmu", Some(r)) => Some(format!("{head}: MMU loaded with {}", regs(r))),
                     ("skip-mmu-reload", Some(r)) => Some(format!(
-                        "{head}: BUG: MMU not reloaded, still {}'s ({})",
-                        old.unwrap_or_default(),
+                        "{head}: BUG: MMU not reloaded, still {} ({})",
+                        self.holder(*to),
                         regs(r)
                     )),
                     ("restore-registers", Some(_)) | ("restore-registers", None)
@@ -186,12 +218,35 @@ impl Narrator {
         }
     }
 
+    /// Whose values the MMU holds, as seen by `to`, the process now on
+    /// the CPU after a forgotten reload: `P1's` or `P1's own values,
+    /// loaded when P1 last ran`.
+    fn holder(&self, to: Pid) -> String {
+        match self.mmu_from {
+            Some(p) if p == to => format!(
+                "{}'s own values, loaded when {} last ran",
+                self.name(p),
+                self.name(p)
+            ),
+            Some(p) => format!("{}'s", self.name(p)),
+            None => "no process's".into(),
+        }
+    }
+
     fn event(&mut self, e: &Event, s: &mut String) {
         if let Event::Machine { strategy, .. } = e {
             self.dynamic = matches!(
                 *strategy,
                 "base" | "base-bounds" | "segmentation" | "paging"
             );
+        }
+        if let Event::ContextSwitch {
+            to,
+            step: "load-mmu",
+            ..
+        } = e
+        {
+            self.mmu_from = Some(*to);
         }
         if !self.switch_steps {
             if let Some(line) = self.brief(e) {
@@ -208,19 +263,32 @@ impl Narrator {
                 memory,
                 os_size,
                 placement,
-            } => writeln!(
-                s,
-                "Machine: {memory} bytes of physical memory, OS region [0, {os_size:#x}), strategy {strategy}, placement {placement}"
-            ),
+            } => {
+                let os = if *os_size == 0 {
+                    "no OS region (the OS's own memory is left out)".to_string()
+                } else {
+                    format!("OS region [0, {os_size:#x})")
+                };
+                writeln!(
+                    s,
+                    "Machine: {memory} bytes of physical memory, {os}, strategy {strategy}, placement {placement}"
+                )
+            }
             Event::Spawn {
                 pid,
                 name,
                 size,
                 blocks,
                 registers,
+                offset_bits,
+                on_disk_while,
                 ..
             } => {
                 self.names.insert(*pid, name.clone());
+                if let Some(bits) = offset_bits.filter(|&b| b < 128) {
+                    let down = registers.segments.iter().map(|s| s.grows_down).collect();
+                    self.grows_down.insert(*pid, (bits, down));
+                }
                 let placed: Vec<String> = blocks
                     .iter()
                     .map(|b| format!("{} at PA [{:#x}, {:#x})", b.what, b.start, b.start + b.size))
@@ -232,10 +300,18 @@ impl Narrator {
                 } else {
                     placed.join(", ")
                 };
-                let _ = writeln!(
-                    s,
-                    "  loader: {name} (pid {pid}), address space of {size} bytes: {placed}"
-                );
+                let _ = if let Some(owner) = on_disk_while {
+                    let owner = self.name(*owner);
+                    writeln!(
+                        s,
+                        "  loader: {name} (pid {pid}), address space of {size} bytes: starts on disk ({owner} owns memory); swapped in when it runs: {placed}"
+                    )
+                } else {
+                    writeln!(
+                        s,
+                        "  loader: {name} (pid {pid}), address space of {size} bytes: {placed}"
+                    )
+                };
                 if registers.mechanism != "identity" {
                     writeln!(s, "          PCB of {name} holds {}", regs(registers))
                 } else {
@@ -364,7 +440,8 @@ impl Narrator {
                     ),
                     "skip-mmu-reload" => writeln!(
                         s,
-                        "  {head}: BUG: the kernel forgets to load {new}'s MMU registers; the MMU still holds {old}'s ({r})"
+                        "  {head}: BUG: the kernel forgets to load {new}'s MMU registers; the MMU still holds {} ({r})",
+                        self.holder(*to)
                     ),
                     "restore-registers" => {
                         writeln!(s, "  {head}: restore {new}'s registers from its PCB")
@@ -379,6 +456,28 @@ impl Narrator {
                     ),
                     other => writeln!(s, "  {head}: {other}"),
                 }
+            }
+            Event::Summary { title, lines } => {
+                let _ = writeln!(s, "\n{title}");
+                for l in lines {
+                    let _ = writeln!(s, "  {l}");
+                }
+                Ok(())
+            }
+            Event::PcbOverwritten {
+                pid,
+                owner,
+                was,
+                now,
+            } => {
+                let who = self.name(*pid);
+                let owner = self.name(*owner);
+                writeln!(
+                    s,
+                    "  BUG: those were {owner}'s values: {who}'s PCB held {} and now holds {owner}'s {}; from now on {who} runs on {owner}'s memory even after a correct reload",
+                    regs(was),
+                    regs(now)
+                )
             }
             Event::Swap {
                 pid,
@@ -720,7 +819,7 @@ impl Narrator {
                 }
                 writeln!(
                     s,
-                    "  disk   -        {} + bytes / {:.0} MB/s\n  (memory accesses are charged at {served_by})",
+                    "  disk   -        {} + bytes / {:.0} MB/s   (vmlab's figure, not the lecture's)\n  (memory accesses are charged at {served_by}; a refused access, a fault, is not charged)",
                     human_ns(*disk_latency_ns),
                     disk_bytes_per_sec / 1e6
                 )
@@ -790,11 +889,18 @@ impl Narrator {
                 );
                 writeln!(
                     s,
-                    "    estimated time {} = CPU {} + memory {} + disk {}",
+                    "    estimated time {} = CPU {} + memory {} + disk {}{}",
                     human_ns(*total_ns),
                     human_ns(estimate.cpu_ns),
                     human_ns(estimate.memory_ns),
-                    human_ns(estimate.disk_ns)
+                    human_ns(estimate.disk_ns),
+                    // The lecture's latency table has no disk: say whose
+                    // figure it is when it counts.
+                    if estimate.disk_ns > 0.0 {
+                        " (the disk time is vmlab's own figure, not the lecture's table)"
+                    } else {
+                        ""
+                    }
                 )
             }
         };

@@ -298,6 +298,8 @@ pub fn kind(e: &Event) -> &'static str {
         Event::Trap { .. } => "trap",
         Event::Mode { .. } => "mode",
         Event::ContextSwitch { .. } => "context-switch",
+        Event::PcbOverwritten { .. } => "pcb-overwritten",
+        Event::Summary { .. } => "summary",
         Event::Swap { .. } => "swap",
         Event::Syscall { .. } => "syscall",
         Event::Output { .. } => "output",
@@ -392,6 +394,7 @@ impl State {
                 registers,
                 regions,
                 offset_bits,
+                ..
             } => {
                 // Under time sharing only the running process is in memory.
                 let resident = self.strategy != "time-sharing"

@@ -51,7 +51,8 @@ pub fn narrate(t: &Translation) -> String {
                 ok,
             } => writeln!(
                 s,
-                "  check  grows down: negative offset = {max:#x} - offset = -{distance:#x}; {distance:#x} <= size {bounds:#x}: {}",
+                "  check  grows down: negative offset = offset - max segment size = {:#x} - {max:#x} = -{distance:#x}; |-{distance:#x}| <= size {bounds:#x}: {}",
+                max.saturating_sub(*distance),
                 yes_no(*ok)
             ),
             Step::CheckPermission { access, perms, ok } => writeln!(
@@ -65,8 +66,14 @@ pub fn narrate(t: &Translation) -> String {
                 None => writeln!(s, "  add    base {base:#x} + {offset:#x} overflows 64 bits"),
             },
             Step::SubtractFromBase { base, distance, pa } => match pa {
-                Some(pa) => writeln!(s, "  sub    base {base:#x} - {distance:#x} = {pa:#x}"),
-                None => writeln!(s, "  sub    base {base:#x} - {distance:#x} is below 0"),
+                Some(pa) => writeln!(
+                    s,
+                    "  add    base {base:#x} (the top of the segment) + negative offset -{distance:#x} = {pa:#x}"
+                ),
+                None => writeln!(
+                    s,
+                    "  add    base {base:#x} (the top of the segment) + negative offset -{distance:#x} is below 0"
+                ),
             },
             Step::SplitPage {
                 vpn,

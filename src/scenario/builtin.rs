@@ -1,6 +1,9 @@
 //! The built-in scenarios: the lecture's worked examples (E4..E15 of
-//! `spec/lecture-examples.md`) as TOML files compiled into the binary, so
-//! that `vmlab scenario show NAME` prints one to copy and edit.
+//! `spec/lecture-examples.md`), and what the lecture says without an
+//! example (privacy and P2 hurting P1 under a base register alone, the hole
+//! base+bounds wastes, malloc on top of sbrk, Linux's randomized stack
+//! top), as TOML files compiled into the binary, so that `vmlab scenario
+//! show NAME` prints one to copy and edit.
 
 /// A built-in scenario.
 #[derive(Clone, Copy, Debug)]
@@ -29,6 +32,9 @@ pub const ALL: &[Builtin] = &[
     builtin!("e5-static-relocation"),
     builtin!("e6-base"),
     builtin!("e7-base-bounds"),
+    builtin!("base-privacy"),
+    builtin!("base-p2-hurts-p1"),
+    builtin!("base-bounds-hole"),
     builtin!("e8-context-switch"),
     builtin!("e8-forgot-mmu-reload"),
     builtin!("e9-segment-table"),
@@ -37,6 +43,8 @@ pub const ALL: &[Builtin] = &[
     builtin!("e12-time-sharing"),
     builtin!("e13-xv6"),
     builtin!("e13-canonical"),
+    builtin!("malloc-on-sbrk"),
+    builtin!("linux-stack-top"),
     builtin!("e14-latency"),
     builtin!("e15-where-does-it-live"),
     builtin!("e15-segmentation"),

@@ -347,3 +347,27 @@ fn trace_out_records_the_access_that_faulted() {
     ]);
     bad.bad_input(&["--trace-out /nonexistent/dir/x.bink"]);
 }
+
+/// §2: `vmlab run --json` is JSON lines always, `--trace` or not: the
+/// program's output comes as `output` records, the end as an `exit` record.
+#[test]
+fn run_json_is_json_lines_without_trace_too() {
+    let run = vmlab(&["run", "examples/sum.s", "--json"]);
+    assert_eq!(run.code, 55, "{}", run.stderr);
+    let lines = run.json_lines();
+    assert!(lines.iter().all(|l| l["kind"].is_string()), "{lines:?}");
+    let printed: String = lines
+        .iter()
+        .filter(|l| l["kind"] == "output")
+        .inspect(|l| assert_eq!(l["fd"], 1))
+        .map(|l| l["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(printed, "sum = 55\n");
+    let last = lines.last().unwrap();
+    assert_eq!(
+        (last["kind"].as_str(), last["status"].as_i64()),
+        (Some("exit"), Some(55))
+    );
+    // Text mode still prints the program's output as it is.
+    assert_eq!(vmlab(&["run", "examples/sum.s"]).stdout, "sum = 55\n");
+}

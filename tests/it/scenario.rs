@@ -44,8 +44,26 @@ fn a(pid: u64, kind: &str, va: u64, out: &str) -> (u64, String, u64, String) {
 fn list_names_every_lecture_example() {
     let out = vmlab(&["scenario", "list"]).ok().to_string();
     for e in [
-        "e1-", "e2-", "e3-", "e4-", "e5-", "e6-", "e7-", "e8-", "e9-", "e10-", "e11-", "e12-",
-        "e13-", "e14-", "e15-",
+        "e1-",
+        "e2-",
+        "e3-",
+        "e4-",
+        "e5-",
+        "e6-",
+        "e7-",
+        "e8-",
+        "e9-",
+        "e10-",
+        "e11-",
+        "e12-",
+        "e13-",
+        "e14-",
+        "e15-",
+        "base-privacy ",
+        "base-p2-hurts-p1 ",
+        "base-bounds-hole ",
+        "malloc-on-sbrk ",
+        "linux-stack-top ",
     ] {
         assert!(out.lines().any(|l| l.starts_with(e)), "{e} missing:\n{out}");
     }
@@ -111,6 +129,30 @@ fn e4_three_instructions_make_five_accesses_in_order() {
     assert_eq!(got, want);
     let out = text("e4");
     assert!(out.contains("fetch 16 (0x10)") && out.contains("store 520 (0x208)"));
+    // §4.7: a finished three-instruction run: nobody is killed, no zombie.
+    assert!(kinds(&ev, "kill").is_empty(), "{ev:?}");
+    assert!(!out.contains("kills") && !out.contains("zombie"), "{out}");
+    assert!(
+        out.contains("P1 has run its 3 instructions: the run ends here"),
+        "{out}"
+    );
+    let p1 = kinds(&ev, "process-summary")[0];
+    assert_eq!(p1["instructions"], 3);
+    assert_eq!(p1["accesses"], 5);
+}
+
+#[test]
+fn stop_after_needs_a_program_and_at_least_one_instruction() {
+    let list = "[machine]\nmemory = \"16k\"\nstrategy = \"base\"\n[[process]]\nname = \"P1\"\nsize = \"1k\"\naccesses = [\"load 1\"]\nstop_after = 3\n";
+    let path = temp_file("stop-list.toml", list.as_bytes());
+    vmlab(&["scenario", "run", path.to_str().unwrap()]).bad_input(&[
+        "stop-list.toml:8:",
+        "stop_after",
+        "only a program",
+    ]);
+    let zero = "[machine]\nmemory = \"16k\"\nstrategy = \"base\"\n[[process]]\nname = \"P1\"\nsize = \"1k\"\nsource = \"nop\"\nstop_after = 0\n";
+    let path = temp_file("stop-zero.toml", zero.as_bytes());
+    vmlab(&["scenario", "run", path.to_str().unwrap()]).bad_input(&["stop_after", "at least 1"]);
 }
 
 #[test]
@@ -159,6 +201,32 @@ fn e5_static_relocation_rewrites_and_shows_the_three_disadvantages() {
     let out = text("e5");
     assert!(out.contains("external fragmentation"));
     assert!(out.contains("P1 has corrupted P2"));
+}
+
+/// §4.1: static relocation happens once, at load time. Every rewrite comes
+/// before the first access; the run itself translates nothing.
+#[test]
+fn e5_rewrites_at_load_time_never_during_the_run() {
+    let ev = run_json("e5");
+    let first_access = ev
+        .iter()
+        .position(|e| matches!(e["kind"].as_str(), Some("fetch" | "load" | "store")))
+        .unwrap();
+    let last_rewrite = ev.iter().rposition(|e| e["kind"] == "relocate").unwrap();
+    assert!(
+        last_rewrite < first_access,
+        "a rewrite at run time (event {last_rewrite}) after the first access (event {first_access})"
+    );
+    // Each script line of P1 and P2 is rewritten once (3 + 4), plus the
+    // word of each image.
+    assert_eq!(kinds(&ev, "relocate").len(), 9);
+    let out = text("e5");
+    let run = &out[out.find("dispatch P1").unwrap()..];
+    assert!(!run.contains("rewrites"), "{run}");
+    // The word at 0x1010 holds an address: it reads as one.
+    assert!(run.contains("read 5376 (0x1500)"), "{run}");
+    assert!(run.contains("read 0x3500"), "{run}");
+    assert!(run.contains("wrote 66\n"), "{run}");
 }
 
 #[test]
@@ -422,10 +490,46 @@ fn e14_latency_table_is_the_lectures() {
     assert_eq!(row(3), ("L3", "> 8 MB", 40.0));
     assert_eq!(row(4), ("DRAM", "-", 80.0));
     let cost = kinds(&ev, "cost")[0];
+    // §4.2: 5 fetches + 5 data accesses are 5 instructions, counted once.
     assert_eq!(cost["accesses"], 10);
-    assert_eq!(cost["total_ns"], 810.0);
+    assert_eq!(cost["instructions"], 5);
+    assert_eq!(cost["cpu_ns"], 5.0);
+    assert_eq!(cost["total_ns"], 805.0);
     let out = text("e14");
     assert!(out.contains("L2     256 KB   4 ns") && out.contains("DRAM   -        80 ns"));
+    assert!(out.contains("CPU 5 ns + memory 800 ns"), "{out}");
+    // The disk row is vmlab's own figure, said so.
+    let disk = out.lines().find(|l| l.starts_with("  disk ")).unwrap();
+    assert!(disk.contains("vmlab's figure, not the lecture's"), "{disk}");
+}
+
+/// §4.2: charge what happened. A refused access (a fault) never reaches
+/// memory: in every built-in scenario the cost counts exactly the accesses
+/// that got a physical address, and E7's store beyond bounds is not one.
+#[test]
+fn only_accesses_that_reached_memory_are_charged() {
+    let list = vmlab(&["scenario", "list"]).ok().to_string();
+    for name in list.lines().filter_map(|l| l.split_whitespace().next()) {
+        let ev = run_json(name);
+        let Some(cost) = kinds(&ev, "cost").first().copied() else {
+            continue;
+        };
+        let reached = accesses(&ev)
+            .iter()
+            .filter(|x| !x.3.starts_with("fault:"))
+            .count() as u64;
+        assert_eq!(cost["accesses"].as_u64(), Some(reached), "{name}");
+    }
+    let ev = run_json("e7");
+    let p1 = kinds(&ev, "process-summary")
+        .into_iter()
+        .find(|e| e["pid"] == 1)
+        .unwrap();
+    assert_eq!(
+        (p1["accesses"].as_u64(), p1["faults"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(kinds(&ev, "cost")[0]["accesses"], 6);
 }
 
 #[test]
@@ -437,9 +541,11 @@ fn e15_every_access_is_labelled_with_its_region() {
 
 fn e15_labels(name: &str) {
     let ev = run_json(name);
+    // Process main (pid 1); nodata, the same program without a static
+    // data segment, is the summary's business.
     let data: Vec<(String, u64, String)> = ev
         .iter()
-        .filter(|e| matches!(e["kind"].as_str(), Some("load" | "store")))
+        .filter(|e| matches!(e["kind"].as_str(), Some("load" | "store")) && e["pid"] == 1)
         .map(|e| {
             (
                 e["kind"].as_str().unwrap().into(),
@@ -508,4 +614,468 @@ fn names_take_any_case_and_a_unique_prefix_and_ambiguity_lists_candidates() {
         "e8-forgot-mmu-reload",
     ]);
     vmlab(&["scenario", "show", "e13"]).bad_input(&["e13-xv6", "e13-canonical"]);
+}
+
+/// A process with an explicit segment table: segment 2 is named heap.
+const NAMED_HEAP: &str = r#"
+title = "heap by name"
+description = "segment 2 is named heap: sbrk grows it"
+
+[machine]
+memory = "16k"
+os_size = "4k"
+strategy = "segmentation"
+va_bits = 14
+
+[[process]]
+name = "P1"
+segments = [
+  { base = "0x1000", size = "0x100", perms = "rx", name = "code" },
+  { base = "0", size = "0", perms = "-" },
+  { base = "0x2000", size = "0x100", perms = "rw", name = "heap" },
+  { base = "0x4000", size = "0x100", perms = "rw", name = "stack", grows_down = true },
+]
+accesses = ["sbrk 0x100", "store 0x2150 = 7", "load 0x2150", "sbrk -0x180", "load 0x2150"]
+"#;
+
+/// §4.3: sbrk follows the table's names. The segment named heap (here
+/// segment 2, not the default layout's 1) grows from 0x100 to 0x200 bytes;
+/// the old break is the segment's first address plus its size; the new
+/// bytes are usable; shrinking it puts 0x2150 out of bounds again.
+#[test]
+fn sbrk_grows_the_segment_named_heap_of_an_explicit_table() {
+    let path = temp_file("named-heap.toml", NAMED_HEAP.as_bytes());
+    let ev = vmlab(&["scenario", "run", path.to_str().unwrap(), "--json"]).json_lines();
+    let sbrk: Vec<_> = kinds(&ev, "syscall")
+        .into_iter()
+        .filter(|e| e["name"] == "sbrk")
+        .map(|e| e["result"].as_u64())
+        .collect();
+    assert_eq!(sbrk, vec![Some(0x2100), Some(0x2200)]);
+    let grow: Vec<_> = kinds(&ev, "grow")
+        .into_iter()
+        .map(|e| {
+            (
+                e["region"].clone(),
+                e["old_size"].clone(),
+                e["new_size"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(grow.len(), 2);
+    assert_eq!(grow[0], ("heap".into(), 0x100.into(), 0x200.into()));
+    assert_eq!(
+        accesses(&ev),
+        vec![
+            a(1, "store", 0x2150, "8528"),
+            a(1, "load", 0x2150, "8528"),
+            a(1, "load", 0x2150, "fault:bounds"),
+        ]
+    );
+    // Without a segment named heap, sbrk fails and says why.
+    let mine = NAMED_HEAP.replace(r#"name = "heap" }"#, r#"name = "mine" }"#);
+    let path = temp_file("no-heap.toml", mine.as_bytes());
+    let out = vmlab(&["scenario", "run", path.to_str().unwrap()])
+        .ok()
+        .to_string();
+    assert!(
+        out.contains("= -1 (this process has no heap: no segment of its table is named heap)"),
+        "{out}"
+    );
+}
+
+/// §4.4: where a scenario uses a segment growing down (E11's stack growth,
+/// E15 under segmentation), the narration states the rule and each access
+/// shows its negative offset.
+#[test]
+fn grows_down_segments_are_narrated_with_the_negative_offset_rule() {
+    for (name, access) in [
+        (
+            "e11",
+            "B: store 0x3dfc (segment 3, offset 0xdfc: negative offset 0xdfc - 0x1000 = -0x204) [stack] -> PA 3068 (0xbfc)",
+        ),
+        (
+            "e15-segmentation",
+            "main: store 0xfffc (segment 3, offset 0x3ffc: negative offset 0x3ffc - 0x4000 = -0x4) [stack] -> PA 0x4200",
+        ),
+    ] {
+        let out = text(name);
+        assert!(
+            out.contains("its base register holds its top"),
+            "{name}:\n{out}"
+        );
+        assert!(
+            out.contains("pa = base + negative offset"),
+            "{name}:\n{out}"
+        );
+        assert!(out.contains(access), "{name}: {access:?} missing:\n{out}");
+    }
+    // A segment growing up keeps base + offset (E10).
+    let out = text("e10");
+    assert!(!out.contains("negative offset"), "{out}");
+}
+
+/// §4.5: after a forgotten reload the narration names the right process's
+/// values (the MMU holds what was last loaded, P1's), and the next switch
+/// saving those values into P2's PCB is narrated, in text and JSON.
+#[test]
+fn e8_forgot_reload_names_whose_values_and_the_overwritten_pcb() {
+    let out = text("e8-forgot-mmu-reload");
+    assert!(
+        out.contains(
+            "the kernel forgets to load P2's MMU registers; the MMU still holds P1's (base=1024"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("the kernel forgets to load P1's MMU registers; the MMU still holds P1's own values, loaded when P1 last ran (base=1024"),
+        "{out}"
+    );
+    assert!(!out.contains("still holds P2's"), "{out}");
+    assert!(
+        out.contains("BUG: those were P1's values: P2's PCB held base=4096 (0x1000) bounds=1024 (0x400) and now holds P1's base=1024 (0x400)"),
+        "{out}"
+    );
+    let ev = run_json("e8-forgot-mmu-reload");
+    let over = kinds(&ev, "pcb-overwritten");
+    assert_eq!(over.len(), 1, "{over:?}");
+    assert_eq!(
+        (over[0]["pid"].as_u64(), over[0]["owner"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(over[0]["was"]["base"], 4096);
+    assert_eq!(over[0]["now"]["base"], 1024);
+    // The correct switch (E8) overwrites no PCB.
+    assert!(kinds(&run_json("e8-context-switch"), "pcb-overwritten").is_empty());
+}
+
+/// §4.2: the disk time is vmlab's own figure, and says so where it counts.
+#[test]
+fn e12_labels_the_disk_time_as_vmlabs() {
+    let out = text("e12");
+    let line = out
+        .lines()
+        .find(|l| l.contains("estimated time") && l.contains("disk 134.26 ms"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.ends_with("(the disk time is vmlab's own figure, not the lecture's table)"),
+        "{line}"
+    );
+    // Without disk time, no label.
+    assert!(!text("e7").contains("vmlab's own figure"));
+}
+
+/// §4.6: under time sharing only P1 is loaded into memory; P2 starts on
+/// disk and is read in at its first switch.
+#[test]
+fn e12_p2_starts_on_disk() {
+    let out = text("e12");
+    assert!(
+        out.contains("loader: P2 (pid 2), address space of 32768 bytes: starts on disk (P1 owns memory); swapped in when it runs"),
+        "{out}"
+    );
+    assert!(
+        out.contains("loader: P1 (pid 1), address space of 32768 bytes: image at PA [0x0, 0x8000)")
+    );
+    let ev = run_json("e12");
+    let spawns = kinds(&ev, "spawn");
+    assert_eq!(spawns[0].get("on_disk_while"), None);
+    assert_eq!(spawns[1]["on_disk_while"], 1);
+    // The first thing P2 does is come in from disk.
+    let first_in = ev
+        .iter()
+        .position(|e| e["kind"] == "swap" && e["pid"] == 2 && e["direction"] == "in")
+        .unwrap();
+    let first_access = ev
+        .iter()
+        .position(|e| e["kind"] == "load" && e["pid"] == 2)
+        .unwrap();
+    assert!(first_in < first_access);
+}
+
+/// §4.7: a machine without an OS region says so, not "[0, 0x0)".
+#[test]
+fn no_os_region_is_said_in_words() {
+    for name in ["e9", "e12"] {
+        let out = text(name);
+        assert!(!out.contains("[0, 0x0)"), "{name}:\n{out}");
+        assert!(out.contains("no OS region"), "{name}:\n{out}");
+    }
+    assert!(text("e7").contains("OS region [0, 0x400)"));
+}
+
+fn summary_lines(name: &str) -> Vec<String> {
+    let ev = run_json(name);
+    let s = kinds(&ev, "summary");
+    assert_eq!(s.len(), 1, "{name}: one summary");
+    // The summary is the last thing the run says.
+    assert_eq!(ev.last().unwrap()["kind"], "summary", "{name}");
+    s[0]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// §4.8: E13 ends with the hands-on's printf lines, filled in from the run:
+/// locals lower with call depth, arr[1] 4 bytes above arr[0], sbrk blocks
+/// 40 bytes apart, and the stack below (xv6) or above (canonical) the heap.
+#[test]
+fn e13_ends_with_the_printf_lines_of_the_hands_on() {
+    let xv6 = summary_lines("e13-xv6");
+    for want in [
+        "main:   &a      = 0x2fec",
+        "f1:     &b      = 0x2fcc",
+        "f2:     &c      = 0x2fac",
+        "f2:     &arr[1] = 0x2fa4  (4 bytes above arr[0])",
+        "sbrk(40)   h1 = 0x3000",
+        "h2 - h1 = 40 bytes, h3 - h2 = 40 bytes (the heap grows up)",
+        "h1 - &c = 84 bytes: the stack lies below the heap",
+    ] {
+        assert!(xv6.iter().any(|l| l == want), "{want:?} missing: {xv6:#?}");
+    }
+    let canonical = summary_lines("e13-canonical");
+    assert!(
+        canonical
+            .iter()
+            .any(|l| l == "h1 - &c = -16152 bytes: the stack lies above the heap"),
+        "{canonical:#?}"
+    );
+    let out = text("e13-xv6");
+    let tail: Vec<&str> = out.lines().rev().take(12).collect();
+    assert!(
+        tail.iter()
+            .any(|l| l.contains("What stacktest and arraytest print")),
+        "{out}"
+    );
+}
+
+/// §4.8: E15 ends with a variable -> region table, and what happens to the
+/// same program without a static data segment: under base+bounds x falls
+/// where malloc's block goes (*z = 3 overwrites x); under segmentation x's
+/// segment is not in use and x = 1 traps.
+#[test]
+fn e15_ends_with_a_variable_to_region_table() {
+    let flat = summary_lines("e15-where-does-it-live");
+    for want in [
+        "int x;            x = 1 -> data at 0x1000",
+        "int main()        fetch -> code at 0x0",
+        "int y = 2;        y     -> stack at 0x3ffc",
+        "int *z = malloc;  z     -> stack at 0x3ff0",
+        "*z = 3;           *z    -> heap at 0x1004",
+        "  int x;          x = 1 -> heap at 0x1000, PA 0x9000",
+    ] {
+        assert!(
+            flat.iter().any(|l| l == want),
+            "{want:?} missing: {flat:#?}"
+        );
+    }
+    assert!(
+        flat.last()
+            .unwrap()
+            .contains("heap at 0x1000, 0 bytes from x")
+    );
+    let seg = summary_lines("e15-segmentation");
+    assert!(
+        seg.iter()
+            .any(|l| l == "int x;            x = 1 -> data at 0x8000"),
+        "{seg:#?}"
+    );
+    assert!(
+        seg.iter()
+            .any(|l| l == "  int x;          x = 1 -> none at 0x8000, FAULT (invalid-segment)"),
+        "{seg:#?}"
+    );
+}
+
+#[test]
+fn a_bad_summary_placeholder_is_refused_with_its_line() {
+    let toml = "summary = [\"ok {P1 load 1}\", \"bad {P9 load 1}\"]\n[machine]\nmemory = \"16k\"\nstrategy = \"base\"\n[[process]]\nname = \"P1\"\nsize = \"1k\"\naccesses = [\"load 1\"]\n";
+    let path = temp_file("bad-summary.toml", toml.as_bytes());
+    vmlab(&["scenario", "run", path.to_str().unwrap()]).bad_input(&[
+        "bad-summary.toml:1:",
+        "summary[1]",
+        "no process named 'P9'",
+    ]);
+}
+
+/// §4.9: privacy under a base register alone. P2 (below P1) reads P1's
+/// secret through an address of its own, and the read is a violation.
+#[test]
+fn base_privacy_p2_reads_p1s_secret() {
+    let ev = run_json("base-privacy");
+    assert_eq!(
+        accesses(&ev),
+        vec![a(1, "store", 100, "4196"), a(2, "load", 3172, "4196")]
+    );
+    let load = kinds(&ev, "load")[0];
+    assert_eq!(load["value"], 42);
+    let v = kinds(&ev, "violation");
+    assert_eq!(v.len(), 1);
+    assert_eq!(
+        (v[0]["pid"].as_u64(), v[0]["owner_pid"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(v[0]["access"], "read");
+    let out = text("base-privacy");
+    assert!(
+        out.contains("P2: load 3172 (0xc64) -> PA 4196 (0x1064), read 42"),
+        "{out}"
+    );
+    assert!(out.contains("P2 read P1's memory"), "{out}");
+}
+
+/// §4.9: P2 hurts P1. P2's store lands on P1's first instruction; P1, the
+/// innocent one, fetches it and the OS kills P1, while P2 exits normally.
+#[test]
+fn base_p2_hurts_p1_the_os_kills_the_victim() {
+    let ev = run_json("base-p2-hurts-p1");
+    let store = kinds(&ev, "store")[0];
+    assert_eq!(
+        (
+            store["pid"].as_u64(),
+            store["va"].as_u64(),
+            store["pa"].as_u64()
+        ),
+        (Some(2), Some(3072), Some(4096))
+    );
+    let kills = kinds(&ev, "kill");
+    assert_eq!(kills.len(), 1);
+    assert_eq!(kills[0]["pid"], 1);
+    assert!(
+        kills[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("illegal instruction 0x00000000")
+    );
+    let exits = kinds(&ev, "exit");
+    assert!(exits.iter().any(|e| e["pid"] == 2), "{exits:?}");
+    // P1 ran its loop before the store, and fetched the zero word after.
+    let p1_fetches = accesses(&ev)
+        .iter()
+        .filter(|x| x.0 == 1 && x.1 == "fetch")
+        .count();
+    assert_eq!(p1_fetches, 9);
+    let out = text("base-p2-hurts-p1");
+    assert!(out.contains("P2 has corrupted P1"), "{out}");
+    assert!(
+        out.contains("OS kills P1: illegal instruction 0x00000000 at pc 0x0"),
+        "{out}"
+    );
+    assert!(
+        out.contains("P2 stored 0 at its address 0xc00 (PA 0x1000)"),
+        "{out}"
+    );
+}
+
+/// §4.9: base+bounds maps the whole address space, the hole between heap
+/// and stack included: an access in the hole succeeds, and a third process
+/// finds no memory though the first two use 3 KiB each.
+#[test]
+fn base_bounds_hole_is_allocated_and_wasted() {
+    let ev = run_json("base-bounds-hole");
+    let spawns = kinds(&ev, "spawn");
+    assert_eq!(spawns.len(), 2);
+    for s in &spawns {
+        assert_eq!(s["blocks"][0]["size"], 16384);
+        let used: u64 = s["regions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["size"].as_u64().unwrap())
+            .sum();
+        assert_eq!(used, 3072, "{s}");
+    }
+    let store = kinds(&ev, "store")[0];
+    assert_eq!(
+        (store["va"].as_u64(), store["region"].as_str()),
+        (Some(0x2000), Some("none"))
+    );
+    assert!(store.get("pa").is_some());
+    let failed = kinds(&ev, "load-failed");
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["needed"], 16384);
+    assert_eq!(failed[0]["free_total"], 4096);
+    let out = text("base-bounds-hole");
+    assert!(
+        out.contains("P1: store 8192 (0x2000) -> PA 0x3000, wrote 7"),
+        "{out}"
+    );
+    assert!(out.contains("cannot load P3 (16384 bytes)"), "{out}");
+}
+
+/// §4.9: malloc on top of sbrk. The allocator calls sbrk only when its free
+/// list is empty (twice for six mallocs), and a freed block comes back.
+#[test]
+fn malloc_on_sbrk_asks_the_os_only_when_the_free_list_is_empty() {
+    let ev = run_json("malloc-on-sbrk");
+    let sbrk: Vec<_> = kinds(&ev, "syscall")
+        .into_iter()
+        .filter(|e| e["name"] == "sbrk")
+        .map(|e| (e["args"][0].as_u64(), e["result"].as_u64()))
+        .collect();
+    assert_eq!(
+        sbrk,
+        vec![(Some(64), Some(0x1050)), (Some(64), Some(0x1090))]
+    );
+    let printed: Vec<String> = kinds(&ev, "output")
+        .iter()
+        .map(|e| e["text"].as_str().unwrap().trim_end().to_string())
+        .collect();
+    assert_eq!(
+        printed,
+        [
+            "  sbrk(64)   = 0x1050",
+            "malloc(16)   = 0x1080",
+            "malloc(16)   = 0x1070",
+            "malloc(16)   = 0x1060",
+            "malloc(16)   = 0x1050",
+            "  sbrk(64)   = 0x1090",
+            "malloc(16)   = 0x10c0",
+            "free(b)      : 0x1070",
+            "malloc(16)   = 0x1070",
+        ]
+    );
+    // Every block handed out lies in memory sbrk gave.
+    for p in &printed {
+        if let Some(hex) = p.strip_prefix("malloc(16)   = 0x") {
+            let a = u64::from_str_radix(hex, 16).unwrap();
+            assert!((0x1050..0x1050 + 128).contains(&a), "{p}");
+        }
+    }
+    let lines = summary_lines("malloc-on-sbrk");
+    assert_eq!(lines[0], "  sbrk(64)   = 0x1050");
+    assert!(lines.last().unwrap().contains("64 bytes apart"));
+    assert!(text("malloc-on-sbrk").contains("What the program printed:"));
+}
+
+/// §4.9: Linux's randomized stack top, printed by the program itself; the
+/// seed moves it (another seed, another top), always 16-byte aligned and
+/// below the top of the address space.
+#[test]
+fn linux_stack_top_is_randomized_and_printed() {
+    let top_of = |out: &str| {
+        let line = out
+            .lines()
+            .find(|l| l.contains("writes to the console: stack top 0x"))
+            .unwrap_or_else(|| panic!("{out}"));
+        u64::from_str_radix(line.rsplit("0x").next().unwrap().trim(), 16).unwrap()
+    };
+    let out = text("linux-stack-top");
+    let top = top_of(&out);
+    assert_eq!(top, 0x3100);
+    let ev = run_json("linux-stack-top");
+    let first = kinds(&ev, "store")[0];
+    assert_eq!(first["va"].as_u64(), Some(top - 16));
+    assert_eq!(first["region"], "stack");
+    let toml = vmlab(&["scenario", "show", "linux-stack-top"])
+        .ok()
+        .replace("random_stack = 2024", "random_stack = 7");
+    let path = temp_file("stack-top-7.toml", toml.as_bytes());
+    let other = top_of(vmlab(&["scenario", "run", path.to_str().unwrap()]).ok());
+    assert_ne!(other, top);
+    for t in [top, other] {
+        assert!(t % 16 == 0 && t <= 0x4000 && t > 0x3000, "{t:#x}");
+    }
 }

@@ -83,6 +83,103 @@ fn runnable(root: &Path, c: &Shown) -> bool {
     !shell && files_here && !timed && !writes
 }
 
+/// Whether `c` is a pipeline of `vmlab` into standard text tools (`grep`,
+/// `sed`, `head`, `tail`, `cut`) that can run here as written through
+/// `sh`: no redirection, no second command, every file in the repository,
+/// no timing in its output.
+fn piped(root: &Path, c: &Shown) -> bool {
+    let mut stages = c.command.split('|');
+    let first = stages.next().unwrap_or("");
+    let tools_ok = c.command.contains('|')
+        && stages.all(|s| {
+            matches!(
+                s.split_whitespace().next(),
+                Some("grep" | "sed" | "head" | "tail" | "cut")
+            )
+        });
+    let first_only = Shown {
+        file: c.file.clone(),
+        line: c.line,
+        command: first.trim().to_string(),
+        output: c.output.clone(),
+    };
+    tools_ok
+        && !c.command.contains(['>', '<', ';', '&', '`', '$'])
+        && runnable(root, &first_only)
+        && programs_built(root, first)
+}
+
+/// Whether every program file (`file = "..."`) of the scenario files that
+/// `command` names exists: the xv6 examples run ELF files that `vmlab cc`
+/// builds only where the RISC-V cross compiler is installed.
+fn programs_built(root: &Path, command: &str) -> bool {
+    command
+        .split_whitespace()
+        .filter(|a| a.ends_with(".toml"))
+        .all(|a| {
+            let toml = root.join(a);
+            let dir = toml.parent().unwrap_or(root).to_path_buf();
+            let text = std::fs::read_to_string(&toml).unwrap_or_default();
+            text.lines()
+                .filter_map(|l| l.trim().strip_prefix("file = \""))
+                .filter_map(|rest| rest.split('"').next())
+                .all(|f| dir.join(f).exists())
+        })
+}
+
+#[test]
+fn every_piped_tour_command_prints_what_the_tour_shows() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bin = Path::new(env!("CARGO_BIN_EXE_vmlab"));
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let all = commands(root);
+    let piped: Vec<&Shown> = all.iter().filter(|c| piped(root, c)).collect();
+    assert!(
+        piped.len() >= 20,
+        "only {} piped tour commands are checked",
+        piped.len()
+    );
+    let mut wrong = Vec::new();
+    for c in piped {
+        let mut expected = c.output.clone();
+        while expected
+            .last()
+            .is_some_and(|l| l.trim().is_empty() || l == "...")
+        {
+            expected.pop();
+        }
+        let run = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("vmlab {}", c.command))
+            .env("PATH", &path)
+            .current_dir(root)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&run.stdout).into_owned();
+        let got: Vec<&str> = text.trim_end_matches('\n').lines().collect();
+        if got != expected || !run.stderr.is_empty() {
+            wrong.push(format!(
+                "{}:{}: $ vmlab {}\n  shown:\n    {}\n  printed:\n    {}\n  stderr: {}",
+                c.file,
+                c.line,
+                c.command,
+                expected.join("\n    "),
+                got.join("\n    "),
+                String::from_utf8_lossy(&run.stderr)
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the tour is out of date:\n{}",
+        wrong.join("\n")
+    );
+}
+
 #[test]
 fn every_runnable_tour_command_prints_what_the_tour_shows() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -144,5 +241,57 @@ fn every_runnable_tour_command_prints_what_the_tour_shows() {
         wrong.is_empty(),
         "the tour is out of date:\n{}",
         wrong.join("\n")
+    );
+}
+
+/// The files a command writes (`-o`, `--out`, `--trace-out`, a shell
+/// redirection), which later commands of the tour read.
+fn written(command: &str) -> Vec<String> {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    words
+        .windows(2)
+        .filter(|w| matches!(w[0], "-o" | "--out" | "--trace-out" | ">"))
+        .map(|w| w[1].trim_end_matches(';').to_string())
+        .collect()
+}
+
+/// §2: every file a `$ vmlab` command of the tour reads is in the
+/// repository (`examples/`, the error examples in `examples/errors/`, the
+/// traces in `examples/traces/`), so that each runs as written from the
+/// repository root; the exceptions are the files an earlier command of the
+/// tour writes, and `prog.lackey`, a valgrind capture (the tour offers
+/// `tests/fixtures/lackey-prog.txt` instead).
+#[test]
+fn every_file_a_tour_command_reads_is_shipped() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let all = commands(root);
+    let mut made: Vec<String> = all.iter().flat_map(|c| written(&c.command)).collect();
+    made.push("prog.lackey".into());
+    let mut missing = Vec::new();
+    for c in &all {
+        for a in c.command.split_whitespace() {
+            let a = a.trim_end_matches(';');
+            let file_like = a.contains('/')
+                || [
+                    ".txt", ".toml", ".lackey", ".bin", ".bink", ".s", ".elf", ".c",
+                ]
+                .iter()
+                .any(|e| a.ends_with(e));
+            if file_like
+                && !a.starts_with('-')
+                && !root.join(a).exists()
+                && !made.contains(&a.to_string())
+            {
+                missing.push(format!(
+                    "{}:{}: {a} (in $ vmlab {})",
+                    c.file, c.line, c.command
+                ));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "files the tour uses but the repository lacks:\n{}",
+        missing.join("\n")
     );
 }

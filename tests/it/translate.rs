@@ -199,3 +199,36 @@ fn base_bounds_beyond_physical_memory_exit_2() {
 fn unknown_access_kind_exits_2() {
     vmlab(&["translate", "--access", "jump", "0"]).bad_input(&["--access", "jump"]);
 }
+
+/// §4.4: a segment growing down. Its base is its top; the negative offset
+/// is offset - max segment size (0xffc - 0x1000 = -0x4, never "= -0x4" for
+/// 0x1000 - 0xffc), and pa = base + negative offset.
+#[test]
+fn grows_down_narrates_the_negative_offset_rule_with_its_sign() {
+    let out = vmlab(&[
+        "translate",
+        "--va-bits",
+        "14",
+        "--segment",
+        "0x2000:0x6ff:r:code",
+        "--segment",
+        "0:0x4ff:rw:heap",
+        "--segment",
+        "0x3000:0xfff:rw:data",
+        "--segment",
+        "0x4000:0x800:rw:down",
+        "0x3ffc",
+        "0x3000",
+    ])
+    .ok()
+    .to_string();
+    for needle in [
+        "a segment growing down: its base is its top (one past its highest byte); negative offset = offset - 0x1000 (the max segment size), pa = base + negative offset",
+        "negative offset = offset - max segment size = 0xffc - 0x1000 = -0x4; |-0x4| <= size 0x800: ok",
+        "add    base 0x4000 (the top of the segment) + negative offset -0x4 = 0x3ffc",
+        "-> PA 0x3ffc",
+        "0x0 - 0x1000 = -0x1000; |-0x1000| <= size 0x800: NO",
+    ] {
+        assert!(out.contains(needle), "{needle:?} missing:\n{out}");
+    }
+}

@@ -314,7 +314,9 @@ fn sixty_four_bit_narration_says_two_to_the_64() {
     .ok()
     .to_string();
     assert!(
-        out.contains("negative offset = 0x10000000000000000 - offset = -0x10"),
+        out.contains(
+            "negative offset = offset - max segment size = 0xfffffffffffffff0 - 0x10000000000000000 = -0x10"
+        ),
         "{out}"
     );
     let toml = r#"

@@ -1,0 +1,2 @@
+_start: la a0, _start
+sw zero, 0(a0)
