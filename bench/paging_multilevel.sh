@@ -52,7 +52,7 @@ cases=(
     "-s 2 -a 90 -n 10000000 -c"
 )
 
-printf '%-40s %10s %14s %10s %8s %s\n' "command" "vmlab s" "addresses/s" "python s" "ratio" "output"
+printf '%-56s %10s %14s %10s %8s %s\n' "command" "vmlab s" "addresses/s" "python s" "ratio" "output"
 for c in "${cases[@]}"; do
     # shellcheck disable=SC2086
     v=$(best_of 5 "$VMLAB" "$SIM" $c)
@@ -66,9 +66,9 @@ for c in "${cases[@]}"; do
         # shellcheck disable=SC2086
         "$PYTHON" "$original" $c >"$tmp/python.out"
         if cmp -s "$tmp/vmlab.out" "$tmp/python.out"; then same=identical; else same=DIFFERENT; fi
-        printf '%-40s %10.3f %14.0f %10.3f %7.1fx %s\n' "$SIM $c" "$v" "$rate" "$p" "$(echo "$p / $v" | bc -l)" "$same"
+        printf '%-56s %10.3f %14.0f %10.3f %7.1fx %s\n' "$SIM $c" "$v" "$rate" "$p" "$(echo "$p / $v" | bc -l)" "$same"
         [[ $same == identical ]] || exit 1
     else
-        printf '%-40s %10.3f %14.0f %10s %8s %s\n' "$SIM $c" "$v" "$rate" "-" "-" "(original not found)"
+        printf '%-56s %10.3f %14.0f %10s %8s %s\n' "$SIM $c" "$v" "$rate" "-" "-" "(original not found)"
     fi
 done

@@ -43,7 +43,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Translate virtual addresses with base, base+bounds or segmentation,
+    /// Translate virtual addresses with base, base+bounds, segmentation or a
+    /// multi-level page table in memory,
     /// narrating every step.
     Translate(translate::Args),
     /// Run the lecture's scenarios (or your own TOML): processes, memory

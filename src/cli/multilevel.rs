@@ -241,4 +241,23 @@ mod tests {
         assert_eq!(rec["pa"], 0x6bc);
         assert_eq!(rec["value"], 8);
     }
+
+    #[test]
+    fn typed_answers_are_checked_like_the_terminal_quiz() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([
+            "vmlab",
+            "paging-multilevel-translate",
+            "-s",
+            "0",
+            "-n",
+            "2",
+        ])
+        .unwrap();
+        let mut out = Vec::new();
+        let code = crate::cli::ostep::quiz_with_answers(cli, "1724 8\nfault\n", &mut out);
+        assert_eq!(code.unwrap(), 0);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("Score: 2 of 2 right (2 questions)"), "{text}");
+    }
 }

@@ -153,7 +153,8 @@ pub fn quiz_on_stdin(
 }
 
 /// Runs the `--quiz` of a parsed translation drop-in command (`relocation`,
-/// `segmentation`, `paging-linear-translate`) with `typed` as the student's
+/// `segmentation`, `paging-linear-translate`, `paging-multilevel-translate`)
+/// with `typed` as the student's
 /// answers, one a line, writing the transcript `--quiz` prints with those
 /// answers piped in: the problem, then each question, the answer given,
 /// and an indented `right: ...` or `wrong (...): ...` verdict line, then
@@ -169,9 +170,10 @@ pub fn quiz_with_answers(cli: super::Cli, typed: &str, out: &mut dyn Write) -> C
         Command::Relocation(args) => &mut args.answers,
         Command::Segmentation(args) => &mut args.answers,
         Command::Paging(args) => &mut args.answers,
+        Command::PagingMultilevel(args) => &mut args.answers,
         _ => {
             return Err(CliError::input(
-                "only relocation, segmentation and paging-linear-translate have a quiz",
+                "only relocation, segmentation, paging-linear-translate and paging-multilevel-translate have a quiz",
             ));
         }
     };

@@ -1,11 +1,13 @@
 //! `vmlab translate`: an address-translation calculator for students and
-//! instructors. Picks the mechanism from the flags (segments -> segmentation,
-//! base and bounds -> base+bounds, base alone -> base only, nothing ->
-//! identity), then narrates or prints JSON for each address.
+//! instructors. Picks the mechanism from the flags (page-table levels ->
+//! a multi-level page table in memory, segments -> segmentation, base and
+//! bounds -> base+bounds, base alone -> base only, nothing -> identity),
+//! then narrates or prints JSON for each address.
 
 use super::{CliError, CmdResult, parse_size_arg};
 use crate::addr::VirtAddr;
 use crate::memory::PhysicalMemory;
+use crate::mmu::multilevel::{self, EntryFormat, Layout, MultiLevel};
 use crate::mmu::{Access, AnyMmu, Base, BaseBounds, Identity, Mmu, Perms, Segment, Segmentation};
 use crate::render::translation;
 use std::io::Write;
@@ -21,6 +23,10 @@ Examples:
                   --segment 0x3000:0xfff:rw --segment 0:0:- 0x0240 0x1108 0x265c 0x3002
   vmlab translate --va-bits 14 --segment 0x2000:0x6ff:r --segment 0:0x4ff:rw \\
                   --segment 0x3000:0xfff:rw --segment 0:0:- w:0x0240
+  vmlab translate --page-size 4k --levels 10,10 --map 0x8048000:0x123:rx \
+                  --phys-mem 16m 0x8048abc w:0x8048abc 0x1000
+  vmlab translate --page-size 32 --levels 5,5 --entry ostep --phys-mem 4k \
+                  --map 0x6100:53 0x611c
 
 An address may carry its access as a prefix: r:0x100 (read), w:0x100 (write),
 f:0x100 (fetch); otherwise --access applies."
@@ -28,6 +34,8 @@ f:0x100 (fetch); otherwise --access applies."
 pub struct Args {
     #[command(flatten)]
     mechanism: MechanismFlags,
+    #[command(flatten)]
+    paging: PagingFlags,
     /// Kind of access: read, write or fetch.
     #[arg(long, default_value = "read", value_name = "KIND")]
     access: String,
@@ -48,8 +56,35 @@ pub struct Args {
     addresses: Vec<String>,
 }
 
-/// The configured mechanism, the physical memory size and the requests.
-type Prepared = (AnyMmu, u64, Vec<(VirtAddr, Access)>);
+/// The flags of a multi-level page table in memory.
+#[derive(clap::Args, Debug)]
+struct PagingFlags {
+    /// Page size of a multi-level page table (with --levels).
+    #[arg(long, value_name = "SIZE")]
+    page_size: Option<String>,
+    /// A multi-level page table in physical memory: the index bits of each
+    /// level, root first (10,10: two levels; 20: a linear table).
+    #[arg(long, value_name = "BITS,BITS,...", value_delimiter = ',')]
+    levels: Vec<u32>,
+    /// Page-table entry format: word32 (4 bytes: V R W X in bits 0..3, PFN
+    /// from bit 12), word64 (8 bytes, PFN from bit 10) or ostep (1 byte:
+    /// valid bit 7, PFN in bits 6..0, no permissions).
+    #[arg(long, value_name = "FORMAT", default_value = "word32")]
+    entry: String,
+    /// Map the page at VA to frame FRAME with PERMS (r, w, x or -; default
+    /// rwx): the kernel writes the entries, creating tables on the way
+    /// (taken from the top of physical memory). Repeatable.
+    #[arg(long = "map", value_name = "VA:FRAME[:PERMS]")]
+    maps: Vec<String>,
+}
+
+/// The configured mechanism, its physical memory (holding the page tables,
+/// for a multi-level table) and the requests.
+struct Prepared {
+    mmu: AnyMmu,
+    mem: PhysicalMemory,
+    requests: Vec<(VirtAddr, Access)>,
+}
 
 /// Validates the flags and the addresses as `vmlab translate` does.
 fn prepare(args: &Args) -> Result<Prepared, CliError> {
@@ -58,9 +93,20 @@ fn prepare(args: &Args) -> Result<Prepared, CliError> {
         .access
         .parse()
         .map_err(|e| CliError::input(format!("--access: {e}")))?;
-    let mmu = build_mechanism(&args.mechanism, phys_size)?;
+    let (mmu, mem) = if args.paging.levels.is_empty() {
+        if args.paging.page_size.is_some() || !args.paging.maps.is_empty() {
+            return Err(CliError::input(
+                "--page-size and --map need --levels (the index bits of each level of the page table)",
+            ));
+        }
+        let mmu = build_mechanism(&args.mechanism, phys_size)?;
+        (mmu, PhysicalMemory::new(0))
+    } else {
+        build_page_table(args, phys_size)?
+    };
     let width = match &mmu {
         AnyMmu::Segmentation(s) => Some(s.va_bits()),
+        AnyMmu::MultiLevel(m) => Some(m.layout().va_bits()),
         _ => args.mechanism.va_bits,
     };
     let requests = args
@@ -68,7 +114,127 @@ fn prepare(args: &Args) -> Result<Prepared, CliError> {
         .iter()
         .map(|a| parse_request(a, default_access, width))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok((mmu, phys_size, requests))
+    Ok(Prepared { mmu, mem, requests })
+}
+
+/// Builds a multi-level page table in a fresh physical memory from
+/// `--page-size`, `--levels`, `--entry` and the `--map` pages: the root
+/// table and every table below it are taken from the top of memory
+/// downward (never a frame a `--map` names), and the kernel side of the
+/// table writes the entries.
+fn build_page_table(args: &Args, phys_size: u64) -> Result<(AnyMmu, PhysicalMemory), CliError> {
+    let m = &args.mechanism;
+    if m.base.is_some() || m.bounds.is_some() || !m.segments.is_empty() {
+        return Err(CliError::input(
+            "--levels cannot be combined with --base/--bounds/--segment: choose one mechanism",
+        ));
+    }
+    let p = &args.paging;
+    let page_size = match &p.page_size {
+        Some(text) => parse_size_arg("--page-size", text)?,
+        None => return Err(CliError::input("--levels needs --page-size")),
+    };
+    let entry = match p.entry.to_ascii_lowercase().as_str() {
+        "word32" => EntryFormat::WORD32,
+        "word64" => EntryFormat::WORD64,
+        "ostep" => EntryFormat::OSTEP,
+        other => {
+            return Err(CliError::input(format!(
+                "--entry: unknown format '{other}' (expected word32, word64 or ostep)"
+            )));
+        }
+    };
+    let va_bits = match m.va_bits {
+        Some(bits) => bits,
+        None => {
+            let sum: u64 = p.levels.iter().map(|&b| u64::from(b)).sum();
+            let bits = sum + u64::from(page_size.trailing_zeros());
+            u32::try_from(bits).unwrap_or(u32::MAX)
+        }
+    };
+    let layout = Layout::new(va_bits, page_size, p.levels.clone(), entry).map_err(|e| {
+        let flag = match e {
+            multilevel::LayoutError::PageSize(_) => "--page-size",
+            multilevel::LayoutError::AddressWidth(_) => "--va-bits",
+            _ => "--levels",
+        };
+        CliError::input(format!("{flag}: {e}"))
+    })?;
+    // The pages to map, read first: their frames are not for tables.
+    let maps = p
+        .maps
+        .iter()
+        .map(|text| parse_map(text, &layout))
+        .collect::<Result<Vec<_>, _>>()?;
+    let frames = phys_size >> layout.page_bits();
+    let mut taken: std::collections::HashSet<u64> = maps.iter().map(|&(_, f, _)| f).collect();
+    let mut top = frames;
+    let mut alloc = |bytes: u64| -> Option<u64> {
+        let n = bytes.div_ceil(layout.page_size()).max(1);
+        loop {
+            let start = top.checked_sub(n)?;
+            top = start;
+            if (start..start + n).all(|f| !taken.contains(&f)) {
+                taken.extend(start..start + n);
+                return Some(start);
+            }
+        }
+    };
+    let too_small = || {
+        CliError::input(format!(
+            "--phys-mem: {phys_size} bytes have no room for the page tables (use --phys-mem to enlarge it)"
+        ))
+    };
+    let root_frame = alloc(layout.table_bytes(0)).ok_or_else(too_small)?;
+    let root = root_frame << layout.page_bits();
+    let mut mem = PhysicalMemory::new(phys_size);
+    multilevel::init_table(&mut mem, &layout, 0, root).map_err(|_| too_small())?;
+    for (i, &(va, frame, perms)) in maps.iter().enumerate() {
+        if frame >= frames {
+            return Err(CliError::input(format!(
+                "--map '{}': frame {frame} is beyond physical memory ({frames} frames of {} bytes; use --phys-mem to enlarge it)",
+                p.maps[i],
+                layout.page_size()
+            )));
+        }
+        multilevel::map(&mut mem, &layout, root, va, frame, perms, &mut alloc).map_err(
+            |e| match e {
+                multilevel::MapError::OutOfMemory => too_small(),
+                e => CliError::input(format!("--map '{}': {e}", p.maps[i])),
+            },
+        )?;
+    }
+    let mmu = MultiLevel::new(layout, root, phys_size)
+        .map_err(|e| CliError::input(format!("--levels: {e}")))?;
+    Ok((AnyMmu::MultiLevel(mmu), mem))
+}
+
+/// Parses `VA:FRAME[:PERMS]` of `--map` for `layout`.
+fn parse_map(text: &str, layout: &Layout) -> Result<(u64, u64, Perms), CliError> {
+    let bad = |why: String| CliError::input(format!("--map '{text}': {why}"));
+    let parts: Vec<&str> = text.split(':').collect();
+    if !(2..=3).contains(&parts.len()) {
+        return Err(bad("expected VA:FRAME[:PERMS]".into()));
+    }
+    let va = crate::addr::parse_number(parts[0]).map_err(|e| bad(format!("address {e}")))?;
+    let frame = crate::addr::parse_number(parts[1]).map_err(|e| bad(format!("frame {e}")))?;
+    let perms = match parts.get(2) {
+        Some(p) => Perms::parse(p).map_err(bad)?,
+        None => Perms::all(),
+    };
+    if !layout.fits(va) {
+        return Err(bad(format!(
+            "address {va:#x} does not fit in {} bits",
+            layout.va_bits()
+        )));
+    }
+    if layout.offset(va) != 0 {
+        return Err(bad(format!(
+            "address {va:#x} is not the start of a page ({} bytes)",
+            layout.page_size()
+        )));
+    }
+    Ok((va, frame, perms))
 }
 
 /// The translation pictures `--svg` writes: one panel per address, with the
@@ -76,16 +242,18 @@ fn prepare(args: &Args) -> Result<Prepared, CliError> {
 /// the adder, the physical address or the fault). Bad flags or addresses
 /// are a [`CliError::Input`] as for `vmlab translate`.
 pub fn svg(args: &Args) -> Result<String, CliError> {
-    let (mmu, phys_size, requests) = prepare(args)?;
-    Ok(pictures(&mmu, phys_size, &requests))
+    let p = prepare(args)?;
+    let phys_size = parse_size_arg("--phys-mem", &args.phys_mem)?;
+    Ok(pictures(&p, phys_size))
 }
 
-fn pictures(mmu: &AnyMmu, phys_size: u64, requests: &[(VirtAddr, Access)]) -> String {
-    let regs = crate::kernel::system::registers_view(&mmu.registers());
-    let views: Vec<_> = requests
+fn pictures(p: &Prepared, phys_size: u64) -> String {
+    let regs = crate::kernel::system::registers_view(&p.mmu.registers());
+    let views: Vec<_> = p
+        .requests
         .iter()
         .map(|&(va, access)| {
-            let t = mmu.explain(PhysicalMemory::empty(), va, access);
+            let t = p.mmu.explain(&p.mem, va, access);
             crate::render::svg::translation::View::of(&t, None, Some(regs.clone()), phys_size)
         })
         .collect();
@@ -94,17 +262,30 @@ fn pictures(mmu: &AnyMmu, phys_size: u64, requests: &[(VirtAddr, Access)]) -> St
 
 /// Runs `vmlab translate`.
 pub fn run(args: Args, out: &mut dyn Write) -> CmdResult {
-    let (mmu, phys_size, requests) = prepare(&args)?;
+    let p = prepare(&args)?;
+    let phys_size = parse_size_arg("--phys-mem", &args.phys_mem)?;
     if let Some(path) = &args.svg {
-        super::write_svg(path, &pictures(&mmu, phys_size, &requests))?;
+        super::write_svg(path, &pictures(&p, phys_size))?;
     }
+    let mmu = &p.mmu;
     if !args.json {
-        writeln!(out, "{}", describe(&mmu))?;
+        writeln!(out, "{}", describe(mmu))?;
+        if let AnyMmu::MultiLevel(m) = mmu {
+            let usage = multilevel::table_usage(&p.mem, m.layout(), m.root());
+            let per_level: Vec<String> = usage.tables.iter().map(u64::to_string).collect();
+            writeln!(
+                out,
+                "  tables per level (root first): {}; {} bytes of page tables map {} page(s)",
+                per_level.join(", "),
+                usage.bytes,
+                usage.pages
+            )?;
+        }
         writeln!(out)?;
     }
     let mut faulted = false;
-    for &(va, access) in &requests {
-        let t = mmu.explain(PhysicalMemory::empty(), va, access);
+    for &(va, access) in &p.requests {
+        let t = mmu.explain(&p.mem, va, access);
         faulted |= t.result.is_err();
         if args.json {
             writeln!(out, "{}", translation::to_json(&t, mmu.mechanism()))?;

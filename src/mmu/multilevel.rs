@@ -1443,6 +1443,51 @@ mod tests {
                 let _ = table_usage(&mem, &layout, root);
             }
 
+            /// Any layout a user can type is either refused with a reason
+            /// or walks and maps without panicking.
+            #[test]
+            fn any_layout_is_refused_or_works(
+                va_bits in 0u32..=70,
+                exact in any::<bool>(),
+                page_shift in 0u32..=70,
+                odd_page in any::<bool>(),
+                index_bits in prop::collection::vec(0u32..=70, 0..20),
+                size in prop::sample::select(vec![0u32, 1, 2, 3, 4, 8, 16]),
+                valid_bit in prop_oneof![0u32..=31, 0u32..=70],
+                perm_bits in prop::option::of((0u32..=70, 0u32..=70, 0u32..=70)),
+                pfn_shift in prop_oneof![0u32..=16, 0u32..=70],
+                pfn_bits in prop_oneof![0u32..=24, 0u32..=70],
+                empty in prop_oneof![Just(0u64), Just(0x7f), any::<u64>()],
+                va in any::<u64>(),
+                pfn in any::<u64>(),
+                access in crate::mmu::any_access(),
+            ) {
+                let page_size = if page_shift >= 64 { 0 } else { (1u64 << page_shift) + u64::from(odd_page && page_shift > 1) };
+                let sum: u32 = index_bits.iter().sum();
+                let va_bits = if exact { sum + page_shift } else { va_bits };
+                let entry = EntryFormat {
+                    size,
+                    valid_bit,
+                    perm_bits: perm_bits.map(|(r, w, x)| [r, w, x]),
+                    pfn_shift,
+                    pfn_bits,
+                    empty,
+                };
+                let Ok(layout) = Layout::new(va_bits, page_size, index_bits, entry) else {
+                    return Ok(());
+                };
+                let mut mem = PhysicalMemory::new(1 << 16);
+                let _ = init_table(&mut mem, &layout, 0, 0);
+                let _ = map(&mut mem, &layout, 0, va, pfn, Perms::all(), &mut |_| Some(1));
+                let _ = map(&mut mem, &layout, 0, va & !(layout.page_size() - 1), pfn, Perms::R, &mut |_| Some(1));
+                if let Ok(m) = MultiLevel::new(layout.clone(), 0, 1 << 16) {
+                    let t = m.explain(&mem, VirtAddr::new(va), access);
+                    prop_assert_eq!(t.result, m.translate(&mem, VirtAddr::new(va), access));
+                }
+                let _ = unmap(&mut mem, &layout, 0, va);
+                let _ = table_usage(&mem, &layout, 0);
+            }
+
             /// Pages mapped by the kernel translate to their frames, and
             /// every other page faults.
             #[test]

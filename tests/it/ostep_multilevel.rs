@@ -125,3 +125,14 @@ fn quiz_takes_the_address_and_value_or_fault() {
     assert!(verdicts[3].ends_with("not valid, a fault"), "{text}");
     assert!(text.contains("Score: 2 of 4 right (4 questions)"), "{text}");
 }
+
+#[test]
+fn quiz_stops_cleanly_at_the_end_of_input() {
+    let run = vmlab_with_input(&[SIM, "-s", "0", "-n", "5", "--quiz"], "fault\n");
+    let text = run.ok();
+    assert!(
+        text.contains("End of input after 1 of 5 questions."),
+        "{text}"
+    );
+    assert!(text.contains("Score: 0 of 1 right (5 questions)"), "{text}");
+}

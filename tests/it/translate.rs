@@ -232,3 +232,183 @@ fn grows_down_narrates_the_negative_offset_rule_with_its_sign() {
         assert!(out.contains(needle), "{needle:?} missing:\n{out}");
     }
 }
+
+// ---- multi-level page tables in memory ---------------------------------
+
+const TWO_LEVEL: &[&str] = &[
+    "translate",
+    "--page-size",
+    "4k",
+    "--levels",
+    "10,10",
+    "--phys-mem",
+    "16m",
+    "--map",
+    "0x8048000:0x123:rx",
+    "--map",
+    "0xbffff000:0x200:rw",
+];
+
+#[test]
+fn a_two_level_table_walks_both_levels_in_memory() {
+    let mut argv = TWO_LEVEL.to_vec();
+    argv.extend(["0x8048abc", "w:0x8048abc", "0x1000", "w:0xbffff004"]);
+    assert_eq!(
+        pas(&argv),
+        [
+            json!(0x123abc),
+            json!("protection"),
+            json!("page-fault"),
+            json!(0x200004)
+        ]
+    );
+    let mut argv = TWO_LEVEL.to_vec();
+    argv.push("0x8048abc");
+    let text = vmlab(&argv);
+    let text = text.ok();
+    assert!(
+        text.contains(
+            "multi-level page table: 32-bit addresses = index bits 10 + 10 + 12 offset bits"
+        ),
+        "{text}"
+    );
+    // The root and one table per mapped region: three 4 KiB tables.
+    assert!(
+        text.contains(
+            "tables per level (root first): 1, 2; 12288 bytes of page tables map 2 page(s)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("L0     entry [32] at PA 0xfff080"), "{text}");
+    assert!(text.contains("leaf: page frame 0x123"), "{text}");
+}
+
+#[test]
+fn a_linear_table_for_32_bit_addresses_costs_4_mib() {
+    let out = vmlab(&[
+        "translate",
+        "--page-size",
+        "4k",
+        "--levels",
+        "20",
+        "--phys-mem",
+        "64m",
+        "--map",
+        "0:5",
+        "0x10",
+    ]);
+    let text = out.ok();
+    assert!(
+        text.contains(
+            "tables per level (root first): 1; 4194304 bytes of page tables map 1 page(s)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("-> PA 0x5010"), "{text}");
+}
+
+#[test]
+fn the_ostep_entry_format_translates_the_homework_address() {
+    let got = pas(&[
+        "translate",
+        "--page-size",
+        "32",
+        "--levels",
+        "5,5",
+        "--entry",
+        "ostep",
+        "--phys-mem",
+        "4k",
+        "--map",
+        "0x6100:53",
+        "0x611c",
+        "0x3da8",
+    ]);
+    assert_eq!(got, [json!(0x6bc), json!("page-fault")]);
+}
+
+#[test]
+fn bad_page_table_flags_name_what_is_wrong() {
+    let t = |extra: &[&str]| {
+        let mut argv = vec!["translate"];
+        argv.extend(extra);
+        argv.push("0");
+        vmlab(&argv)
+    };
+    t(&["--page-size", "3k", "--levels", "10,10"]).bad_input(&[
+        "--page-size",
+        "3072",
+        "power of two",
+    ]);
+    t(&["--page-size", "4k", "--levels", "10,10", "--va-bits", "30"])
+        .bad_input(&["--levels", "not the 30-bit"]);
+    t(&["--page-size", "4k", "--levels", "10,0"]).bad_input(&["level 1 has 0 index bits"]);
+    t(&[
+        "--page-size",
+        "4k",
+        "--levels",
+        "10,10",
+        "--map",
+        "0x1001:3",
+    ])
+    .bad_input(&["--map", "not the start of a page"]);
+    t(&[
+        "--page-size",
+        "4k",
+        "--levels",
+        "10,10",
+        "--map",
+        "0x1000:99999",
+    ])
+    .bad_input(&["frame 99999", "beyond physical memory"]);
+    t(&[
+        "--page-size",
+        "32",
+        "--levels",
+        "5,5",
+        "--entry",
+        "ostep",
+        "--phys-mem",
+        "8k",
+        "--map",
+        "0:200",
+    ])
+    .bad_input(&["frame 200", "7-bit PFN"]);
+    t(&[
+        "--page-size",
+        "4k",
+        "--levels",
+        "10,10",
+        "--phys-mem",
+        "4k",
+        "--map",
+        "0:0",
+    ])
+    .bad_input(&["--phys-mem", "no room for the page tables"]);
+    t(&["--page-size", "4k", "--levels", "10,10", "--entry", "x"]).bad_input(&["--entry", "'x'"]);
+    t(&["--page-size", "4k", "--levels", "10,10", "--base", "1"])
+        .bad_input(&["--levels", "choose one mechanism"]);
+    t(&["--map", "0:1"]).bad_input(&["--map", "need --levels"]);
+    t(&["--levels", "10,10"]).bad_input(&["--levels needs --page-size"]);
+    vmlab(&["translate", "--page-size", "4k", "--levels", "10,10", "5g"])
+        .bad_input(&["5g", "32 bits"]);
+}
+
+#[test]
+fn the_picture_of_a_walk_shows_each_entry_read() {
+    let path = crate::support::temp_path("walk.svg");
+    let mut argv = TWO_LEVEL.to_vec();
+    argv.extend(["--svg", path.to_str().unwrap(), "0x8048abc", "0x1000"]);
+    vmlab(&argv).ok();
+    let svg = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    // Two entries for the mapped page, one (invalid) for the other.
+    assert_eq!(svg.matches("data-valid=\"true\"").count(), 2, "{svg}");
+    assert_eq!(svg.matches("data-valid=\"false\"").count(), 1, "{svg}");
+    assert!(svg.contains("L0 index 32"), "{svg}");
+    assert!(
+        svg.contains("frame 0x123 | offset 0xabc = PA 0x123abc"),
+        "{svg}"
+    );
+    assert!(!svg.contains("pa = va"), "{svg}");
+}
