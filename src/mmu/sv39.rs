@@ -409,6 +409,7 @@ impl Mmu for Sv39 {
         first.as_u64() >> PAGE_BITS == last.as_u64() >> PAGE_BITS
     }
 
+    #[inline(always)]
     fn walk<R: StepRecorder>(
         &self,
         mem: &PhysicalMemory,
@@ -423,35 +424,38 @@ impl Mmu for Sv39 {
             return super::check_physical(va, access, raw, self.phys_size, rec);
         }
         // 0. The TLB first: a hit skips the walk, never the checks.
+        let Some(tlb) = &self.tlb else {
+            return self.walk_tables(mem, va, access, rec);
+        };
         let asid = self.satp.asid();
-        if let Some(tlb) = &self.tlb {
-            let tag = (tlb.config().tagging == Tagging::Asid).then_some(asid);
-            match tlb.lookup(raw, asid, access) {
-                Some(entry) => {
-                    let pa = entry.pa(raw);
-                    rec.record(|| Step::TlbLookup {
-                        vpn: raw >> PAGE_BITS,
-                        asid: tag,
-                        pfn: Some(pa >> PAGE_BITS),
-                    });
-                    if !check_leaf(entry.perms, access, rec) {
-                        return Err(fault(FaultKind::PageFault));
-                    }
-                    rec.record(|| Step::JoinFrame {
-                        pfn: pa >> PAGE_BITS,
-                        offset: raw & (PAGE_SIZE - 1),
-                        pa: Some(pa),
-                    });
-                    return super::check_physical(va, access, pa, self.phys_size, rec);
-                }
-                None => rec.record(|| Step::TlbLookup {
-                    vpn: raw >> PAGE_BITS,
-                    asid: tag,
-                    pfn: None,
-                }),
-            }
+        let Some((pa, perms)) = tlb.lookup_pa(raw, asid, access) else {
+            return self.walk_missed(mem, va, access, rec);
+        };
+        rec.record(|| Step::TlbLookup {
+            vpn: raw >> PAGE_BITS,
+            asid: (tlb.config().tagging == Tagging::Asid).then_some(asid),
+            pfn: Some(pa >> PAGE_BITS),
+        });
+        // The leaf's checks, on the cached bits: all the needed bits set
+        // is check_leaf passing (which then only narrates).
+        let need = pte::U
+            | pte::A
+            | match access {
+                Access::Fetch => pte::X,
+                Access::Read => pte::R,
+                Access::Write => pte::W | pte::D,
+            };
+        if perms & need != need {
+            let _ = check_leaf(perms, access, rec);
+            return Err(fault(FaultKind::PageFault));
         }
-        self.walk_tables(mem, va, access, rec)
+        let _ = check_leaf(perms, access, rec);
+        rec.record(|| Step::JoinFrame {
+            pfn: pa >> PAGE_BITS,
+            offset: raw & (PAGE_SIZE - 1),
+            pa: Some(pa),
+        });
+        super::check_physical(va, access, pa, self.phys_size, rec)
     }
 
     /// Translates an access of `size` bytes with one TLB lookup (one
@@ -467,15 +471,19 @@ impl Mmu for Sv39 {
         access: Access,
     ) -> Result<PhysAddr, Fault> {
         let first = va.as_u64();
-        let last = first.wrapping_add(size.max(1) - 1);
-        if last < first || first >> PAGE_BITS != last >> PAGE_BITS {
+        let size = size.max(1);
+        if size > PAGE_SIZE - (first & (PAGE_SIZE - 1)) {
             return self.translate_bytewise(mem, va, size, access);
         }
         let pa = self.translate(mem, va, access)?;
-        let pa_last = pa.as_u64() + (last - first);
-        if pa_last >= self.phys_size {
+        // The last byte is in the same page: only memory's end can stop it.
+        if pa
+            .as_u64()
+            .checked_add(size - 1)
+            .is_none_or(|last| last >= self.phys_size)
+        {
             return Err(Fault::new(
-                VirtAddr::new(last),
+                VirtAddr::new(first + (size - 1)),
                 access,
                 FaultKind::OutsidePhysicalMemory,
             ));
@@ -534,9 +542,32 @@ impl Sv39 {
         Ok(pa)
     }
 
+    /// A TLB miss: narrated, then the walk.
+    #[inline(never)]
+    fn walk_missed<R: StepRecorder>(
+        &self,
+        mem: &PhysicalMemory,
+        va: VirtAddr,
+        access: Access,
+        rec: &mut R,
+    ) -> Result<PhysAddr, Fault> {
+        let asid = self.satp.asid();
+        let tagged = self
+            .tlb
+            .as_ref()
+            .is_some_and(|t| t.config().tagging == Tagging::Asid);
+        rec.record(|| Step::TlbLookup {
+            vpn: va.as_u64() >> PAGE_BITS,
+            asid: tagged.then_some(asid),
+            pfn: None,
+        });
+        self.walk_tables(mem, va, access, rec)
+    }
+
     /// The walk proper, after a TLB miss (or without a TLB): canonical
     /// check, split, tables, leaf checks, and a fill of the TLB when the
     /// translation succeeds.
+    #[inline(never)]
     fn walk_tables<R: StepRecorder>(
         &self,
         mem: &PhysicalMemory,

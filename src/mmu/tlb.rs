@@ -373,13 +373,35 @@ impl TlbStats {
     }
 }
 
-/// The per-way state a replacement policy keeps.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-struct Way {
-    /// LRU: the tick of the last use; FIFO: the tick of the fill.
-    stamp: u64,
-    /// Clock: used since the hand last passed.
-    referenced: bool,
+/// The last hit of one kind of access (fetches, data), field by field
+/// (so that the hit path reads only what it needs, in registers): the slot
+/// hit and what the entry there says about the page of `key`. Valid for the
+/// same page (`key = va & page_mask`) and ASID until the TLB's contents
+/// change: every fill and flush sets `key` to [`NO_KEY`].
+#[derive(Clone, PartialEq, Eq, Debug)]
+struct Memo {
+    key: Cell<u64>,
+    asid: Cell<u16>,
+    slot: Cell<u32>,
+    /// The physical address of the first byte of the `key` page.
+    base: Cell<u64>,
+    /// The entry's permission bits.
+    perms: Cell<u64>,
+}
+
+/// A memo key no address has (`va & page_mask` has bit 0 clear).
+const NO_KEY: u64 = u64::MAX;
+
+impl Default for Memo {
+    fn default() -> Self {
+        Self {
+            key: Cell::new(NO_KEY),
+            asid: Cell::new(0),
+            slot: Cell::new(0),
+            base: Cell::new(0),
+            perms: Cell::new(0),
+        }
+    }
 }
 
 /// A TLB: `sets x ways` entries with their replacement state and counters.
@@ -389,17 +411,28 @@ pub struct Tlb {
     set_mask: u64,
     /// `sets * ways` slots, set by set.
     slots: Box<[Cell<Option<TlbEntry>>]>,
-    ways: Box<[Cell<Way>]>,
+    /// LRU: the tick of each slot's last use; FIFO: of its fill.
+    stamps: Box<[Cell<u64>]>,
+    /// Clock: each slot used since the hand last passed.
+    referenced: Box<[Cell<bool>]>,
     /// The clock hand of each set (a way index).
     hands: Box<[Cell<usize>]>,
     /// Slot index hints by the low bits of `va >> hint_bits`.
     hints: Box<[Cell<u32>]>,
     hint_bits: Cell<u32>,
+    /// `!(2^hint_bits - 1)`: the page part of an address, for the memos.
+    page_mask: Cell<u64>,
+    /// The last hit of fetches (0) and of loads and stores (1).
+    memos: [Memo; 2],
     /// Bit `b` set: some entry maps pages of `2^b` bytes.
     sizes: Cell<u64>,
     tick: Cell<u64>,
     rng: Cell<u64>,
-    stats: Cell<TlbStats>,
+    hits: Cell<u64>,
+    misses: Cell<u64>,
+    evictions: Cell<u64>,
+    flushes: Cell<u64>,
+    flushed_entries: Cell<u64>,
 }
 
 impl Tlb {
@@ -411,10 +444,13 @@ impl Tlb {
             config,
             set_mask: (config.sets() - 1) as u64,
             slots: (0..n).map(|_| Cell::new(None)).collect(),
-            ways: (0..n).map(|_| Cell::new(Way::default())).collect(),
+            stamps: (0..n).map(|_| Cell::new(0)).collect(),
+            referenced: (0..n).map(|_| Cell::new(false)).collect(),
             hands: (0..config.sets()).map(|_| Cell::new(0)).collect(),
             hints: (0..HINTS).map(|_| Cell::new(0)).collect(),
             hint_bits: Cell::new(12),
+            page_mask: Cell::new(!0xfff),
+            memos: [Memo::default(), Memo::default()],
             sizes: Cell::new(0),
             tick: Cell::new(0),
             rng: Cell::new(if config.seed == 0 {
@@ -422,7 +458,11 @@ impl Tlb {
             } else {
                 config.seed
             }),
-            stats: Cell::new(TlbStats::default()),
+            hits: Cell::new(0),
+            misses: Cell::new(0),
+            evictions: Cell::new(0),
+            flushes: Cell::new(0),
+            flushed_entries: Cell::new(0),
         }
     }
 
@@ -433,12 +473,26 @@ impl Tlb {
 
     /// The counters so far.
     pub fn stats(&self) -> TlbStats {
-        self.stats.get()
+        TlbStats {
+            hits: self.hits.get(),
+            misses: self.misses.get(),
+            evictions: self.evictions.get(),
+            flushes: self.flushes.get(),
+            flushed_entries: self.flushed_entries.get(),
+        }
     }
 
     /// Sets every counter back to zero (the contents stay).
     pub fn reset_stats(&self) {
-        self.stats.set(TlbStats::default());
+        for c in [
+            &self.hits,
+            &self.misses,
+            &self.evictions,
+            &self.flushes,
+            &self.flushed_entries,
+        ] {
+            c.set(0);
+        }
     }
 
     /// Every valid entry with its set and way, set by set.
@@ -464,10 +518,16 @@ impl Tlb {
     }
 
     #[inline(always)]
-    fn count(&self, f: impl FnOnce(&mut TlbStats)) {
-        let mut s = self.stats.get();
-        f(&mut s);
-        self.stats.set(s);
+    fn bump(counter: &Cell<u64>, by: u64) {
+        counter.set(counter.get() + by);
+    }
+
+    /// The contents changed: every memo is stale.
+    #[inline(always)]
+    fn changed(&self) {
+        for m in &self.memos {
+            m.key.set(NO_KEY);
+        }
     }
 
     #[inline(always)]
@@ -484,19 +544,19 @@ impl Tlb {
     /// A hit in slot `i`: count it and tell the replacement policy.
     #[inline(always)]
     fn hit(&self, i: usize) {
-        self.count(|s| s.hits += 1);
+        Self::bump(&self.hits, 1);
         match self.config.policy {
             Policy::Lru => {
                 let stamp = self.next_tick();
-                self.ways[i].set(Way {
-                    stamp,
-                    referenced: false,
-                });
+                if let Some(s) = self.stamps.get(i) {
+                    s.set(stamp);
+                }
             }
-            Policy::Clock => self.ways[i].set(Way {
-                stamp: 0,
-                referenced: true,
-            }),
+            Policy::Clock => {
+                if let Some(r) = self.referenced.get(i) {
+                    r.set(true);
+                }
+            }
             Policy::Fifo | Policy::Random => {}
         }
     }
@@ -504,50 +564,97 @@ impl Tlb {
     /// Looks `va` up in address space `asid`: the entry that maps it (a
     /// hit), or `None` (a miss: the caller walks and [`Tlb::fill`]s).
     /// Counts the hit or miss and updates the replacement state. `access`
-    /// only steers which hint is tried first; it never changes the answer.
-    #[inline(always)]
+    /// only steers which memo of the last hit is tried first (fetches and
+    /// data accesses each have one); it never changes the answer.
     pub fn lookup(&self, va: u64, asid: u16, access: Access) -> Option<TlbEntry> {
-        let _ = access;
-        let h = self.hint_slot(va);
-        let i = self.hints[h].get() as usize;
-        if let Some(e) = self.slots[i].get() {
-            if e.matches(va, asid, self.tagged()) {
-                self.hit(i);
-                return Some(e);
-            }
+        let k = (access != Access::Fetch) as usize;
+        if self.memo_hit(va, asid, k).is_some() {
+            return self.slots[self.memos[k].slot.get() as usize].get();
         }
-        self.search(va, asid, h)
+        self.search(va, asid, k)
     }
 
-    /// The full search: each page size present, its set, every way.
+    /// [`Tlb::lookup`] for the hit path of a translation: on a hit, the
+    /// physical address of `va` and the entry's permission bits, with no
+    /// entry copied. Counts and updates exactly as `lookup` does.
+    #[inline(always)]
+    pub fn lookup_pa(&self, va: u64, asid: u16, access: Access) -> Option<(u64, u64)> {
+        let k = (access != Access::Fetch) as usize;
+        if let Some(hit) = self.memo_hit(va, asid, k) {
+            return Some(hit);
+        }
+        self.search(va, asid, k).map(|e| (e.pa(va), e.perms))
+    }
+
+    /// The memo of access kind `k`, if it holds the page of `va` in
+    /// `asid`: a hit, counted.
+    #[inline(always)]
+    fn memo_hit(&self, va: u64, asid: u16, k: usize) -> Option<(u64, u64)> {
+        let m = &self.memos[k];
+        let mask = self.page_mask.get();
+        if m.key.get() == va & mask && m.asid.get() == asid {
+            self.hit(m.slot.get() as usize);
+            return Some((m.base.get() | (va & !mask), m.perms.get()));
+        }
+        None
+    }
+
+    /// Past the memo: the hinted slot, then each page size present, its
+    /// set, every way. A hit becomes the memo of its kind of access.
     #[inline(never)]
-    fn search(&self, va: u64, asid: u16, hint: usize) -> Option<TlbEntry> {
+    fn search(&self, va: u64, asid: u16, memo: usize) -> Option<TlbEntry> {
         let tagged = self.tagged();
-        let mut sizes = self.sizes.get();
-        while sizes != 0 {
-            let page_bits = sizes.trailing_zeros();
-            sizes &= sizes - 1;
-            let start = self.set_start(va, page_bits);
-            for i in start..start + self.config.ways() {
-                if let Some(e) = self.slots[i].get() {
-                    if e.matches(va, asid, tagged) {
-                        self.hints[hint].set(i as u32);
-                        self.hit(i);
-                        return Some(e);
+        let h = self.hint_slot(va);
+        let hinted = self.hints[h].get() as usize;
+        let found = match self.slots[hinted].get() {
+            Some(e) if e.matches(va, asid, tagged) => Some((hinted, e)),
+            _ => {
+                let mut found = None;
+                let mut sizes = self.sizes.get();
+                'sizes: while sizes != 0 {
+                    let page_bits = sizes.trailing_zeros();
+                    sizes &= sizes - 1;
+                    let start = self.set_start(va, page_bits);
+                    for i in start..start + self.config.ways() {
+                        if let Some(e) = self.slots[i].get() {
+                            if e.matches(va, asid, tagged) {
+                                found = Some((i, e));
+                                break 'sizes;
+                            }
+                        }
                     }
                 }
+                found
+            }
+        };
+        match found {
+            Some((i, e)) => {
+                self.hints[h].set(i as u32);
+                let m = &self.memos[memo];
+                let mask = self.page_mask.get();
+                m.key.set(va & mask);
+                m.asid.set(asid);
+                m.slot.set(i as u32);
+                m.base.set(e.pa(va) & mask);
+                m.perms.set(e.perms);
+                self.hit(i);
+                Some(e)
+            }
+            None => {
+                Self::bump(&self.misses, 1);
+                None
             }
         }
-        self.count(|s| s.misses += 1);
-        None
     }
 
     /// Fills `entry` after a miss, in its set: into the first empty way, or
     /// over the victim the policy picks (counted as an eviction). An entry
     /// already mapping the same page in the same address space is replaced
     /// in place.
+    ///
+    /// An entry whose `page_bits` is not 1 to 63 is not kept.
     pub fn fill(&self, entry: TlbEntry) {
-        if entry.page_bits >= 64 {
+        if entry.page_bits == 0 || entry.page_bits >= 64 {
             return;
         }
         let ways = self.config.ways();
@@ -562,19 +669,19 @@ impl Tlb {
         let i = match same.or_else(empty) {
             Some(i) => i,
             None => {
-                self.count(|s| s.evictions += 1);
+                Self::bump(&self.evictions, 1);
                 start + self.victim(set, start)
             }
         };
+        self.changed();
         self.slots[i].set(Some(entry));
         let stamp = self.next_tick();
-        self.ways[i].set(Way {
-            stamp,
-            referenced: true,
-        });
+        self.stamps[i].set(stamp);
+        self.referenced[i].set(true);
         self.sizes.set(self.sizes.get() | 1 << entry.page_bits);
         let smallest = self.sizes.get().trailing_zeros();
         self.hint_bits.set(smallest);
+        self.page_mask.set(!((1u64 << smallest) - 1));
         let va = entry.vpn << entry.page_bits;
         self.hints[self.hint_slot(va)].set(i as u32);
     }
@@ -584,7 +691,7 @@ impl Tlb {
         let ways = self.config.ways();
         let oldest = || {
             (0..ways)
-                .min_by_key(|&w| self.ways[start + w].get().stamp)
+                .min_by_key(|&w| self.stamps[start + w].get())
                 .unwrap_or(0)
         };
         match self.config.policy {
@@ -603,13 +710,11 @@ impl Tlb {
                 loop {
                     let w = hand.get();
                     hand.set((w + 1) % ways);
-                    let way = &self.ways[start + w];
-                    let mut state = way.get();
-                    if !state.referenced {
+                    let used = &self.referenced[start + w];
+                    if !used.get() {
                         return w;
                     }
-                    state.referenced = false;
-                    way.set(state);
+                    used.set(false);
                 }
             }
         }
@@ -630,10 +735,8 @@ impl Tlb {
             va.is_none_or(|va| va >> e.page_bits == e.vpn)
                 && asid.is_none_or(|a| !e.global && e.asid == a)
         });
-        self.count(|s| {
-            s.flushes += 1;
-            s.flushed_entries += removed;
-        });
+        Self::bump(&self.flushes, 1);
+        Self::bump(&self.flushed_entries, removed);
         removed
     }
 
@@ -648,19 +751,19 @@ impl Tlb {
     pub fn switch_address_space(&self) {
         if self.config.tagging == Tagging::FlushOnSwitch {
             let removed = self.remove(|e| !e.global);
-            self.count(|s| {
-                s.flushes += 1;
-                s.flushed_entries += removed;
-            });
+            Self::bump(&self.flushes, 1);
+            Self::bump(&self.flushed_entries, removed);
         }
     }
 
     fn remove(&self, doomed: impl Fn(&TlbEntry) -> bool) -> u64 {
+        self.changed();
         let mut removed = 0;
-        for (slot, way) in self.slots.iter().zip(self.ways.iter()) {
+        for (i, slot) in self.slots.iter().enumerate() {
             if slot.get().is_some_and(|e| doomed(&e)) {
                 slot.set(None);
-                way.set(Way::default());
+                self.stamps[i].set(0);
+                self.referenced[i].set(false);
                 removed += 1;
             }
         }
