@@ -107,7 +107,11 @@ impl fmt::Display for Trap {
                 Ok(())
             }
             Trap::Illegal { pc, word } => {
-                write!(f, "illegal instruction {word:#010x} at pc {pc:#x}")
+                write!(f, "illegal instruction {word:#010x} at pc {pc:#x}")?;
+                match decode::privileged(word) {
+                    Some(why) => write!(f, " ({why})"),
+                    None => Ok(()),
+                }
             }
         }
     }

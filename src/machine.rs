@@ -546,6 +546,17 @@ impl Machine {
             .ok_or("physical memory has no frame for the root page table above --base")?;
         // 2. The program's pages: each page gets the permissions of every
         //    section in it (a page holding code and data is r-x and rw-).
+        let frames = paging.end_frame.saturating_sub(paging.next_frame);
+        let mut wanted = 0u64;
+        for s in program.sections.iter().filter(|s| s.size > 0) {
+            let end = s.end().ok_or("a section ends past 2^64")?;
+            wanted = wanted.saturating_add(end.div_ceil(PAGE) - s.addr / PAGE);
+        }
+        if wanted > frames {
+            return Err(format!(
+                "the program needs {wanted} pages, more than the {frames} free frames of physical memory above --base (use a larger --phys-mem)"
+            ));
+        }
         let mut pages = std::collections::BTreeMap::<u64, u64>::new();
         for s in program.sections.iter().filter(|s| s.size > 0) {
             let end = s.end().ok_or("a section ends past 2^64")?;
@@ -1012,8 +1023,23 @@ mod tests {
                 .unwrap_err()
                 .contains("multiple of 4 KiB")
         );
-        // Room for the root and one more frame only.
-        config.base = (1 << 22) - 0x2000;
+        // A program larger than the free frames is refused before mapping.
+        let big = assemble(
+            "nop\n.bss\n.space 0x10000\n",
+            "t.s",
+            &Options { text_base: 0 },
+        )
+        .unwrap();
+        config.base = 0x1000;
+        config.phys_mem = 0x8000;
+        assert!(
+            Machine::new(&big, &config)
+                .unwrap_err()
+                .contains("needs 17 pages, more than the 6 free frames"),
+        );
+        config.phys_mem = 1 << 22;
+        // Frames for the root and both pages, but not for the tables.
+        config.base = (1 << 22) - 0x4000;
         assert!(
             Machine::new(&p, &config)
                 .unwrap_err()

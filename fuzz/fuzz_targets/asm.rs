@@ -17,18 +17,22 @@ fuzz_target!(|data: &[u8]| {
     let elf = vmlab::elf::write(&program);
     let back = vmlab::elf::load(&elf).expect("our own ELF reads back");
     assert_eq!(back.entry, program.entry);
-    let config = Config {
-        mmu: MmuKind::BaseBounds,
-        base: 0x1000,
-        phys_mem: 1 << 24,
-        space: None,
-    };
-    if let Ok(mut m) = Machine::new(&program, &config) {
-        let _ = m.run(
-            10_000,
-            &mut std::io::sink(),
-            &mut std::io::sink(),
-            &mut vmlab::cpu::NoObserver,
-        );
+    // Under base+bounds and under Sv39 page tables (with a TLB).
+    for mmu in [MmuKind::BaseBounds, MmuKind::Sv39] {
+        let config = Config {
+            mmu,
+            base: if mmu == MmuKind::Sv39 { 0x1000 } else { 0x1000 },
+            phys_mem: 1 << 24,
+            space: None,
+            tlb: Some(vmlab::mmu::TlbConfig::default()),
+        };
+        if let Ok(mut m) = Machine::new(&program, &config) {
+            let _ = m.run(
+                10_000,
+                &mut std::io::sink(),
+                &mut std::io::sink(),
+                &mut vmlab::cpu::NoObserver,
+            );
+        }
     }
 });

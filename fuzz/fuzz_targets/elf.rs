@@ -9,18 +9,22 @@ fuzz_target!(|data: &[u8]| {
     let Ok(program) = vmlab::elf::load(data) else {
         return;
     };
-    let config = Config {
-        mmu: MmuKind::BaseBounds,
-        base: 0,
-        phys_mem: 1 << 24,
-        space: None,
-    };
-    if let Ok(mut m) = Machine::new(&program, &config) {
-        let _ = m.run(
-            10_000,
-            &mut std::io::sink(),
-            &mut std::io::sink(),
-            &mut vmlab::cpu::NoObserver,
-        );
+    // Under base+bounds and under Sv39 page tables (with a TLB).
+    for mmu in [MmuKind::BaseBounds, MmuKind::Sv39] {
+        let config = Config {
+            mmu,
+            base: if mmu == MmuKind::Sv39 { 0x1000 } else { 0 },
+            phys_mem: 1 << 24,
+            space: None,
+            tlb: Some(vmlab::mmu::TlbConfig::default()),
+        };
+        if let Ok(mut m) = Machine::new(&program, &config) {
+            let _ = m.run(
+                10_000,
+                &mut std::io::sink(),
+                &mut std::io::sink(),
+                &mut vmlab::cpu::NoObserver,
+            );
+        }
     }
 });

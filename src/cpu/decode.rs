@@ -430,6 +430,54 @@ pub fn decode(word: u32) -> Inst {
     }
 }
 
+/// For a SYSTEM-opcode word that user mode may not run, what it is and why
+/// (`sfence.vma: flushes the TLB; privileged`), or `None`. RISC-V raises an
+/// illegal-instruction exception for these in user mode, as vmlab's CPU
+/// does: loading `satp` and flushing the TLB belong to the kernel.
+pub fn privileged(word: u32) -> Option<String> {
+    if word & 0x7f != SYSTEM {
+        return None;
+    }
+    let funct3 = bits(word, 14, 12);
+    if funct3 == 0 {
+        let what = match word {
+            0x1020_0073 => "sret: return from a supervisor trap",
+            0x3020_0073 => "mret: return from a machine trap",
+            0x1050_0073 => "wfi: wait for an interrupt",
+            w if bits(w, 31, 25) == 0b000_1001 && bits(w, 11, 7) == 0 => {
+                "sfence.vma: flushes the TLB"
+            }
+            _ => return None,
+        };
+        return Some(format!("{what}; privileged, user mode may not run it"));
+    }
+    if funct3 == 4 {
+        return None;
+    }
+    let csr = bits(word, 31, 20);
+    let name = match csr {
+        0x180 => " (satp: the page-table root and ASID)",
+        0x100 => " (sstatus)",
+        0x105 => " (stvec)",
+        0x141 => " (sepc)",
+        0x142 => " (scause)",
+        0x300 => " (mstatus)",
+        0x305 => " (mtvec)",
+        0x341 => " (mepc)",
+        _ => "",
+    };
+    // CSR bits 9..8 name the least privilege that may access it.
+    let level = match (csr >> 8) & 3 {
+        0 => return Some(format!("CSR {csr:#x}{name}: vmlab implements no CSRs")),
+        1 => "supervisor",
+        2 => "hypervisor",
+        _ => "machine",
+    };
+    Some(format!(
+        "CSR {csr:#x}{name} is a {level} register; privileged, user mode may not access it"
+    ))
+}
+
 /// Why an instruction cannot be encoded.
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
 pub enum EncodeError {
@@ -551,6 +599,13 @@ mod tests {
         let i = decode(0x0084_2503);
         assert_eq!((i.op, i.rd, i.rs1, i.imm), (Op::Lw, 10, 8, 8));
         assert_eq!(decode(0x0000_0073).op, Op::Ecall);
+        assert_eq!(decode(0x1200_0073).op, Op::Illegal);
+        assert!(privileged(0x1200_0073).unwrap().starts_with("sfence.vma"));
+        // csrw satp, a0 = csrrw x0, satp, a0.
+        assert!(privileged(0x1805_1073).unwrap().contains("satp"));
+        assert!(privileged(0x1805_1073).unwrap().contains("supervisor"));
+        assert_eq!(privileged(0x0000_0073), None);
+        assert_eq!(privileged(0x0000_0013), None);
         assert_eq!(decode(0x0010_0073).op, Op::Ebreak);
     }
 

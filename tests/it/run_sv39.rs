@@ -127,6 +127,11 @@ fn sfence_vma_and_writing_satp_are_privileged_in_user_mode() {
         let last = run.json_lines().pop().unwrap();
         assert_eq!(last["kind"], "illegal-instruction", "{what}");
         assert_eq!(last["instruction"], word, "{what}");
+        assert!(
+            run.stderr.contains("privileged, user mode may not"),
+            "{}",
+            run.stderr
+        );
     }
 }
 
