@@ -475,3 +475,15 @@ sum:
     assert!(s["disk_reads"].as_u64().unwrap() >= 7, "{s}");
     assert!(kinds(&ev, "kill").is_empty());
 }
+
+#[test]
+fn trace_refuses_to_replay_a_paging_scenario_instead_of_walking_no_memory() {
+    super::support::vmlab_with_input(
+        &["trace", "--scenario", "paging-belady", "--pid", "1", "-"],
+        "0x1000\n",
+    )
+    .bad_input(&[
+        "paging-belady",
+        "page tables live in the run's physical memory",
+    ]);
+}
