@@ -449,7 +449,7 @@ pub enum Event {
         table: &'static str,
         /// Bytes of page tables over all processes.
         page_table_bytes: u64,
-        /// The replacement policy.
+        /// The replacement policy (`none` without swap: every page stays).
         policy: &'static str,
         /// Bytes per page.
         page_size: u64,

@@ -1278,7 +1278,12 @@ impl Kernel {
         Some(Event::PagingSummary {
             table: pg.format.name(),
             page_table_bytes: self.page_table_bytes(),
-            policy: pg.config.policy.name(),
+            // Without swap nothing is ever evicted: no policy runs.
+            policy: if pg.config.swap {
+                pg.config.policy.name()
+            } else {
+                "none"
+            },
             page_size: ps,
             frames: pg.frames.user_frames(),
             references: s.references,

@@ -687,7 +687,12 @@ impl Narrator {
                 internal_fragmentation,
             } => writeln!(
                 s,
-                "  paging ({table}, {page_size}-byte pages, {frames} frames, {policy}): {} to pages, {} (fault rate {:.1}%: {disk_reads} from swap, {zero_fills} zero-filled), {}, {} written back; internal fragmentation {internal_fragmentation} bytes; page tables {page_table_bytes} bytes",
+                "  paging ({table}, {page_size}-byte pages, {frames} frames, {}): {} to pages, {} (fault rate {:.1}%: {disk_reads} from swap, {zero_fills} zero-filled), {}, {} written back; internal fragmentation {internal_fragmentation} bytes; page tables {page_table_bytes} bytes",
+                if *policy == "none" {
+                    "no swap".to_string()
+                } else {
+                    format!("{policy} replacement")
+                },
                 counted(*references, "reference", "references"),
                 counted(*page_faults, "page fault", "page faults"),
                 fault_rate * 100.0,
