@@ -1166,12 +1166,20 @@ pub fn run_streaming(sc: &Scenario, sink: &mut dyn FnMut(Event) -> bool) -> bool
         let mut other = sc.clone();
         other.config.paging.asid = !sc.config.paging.asid;
         let mut theirs = None;
+        let mut other_total_ns = 0.0;
         let _ = run_under(&other, sc.config.strategy, &mut |e: Event| {
+            if let Event::Cost { total_ns, .. } = e {
+                other_total_ns = total_ns;
+            }
             if matches!(e, Event::TlbSummary { .. }) {
                 theirs = Some(e);
             }
             true
         });
+        let total_ns = match &cost {
+            Some(Event::Cost { total_ns, .. }) => *total_ns,
+            _ => 0.0,
+        };
         if let Some(Event::TlbSummary {
             tagging: other_tagging,
             misses: other_misses,
@@ -1185,10 +1193,12 @@ pub fn run_streaming(sc: &Scenario, sink: &mut dyn FnMut(Event) -> bool) -> bool
                 misses,
                 hit_rate,
                 flushes,
+                total_ns,
                 other_tagging,
                 other_misses,
                 other_hit_rate,
                 other_flushes,
+                other_total_ns,
             };
             if !sink(e) {
                 return false;

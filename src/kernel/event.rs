@@ -505,6 +505,8 @@ pub enum Event {
         hit_rate: f64,
         /// Its flushes.
         flushes: u64,
+        /// Its estimated time (ns), walks included.
+        total_ns: f64,
         /// The other run's tagging.
         other_tagging: &'static str,
         /// Its TLB misses.
@@ -513,6 +515,8 @@ pub enum Event {
         other_hit_rate: f64,
         /// Its flushes.
         other_flushes: u64,
+        /// Its estimated time (ns).
+        other_total_ns: f64,
     },
     /// The same workload with another page-table format.
     TableCompare {
@@ -599,6 +603,10 @@ pub enum Event {
         disk_bytes: u64,
         /// Bytes copied by the OS in memory.
         copied_bytes: u64,
+        /// Paging: page-table entries read by the MMU's walks (priced as
+        /// memory accesses).
+        #[serde(skip_serializing_if = "is_zero")]
+        walk_reads: u64,
         /// Estimated time, by part.
         #[serde(flatten)]
         estimate: Estimate,

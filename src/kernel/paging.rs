@@ -756,6 +756,17 @@ impl Kernel {
         }
     }
 
+    /// Page-table entries the MMU's walks read so far, at most: one per
+    /// level per walk (a walk that stops at an invalid entry reads fewer;
+    /// it is counted in full). Zero for the other mechanisms.
+    pub(crate) fn walk_reads(&self) -> u64 {
+        match &self.mmu {
+            AnyMmu::Sv39(m) => m.walks() * u64::from(sv39::LEVELS),
+            AnyMmu::MultiLevel(m) => m.walks() * m.layout().levels() as u64,
+            _ => 0,
+        }
+    }
+
     /// The TLB's hits and misses so far (zeros without a TLB).
     pub(crate) fn tlb_counts(&self) -> (u64, u64) {
         let tlb = match &self.mmu {
@@ -1229,10 +1240,7 @@ impl Kernel {
         self.paging.as_ref()?;
         let (t, walks) = match &self.mmu {
             AnyMmu::Sv39(m) => (m.tlb()?, m.walks()),
-            AnyMmu::MultiLevel(m) => {
-                let t = m.tlb()?;
-                (t, t.stats().misses)
-            }
+            AnyMmu::MultiLevel(m) => (m.tlb()?, m.walks()),
             _ => return None,
         };
         let c = t.config();

@@ -1144,8 +1144,15 @@ impl Kernel {
 
     /// The totals and the estimate, as an event.
     pub fn cost_event(&self) -> Event {
-        let estimate = self.config.cost.estimate(&self.counts);
+        let mut counts = self.counts;
+        counts.walk_reads = if self.paging.is_some() {
+            self.walk_reads()
+        } else {
+            0
+        };
+        let estimate = self.config.cost.estimate(&counts);
         Event::Cost {
+            walk_reads: counts.walk_reads,
             strategy: self.config.strategy.name(),
             instructions: self.counts.instructions,
             accesses: self.counts.accesses,

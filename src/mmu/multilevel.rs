@@ -500,6 +500,8 @@ pub struct MultiLevel {
     /// A TLB in front of the walk (untagged: this format has no ASIDs, so
     /// loading the base register flushes it).
     tlb: Option<super::tlb::Tlb>,
+    /// Walks made so far (every translation the TLB did not answer).
+    walks: std::cell::Cell<u64>,
 }
 
 impl MultiLevel {
@@ -522,6 +524,7 @@ impl MultiLevel {
             root,
             phys_size,
             tlb: None,
+            walks: std::cell::Cell::new(0),
         })
     }
 
@@ -539,6 +542,11 @@ impl MultiLevel {
     /// The TLB, if there is one.
     pub fn tlb(&self) -> Option<&super::tlb::Tlb> {
         self.tlb.as_ref()
+    }
+
+    /// How many page-table walks translations made so far.
+    pub fn walks(&self) -> u64 {
+        self.walks.get()
     }
 
     /// Drops the TLB's entry for the page of `va` (every entry when
@@ -720,6 +728,7 @@ impl Mmu for MultiLevel {
             offset_bits: layout.page_bits,
         });
         // 3-5. Read one entry per level, from the root down to the leaf.
+        self.walks.set(self.walks.get() + 1);
         let leaf = find_leaf(mem, layout, self.root, raw, rec).map_err(|s| fault(s.kind))?;
         let result = self.finish(leaf.entry, leaf.pfn, va, access, rec);
         // 8. Refill: the TLB keeps translations that worked.

@@ -734,10 +734,12 @@ impl Narrator {
                 misses,
                 hit_rate,
                 flushes,
+                total_ns,
                 other_tagging,
                 other_misses,
                 other_hit_rate,
                 other_flushes,
+                other_total_ns,
             } => {
                 let name = |t: &str| {
                     if t == "asid" {
@@ -748,13 +750,15 @@ impl Narrator {
                 };
                 writeln!(
                     s,
-                    "  the same workload's TLB: {} {misses} misses (hit rate {:.1}%, {}), {} {other_misses} misses (hit rate {:.1}%, {})",
+                    "  the same workload's TLB: {} {misses} misses (hit rate {:.1}%, {}, {}), {} {other_misses} misses (hit rate {:.1}%, {}, {})",
                     name(tagging),
                     hit_rate * 100.0,
                     counted(*flushes, "flush", "flushes"),
+                    human_ns(*total_ns),
                     name(other_tagging),
                     other_hit_rate * 100.0,
                     counted(*other_flushes, "flush", "flushes"),
+                    human_ns(*other_total_ns),
                 )
             }
             Event::TableCompare {
@@ -879,18 +883,27 @@ impl Narrator {
                 disk_transfers,
                 disk_bytes,
                 copied_bytes,
+                walk_reads,
                 estimate,
                 total_ns,
             } => {
                 let _ = writeln!(
                     s,
-                    "  cost ({strategy}): {}, {}, {}, {} to/from disk in {}, {} copied",
+                    "  cost ({strategy}): {}, {}, {}, {} to/from disk in {}, {} copied{}",
                     counted(*instructions, "instruction", "instructions"),
                     counted(*accesses, "memory access", "memory accesses"),
                     counted(*context_switches, "context switch", "context switches"),
                     counted(*disk_bytes, "byte", "bytes"),
                     counted(*disk_transfers, "transfer", "transfers"),
                     counted(*copied_bytes, "byte", "bytes"),
+                    if *walk_reads > 0 {
+                        format!(
+                            ", {} read by page-table walks",
+                            counted(*walk_reads, "entry", "entries")
+                        )
+                    } else {
+                        String::new()
+                    }
                 );
                 writeln!(
                     s,
