@@ -317,10 +317,8 @@ fn asids_keep_the_tlb_across_switches_and_flushing_empties_it() {
     assert_eq!(without - with, 36.0 * 80.0);
     let t = text("paging-asid");
     assert!(t.contains("switch A -> B: no ASIDs: flush the TLB"), "{t}");
-    assert!(
-        t.contains("A: load 16 (0x10) TLB miss -> walk -> PA 0x8010"),
-        "{t}"
-    );
+    assert!(t.contains("TLB miss -> walk -> PA 0x8010"), "{t}");
+    assert_eq!(t.matches("TLB miss -> walk").count(), 16, "{t}");
     assert!(
         t.contains("with ASIDs 4 misses (hit rate 75.0%, 0 flushes, 2.26 us)"),
         "{t}"
@@ -355,7 +353,8 @@ fn the_tlb_on_an_array_walk_hits_70_percent_with_16_byte_pages() {
         (Some("two-level"), Some(16))
     );
     let t = text("paging-tlb-array");
-    assert!(t.contains("P: load 112 (0x70) TLB miss -> walk"), "{t}");
+    assert_eq!(t.matches("TLB miss -> walk").count(), 3, "{t}");
+    assert_eq!(t.matches("TLB hit").count(), 7, "{t}");
     assert!(t.contains("7 hits, 3 misses (hit rate 70.0%)"), "{t}");
 }
 
