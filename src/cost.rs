@@ -134,6 +134,9 @@ pub struct Counts {
     pub disk_bytes: u64,
     /// Bytes copied inside memory by the OS (compaction, relocation).
     pub copied_bytes: u64,
+    /// Page-table entries read by the MMU's walks (paging): each is a
+    /// memory access of its own, the price of a TLB miss.
+    pub walk_reads: u64,
 }
 
 /// The estimated time of a run, split by where it went.
@@ -222,7 +225,7 @@ impl CostModel {
         };
         Estimate {
             cpu_ns: c.instructions as f64 * self.cpu_ns,
-            memory_ns: (c.accesses + copy_accesses) as f64 * self.access_ns(),
+            memory_ns: (c.accesses + copy_accesses + c.walk_reads) as f64 * self.access_ns(),
             disk_ns,
         }
     }
@@ -306,6 +309,7 @@ mod tests {
             disk_transfers: 2,
             disk_bytes: 100_000_000,
             copied_bytes: 0,
+            walk_reads: 0,
         });
         assert_eq!(e.cpu_ns, 10.0);
         assert_eq!(e.memory_ns, 400.0);

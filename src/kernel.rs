@@ -5,8 +5,10 @@
 pub mod context_switch;
 pub mod event;
 pub mod exec;
+pub mod frames;
 pub mod growth;
 pub mod layout;
+pub mod paging;
 pub mod placement;
 pub mod process;
 pub mod replacement;

@@ -101,6 +101,34 @@ struct MachineToml {
     timer: Option<Spanned<u64>>,
     /// The most events a collected run keeps in memory.
     max_events: Option<Spanned<u64>>,
+    /// Paging: the page-table format (`sv39`).
+    page_table: Option<crate::kernel::paging::PageTableKind>,
+    /// Paging: the page size (fixed by the format: 4 KiB under Sv39).
+    page_size: Option<Spanned<Num>>,
+    /// Paging: frames for user pages.
+    frames: Option<Spanned<Num>>,
+    /// Paging: the replacement policy.
+    policy: Option<crate::kernel::paging::PolicyName>,
+    /// Paging: the random policy's seed.
+    seed: Option<u64>,
+    /// Paging: demand paging with a swap area.
+    #[serde(default)]
+    swap: bool,
+    /// Paging: address-space identifiers (else the TLB is flushed).
+    #[serde(default)]
+    asid: bool,
+    /// Paging: the TLB, `ENTRIES[,WAYS[,POLICY]]` or `off` (default 64
+    /// entries, fully associative, LRU).
+    tlb: Option<Spanned<String>>,
+    /// Paging: the same workload with these numbers of frames.
+    #[serde(default)]
+    compare_frames: Vec<Spanned<u64>>,
+    /// Paging: the same workload with the TLB's other tagging (ASIDs or
+    /// flushes).
+    #[serde(default)]
+    compare_asid: bool,
+    /// Paging: the same workload with another page-table format.
+    compare_page_table: Option<crate::kernel::paging::PageTableKind>,
 }
 
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,6 +275,13 @@ pub struct Scenario {
     pub max_events: usize,
     /// The summary shown at the end of the run, filled in from its events.
     pub summary: Option<summary::Template>,
+    /// Paging: numbers of frames to run the same workload with, for
+    /// comparison (Belady's anomaly).
+    pub compare_frames: Vec<u64>,
+    /// Paging: run the same workload with the other TLB tagging.
+    pub compare_asid: bool,
+    /// Paging: run the same workload with this page-table format.
+    pub compare_page_table: Option<crate::kernel::paging::PageTableKind>,
 }
 
 /// Where the text came from, for error messages.
@@ -372,6 +407,7 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
         Some(n) => usize::try_from(*n.get_ref()).unwrap_or(usize::MAX),
         None => MAX_EVENTS,
     };
+    let compare_frames = paging_config(&src, m, memory, os_size, &mut config)?;
     let user = memory - os_size;
     let mut processes: Vec<ProcessDef> = Vec::new();
     let mut fixed: Vec<(String, u64, u64)> = Vec::new();
@@ -457,7 +493,11 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
         let parts =
             sizes.code as u128 + sizes.data as u128 + sizes.heap as u128 + sizes.stack as u128;
         let want = (sizes.total.unwrap_or(0) as u128).max(parts);
-        if want > user as u128 {
+        // Paging maps only the pages of the regions (a sparse space may be
+        // far larger than memory), and demand paging runs a process larger
+        // than memory: the loader says whether the pages fit.
+        let swapped = m.strategy == Strategy::Paging;
+        if want > user as u128 && !swapped {
             return Err(src.err(
                 p.name.span(),
                 &field("size"),
@@ -719,7 +759,137 @@ pub fn parse(name: &str, text: &str) -> Result<Scenario, String> {
         timer,
         max_events,
         summary,
+        compare_frames,
+        compare_asid: m.compare_asid,
+        compare_page_table: m.compare_page_table,
     })
+}
+
+/// Reads the paging fields of `[machine]` into `config.paging` and checks
+/// them, each error naming its field and place: a page size that is not a
+/// power of two or not the format's, frames beyond memory or zero, an OS
+/// region that is not whole pages or too small for page tables. Paging
+/// fields under another strategy are an error too. Returns the frame
+/// counts to compare.
+fn paging_config(
+    src: &Source,
+    m: &MachineToml,
+    memory: u64,
+    os_size: u64,
+    config: &mut KernelConfig,
+) -> Result<Vec<u64>, String> {
+    let paging = m.strategy == Strategy::Paging;
+    if !paging {
+        let given = [
+            ("page_table", m.page_table.is_some()),
+            ("page_size", m.page_size.is_some()),
+            ("frames", m.frames.is_some()),
+            ("policy", m.policy.is_some()),
+            ("seed", m.seed.is_some()),
+            ("swap", m.swap),
+            ("asid", m.asid),
+            ("tlb", m.tlb.is_some()),
+            ("compare_frames", !m.compare_frames.is_empty()),
+            ("compare_asid", m.compare_asid),
+            ("compare_page_table", m.compare_page_table.is_some()),
+        ];
+        if let Some((field, _)) = given.iter().find(|(_, g)| *g) {
+            return Err(src.err(
+                m.memory.span(),
+                &format!("machine.{field}"),
+                "needs strategy = \"paging\"",
+            ));
+        }
+        return Ok(Vec::new());
+    }
+    let pc = &mut config.paging;
+    pc.table = m.page_table.unwrap_or_default();
+    pc.page_size = src.opt(&m.page_size, "machine.page_size")?;
+    pc.va_bits = m.va_bits;
+    let format =
+        crate::kernel::paging::Format::new(pc.table, pc.va_bits, pc.page_size).map_err(|e| {
+            let (span, field) = match &m.page_size {
+                Some(n) => (n.span(), "machine.page_size"),
+                None => (m.memory.span(), "machine.va_bits"),
+            };
+            src.err(span, field, e)
+        })?;
+    let ps = format.page_size();
+    let at_memory = m.memory.span();
+    if memory % ps != 0 {
+        return Err(src.err(
+            at_memory,
+            "machine.memory",
+            format!("{memory} bytes is not a whole number of {ps}-byte frames"),
+        ));
+    }
+    let os_span = m.os_size.as_ref().map(|s| s.span()).unwrap_or(at_memory);
+    if os_size % ps != 0 || os_size == 0 {
+        return Err(src.err(
+            os_span,
+            "machine.os_size",
+            format!(
+                "{os_size} bytes: under paging the OS region holds the page tables, so it must be a whole number (at least 1) of {ps}-byte frames"
+            ),
+        ));
+    }
+    if format.root_bytes() > os_size {
+        return Err(src.err(
+            os_span,
+            "machine.os_size",
+            format!(
+                "the OS region ({os_size} bytes) cannot hold one {} root table of {} bytes",
+                format.name(),
+                format.root_bytes()
+            ),
+        ));
+    }
+    let user = (memory - os_size) / ps;
+    let check_frames = |n: u64, span: Range<usize>| -> Result<u64, String> {
+        if n == 0 {
+            return Err(src.err(span, "machine.frames", "0 frames cannot hold a page"));
+        }
+        if n > user {
+            return Err(src.err(
+                span,
+                "machine.frames",
+                format!(
+                    "{n} frames of {ps} bytes are more than memory has after the OS region ({user} frames)"
+                ),
+            ));
+        }
+        Ok(n)
+    };
+    if let Some(f) = &m.frames {
+        let n = src.num(f, "machine.frames")?;
+        pc.frames = Some(check_frames(n, f.span())?);
+    }
+    pc.policy = m.policy.unwrap_or_default();
+    pc.seed = m.seed.unwrap_or(0);
+    pc.swap = m.swap;
+    pc.asid = m.asid;
+    pc.tlb = match &m.tlb {
+        None => Some(crate::mmu::tlb::TlbConfig::default()),
+        Some(t) if t.get_ref().trim() == "off" => None,
+        Some(t) => {
+            let text = t.get_ref().trim();
+            if text.split(',').count() > 3 {
+                return Err(src.err(
+                    t.span(),
+                    "machine.tlb",
+                    "ENTRIES[,WAYS[,POLICY]] or off (tagging follows machine.asid)",
+                ));
+            }
+            Some(
+                crate::mmu::tlb::TlbConfig::parse(text)
+                    .map_err(|e| src.err(t.span(), "machine.tlb", e))?,
+            )
+        }
+    };
+    m.compare_frames
+        .iter()
+        .map(|f| check_frames(*f.get_ref(), f.span()))
+        .collect()
 }
 
 /// A scenario that wraps other vmlab commands (E1-E3: `sched`, `stack`,
@@ -891,7 +1061,30 @@ fn too_many_events(cap: usize) -> String {
 pub fn run_streaming(sc: &Scenario, sink: &mut dyn FnMut(Event) -> bool) -> bool {
     // The main run's cost, for the comparison.
     let mut cost: Option<Event> = None;
+    let mut faults: Option<(&'static str, u64, u64)> = None;
+    let mut tlb: Option<Event> = None;
+    let mut tables: Option<(&'static str, u64)> = None;
     let main = run_under(sc, sc.config.strategy, &mut |e: Event| {
+        if let Event::PagingSummary {
+            policy,
+            frames,
+            page_faults,
+            ..
+        } = e
+        {
+            faults = Some((policy, frames, page_faults));
+        }
+        if matches!(e, Event::TlbSummary { .. }) {
+            tlb = Some(e.clone());
+        }
+        if let Event::PagingSummary {
+            table,
+            page_table_bytes,
+            ..
+        } = e
+        {
+            tables = Some((table, page_table_bytes));
+        }
         if matches!(e, Event::Cost { .. }) {
             cost = Some(e.clone());
         } else if !matches!(e, Event::Summary { .. }) {
@@ -906,6 +1099,112 @@ pub fn run_streaming(sc: &Scenario, sink: &mut dyn FnMut(Event) -> bool) -> bool
         // that cannot boot was refused by `parse`)
         Err(Stop::Events(_) | Stop::Boot(_)) => return true,
     }
+    if let Some((policy, frames, page_faults)) = faults {
+        for &other in &sc.compare_frames {
+            // The same workload with `other` frames: only its faults count.
+            let mut with = sc.clone();
+            with.config.paging.frames = Some(other);
+            let mut theirs = None;
+            let _ = run_under(&with, sc.config.strategy, &mut |e: Event| {
+                if let Event::PagingSummary { page_faults, .. } = e {
+                    theirs = Some(page_faults);
+                }
+                true
+            });
+            if let Some(other_page_faults) = theirs {
+                let e = Event::FramesCompare {
+                    policy,
+                    frames,
+                    page_faults,
+                    other_frames: other,
+                    other_page_faults,
+                };
+                if !sink(e) {
+                    return false;
+                }
+            }
+        }
+    }
+    if let (Some(kind), Some((table, page_table_bytes))) = (sc.compare_page_table, tables) {
+        let mut other = sc.clone();
+        other.config.paging.table = kind;
+        let mut theirs = None;
+        let _ = run_under(&other, sc.config.strategy, &mut |e: Event| {
+            if let Event::PagingSummary {
+                table,
+                page_table_bytes,
+                ..
+            } = e
+            {
+                theirs = Some((table, page_table_bytes));
+            }
+            true
+        });
+        if let Some((other_table, other_page_table_bytes)) = theirs {
+            let e = Event::TableCompare {
+                table,
+                page_table_bytes,
+                other_table,
+                other_page_table_bytes,
+            };
+            if !sink(e) {
+                return false;
+            }
+        }
+    }
+    if let (
+        true,
+        Some(Event::TlbSummary {
+            tagging,
+            misses,
+            hit_rate,
+            flushes,
+            ..
+        }),
+    ) = (sc.compare_asid, tlb)
+    {
+        let mut other = sc.clone();
+        other.config.paging.asid = !sc.config.paging.asid;
+        let mut theirs = None;
+        let mut other_total_ns = 0.0;
+        let _ = run_under(&other, sc.config.strategy, &mut |e: Event| {
+            if let Event::Cost { total_ns, .. } = e {
+                other_total_ns = total_ns;
+            }
+            if matches!(e, Event::TlbSummary { .. }) {
+                theirs = Some(e);
+            }
+            true
+        });
+        let total_ns = match &cost {
+            Some(Event::Cost { total_ns, .. }) => *total_ns,
+            _ => 0.0,
+        };
+        if let Some(Event::TlbSummary {
+            tagging: other_tagging,
+            misses: other_misses,
+            hit_rate: other_hit_rate,
+            flushes: other_flushes,
+            ..
+        }) = theirs
+        {
+            let e = Event::TlbCompare {
+                tagging,
+                misses,
+                hit_rate,
+                flushes,
+                total_ns,
+                other_tagging,
+                other_misses,
+                other_hit_rate,
+                other_flushes,
+                other_total_ns,
+            };
+            if !sink(e) {
+                return false;
+            }
+        }
+    }
     let Some(Event::Cost {
         total_ns, strategy, ..
     }) = cost
@@ -915,7 +1214,11 @@ pub fn run_streaming(sc: &Scenario, sink: &mut dyn FnMut(Event) -> bool) -> bool
     for &other in &sc.compare {
         // Of a compare run only its cost is shown: keep nothing else.
         let mut their: Option<Event> = None;
+        let mut other_load_failures = 0;
         let _ = run_under(sc, other, &mut |e: Event| {
+            if matches!(e, Event::LoadFailed { .. }) {
+                other_load_failures += 1;
+            }
             their = Some(e);
             true
         });
@@ -933,6 +1236,7 @@ pub fn run_streaming(sc: &Scenario, sink: &mut dyn FnMut(Event) -> bool) -> bool
                 other: other.name(),
                 other_total_ns,
                 other_disk_bytes: disk_bytes,
+                other_load_failures,
                 ratio: if other_total_ns > 0.0 {
                     total_ns / other_total_ns
                 } else {
@@ -1056,6 +1360,19 @@ const EVENT_STEP: u64 = 4096;
 fn run_kernel_under(sc: &Scenario, strategy: Strategy, sink: Sink<'_>) -> Result<Kernel, Stop> {
     let mut config = sc.config.clone();
     config.strategy = strategy;
+    if strategy == Strategy::Paging
+        && config.paging.policy == crate::kernel::paging::PolicyName::Opt
+        && config.paging.future.is_none()
+    {
+        // OPT needs the future: run once recording the page references
+        // (the string does not depend on the policy), then replay it.
+        let mut first = sc.clone();
+        first.config.paging.policy = crate::kernel::paging::PolicyName::Fifo;
+        first.config.paging.record = true;
+        let k = run_kernel_under(&first, strategy, Sink::Stream(&mut |_| true))?;
+        let refs = k.paging.map(|p| p.recorded).unwrap_or_default();
+        config.paging.future = Some(crate::kernel::replacement::NextUse::from_refs(&refs));
+    }
     let mut k = Kernel::boot(config).map_err(Stop::Boot)?;
     if matches!(sink, Sink::Keep) {
         k.event_cap = sc.max_events;
@@ -1588,13 +1905,20 @@ mod tests {
         #[test]
         fn any_access_list_under_any_strategy_runs_to_the_end(
             ops in prop::collection::vec(op(), 1..30),
-            strategy in 0..6usize,
+            strategy in 0..8usize,
             compact in any::<bool>(),
         ) {
-            let strategy = ["uniprogramming", "time-sharing", "static-relocation", "base", "base-bounds", "segmentation"][strategy];
+            let strategy = ["uniprogramming", "time-sharing", "static-relocation", "base", "base-bounds", "segmentation", "paging", "paging"][strategy];
             let list: Vec<String> = ops.iter().map(|o| format!("{o:?}")).collect();
+            // Paging: page-sized memory, once eager and once with 2 frames
+            // and a swap area.
+            let machine = match (strategy, compact) {
+                ("paging", true) => "memory = \"64k\"\nos_size = \"16k\"\nframes = 2\nswap = true\npolicy = \"clock\"".to_string(),
+                ("paging", false) => "memory = \"64k\"\nos_size = \"16k\"\nlayout = \"xv6\"".to_string(),
+                _ => "memory = \"16k\"\nos_size = \"1k\"\nva_bits = 14".to_string(),
+            };
             let text = format!(
-                "script = [{}]\n[machine]\nmemory = \"16k\"\nos_size = \"1k\"\nstrategy = \"{strategy}\"\nva_bits = 14\n[[process]]\nname = \"P1\"\ncode = 512\nheap = 512\nstack = 512\naccesses = [{}]\n",
+                "script = [{}]\n[machine]\n{machine}\nstrategy = \"{strategy}\"\n[[process]]\nname = \"P1\"\ncode = 512\nheap = 512\nstack = 512\naccesses = [{}]\n",
                 if compact { "\"compact\"" } else { "\"map\"" },
                 list.join(", ")
             );

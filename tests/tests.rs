@@ -23,6 +23,8 @@ mod ostep_policy;
 mod ostep_quiz;
 #[path = "it/ostep_translation.rs"]
 mod ostep_translation;
+#[path = "it/paging.rs"]
+mod paging;
 #[path = "it/pictures.rs"]
 mod pictures;
 #[path = "it/readme.rs"]

@@ -1037,6 +1037,13 @@ fn scenario_mechanism(
             k.config.memory
         )));
     }
+    if strategy == crate::kernel::Strategy::Paging {
+        // The replay translates with registers alone; a page table lives
+        // in the run's physical memory, which the replay does not have.
+        return Err(CliError::input(format!(
+            "--scenario {label} runs under paging: its page tables live in the run's physical memory, which a trace replay does not keep; replay base, base+bounds or segmentation scenarios, or run the accesses in the scenario itself"
+        )));
+    }
     let listing = || {
         k.procs
             .iter()

@@ -5,9 +5,11 @@
 //!  user mode   P1 running
 //!  ---------   trap / timer interrupt / system call  -> kernel mode
 //!  kernel      1. save P1's registers into P1's PCB
-//!              2. save the MMU registers (base/bounds, segment table) into P1's PCB
+//!              2. save the MMU registers (base/bounds, segment table, satp) into P1's PCB
 //!              (time sharing: write P1's address space to disk, read P2's back)
 //!              3. load P2's MMU registers from its PCB      (privileged)
+//!                 paging: satp names P2's page table; without ASIDs the
+//!                 TLB is flushed, with ASIDs its entries stay, tagged
 //!              4. restore P2's registers
 //!  ---------   return from trap                      -> user mode
 //!  user mode   P2 running
@@ -122,6 +124,24 @@ impl Kernel {
                     registers: Some(registers_view(&regs)),
                     sp: None,
                 });
+                // 3b. Paging: the TLB's entries belong to the old address
+                //     space unless each is tagged with its ASID.
+                if let Some(pg) = &self.paging {
+                    let step = if pg.config.asid {
+                        "keep-tlb"
+                    } else {
+                        "flush-tlb"
+                    };
+                    if from.is_some() {
+                        self.emit(Event::ContextSwitch {
+                            from,
+                            to,
+                            step,
+                            registers: Some(registers_view(&regs)),
+                            sp: None,
+                        });
+                    }
+                }
             }
         }
         // 4. Restore the CPU registers.

@@ -47,6 +47,9 @@ pub struct AccessRecord {
     /// The region of the process's address space the address lies in
     /// (`code`, `data`, `heap`, `stack`, `none`).
     pub region: &'static str,
+    /// Paging with a TLB: `hit`, or `miss` (the walk read the tables).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tlb: Option<&'static str>,
     /// The byte read or written (absent for fetches and faults).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<u64>,
@@ -101,6 +104,13 @@ pub struct RegistersView {
     /// Segment table: (base, size, perms, grows down).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub segments: Vec<SegmentView>,
+    /// Paging: the `satp` register (mode, ASID, root table's page).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub satp: Option<u64>,
+    /// Paging with the teaching tables: the page-directory base register
+    /// (the root table's physical address).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_directory: Option<u64>,
 }
 
 /// One segment-table entry as a record.
@@ -367,6 +377,170 @@ pub enum Event {
         free_total: u64,
         /// The largest hole.
         largest_hole: u64,
+        /// Paging: the bytes of mapped pages that no region uses.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        internal_fragmentation: Option<u64>,
+    },
+    /// Paging: the kernel took a frame for a page-table page of a process.
+    TablePage {
+        /// The process.
+        pid: Pid,
+        /// The (first) frame number.
+        frame: u64,
+        /// Its physical address.
+        pa: u64,
+        /// The table's bytes (a page, or more for a large linear table).
+        bytes: u64,
+    },
+    /// Paging: a virtual page was mapped to a frame.
+    MapPage {
+        /// The process.
+        pid: Pid,
+        /// The page's first virtual address.
+        va: u64,
+        /// The frame number.
+        frame: u64,
+        /// The frame's physical address.
+        pa: u64,
+        /// `r-x`, `rw-` ...
+        perms: String,
+        /// The frame is another process's too (read-only code).
+        shared: bool,
+    },
+    /// Paging: a virtual page was unmapped and its frame freed.
+    UnmapPage {
+        /// The process.
+        pid: Pid,
+        /// The page's first virtual address.
+        va: u64,
+        /// The frame it had.
+        frame: u64,
+    },
+    /// Demand paging: a page fault brought a page into a frame.
+    PageIn {
+        /// The process.
+        pid: Pid,
+        /// The page's first virtual address.
+        va: u64,
+        /// The frame.
+        frame: u64,
+        /// The frame's physical address.
+        pa: u64,
+        /// `swap` (read from the swap area) or `zero` (never written: a
+        /// frame of zeros, no disk read).
+        from: &'static str,
+    },
+    /// Demand paging: the replacement policy evicted a page.
+    PageOut {
+        /// The process whose page it was.
+        pid: Pid,
+        /// The page's first virtual address.
+        va: u64,
+        /// The frame it leaves.
+        frame: u64,
+        /// The policy that chose it.
+        policy: &'static str,
+        /// It was dirty and was written back to swap.
+        written_back: bool,
+    },
+    /// Paging's totals.
+    PagingSummary {
+        /// The page-table format.
+        table: &'static str,
+        /// Bytes of page tables over all processes.
+        page_table_bytes: u64,
+        /// The replacement policy (`none` without swap: every page stays).
+        policy: &'static str,
+        /// Bytes per page.
+        page_size: u64,
+        /// Frames for user pages.
+        frames: u64,
+        /// Page references (one per page an access touches).
+        references: u64,
+        /// Page faults that brought a page in.
+        page_faults: u64,
+        /// `page_faults / references`.
+        fault_rate: f64,
+        /// Pages evicted.
+        evictions: u64,
+        /// Dirty victims written back.
+        writebacks: u64,
+        /// Pages read from swap.
+        disk_reads: u64,
+        /// Pages filled with zeros.
+        zero_fills: u64,
+        /// Bytes of mapped pages no region uses, over all processes.
+        internal_fragmentation: u64,
+    },
+    /// The TLB's totals (paging with a TLB).
+    TlbSummary {
+        /// Entries.
+        entries: u64,
+        /// Ways per set (entries: fully associative, 1: direct-mapped).
+        ways: u64,
+        /// Replacement in a full set.
+        policy: &'static str,
+        /// `asid` (entries tagged, kept across a switch) or `flush`.
+        tagging: &'static str,
+        /// Lookups that found the page.
+        hits: u64,
+        /// Lookups that walked the tables.
+        misses: u64,
+        /// Entries replaced in a full set.
+        evictions: u64,
+        /// Flushes (context switches without ASIDs, sfence.vma).
+        flushes: u64,
+        /// `hits / (hits + misses)`.
+        hit_rate: f64,
+        /// Page-table walks made.
+        walks: u64,
+    },
+    /// The same workload with the TLB's other tagging.
+    TlbCompare {
+        /// This run's tagging (`asid` or `flush`).
+        tagging: &'static str,
+        /// Its TLB misses.
+        misses: u64,
+        /// Its hit rate.
+        hit_rate: f64,
+        /// Its flushes.
+        flushes: u64,
+        /// Its estimated time (ns), walks included.
+        total_ns: f64,
+        /// The other run's tagging.
+        other_tagging: &'static str,
+        /// Its TLB misses.
+        other_misses: u64,
+        /// Its hit rate.
+        other_hit_rate: f64,
+        /// Its flushes.
+        other_flushes: u64,
+        /// Its estimated time (ns).
+        other_total_ns: f64,
+    },
+    /// The same workload with another page-table format.
+    TableCompare {
+        /// This run's format.
+        table: &'static str,
+        /// Its page tables' bytes, over all processes.
+        page_table_bytes: u64,
+        /// The other run's format.
+        other_table: &'static str,
+        /// Its page tables' bytes.
+        other_page_table_bytes: u64,
+    },
+    /// The same workload with another number of frames.
+    FramesCompare {
+        /// The replacement policy.
+        policy: &'static str,
+        /// This run's frames.
+        frames: u64,
+        /// Its page faults.
+        page_faults: u64,
+        /// The other run's frames.
+        other_frames: u64,
+        /// Its page faults.
+        other_page_faults: u64,
     },
     /// The latency table in use.
     CostTable {
@@ -406,6 +580,10 @@ pub enum Event {
         other_total_ns: f64,
         /// Bytes the other run moved to and from disk.
         other_disk_bytes: u64,
+        /// Processes the other run could not load (e.g. no hole large
+        /// enough: external fragmentation).
+        #[serde(skip_serializing_if = "is_zero")]
+        other_load_failures: u64,
         /// `total_ns / other_total_ns`.
         ratio: f64,
     },
@@ -425,10 +603,18 @@ pub enum Event {
         disk_bytes: u64,
         /// Bytes copied by the OS in memory.
         copied_bytes: u64,
+        /// Paging: page-table entries read by the MMU's walks (priced as
+        /// memory accesses).
+        #[serde(skip_serializing_if = "is_zero")]
+        walk_reads: u64,
         /// Estimated time, by part.
         #[serde(flatten)]
         estimate: Estimate,
         /// The total, in nanoseconds.
         total_ns: f64,
     },
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

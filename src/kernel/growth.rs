@@ -45,6 +45,8 @@ impl Kernel {
         }
         let how = if self.config.strategy == Strategy::Segmentation {
             self.resize_heap_segment(pid, heap.size, new_size)?
+        } else if self.paging.is_some() {
+            self.paging_resize_heap(pid, heap.start, heap.size, new_size)?
         } else if let Some(limit) = self.proc(pid).space.room_above_heap() {
             // The heap grows into the free gap below the stack, inside the
             // address space: no physical change.
@@ -356,6 +358,10 @@ impl Kernel {
                 "{}: there is one address space in memory at a time, at a fixed place",
                 self.config.strategy.name()
             )),
+            Strategy::Paging => Some(
+                "paging: any free frame holds any page, so there is no external fragmentation and nothing to move or compact"
+                    .into(),
+            ),
             _ => None,
         }
     }

@@ -154,3 +154,52 @@ impl Kernel {
         });
     }
 }
+
+/// The swap area of demand paging: page-sized slots on the disk, one per
+/// virtual page that has contents there (a page of the program's image,
+/// or a dirty page written back when it was evicted). A page with no slot
+/// is all zeros (heap and stack pages never written), so its first touch
+/// costs no disk read. Kept sparse: only pages that hold data.
+#[derive(Clone, Debug, Default)]
+pub struct SwapArea {
+    slots: HashMap<(Pid, u64), Vec<u8>>,
+}
+
+impl SwapArea {
+    /// Writes byte `byte` at offset `offset` of `pid`'s page `vpn` (the
+    /// loader placing the program image on disk), creating the slot.
+    pub fn poke(&mut self, pid: Pid, vpn: u64, page_size: u64, offset: u64, byte: u8) {
+        let slot = self
+            .slots
+            .entry((pid, vpn))
+            .or_insert_with(|| vec![0; page_size as usize]);
+        if let Some(b) = slot.get_mut(offset as usize) {
+            *b = byte;
+        }
+    }
+
+    /// Stores a whole page (a dirty victim written back).
+    pub fn store(&mut self, pid: Pid, vpn: u64, bytes: Vec<u8>) {
+        self.slots.insert((pid, vpn), bytes);
+    }
+
+    /// The page's contents on disk, if it has a slot.
+    pub fn load(&self, pid: Pid, vpn: u64) -> Option<&[u8]> {
+        self.slots.get(&(pid, vpn)).map(Vec::as_slice)
+    }
+
+    /// Drops `pid`'s slot for `vpn` (the page was unmapped).
+    pub fn discard(&mut self, pid: Pid, vpn: u64) {
+        self.slots.remove(&(pid, vpn));
+    }
+
+    /// Drops every slot of `pid` (it exited).
+    pub fn discard_all(&mut self, pid: Pid) {
+        self.slots.retain(|(p, _), _| *p != pid);
+    }
+
+    /// Slots in use.
+    pub fn slots(&self) -> usize {
+        self.slots.len()
+    }
+}

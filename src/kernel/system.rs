@@ -45,6 +45,8 @@ pub enum Strategy {
     BaseBounds,
     /// Code, heap, data and stack as separate segments.
     Segmentation,
+    /// Paging: a page table per process, frames, demand paging.
+    Paging,
 }
 
 impl Strategy {
@@ -57,6 +59,7 @@ impl Strategy {
             Strategy::Base => "base",
             Strategy::BaseBounds => "base-bounds",
             Strategy::Segmentation => "segmentation",
+            Strategy::Paging => "paging",
         }
     }
 
@@ -64,7 +67,7 @@ impl Strategy {
     pub const fn dynamic(self) -> bool {
         matches!(
             self,
-            Strategy::Base | Strategy::BaseBounds | Strategy::Segmentation
+            Strategy::Base | Strategy::BaseBounds | Strategy::Segmentation | Strategy::Paging
         )
     }
 
@@ -101,6 +104,8 @@ pub struct KernelConfig {
     pub abi: Abi,
     /// Latencies.
     pub cost: CostModel,
+    /// The paging strategy's settings.
+    pub paging: super::paging::PagingConfig,
 }
 
 impl KernelConfig {
@@ -120,6 +125,7 @@ impl KernelConfig {
             share_code: true,
             abi: Abi::Xv6,
             cost: CostModel::default(),
+            paging: super::paging::PagingConfig::default(),
         }
     }
 }
@@ -190,6 +196,11 @@ pub struct Kernel {
     pub event_cap: usize,
     /// Whether an event was dropped at `event_cap`.
     pub events_overflowed: bool,
+    /// The paging strategy's frames, page tables and swap area.
+    pub paging: Option<super::paging::Paging>,
+    /// The TLB's verdict on the access being recorded (`user_access`
+    /// sets it, `record_access` takes it).
+    pending_tlb: Option<&'static str>,
 }
 
 impl Kernel {
@@ -206,6 +217,7 @@ impl Kernel {
         }
         config.cost.validate()?;
         let phys = config.memory;
+        let mut paging = None;
         let mmu = match config.strategy {
             Strategy::Uniprogramming | Strategy::TimeSharing | Strategy::StaticRelocation => {
                 AnyMmu::Identity(Identity::new(phys))
@@ -222,6 +234,11 @@ impl Kernel {
                 )
                 .map_err(|e| format!("va_bits: {e}"))?,
             ),
+            Strategy::Paging => {
+                let (mmu, state) = super::paging::Paging::boot(&config)?;
+                paging = Some(state);
+                mmu
+            }
         };
         let free = FreeList::new(config.os_size, config.memory, config.placement);
         let mut k = Self {
@@ -239,6 +256,8 @@ impl Kernel {
             events: Vec::new(),
             event_cap: usize::MAX,
             events_overflowed: false,
+            paging,
+            pending_tlb: None,
             config,
         };
         k.emit(Event::Machine {
@@ -315,11 +334,19 @@ impl Kernel {
         match self.load(spec) {
             Ok(pid) => Ok(pid),
             Err((reason, needed)) => {
+                let (free_total, largest_hole) = match &self.paging {
+                    // Any free frame serves any page: no hole is needed.
+                    Some(pg) => {
+                        let free = pg.frames.free_user() * pg.page_size();
+                        (free, free)
+                    }
+                    None => (self.free.free_total(), self.free.largest_hole()),
+                };
                 self.emit(Event::LoadFailed {
                     name: spec.name.clone(),
                     needed,
-                    free_total: self.free.free_total(),
-                    largest_hole: self.free.largest_hole(),
+                    free_total,
+                    largest_hole,
                     reason: reason.clone(),
                 });
                 Err(LoadError(reason))
@@ -393,6 +420,9 @@ impl Kernel {
                     };
                 }
             }
+            Strategy::Paging => {
+                mmu = self.paging_load(pid, &spec.program, &space)?;
+            }
             Strategy::Segmentation => {
                 let (table, blocks) = self.place_segments(spec, &space)?;
                 memory = blocks;
@@ -461,6 +491,7 @@ impl Kernel {
             offset_bits,
             on_disk_while,
         });
+        self.paging_flush_pending();
         // Phase 3: the image, through the new process's own translation.
         self.copy_image(pid, spec);
         if strategy == Strategy::TimeSharing {
@@ -646,6 +677,10 @@ impl Kernel {
                     self.disk.poke(pid, va, *byte);
                     continue;
                 }
+                if self.paging_image_byte(pid, va, *byte) {
+                    // Demand paging: the image waits in the swap area.
+                    continue;
+                }
                 let pa = kernel_pa(&self.memory, mmu.as_ref(), load, va);
                 if let Some(pa) = pa {
                     let _ = self.memory.write(PhysAddr::new(pa), &[*byte]);
@@ -692,6 +727,9 @@ impl Kernel {
                 let Some(va) = sec.addr.checked_add(i as u64) else {
                     continue;
                 };
+                if self.paging_image_byte(pid, va, *byte) {
+                    continue;
+                }
                 let pa = kernel_pa(&self.memory, mmu.as_ref(), self.proc(pid).load_address, va);
                 if let Some(pa) = pa {
                     let _ = self.memory.write(PhysAddr::new(pa), &[*byte]);
@@ -821,10 +859,22 @@ impl Kernel {
         value: u64,
     ) -> Option<Result<u64, Fault>> {
         let pid = self.current?;
+        // A fault the OS fixes restarts the access; an access that needs
+        // more frames at once than there are would restart forever.
+        let mut restarts = 0;
         loop {
+            let tlb_before = self.tlb_counts();
             let result = self
                 .mmu
                 .translate_span(&self.memory, VirtAddr::new(va), size, access);
+            let tlb_after = self.tlb_counts();
+            self.pending_tlb = if tlb_after.1 > tlb_before.1 {
+                Some("miss")
+            } else if tlb_after.0 > tlb_before.0 {
+                Some("hit")
+            } else {
+                None
+            };
             let result = result.and_then(|pa| {
                 let fits = pa
                     .as_u64()
@@ -855,6 +905,15 @@ impl Kernel {
                 }
                 Err(fault) => {
                     self.record_access(pid, access, va, Err(fault), size, 0);
+                    restarts += 1;
+                    if restarts > 8 && self.proc(pid).alive() {
+                        self.enter_kernel("fault", fault.to_string());
+                        self.kill(
+                            pid,
+                            format!("{fault}: the access cannot complete (it needs more frames at once than the OS can keep)"),
+                        );
+                        return Some(Err(fault));
+                    }
                     if !self.handle_fault(pid, fault) {
                         return Some(Err(fault));
                     }
@@ -880,6 +939,7 @@ impl Kernel {
         if result.is_ok() {
             self.counts.accesses += 1;
             self.proc_mut(pid).stats.accesses += 1;
+            self.paging_touch(pid, va, size, access);
         }
         let segment = match &self.mmu {
             AnyMmu::Segmentation(s) => s.split(VirtAddr::new(va)),
@@ -894,6 +954,7 @@ impl Kernel {
             segment: segment.map(|s| s.0),
             offset: segment.map(|s| s.1),
             region: self.region_name(pid, va),
+            tlb: self.pending_tlb.take(),
             value: None,
             size,
         };
@@ -941,6 +1002,9 @@ impl Kernel {
 
     /// Who owns physical byte `pa` (preferring `me` for shared blocks).
     pub fn owner_of(&self, pa: u64, me: Option<Pid>) -> Owner {
+        if self.paging.is_some() {
+            return self.paging_owner(pa, me);
+        }
         if pa < self.config.os_size {
             return Owner::Os;
         }
@@ -963,6 +1027,9 @@ impl Kernel {
 
     /// The virtual address at which process `pid` sees physical byte `pa`.
     pub fn va_of(&self, pid: Pid, pa: u64) -> Option<u64> {
+        if self.paging.is_some() {
+            return self.paging_va_of(pid, pa);
+        }
         let p = self.proc(pid);
         let b = p.block_at(pa)?;
         match (&p.mmu, b.segment) {
@@ -1020,6 +1087,9 @@ impl Kernel {
 
     /// The memory map: the OS, every block and every hole, in address order.
     pub fn memory_map(&self) -> Event {
+        if self.paging.is_some() {
+            return self.paging_memory_map();
+        }
         let mut entries = Vec::new();
         if self.config.os_size > 0 {
             entries.push(MapEntry {
@@ -1068,13 +1138,21 @@ impl Kernel {
             entries,
             free_total: self.free.free_total(),
             largest_hole: self.free.largest_hole(),
+            internal_fragmentation: None,
         }
     }
 
     /// The totals and the estimate, as an event.
     pub fn cost_event(&self) -> Event {
-        let estimate = self.config.cost.estimate(&self.counts);
+        let mut counts = self.counts;
+        counts.walk_reads = if self.paging.is_some() {
+            self.walk_reads()
+        } else {
+            0
+        };
+        let estimate = self.config.cost.estimate(&counts);
         Event::Cost {
+            walk_reads: counts.walk_reads,
             strategy: self.config.strategy.name(),
             instructions: self.counts.instructions,
             accesses: self.counts.accesses,
@@ -1102,6 +1180,12 @@ impl Kernel {
             })
             .collect();
         for e in summaries {
+            self.emit(e);
+        }
+        if let Some(e) = self.paging_summary() {
+            self.emit(e);
+        }
+        if let Some(e) = self.tlb_summary() {
             self.emit(e);
         }
         let c = self.cost_event();
@@ -1165,12 +1249,13 @@ pub fn registers_view(regs: &MmuRegisters) -> RegistersView {
         base: None,
         bounds: None,
         segments: Vec::new(),
+        satp: None,
+        page_directory: None,
     };
     match regs {
-        MmuRegisters::None
-        | MmuRegisters::PageTable { .. }
-        | MmuRegisters::Satp(_)
-        | MmuRegisters::PageDirectoryBase { .. } => {}
+        MmuRegisters::None | MmuRegisters::PageTable { .. } => {}
+        MmuRegisters::PageDirectoryBase { root } => v.page_directory = Some(*root),
+        MmuRegisters::Satp(satp) => v.satp = Some(satp.0),
         MmuRegisters::Base { base } => v.base = Some(*base),
         MmuRegisters::BaseBounds { base, bounds } => {
             v.base = Some(*base);

@@ -3,6 +3,9 @@
 //! - A reference just below the stack segment (under segmentation) is the
 //!   stack growing: the OS extends the stack segment, up to `stack_limit`,
 //!   and the instruction runs again.
+//! - Under paging, a page fault on a page of the process that is not
+//!   resident brings it in (demand paging, `paging`); the guard page, an
+//!   address outside every region or a forbidden access kills.
 //! - Anything else (bounds, protection, invalid segment, privileged
 //!   operation) kills the process; the others go on, untouched.
 
@@ -23,6 +26,18 @@ impl Kernel {
             "fault"
         };
         self.enter_kernel(cause, fault.to_string());
+        if self.paging.is_some() {
+            return match self.paging_fault(pid, &fault) {
+                Ok(()) => {
+                    self.return_to_user();
+                    true
+                }
+                Err(reason) => {
+                    self.kill(pid, reason);
+                    false
+                }
+            };
+        }
         if let Some(new_size) = self.stack_growth_for(pid, &fault) {
             if self.grow_stack(pid, new_size).is_ok() {
                 self.return_to_user();
@@ -78,6 +93,11 @@ impl Kernel {
         if self.config.strategy == Strategy::TimeSharing {
             // Memory stays the resident area of time sharing.
             self.disk.images.remove(&pid);
+            return;
+        }
+        if self.paging.is_some() {
+            // Its pages, page tables and swap slots go back.
+            self.paging_release(pid);
             return;
         }
         let blocks = self.proc(pid).memory.clone();

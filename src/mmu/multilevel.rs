@@ -497,6 +497,11 @@ pub struct MultiLevel {
     layout: Layout,
     root: u64,
     phys_size: u64,
+    /// A TLB in front of the walk (untagged: this format has no ASIDs, so
+    /// loading the base register flushes it).
+    tlb: Option<super::tlb::Tlb>,
+    /// Walks made so far (every translation the TLB did not answer).
+    walks: std::cell::Cell<u64>,
 }
 
 impl MultiLevel {
@@ -518,7 +523,40 @@ impl MultiLevel {
             layout,
             root,
             phys_size,
+            tlb: None,
+            walks: std::cell::Cell::new(0),
         })
+    }
+
+    /// The same MMU with an empty TLB shaped by `config` in front of its
+    /// walk. The format has no address-space identifiers: the TLB is
+    /// flushed whenever the base register is loaded (a context switch), and
+    /// the kernel flushes a page's entry ([`MultiLevel::flush_tlb`]) when
+    /// it changes or removes its mapping.
+    pub fn with_tlb(mut self, config: super::tlb::TlbConfig) -> Self {
+        let config = config.with_tagging(super::tlb::Tagging::FlushOnSwitch);
+        self.tlb = Some(super::tlb::Tlb::new(config));
+        self
+    }
+
+    /// The TLB, if there is one.
+    pub fn tlb(&self) -> Option<&super::tlb::Tlb> {
+        self.tlb.as_ref()
+    }
+
+    /// How many page-table walks translations made so far.
+    pub fn walks(&self) -> u64 {
+        self.walks.get()
+    }
+
+    /// Drops the TLB's entry for the page of `va` (every entry when
+    /// `None`): what the kernel does after unmapping a page. Privileged.
+    pub fn flush_tlb(&self, mode: Mode, va: Option<u64>) -> Result<(), RegisterError> {
+        super::require_kernel(mode)?;
+        if let Some(tlb) = &self.tlb {
+            tlb.flush(va, None);
+        }
+        Ok(())
     }
 
     /// The layout.
@@ -662,8 +700,27 @@ impl Mmu for MultiLevel {
             });
             return Err(fault(FaultKind::AddressWidth));
         }
-        // 2. Split: index[0] | ... | index[n-1] | offset.
+        // 2. The TLB first: a hit skips the walk, never the check.
         let offset = layout.offset(raw);
+        if let Some(tlb) = &self.tlb {
+            let vpn = raw >> layout.page_bits;
+            match tlb.lookup(raw, 0, access) {
+                Some(e) => {
+                    rec.record(|| Step::TlbLookup {
+                        vpn,
+                        asid: None,
+                        pfn: Some(e.frame >> layout.page_bits),
+                    });
+                    return self.finish(e.perms, e.frame >> layout.page_bits, va, access, rec);
+                }
+                None => rec.record(|| Step::TlbLookup {
+                    vpn,
+                    asid: None,
+                    pfn: None,
+                }),
+            }
+        }
+        // 2b. Split: index[0] | ... | index[n-1] | offset.
         rec.record(|| Step::SplitIndices {
             indices: layout.indices(raw),
             index_bits: layout.index_bits.clone(),
@@ -671,32 +728,21 @@ impl Mmu for MultiLevel {
             offset_bits: layout.page_bits,
         });
         // 3-5. Read one entry per level, from the root down to the leaf.
+        self.walks.set(self.walks.get() + 1);
         let leaf = find_leaf(mem, layout, self.root, raw, rec).map_err(|s| fault(s.kind))?;
-        // 6. The leaf must allow the access, when the format says.
-        if layout.entry.perm_bits.is_some() {
-            let perms = layout.entry.perms(leaf.entry);
-            let ok = perms.contains(access.required());
-            rec.record(|| Step::CheckEntry {
-                what: match access {
-                    Access::Fetch => "X=1: executable",
-                    Access::Read => "R=1: readable",
-                    Access::Write => "W=1: writable",
-                }
-                .into(),
-                ok,
+        let result = self.finish(leaf.entry, leaf.pfn, va, access, rec);
+        // 8. Refill: the TLB keeps translations that worked.
+        if let (Some(tlb), Ok(_)) = (&self.tlb, &result) {
+            tlb.fill(super::tlb::TlbEntry {
+                asid: 0,
+                global: false,
+                vpn: raw >> layout.page_bits,
+                page_bits: layout.page_bits,
+                frame: layout.frame_pa(leaf.pfn),
+                perms: leaf.entry,
             });
-            if !ok {
-                return Err(fault(FaultKind::Protection));
-            }
         }
-        // 7. The frame's address with the offset.
-        let pa = layout.frame_pa(leaf.pfn) | offset;
-        rec.record(|| Step::JoinFrame {
-            pfn: leaf.pfn,
-            offset,
-            pa: Some(pa),
-        });
-        super::check_physical(va, access, pa, self.phys_size, rec)
+        result
     }
 
     fn registers(&self) -> MmuRegisters {
@@ -708,6 +754,9 @@ impl Mmu for MultiLevel {
         match regs {
             MmuRegisters::PageDirectoryBase { root } => {
                 self.root = *root;
+                if let Some(tlb) = &self.tlb {
+                    tlb.switch_address_space();
+                }
                 Ok(())
             }
             other => Err(RegisterError::WrongMechanism {
@@ -715,6 +764,104 @@ impl Mmu for MultiLevel {
                 got: other.mechanism(),
             }),
         }
+    }
+
+    /// One lookup (one TLB probe) for an access inside one page, as
+    /// Sv39's: every byte of a page has the same leaf and checks.
+    #[inline(always)]
+    fn translate_span(
+        &self,
+        mem: &PhysicalMemory,
+        va: VirtAddr,
+        size: u64,
+        access: Access,
+    ) -> Result<PhysAddr, Fault> {
+        let first = va.as_u64();
+        let last = first.wrapping_add(size.max(1) - 1);
+        if last < first || !self.one_piece(va, VirtAddr::new(last)) {
+            return self.translate_bytewise(mem, va, size, access);
+        }
+        let pa = self.translate(mem, va, access)?;
+        if pa.as_u64() + (last - first) >= self.phys_size {
+            return Err(Fault::new(
+                VirtAddr::new(last),
+                access,
+                FaultKind::OutsidePhysicalMemory,
+            ));
+        }
+        Ok(pa)
+    }
+}
+
+impl MultiLevel {
+    /// The default span check, byte by byte (an access crossing pages).
+    fn translate_bytewise(
+        &self,
+        mem: &PhysicalMemory,
+        va: VirtAddr,
+        size: u64,
+        access: Access,
+    ) -> Result<PhysAddr, Fault> {
+        let pa = self.translate(mem, va, access)?;
+        let first = va.as_u64();
+        let Some(last) = first.checked_add(size.max(1) - 1) else {
+            return Err(Fault::new(va, access, FaultKind::Overflow));
+        };
+        let mut at = first;
+        while at < last {
+            // The next page's first byte, or the last byte.
+            let next = ((at >> self.layout.page_bits) + 1)
+                .checked_shl(self.layout.page_bits)
+                .map_or(last, |n| n.min(last));
+            let byte = VirtAddr::new(next);
+            let got = self.translate(mem, byte, access)?;
+            if pa.as_u64().checked_add(next - first) != Some(got.as_u64()) {
+                return Err(Fault::new(byte, access, FaultKind::Bounds));
+            }
+            at = next;
+        }
+        Ok(pa)
+    }
+
+    /// Steps 6 and 7 for a leaf entry (from the walk or the TLB): the
+    /// permission check when the format has permission bits, then the
+    /// frame's address with the offset.
+    fn finish<R: StepRecorder>(
+        &self,
+        entry: u64,
+        pfn: u64,
+        va: VirtAddr,
+        access: Access,
+        rec: &mut R,
+    ) -> Result<PhysAddr, Fault> {
+        let layout = &self.layout;
+        let raw = va.as_u64();
+        let offset = layout.offset(raw);
+        // 6. The leaf must allow the access, when the format says.
+        if layout.entry.perm_bits.is_some() {
+            let perms = layout.entry.perms(entry);
+            let ok = perms.contains(access.required());
+            rec.record(|| Step::CheckEntry {
+                what: match access {
+                    Access::Fetch => "X=1: executable",
+                    Access::Read => "R=1: readable",
+                    Access::Write => "W=1: writable",
+                }
+                .into(),
+                ok,
+            });
+            if !ok {
+                return Err(Fault::new(va, access, FaultKind::Protection));
+            }
+        }
+        // 7. The frame's address with the offset.
+        let pa = layout.frame_pa(pfn) | offset;
+        rec.record(|| Step::JoinFrame {
+            pfn,
+            offset,
+            pa: Some(pa),
+        });
+        super::check_physical(va, access, pa, self.phys_size, rec)
     }
 }
 

@@ -67,6 +67,17 @@ struct Narrator {
 }
 
 fn regs(r: &RegistersView) -> String {
+    if let Some(root) = r.page_directory {
+        return format!("page-directory base register = PA {root:#x} (the root table)");
+    }
+    if let Some(satp) = r.satp {
+        let s = crate::mmu::Satp(satp);
+        return format!(
+            "satp={satp:#x}: Sv39, ASID {}, root table at PA {:#x}",
+            s.asid(),
+            s.root_ppn() << 12
+        );
+    }
     match (r.base, r.bounds) {
         (Some(b), Some(l)) => format!("base={} bounds={}", addr(b), addr(l)),
         (Some(b), None) => format!("base={}", addr(b)),
@@ -138,6 +149,11 @@ impl Narrator {
         }
         if r.region != "none" {
             let _ = write!(line, " [{}]", r.region);
+        }
+        match r.tlb {
+            Some("hit") => line.push_str(" TLB hit"),
+            Some(_) => line.push_str(" TLB miss -> walk"),
+            None => {}
         }
         match (r.pa, r.fault) {
             (Some(pa), _) => {
@@ -217,7 +233,10 @@ impl Narrator {
 
     fn event(&mut self, e: &Event, s: &mut String) {
         if let Event::Machine { strategy, .. } = e {
-            self.dynamic = matches!(*strategy, "base" | "base-bounds" | "segmentation");
+            self.dynamic = matches!(
+                *strategy,
+                "base" | "base-bounds" | "segmentation" | "paging"
+            );
         }
         if let Event::ContextSwitch {
             to,
@@ -272,18 +291,23 @@ impl Narrator {
                     .iter()
                     .map(|b| format!("{} at PA [{:#x}, {:#x})", b.what, b.start, b.start + b.size))
                     .collect();
+                let paged = registers.satp.is_some() || registers.page_directory.is_some();
+                let placed = if placed.is_empty() && paged {
+                    "its pages go to frames one by one (a page table, no contiguous block)"
+                        .to_string()
+                } else {
+                    placed.join(", ")
+                };
                 let _ = if let Some(owner) = on_disk_while {
                     let owner = self.name(*owner);
                     writeln!(
                         s,
-                        "  loader: {name} (pid {pid}), address space of {size} bytes: starts on disk ({owner} owns memory); swapped in when it runs: {}",
-                        placed.join(", ")
+                        "  loader: {name} (pid {pid}), address space of {size} bytes: starts on disk ({owner} owns memory); swapped in when it runs: {placed}"
                     )
                 } else {
                     writeln!(
                         s,
-                        "  loader: {name} (pid {pid}), address space of {size} bytes: {}",
-                        placed.join(", ")
+                        "  loader: {name} (pid {pid}), address space of {size} bytes: {placed}"
                     )
                 };
                 if registers.mechanism != "identity" {
@@ -420,6 +444,14 @@ impl Narrator {
                     "restore-registers" => {
                         writeln!(s, "  {head}: restore {new}'s registers from its PCB")
                     }
+                    "flush-tlb" => writeln!(
+                        s,
+                        "  {head}: no ASIDs: flush the TLB (its entries translate {old}'s addresses)"
+                    ),
+                    "keep-tlb" => writeln!(
+                        s,
+                        "  {head}: the TLB keeps its entries: each is tagged with its ASID, so {old}'s cannot match {new}'s addresses"
+                    ),
                     other => writeln!(s, "  {head}: {other}"),
                 }
             }
@@ -511,6 +543,10 @@ impl Narrator {
                 let how = match *how {
                     "in-place" => "in place",
                     "moved" => "after moving it",
+                    "paged" => {
+                        "(whole pages mapped or unmapped, as xv6's uvmalloc and uvmdealloc do)"
+                    }
+                    "lazily" => "(demand paging: the new pages come on first touch)",
                     "implicit" => {
                         "implicitly, on the fault: the OS recognized a reference just below the stack"
                     }
@@ -550,7 +586,212 @@ impl Narrator {
             Event::MemoryMap {
                 entries,
                 free_total,
+                largest_hole: _,
+                internal_fragmentation: Some(frag),
+            } => {
+                let _ = writeln!(s, "  physical memory (frames):");
+                for m in entries {
+                    let _ = writeln!(
+                        s,
+                        "    [{:#07x}, {:#07x})  {:>6}  {}",
+                        m.start,
+                        m.start + m.size,
+                        m.size,
+                        m.owner
+                    );
+                }
+                writeln!(
+                    s,
+                    "    free {free_total} bytes in frames anywhere (no external fragmentation); internal fragmentation {frag} bytes (unused ends of pages)"
+                )
+            }
+            Event::TablePage {
+                pid,
+                frame,
+                pa,
+                bytes,
+            } => writeln!(
+                s,
+                "  OS takes frame {frame} (PA {pa:#x}, {bytes} bytes) for a page table of {}",
+                self.name(*pid)
+            ),
+            Event::MapPage {
+                pid,
+                va,
+                frame,
+                pa,
+                perms,
+                shared,
+            } => writeln!(
+                s,
+                "  map {}'s page at VA {va:#x} -> frame {frame} (PA {pa:#x}) {perms}{}",
+                self.name(*pid),
+                if *shared {
+                    " (shared: the same program's read-only code)"
+                } else {
+                    ""
+                }
+            ),
+            Event::UnmapPage { pid, va, frame } => writeln!(
+                s,
+                "  unmap {}'s page at VA {va:#x}: frame {frame} is free",
+                self.name(*pid)
+            ),
+            Event::PageIn {
+                pid,
+                va,
+                frame,
+                pa,
+                from,
+            } => writeln!(
+                s,
+                "  page fault: {}'s page at VA {va:#x} is not in memory -> {} into frame {frame} (PA {pa:#x}), map it, retry",
+                self.name(*pid),
+                if *from == "swap" {
+                    "read from swap (a disk read)"
+                } else {
+                    "a frame of zeros (never written: no disk read)"
+                }
+            ),
+            Event::PageOut {
+                pid,
+                va,
+                frame,
+                policy,
+                written_back,
+            } => writeln!(
+                s,
+                "  no free frame: {policy} evicts {}'s page at VA {va:#x} from frame {frame}{}",
+                self.name(*pid),
+                if *written_back {
+                    " (dirty: written back to swap)"
+                } else {
+                    " (clean: no write)"
+                }
+            ),
+            Event::PagingSummary {
+                table,
+                page_table_bytes,
+                policy,
+                page_size,
+                frames,
+                references,
+                page_faults,
+                fault_rate,
+                evictions,
+                writebacks,
+                disk_reads,
+                zero_fills,
+                internal_fragmentation,
+            } => writeln!(
+                s,
+                "  paging ({table}, {page_size}-byte pages, {frames} frames, {}): {} to pages, {} (fault rate {:.1}%: {disk_reads} from swap, {zero_fills} zero-filled), {}, {} written back; internal fragmentation {internal_fragmentation} bytes; page tables {page_table_bytes} bytes",
+                if *policy == "none" {
+                    "no swap".to_string()
+                } else {
+                    format!("{policy} replacement")
+                },
+                counted(*references, "reference", "references"),
+                counted(*page_faults, "page fault", "page faults"),
+                fault_rate * 100.0,
+                counted(*evictions, "eviction", "evictions"),
+                counted(*writebacks, "page", "pages"),
+            ),
+            Event::TlbSummary {
+                entries,
+                ways,
+                policy,
+                tagging,
+                hits,
+                misses,
+                flushes,
+                hit_rate,
+                walks,
+                ..
+            } => writeln!(
+                s,
+                "  TLB ({entries} entries, {}, {policy}, {}): {hits} hits, {misses} misses (hit rate {:.1}%), {}, {}",
+                if ways == entries {
+                    "fully associative".to_string()
+                } else if *ways == 1 {
+                    "direct-mapped".to_string()
+                } else {
+                    format!("{ways}-way")
+                },
+                if *tagging == "asid" {
+                    "ASID-tagged"
+                } else {
+                    "flushed at each switch"
+                },
+                hit_rate * 100.0,
+                counted(*flushes, "flush", "flushes"),
+                counted(*walks, "page-table walk", "page-table walks"),
+            ),
+            Event::TlbCompare {
+                tagging,
+                misses,
+                hit_rate,
+                flushes,
+                total_ns,
+                other_tagging,
+                other_misses,
+                other_hit_rate,
+                other_flushes,
+                other_total_ns,
+            } => {
+                let name = |t: &str| {
+                    if t == "asid" {
+                        "with ASIDs"
+                    } else {
+                        "without ASIDs (flush at each switch)"
+                    }
+                };
+                writeln!(
+                    s,
+                    "  the same workload's TLB: {} {misses} misses (hit rate {:.1}%, {}, {}), {} {other_misses} misses (hit rate {:.1}%, {}, {})",
+                    name(tagging),
+                    hit_rate * 100.0,
+                    counted(*flushes, "flush", "flushes"),
+                    human_ns(*total_ns),
+                    name(other_tagging),
+                    other_hit_rate * 100.0,
+                    counted(*other_flushes, "flush", "flushes"),
+                    human_ns(*other_total_ns),
+                )
+            }
+            Event::TableCompare {
+                table,
+                page_table_bytes,
+                other_table,
+                other_page_table_bytes,
+            } => writeln!(
+                s,
+                "  the same processes' page tables: {table} {page_table_bytes} bytes, {other_table} {other_page_table_bytes} bytes"
+            ),
+            Event::FramesCompare {
+                policy,
+                frames,
+                page_faults,
+                other_frames,
+                other_page_faults,
+            } => writeln!(
+                s,
+                "  the same references under {policy}: {frames} frames {}, {other_frames} frames {}{}",
+                counted(*page_faults, "page fault", "page faults"),
+                counted(*other_page_faults, "page fault", "page faults"),
+                if (other_frames > frames) == (other_page_faults > page_faults)
+                    && other_page_faults != page_faults
+                {
+                    " -- more frames, more faults: Belady's anomaly"
+                } else {
+                    ""
+                }
+            ),
+            Event::MemoryMap {
+                entries,
+                free_total,
                 largest_hole,
+                ..
             } => {
                 let _ = writeln!(s, "  physical memory:");
                 for m in entries {
@@ -610,13 +851,28 @@ impl Narrator {
                 other,
                 other_total_ns,
                 ratio,
+                other_load_failures,
                 ..
-            } => writeln!(
-                s,
-                "  the same workload: {strategy} {} vs {other} {}: {strategy} is {ratio:.0}x slower",
-                human_ns(*total_ns),
-                human_ns(*other_total_ns)
-            ),
+            } => {
+                if *other_load_failures > 0 {
+                    let _ = writeln!(
+                        s,
+                        "  the same workload under {other}: {} could not be loaded",
+                        counted(*other_load_failures, "process", "processes")
+                    );
+                }
+                let verdict = if *ratio >= 1.0 || *ratio <= 0.0 {
+                    format!("{strategy} is {ratio:.0}x slower")
+                } else {
+                    format!("{strategy} is {:.0}x faster", 1.0 / ratio)
+                };
+                writeln!(
+                    s,
+                    "  the same workload: {strategy} {} vs {other} {}: {verdict}",
+                    human_ns(*total_ns),
+                    human_ns(*other_total_ns)
+                )
+            }
             Event::Cost {
                 strategy,
                 instructions,
@@ -625,18 +881,27 @@ impl Narrator {
                 disk_transfers,
                 disk_bytes,
                 copied_bytes,
+                walk_reads,
                 estimate,
                 total_ns,
             } => {
                 let _ = writeln!(
                     s,
-                    "  cost ({strategy}): {}, {}, {}, {} to/from disk in {}, {} copied",
+                    "  cost ({strategy}): {}, {}, {}, {} to/from disk in {}, {} copied{}",
                     counted(*instructions, "instruction", "instructions"),
                     counted(*accesses, "memory access", "memory accesses"),
                     counted(*context_switches, "context switch", "context switches"),
                     counted(*disk_bytes, "byte", "bytes"),
                     counted(*disk_transfers, "transfer", "transfers"),
                     counted(*copied_bytes, "byte", "bytes"),
+                    if *walk_reads > 0 {
+                        format!(
+                            ", {} read by page-table walks",
+                            counted(*walk_reads, "entry", "entries")
+                        )
+                    } else {
+                        String::new()
+                    }
                 );
                 writeln!(
                     s,

@@ -49,6 +49,14 @@ pub const ALL: &[Builtin] = &[
     builtin!("e15-where-does-it-live"),
     builtin!("e15-segmentation"),
     builtin!("uniprogramming"),
+    builtin!("paging-xv6-guard"),
+    builtin!("paging-sbrk"),
+    builtin!("paging-asid"),
+    builtin!("paging-tlb-array"),
+    builtin!("paging-table-size"),
+    builtin!("paging-vs-segmentation"),
+    builtin!("paging-belady"),
+    builtin!("paging-thrashing"),
 ];
 
 /// The built-in scenario called `name`, in any case; a prefix finds the

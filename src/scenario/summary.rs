@@ -402,6 +402,7 @@ mod tests {
             segment: None,
             offset: None,
             region: "stack",
+            tlb: None,
             value: Some(1),
             size: 4,
         })

@@ -145,8 +145,8 @@ fn malformed_scenarios_name_file_line_and_field() {
     );
     refused(
         "strat.toml",
-        "[machine]\nmemory = \"16k\"\nstrategy = \"paging\"\n",
-        &["strat.toml:3:", "paging"],
+        "[machine]\nmemory = \"16k\"\nstrategy = \"inverted-paging\"\n",
+        &["strat.toml:3:", "inverted-paging"],
     );
     vmlab(&["scenario", "run", "no-such-scenario"]).bad_input(&["no-such-scenario"]);
 }

@@ -702,7 +702,7 @@ fn scenario_mistakes_are_one_line_errors() {
     }
     let broken = temp_file(
         "broken.toml",
-        b"[machine]\nmemory = \"16k\"\nstrategy = \"paging\"\n",
+        b"[machine]\nmemory = \"16k\"\nstrategy = \"inverted-paging\"\n",
     );
     let name = broken.to_str().unwrap();
     one_line_error(&["trace", "--scenario", name, "-"], &[&format!("{name}:3")]);

@@ -200,6 +200,8 @@ mod tests {
             base: Some(base),
             bounds: Some(0x400),
             segments: Vec::new(),
+            satp: None,
+            page_directory: None,
         })
     }
 
