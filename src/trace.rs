@@ -183,14 +183,108 @@ pub fn replay(
     sinks: Sinks<'_>,
 ) -> Result<Report, TraceError> {
     match mmu {
-        AnyMmu::Identity(m) => replay_with(m, input, opts, sinks),
-        AnyMmu::Base(m) => replay_with(m, input, opts, sinks),
-        AnyMmu::BaseBounds(m) => replay_with(m, input, opts, sinks),
-        AnyMmu::Segmentation(m) => replay_with(m, input, opts, sinks),
-        AnyMmu::Paging(m) => replay_with(m, input, opts, sinks),
+        AnyMmu::Identity(m) => replay_parallel(m, input, opts, sinks),
+        AnyMmu::Base(m) => replay_parallel(m, input, opts, sinks),
+        AnyMmu::BaseBounds(m) => replay_parallel(m, input, opts, sinks),
+        AnyMmu::Segmentation(m) => replay_parallel(m, input, opts, sinks),
+        AnyMmu::Paging(m) => replay_parallel(m, input, opts, sinks),
         // A trace replays without the machine's memory: Sv39's tables are
         // not there, and every reference faults as unmapped.
         AnyMmu::Sv39(m) => replay_with(m, input, opts, sinks),
+    }
+}
+
+/// A mapped `bin` trace at least this long is split between threads.
+const PARALLEL_MIN_BYTES: u64 = 16 << 20;
+/// At most this many replay threads.
+const MAX_THREADS: usize = 8;
+
+/// [`replay`] on every core the machine has, when the input allows: a
+/// mapped `bin` file (fixed records, none malformed) counted without
+/// sinks splits into one range of whole records per core; each thread
+/// translates and counts its range with the same batch loop, and the
+/// counters merge. Anything else runs [`replay_with`] on one thread. The
+/// answer is the same either way (a property test says so).
+fn replay_parallel<M: Mechanism + Sync>(
+    mmu: &M,
+    input: &mut Input,
+    opts: &Options,
+    sinks: Sinks<'_>,
+) -> Result<Report, TraceError> {
+    #[cfg(feature = "native")]
+    {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_THREADS);
+        let eligible = sinks.out.is_none()
+            && sinks.per_access.is_none()
+            && opts.format == Format::Bin
+            && input.len().is_some_and(|l| l >= PARALLEL_MIN_BYTES);
+        if eligible
+            && threads > 1
+            && let Some(parts) = input.split_records(8, threads)
+        {
+            return Ok(replay_parts(mmu, parts, opts, sinks.progress));
+        }
+    }
+    replay_with(mmu, input, opts, sinks)
+}
+
+/// Counts each part of a split `bin` trace on its own thread (the first on
+/// this one, which also tells `progress`), then merges the counters.
+#[cfg(feature = "native")]
+fn replay_parts<M: Mechanism + Sync>(
+    mmu: &M,
+    parts: Vec<input::MappedPart<'_>>,
+    opts: &Options,
+    progress: &mut dyn FnMut(u64),
+) -> Report {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let read = AtomicU64::new(0);
+    let count = |mut part: input::MappedPart<'_>, progress: &mut dyn FnMut(u64)| {
+        let mut stats = Stats::new(mmu.segment_count());
+        let mut kept = Translated::with_capacity(0);
+        let mut bad = BadInput::default();
+        let mut decoder = BinDecoder::new(opts.default_access);
+        let mut last = part.done();
+        while let Some(chunk) = part.next_chunk() {
+            // Whole 8-byte records: a `bin` chunk has nothing malformed.
+            let _ = decoder.decode(chunk, &mut bad, &mut |vas, acc| {
+                translate_batch::<M, false>(mmu, vas, acc, &mut stats, &mut kept);
+                Ok::<(), Malformed>(())
+            });
+            let now = part.done();
+            let total = read.fetch_add((now - last) as u64, Ordering::Relaxed);
+            progress(total + (now - last) as u64);
+            last = now;
+        }
+        stats
+    };
+    let bytes: u64 = parts.iter().map(|p| p.len() as u64).sum();
+    let mut parts = parts.into_iter();
+    let first = parts.next();
+    let mut stats = std::thread::scope(|s| {
+        let others: Vec<_> = parts
+            .map(|p| s.spawn(move || count(p, &mut |_| {})))
+            .collect();
+        let mut stats =
+            first.map_or_else(|| Stats::new(mmu.segment_count()), |p| count(p, progress));
+        for h in others {
+            // A replay thread only counts; should it ever panic, so does
+            // the replay (never a silently partial count).
+            let part = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            stats.merge(&part);
+        }
+        stats
+    });
+    stats.settle();
+    Report {
+        stats,
+        bad: BadInput {
+            strict: opts.strict,
+            ..BadInput::default()
+        },
+        bytes,
     }
 }
 
@@ -323,6 +417,92 @@ mod tests {
     fn streamed_binary_with_trailing_bytes_is_an_error() {
         let e = replay_bytes(&[0, 0, 0, 0, 0, 0, 0, 0, 1, 2], Format::Bin, false).unwrap_err();
         assert!(e.to_string().contains("byte offset 8"), "{e}");
+    }
+
+    #[cfg(feature = "native")]
+    mod parallel {
+        use super::*;
+        use crate::mmu::Mmu;
+        use crate::mmu::{Perms, Segment, Segmentation};
+        use proptest::prelude::*;
+
+        /// Counts `vas` as a mapped `bin` file split into `parts` threads,
+        /// and on one thread.
+        fn both(mmu: &AnyMmu, vas: &[u64], parts: usize) -> (Stats, Stats) {
+            let mut f = tempfile_in_target();
+            for va in vas {
+                f.1.write_all(&va.to_le_bytes()).unwrap();
+            }
+            f.1.flush().unwrap();
+            let opts = Options {
+                format: Format::Bin,
+                default_access: Access::Write,
+                strict: false,
+            };
+            let one = {
+                let mut input = Input::open(&f.0).unwrap();
+                let sinks = Sinks {
+                    out: None,
+                    per_access: None,
+                    progress: &mut |_| {},
+                };
+                replay(mmu, &mut input, &opts, sinks).unwrap().stats
+            };
+            let mut input = Input::open(&f.0).unwrap();
+            let split = input.split_records(8, parts).unwrap();
+            let many = match mmu {
+                AnyMmu::BaseBounds(m) => replay_parts(m, split, &opts, &mut |_| {}),
+                AnyMmu::Segmentation(m) => replay_parts(m, split, &opts, &mut |_| {}),
+                _ => unreachable!("the test uses two mechanisms"),
+            };
+            let _ = std::fs::remove_file(&f.0);
+            (one, many.stats)
+        }
+
+        /// A fresh file under the target directory, removed by the caller.
+        fn tempfile_in_target() -> (std::path::PathBuf, std::fs::File) {
+            use std::sync::atomic::{AtomicU64, Ordering};
+            static N: AtomicU64 = AtomicU64::new(0);
+            let dir = std::env::temp_dir();
+            let path = dir.join(format!(
+                "vmlab-parallel-{}-{}.bin",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            let f = std::fs::File::create(&path).unwrap();
+            (path, f)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(24))]
+            /// Split between threads or not, a trace counts the same.
+            #[test]
+            fn threads_count_what_one_thread_counts(
+                vas in prop::collection::vec(0u64..1 << 17, 0..5000),
+                parts in 1usize..5,
+                base in 0u64..1 << 16,
+                bounds in 0u64..1 << 17,
+            ) {
+                let bb = AnyMmu::BaseBounds(BaseBounds::new(base, bounds, 1 << 18).unwrap());
+                let seg = AnyMmu::Segmentation(
+                    Segmentation::new(
+                        17,
+                        vec![
+                            Segment::up(base, bounds.min(1 << 15), Perms::all()),
+                            Segment::up(0, 0, Perms::empty()),
+                            Segment::up(1 << 16, 1 << 14, Perms::R),
+                            Segment::down(1 << 17, 1 << 12, Perms::all()),
+                        ],
+                        1 << 18,
+                    )
+                    .unwrap(),
+                );
+                for m in [bb, seg] {
+                    let (one, many) = both(&m, &vas, parts);
+                    prop_assert_eq!(one, many, "{}", m.mechanism());
+                }
+            }
+        }
     }
 
     mod sized {

@@ -117,6 +117,42 @@ impl Input {
         }
     }
 
+    /// Splits a mapped file of fixed-size records into `parts` ranges of
+    /// whole records, one per replay thread, and counts the whole file as
+    /// handed out. Each part hands out its own chunks and gives back the
+    /// pages behind it, as [`Input::next_chunk`] does.
+    ///
+    /// Returns `None` (and changes nothing) unless the input is a mapped
+    /// file not yet read, whose length is a multiple of `record`.
+    #[cfg(feature = "native")]
+    pub fn split_records(&mut self, record: usize, parts: usize) -> Option<Vec<MappedPart<'_>>> {
+        let Source::Mapped { map, pos: 0, .. } = &self.source else {
+            return None;
+        };
+        let len = map.len();
+        if record == 0 || parts == 0 || len % record != 0 {
+            return None;
+        }
+        let records = len / record;
+        let bounds: Vec<usize> = (0..=parts).map(|i| records * i / parts * record).collect();
+        self.consumed = len as u64;
+        let Source::Mapped { map, .. } = &self.source else {
+            return None;
+        };
+        Some(
+            bounds
+                .windows(2)
+                .map(|w| MappedPart {
+                    map,
+                    pos: w[0],
+                    released: w[0],
+                    end: w[1],
+                    record,
+                })
+                .collect(),
+        )
+    }
+
     /// Reads a trace held in memory (a file dropped on the browser page),
     /// through the same fixed buffer as a stream; its size is known.
     pub fn from_bytes(bytes: std::sync::Arc<[u8]>) -> Input {
@@ -305,6 +341,63 @@ fn boundary(window: &[u8], unit: Unit) -> Option<usize> {
             (n > 0).then_some(n)
         }
         Unit::Line => window.iter().rposition(|&b| b == b'\n').map(|i| i + 1),
+    }
+}
+
+/// One range of a mapped trace, whole records, read by one replay thread
+/// ([`Input::split_records`]).
+#[cfg(feature = "native")]
+pub struct MappedPart<'a> {
+    map: &'a Mmap,
+    pos: usize,
+    released: usize,
+    end: usize,
+    record: usize,
+}
+
+#[cfg(feature = "native")]
+impl MappedPart<'_> {
+    /// The next chunk of whole records (about `CHUNK_BYTES`), or `None` at
+    /// the end of the range.
+    pub fn next_chunk(&mut self) -> Option<&[u8]> {
+        let done = self.pos / RELEASE_BYTES * RELEASE_BYTES;
+        if done > self.released {
+            // SAFETY: as in `Input::next_chunk`: the pages lie inside this
+            // part's range, behind every chunk it handed out (no longer
+            // borrowed: this method takes `&mut self`), and no other part
+            // reads them.
+            let _ = unsafe {
+                self.map.unchecked_advise_range(
+                    UncheckedAdvice::DontNeed,
+                    self.released,
+                    done - self.released,
+                )
+            };
+            self.released = done;
+        }
+        if self.pos >= self.end {
+            return None;
+        }
+        let whole = CHUNK_BYTES / self.record * self.record;
+        let take = (self.end - self.pos).min(whole.max(self.record));
+        let chunk = &self.map[self.pos..self.pos + take];
+        self.pos += take;
+        Some(chunk)
+    }
+
+    /// Where the reading stands (a byte offset in the file).
+    pub fn done(&self) -> usize {
+        self.pos
+    }
+
+    /// Bytes in the range not yet read.
+    pub fn len(&self) -> usize {
+        self.end - self.pos
+    }
+
+    /// Whether the whole range has been read.
+    pub fn is_empty(&self) -> bool {
+        self.pos >= self.end
     }
 }
 

@@ -135,6 +135,27 @@ impl Stats {
         }
     }
 
+    /// Adds the counters of `other`, counted over another part of the same
+    /// trace with the same mechanism: sums, and the lower and higher of the
+    /// touched addresses.
+    pub fn merge(&mut self, other: &Stats) {
+        for (a, b) in self.by_access.iter_mut().zip(&other.by_access) {
+            *a += b;
+        }
+        self.valid += other.valid;
+        for (a, b) in self.faults.iter_mut().zip(&other.faults) {
+            *a += b;
+        }
+        self.lowest_va = self.lowest_va.min(other.lowest_va);
+        self.highest_va = self.highest_va.max(other.highest_va);
+        for (a, b) in self.segments.iter_mut().zip(&other.segments) {
+            a.valid += b.valid;
+            a.faults += b.faults;
+            a.lowest_va = a.lowest_va.min(b.lowest_va);
+            a.highest_va = a.highest_va.max(b.highest_va);
+        }
+    }
+
     /// All references.
     pub fn references(&self) -> u64 {
         self.by_access.iter().sum()

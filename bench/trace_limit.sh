@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Issue 15's trace bar, side by side in one run: `vmlab trace` (the release
+# build the README makes) against branch-free C loops reading the same
+# mmapped file, best of $RUNS, wall and CPU time.
+#
+#   - base+bounds on 100 M uniform u64 addresses below 65,536 (the issue's
+#     command) against bench/bbcount.c (the reference of the issue);
+#   - 4-segment segmentation on the same file against bench/segcount.c;
+#   - text lines against bench/linecount.c (strtoull per line);
+#   - this machine's memory read bandwidth (bench/membw.c, 1 and 2 threads),
+#     and how much of it each path moves (8 bytes per reference).
+#
+# vmlab splits a mapped binary trace between the cores; the C loops use one.
+# With valgrind installed, CALLGRIND=1 adds instructions per reference
+# (1 M references), the stable figure beside the times.
+#
+#   bench/trace_limit.sh          N=100000000 by default
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-100000000}
+LINES=${LINES:-20000000}
+RUNS=${RUNS:-5}
+DIR=${BENCH_DIR:-/tmp/vmlab-bench}
+mkdir -p "$DIR"
+cargo build --release --quiet
+VMLAB=${VMLAB:-$PWD/target/release/vmlab}
+for c in gentrace bbcount segcount linecount membw trace_gen; do
+    cc -O3 -march=native -pthread -o "$DIR/$c" "bench/$c.c"
+done
+[ -s "$DIR/u64k.bin" ] || "$DIR/gentrace" "$N" 65536 "$DIR/u64k.bin"
+[ -s "$DIR/u64k.txt" ] || "$DIR/trace_gen" text "$LINES" 65536 "$DIR/u64k.txt"
+
+best() { # CMD... -> "WALL CPU", best of $RUNS (file in the page cache)
+    "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }
+    local bw= bc= f w u s c
+    f=$(mktemp)
+    for _ in $(seq "$RUNS"); do
+        /usr/bin/time -f "%e %U %S" -o "$f" "$@" >/dev/null 2>&1
+        read -r w u s < "$f"
+        c=$(echo "$u + $s" | bc -l)
+        if [ -z "$bw" ] || (( $(echo "$w < $bw" | bc -l) )); then bw=$w; fi
+        if [ -z "$bc" ] || (( $(echo "$c < $bc" | bc -l) )); then bc=$c; fi
+    done
+    rm -f "$f"
+    echo "$bw $bc"
+}
+wall() { echo "$1" | cut -d' ' -f1; }
+cpu() { echo "$1" | cut -d' ' -f2; }
+row() { # label "WALL CPU" count
+    local w c
+    read -r w c <<< "$2"
+    printf "%-44s %7.3f %7.3f %9.0f %7.2f\n" "$1" "$w" "$c" \
+        "$(echo "$3 / $w / 1000000" | bc -l)" "$(echo "$3 * 8 / $w / 1000000000" | bc -l)"
+}
+ratio() { echo "$1 / $2" | bc -l; }
+
+echo "machine: $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "memory bandwidth: $("$DIR/membw" 1024 1) | $("$DIR/membw" 1024 2)"
+printf "%-44s %7s %7s %9s %7s\n" "case (best of $RUNS)" "wall s" "CPU s" "M ref/s" "GB/s"
+
+BB=(--format binary --base 16384 --bounds 40000 --phys-mem 1m --json)
+SEG=(--format binary --va-bits 16 --segment 0x0:0x3000:rx:code --segment 0x8000:0x2000:rw:heap
+     --segment 0:0:- --segment 0x10000:0x1000:rw:down:stack --phys-mem 1m --json)
+tb=$(best "$VMLAB" trace "${BB[@]}" "$DIR/u64k.bin");       row "vmlab, base+bounds" "$tb" "$N"
+cb=$(best "$DIR/bbcount" "$DIR/u64k.bin" 16384 40000);      row "C bbcount, base+bounds" "$cb" "$N"
+ts=$(best "$VMLAB" trace "${SEG[@]}" "$DIR/u64k.bin");      row "vmlab, segmentation (4 segments)" "$ts" "$N"
+cs=$(best "$DIR/segcount" "$DIR/u64k.bin" 16 0 0x3000 0x8000 0x2000 0x10000 0x1000)
+row "C segcount, segmentation" "$cs" "$N"
+tt=$(best "$VMLAB" trace --format text --base 16384 --bounds 40000 --phys-mem 1m --json "$DIR/u64k.txt")
+row "vmlab, text lines, base+bounds" "$tt" "$LINES"
+ct=$(best "$DIR/linecount" "$DIR/u64k.txt" 16384 40000);    row "C linecount (strtoull), text lines" "$ct" "$LINES"
+printf "ratio vmlab/C, wall: base+bounds %.2f (goal <= 1.0), segmentation %.2f (goal <= 1.2), text %.2f (goal <= 1.3)\n" \
+    "$(ratio "$(wall "$tb")" "$(wall "$cb")")" "$(ratio "$(wall "$ts")" "$(wall "$cs")")" \
+    "$(ratio "$(wall "$tt")" "$(wall "$ct")")"
+printf "ratio vmlab/C, CPU:  base+bounds %.2f, segmentation %.2f, text %.2f\n" \
+    "$(ratio "$(cpu "$tb")" "$(cpu "$cb")")" "$(ratio "$(cpu "$ts")" "$(cpu "$cs")")" \
+    "$(ratio "$(cpu "$tt")" "$(cpu "$ct")")"
+
+# The same answers, or the comparison means nothing.
+check() { # label vmlab-json C-output
+    local valid
+    valid=$(echo "$2" | sed -E 's/.*"valid":([0-9]+).*/\1/')
+    echo "$3" | grep -q " $valid " || { echo "MISMATCH ($1): vmlab valid=$valid, C: $3" >&2; exit 1; }
+}
+check base+bounds "$("$VMLAB" trace "${BB[@]}" "$DIR/u64k.bin")" "$("$DIR/bbcount" "$DIR/u64k.bin" 16384 40000)"
+check segmentation "$("$VMLAB" trace "${SEG[@]}" "$DIR/u64k.bin")" \
+    "$("$DIR/segcount" "$DIR/u64k.bin" 16 0 0x3000 0x8000 0x2000 0x10000 0x1000)"
+echo "valid counts agree with the C loops"
+
+if [ "${CALLGRIND:-0}" = 1 ] && command -v valgrind >/dev/null; then
+    "$DIR/gentrace" 1000000 65536 "$DIR/u1m.bin"
+    for label in bb seg; do
+        if [ $label = bb ]; then args=("${BB[@]}"); else args=("${SEG[@]}"); fi
+        valgrind --tool=callgrind --callgrind-out-file="$DIR/cg.$label" "$VMLAB" trace "${args[@]}" "$DIR/u1m.bin" \
+            >/dev/null 2>"$DIR/cg.$label.log"
+        ir=$(grep -E "Collected" "$DIR/cg.$label.log" | awk '{print $NF}')
+        echo "callgrind $label: $ir instructions, $(echo "$ir / 1000000" | bc -l | cut -c1-6) per reference"
+    done
+fi
