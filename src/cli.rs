@@ -19,6 +19,7 @@ pub mod sched;
 pub mod scheduler;
 pub mod segmentation;
 pub mod stack;
+pub mod tlb;
 pub mod trace;
 pub mod translate;
 #[cfg(feature = "native")]
@@ -77,6 +78,10 @@ pub enum Command {
     /// Replay an address trace (text, binary, Valgrind lackey) through an
     /// MMU at memory speed and count what it did.
     Trace(trace::Args),
+    /// The TLB chapter's measurement: time per access against pages
+    /// touched, run on the CPU under Sv39 with simulated TLBs.
+    #[command(name = "tlb-measure")]
+    TlbMeasure(tlb::Args),
     /// Serve the browser site (web/dist, built by web/build.sh) on
     /// 127.0.0.1.
     #[cfg(feature = "native")]
@@ -121,6 +126,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> CmdResult {
         Command::Segmentation(args) => segmentation::run(args, out),
         Command::Paging(args) => paging::run(args, out),
         Command::Trace(args) => trace::run(args, out),
+        Command::TlbMeasure(args) => tlb::run(args, out),
         #[cfg(feature = "native")]
         Command::Web(args) => web::run(args, out),
     }

@@ -174,6 +174,11 @@ pub struct Sv39 {
     satp: Satp,
     phys_size: u64,
     tlb: Option<Tlb>,
+    /// A separate first-level TLB for instruction fetches (`None`: fetches
+    /// use `tlb`, a unified TLB).
+    itlb: Option<Box<Tlb>>,
+    /// A second-level TLB, asked on a first-level miss before walking.
+    l2: Option<Box<Tlb>>,
     /// Page-table walks so far (every translation without a TLB, every
     /// miss with one).
     walks: Cell<u64>,
@@ -188,6 +193,8 @@ impl Sv39 {
             satp: satp.check()?,
             phys_size,
             tlb: None,
+            itlb: None,
+            l2: None,
             walks: Cell::new(0),
         })
     }
@@ -201,9 +208,53 @@ impl Sv39 {
         self
     }
 
-    /// The TLB, if there is one.
+    /// The TLB, if there is one (with [`Sv39::with_itlb`], the data TLB).
     pub fn tlb(&self) -> Option<&Tlb> {
         self.tlb.as_ref()
+    }
+
+    /// The same MMU with a separate first-level TLB for instruction
+    /// fetches, as processors have: then the TLB of [`Sv39::with_tlb`]
+    /// serves loads and stores only. Needs that TLB (without it, fetches
+    /// use this one and data accesses walk).
+    pub fn with_itlb(mut self, config: TlbConfig) -> Self {
+        self.itlb = Some(Box::new(Tlb::new(config)));
+        self
+    }
+
+    /// The instruction TLB, if fetches have their own.
+    pub fn itlb(&self) -> Option<&Tlb> {
+        self.itlb.as_deref()
+    }
+
+    /// The same MMU with a second-level TLB behind the first-level one(s):
+    /// a first-level miss asks it before walking, and a walk fills both.
+    pub fn with_l2_tlb(mut self, config: TlbConfig) -> Self {
+        self.l2 = Some(Box::new(Tlb::new(config)));
+        self
+    }
+
+    /// The second-level TLB, if there is one.
+    pub fn l2_tlb(&self) -> Option<&Tlb> {
+        self.l2.as_deref()
+    }
+
+    /// Every TLB of the MMU: first level (data or unified), instruction,
+    /// second level.
+    fn tlbs(&self) -> impl Iterator<Item = &Tlb> {
+        self.tlb
+            .iter()
+            .chain(self.itlb.as_deref())
+            .chain(self.l2.as_deref())
+    }
+
+    /// The first-level TLB an `access` asks.
+    #[inline(always)]
+    fn first_level(&self, access: Access) -> Option<&Tlb> {
+        match (access, &self.itlb) {
+            (Access::Fetch, Some(itlb)) => Some(&**itlb),
+            _ => self.tlb.as_ref(),
+        }
     }
 
     /// How many page-table walks translations made so far.
@@ -224,7 +275,7 @@ impl Sv39 {
         asid: Option<u16>,
     ) -> Result<(), RegisterError> {
         super::require_kernel(mode)?;
-        if let Some(tlb) = &self.tlb {
+        for tlb in self.tlbs() {
             tlb.flush(va, asid);
         }
         Ok(())
@@ -422,17 +473,25 @@ impl Mmu for Sv39 {
             rec.record(|| Step::Identity);
             return super::check_physical(va, access, raw, self.phys_size, rec);
         }
-        // 0. The TLB first: a hit skips the walk, never the checks.
+        // 0. The TLB first: a hit skips the walk, never the checks. A
+        //    first-level miss asks the second level, if there is one.
         let asid = self.satp.asid();
-        if let Some(tlb) = &self.tlb {
+        let levels = [self.first_level(access), self.l2.as_deref()];
+        for (level, tlb) in levels.into_iter().enumerate() {
+            let Some(tlb) = tlb else { continue };
             let tag = (tlb.config().tagging == Tagging::Asid).then_some(asid);
+            let second = level == 1;
             match tlb.lookup(raw, asid, access) {
                 Some(entry) => {
+                    if second && let Some(first) = self.first_level(access) {
+                        first.fill(entry);
+                    }
                     let pa = entry.pa(raw);
                     rec.record(|| Step::TlbLookup {
                         vpn: raw >> PAGE_BITS,
                         asid: tag,
                         pfn: Some(pa >> PAGE_BITS),
+                        second,
                     });
                     if !check_leaf(entry.perms, access, rec) {
                         return Err(fault(FaultKind::PageFault));
@@ -448,6 +507,7 @@ impl Mmu for Sv39 {
                     vpn: raw >> PAGE_BITS,
                     asid: tag,
                     pfn: None,
+                    second,
                 }),
             }
         }
@@ -492,7 +552,7 @@ impl Mmu for Sv39 {
         match regs {
             MmuRegisters::Satp(satp) => {
                 self.satp = *satp;
-                if let Some(tlb) = &self.tlb {
+                for tlb in self.tlbs() {
                     tlb.switch_address_space();
                 }
                 Ok(())
@@ -575,17 +635,23 @@ impl Sv39 {
             pa: Some(pa),
         });
         let result = super::check_physical(va, access, pa, self.phys_size, rec);
-        // 6. Refill: the TLB keeps translations that worked.
-        if let (Some(tlb), Ok(_)) = (&self.tlb, &result) {
+        // 6. Refill: the TLBs keep translations that worked.
+        if result.is_ok() {
             let page_bits = PAGE_BITS + INDEX_BITS * leaf.level;
-            tlb.fill(TlbEntry {
+            let entry = TlbEntry {
                 asid: self.satp.asid(),
                 global: leaf.pte & pte::G != 0,
                 vpn: raw >> page_bits,
                 page_bits,
                 frame: pte::ppn(leaf.pte) << PAGE_BITS,
                 perms: leaf.pte & 0xff,
-            });
+            };
+            for tlb in [self.first_level(access), self.l2.as_deref()]
+                .into_iter()
+                .flatten()
+            {
+                tlb.fill(entry);
+            }
         }
         result
     }

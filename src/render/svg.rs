@@ -18,6 +18,7 @@ pub mod context_switch;
 pub mod cost;
 pub mod heap;
 pub mod memory_map;
+pub mod tlb_curve;
 pub mod translation;
 
 use std::fmt::Write;
