@@ -21,6 +21,7 @@ pub mod sched;
 pub mod scheduler;
 pub mod segmentation;
 pub mod stack;
+pub mod tlb;
 pub mod trace;
 pub mod translate;
 #[cfg(feature = "native")]
@@ -92,6 +93,10 @@ pub enum Command {
     /// Replay an address trace (text, binary, Valgrind lackey) through an
     /// MMU at memory speed and count what it did.
     Trace(trace::Args),
+    /// The TLB chapter's measurement: time per access against pages
+    /// touched, run on the CPU under Sv39 with simulated TLBs.
+    #[command(name = "tlb-measure")]
+    TlbMeasure(tlb::Args),
     /// Serve the browser site (web/dist, built by web/build.sh) on
     /// 127.0.0.1.
     #[cfg(feature = "native")]
@@ -148,6 +153,7 @@ fn run_command(command: Command, out: &mut dyn Write) -> CmdResult {
         Command::PagingMultilevel(args) => multilevel::run(args, out),
         Command::PagingPolicy(args) => paging_policy::run(args, out),
         Command::Trace(args) => trace::run(args, out),
+        Command::TlbMeasure(args) => tlb::run(args, out),
         #[cfg(feature = "native")]
         Command::Web(args) => web::run(args, out),
     }

@@ -204,6 +204,9 @@ pub enum Step {
         asid: Option<u16>,
         /// The frame, on a hit (`None`: a miss, the walk follows).
         pfn: Option<u64>,
+        /// Whether this is the second-level TLB, asked after a miss in the
+        /// first.
+        second: bool,
     },
     /// The physical address must exist.
     CheckPhysical {

@@ -39,6 +39,8 @@ mod scenario;
 mod sched;
 #[path = "it/support.rs"]
 mod support;
+#[path = "it/tlb_measure.rs"]
+mod tlb_measure;
 #[path = "it/tour.rs"]
 mod tour;
 #[path = "it/trace.rs"]

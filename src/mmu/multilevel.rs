@@ -710,6 +710,7 @@ impl Mmu for MultiLevel {
                         vpn,
                         asid: None,
                         pfn: Some(e.frame >> layout.page_bits),
+                        second: false,
                     });
                     return self.finish(e.perms, e.frame >> layout.page_bits, va, access, rec);
                 }
@@ -717,6 +718,7 @@ impl Mmu for MultiLevel {
                     vpn,
                     asid: None,
                     pfn: None,
+                    second: false,
                 }),
             }
         }

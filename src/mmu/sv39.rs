@@ -180,6 +180,11 @@ pub struct Sv39 {
     satp: Satp,
     phys_size: u64,
     tlb: Option<Tlb>,
+    /// A separate first-level TLB for instruction fetches (`None`: fetches
+    /// use `tlb`, a unified TLB).
+    itlb: Option<Box<Tlb>>,
+    /// A second-level TLB, asked on a first-level miss before walking.
+    l2: Option<Box<Tlb>>,
     /// Page-table walks so far (every translation without a TLB, every
     /// miss with one).
     walks: Cell<u64>,
@@ -194,6 +199,8 @@ impl Sv39 {
             satp: satp.check()?,
             phys_size,
             tlb: None,
+            itlb: None,
+            l2: None,
             walks: Cell::new(0),
         })
     }
@@ -207,9 +214,53 @@ impl Sv39 {
         self
     }
 
-    /// The TLB, if there is one.
+    /// The TLB, if there is one (with [`Sv39::with_itlb`], the data TLB).
     pub fn tlb(&self) -> Option<&Tlb> {
         self.tlb.as_ref()
+    }
+
+    /// The same MMU with a separate first-level TLB for instruction
+    /// fetches, as processors have: then the TLB of [`Sv39::with_tlb`]
+    /// serves loads and stores only. Needs that TLB (without it, fetches
+    /// use this one and data accesses walk).
+    pub fn with_itlb(mut self, config: TlbConfig) -> Self {
+        self.itlb = Some(Box::new(Tlb::new(config)));
+        self
+    }
+
+    /// The instruction TLB, if fetches have their own.
+    pub fn itlb(&self) -> Option<&Tlb> {
+        self.itlb.as_deref()
+    }
+
+    /// The same MMU with a second-level TLB behind the first-level one(s):
+    /// a first-level miss asks it before walking, and a walk fills both.
+    pub fn with_l2_tlb(mut self, config: TlbConfig) -> Self {
+        self.l2 = Some(Box::new(Tlb::new(config)));
+        self
+    }
+
+    /// The second-level TLB, if there is one.
+    pub fn l2_tlb(&self) -> Option<&Tlb> {
+        self.l2.as_deref()
+    }
+
+    /// Every TLB of the MMU: first level (data or unified), instruction,
+    /// second level.
+    fn tlbs(&self) -> impl Iterator<Item = &Tlb> {
+        self.tlb
+            .iter()
+            .chain(self.itlb.as_deref())
+            .chain(self.l2.as_deref())
+    }
+
+    /// The first-level TLB an `access` asks.
+    #[inline(always)]
+    fn first_level(&self, access: Access) -> Option<&Tlb> {
+        match (access, &self.itlb) {
+            (Access::Fetch, Some(itlb)) => Some(&**itlb),
+            _ => self.tlb.as_ref(),
+        }
     }
 
     /// How many page-table walks translations made so far.
@@ -230,7 +281,7 @@ impl Sv39 {
         asid: Option<u16>,
     ) -> Result<(), RegisterError> {
         super::require_kernel(mode)?;
-        if let Some(tlb) = &self.tlb {
+        for tlb in self.tlbs() {
             tlb.flush(va, asid);
         }
         Ok(())
@@ -430,7 +481,7 @@ impl Mmu for Sv39 {
             return super::check_physical(va, access, raw, self.phys_size, rec);
         }
         // 0. The TLB first: a hit skips the walk, never the checks.
-        let Some(tlb) = &self.tlb else {
+        let Some(tlb) = self.first_level(access) else {
             return self.walk_tables(mem, va, access, rec);
         };
         let asid = self.satp.asid();
@@ -441,6 +492,7 @@ impl Mmu for Sv39 {
             vpn: raw >> PAGE_BITS,
             asid: (tlb.config().tagging == Tagging::Asid).then_some(asid),
             pfn: Some(pa >> PAGE_BITS),
+            second: false,
         });
         // The leaf's checks, on the cached bits: all the needed bits set
         // is check_leaf passing (which then only narrates).
@@ -506,7 +558,7 @@ impl Mmu for Sv39 {
         match regs {
             MmuRegisters::Satp(satp) => {
                 self.satp = *satp;
-                if let Some(tlb) = &self.tlb {
+                for tlb in self.tlbs() {
                     tlb.switch_address_space();
                 }
                 Ok(())
@@ -558,15 +610,47 @@ impl Sv39 {
         rec: &mut R,
     ) -> Result<PhysAddr, Fault> {
         let asid = self.satp.asid();
-        let tagged = self
-            .tlb
-            .as_ref()
-            .is_some_and(|t| t.config().tagging == Tagging::Asid);
+        let raw = va.as_u64();
+        let tag = |tlb: &Tlb| (tlb.config().tagging == Tagging::Asid).then_some(asid);
+        let first = self.first_level(access);
         rec.record(|| Step::TlbLookup {
-            vpn: va.as_u64() >> PAGE_BITS,
-            asid: tagged.then_some(asid),
+            vpn: raw >> PAGE_BITS,
+            asid: first.and_then(tag),
             pfn: None,
+            second: false,
         });
+        // A second-level TLB, if there is one, before the walk; a hit there
+        // refills the first level.
+        if let Some(l2) = self.l2.as_deref() {
+            let Some(entry) = l2.lookup(raw, asid, access) else {
+                rec.record(|| Step::TlbLookup {
+                    vpn: raw >> PAGE_BITS,
+                    asid: tag(l2),
+                    pfn: None,
+                    second: true,
+                });
+                return self.walk_tables(mem, va, access, rec);
+            };
+            if let Some(first) = first {
+                first.fill(entry);
+            }
+            let pa = entry.pa(raw);
+            rec.record(|| Step::TlbLookup {
+                vpn: raw >> PAGE_BITS,
+                asid: tag(l2),
+                pfn: Some(pa >> PAGE_BITS),
+                second: true,
+            });
+            if !check_leaf(entry.perms, access, rec) {
+                return Err(Fault::new(va, access, FaultKind::PageFault));
+            }
+            rec.record(|| Step::JoinFrame {
+                pfn: pa >> PAGE_BITS,
+                offset: raw & (PAGE_SIZE - 1),
+                pa: Some(pa),
+            });
+            return super::check_physical(va, access, pa, self.phys_size, rec);
+        }
         self.walk_tables(mem, va, access, rec)
     }
 
@@ -612,17 +696,23 @@ impl Sv39 {
             pa: Some(pa),
         });
         let result = super::check_physical(va, access, pa, self.phys_size, rec);
-        // 6. Refill: the TLB keeps translations that worked.
-        if let (Some(tlb), Ok(_)) = (&self.tlb, &result) {
+        // 6. Refill: the TLBs keep translations that worked.
+        if result.is_ok() {
             let page_bits = PAGE_BITS + INDEX_BITS * leaf.level;
-            tlb.fill(TlbEntry {
+            let entry = TlbEntry {
                 asid: self.satp.asid(),
                 global: leaf.pte & pte::G != 0,
                 vpn: raw >> page_bits,
                 page_bits,
                 frame: pte::ppn(leaf.pte) << PAGE_BITS,
                 perms: leaf.pte & 0xff,
-            });
+            };
+            for tlb in [self.first_level(access), self.l2.as_deref()]
+                .into_iter()
+                .flatten()
+            {
+                tlb.fill(entry);
+            }
         }
         result
     }
@@ -1019,6 +1109,7 @@ mod tests {
                 entries_ways in prop::sample::select(vec![(1usize, 1usize), (4, 1), (4, 4), (8, 2), (16, 4), (64, 64)]),
                 policy in prop::sample::select(vec![Policy::Lru, Policy::Fifo, Policy::Random, Policy::Clock]),
                 flush_on_switch in any::<bool>(),
+                levels in 0u8..4,
                 initial in prop::collection::vec((0..PAGES, 0u64..300), 0..30),
                 ops in prop::collection::vec(op(), 1..200),
             ) {
@@ -1042,6 +1133,13 @@ mod tests {
                 let tagging = if flush_on_switch { Tagging::FlushOnSwitch } else { Tagging::Asid };
                 let config = TlbConfig::new(entries_ways.0, entries_ways.1, policy).unwrap().with_tagging(tagging);
                 let mut with = Sv39::new(satp(0), MEM).unwrap().with_tlb(config);
+                // Also with a separate instruction TLB and a second level.
+                if levels & 1 != 0 {
+                    with = with.with_itlb(TlbConfig::new(2, 1, Policy::Lru).unwrap().with_tagging(tagging));
+                }
+                if levels & 2 != 0 {
+                    with = with.with_l2_tlb(TlbConfig::new(16, 4, policy).unwrap().with_tagging(tagging));
+                }
                 let mut without = Sv39::new(satp(0), MEM).unwrap();
                 let mut current = 0usize;
                 for op in ops {

@@ -19,6 +19,7 @@ pub mod cost;
 pub mod curve;
 pub mod heap;
 pub mod memory_map;
+pub mod tlb_curve;
 pub mod translation;
 
 use std::fmt::Write;

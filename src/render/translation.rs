@@ -16,7 +16,7 @@ pub fn narrate(t: &Translation) -> String {
         hex_and_decimal(t.va.as_u64()),
         t.access.name()
     );
-    for step in &t.steps {
+    for (i, step) in t.steps.iter().enumerate() {
         let _ = match step {
             Step::Identity => writeln!(s, "  no translation: pa = va"),
             Step::Split {
@@ -152,11 +152,29 @@ pub fn narrate(t: &Translation) -> String {
                 }
             },
             Step::CheckEntry { what, ok } => writeln!(s, "  check  {what}: {}", yes_no(*ok)),
-            Step::TlbLookup { vpn, asid, pfn } => {
+            Step::TlbLookup {
+                vpn,
+                asid,
+                pfn,
+                second,
+            } => {
                 let tag = asid.map(|a| format!(", asid {a}")).unwrap_or_default();
+                let (label, name) = if *second {
+                    ("tlb2  ", "second-level TLB")
+                } else {
+                    ("tlb   ", "TLB")
+                };
+                // A first-level miss goes on to the second level when there
+                // is one, else to the walk.
+                let next = match t.steps.get(i + 1) {
+                    Some(Step::TlbLookup { second: true, .. }) => "second-level TLB",
+                    _ => "walk",
+                };
                 match pfn {
-                    Some(pfn) => writeln!(s, "  tlb    vpn {vpn:#x}{tag}: TLB hit, frame {pfn:#x}"),
-                    None => writeln!(s, "  tlb    vpn {vpn:#x}{tag}: TLB miss -> walk"),
+                    Some(pfn) => {
+                        writeln!(s, "  {label} vpn {vpn:#x}{tag}: {name} hit, frame {pfn:#x}")
+                    }
+                    None => writeln!(s, "  {label} vpn {vpn:#x}{tag}: {name} miss -> {next}"),
                 }
             }
             Step::CheckPhysical { pa, phys_size, ok } => {
