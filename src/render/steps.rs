@@ -15,7 +15,7 @@
 //! drawing, whatever the length of the run.
 
 use super::events::Narration;
-use super::svg::{address_space, context_switch, cost, memory_map, translation};
+use super::svg::{address_space, context_switch, cost, frames, memory_map, translation};
 use crate::addr::VirtAddr;
 use crate::kernel::event::{AccessRecord, Event, Pid, RegistersView};
 use crate::mmu::{Access, AnyMmu, Base, BaseBounds, Identity, Mmu, Perms, Segment, Segmentation};
@@ -218,7 +218,7 @@ impl Stepper {
             }
         }
         Pictures {
-            memory_map: state.memory_map(),
+            memory_map: state.frame_map().unwrap_or_else(|| state.memory_map()),
             address_space: state.address_spaces(),
             translation: access.map(|(r, mmu)| state.translation(&r, mmu)),
             context_switch: switch.map(|v| context_switch::svg(&v)),
@@ -371,6 +371,24 @@ struct State {
     mmu: Option<RegistersView>,
     mmu_owner: Option<Pid>,
     last_access: Option<(AccessRecord, Option<RegistersView>)>,
+    /// Paging: who holds each frame, folded from the paging events.
+    frames: BTreeMap<u64, Holder>,
+    /// Paging: bytes per frame (0 until a paging event tells).
+    frame_size: u64,
+}
+
+/// Who holds a frame under paging.
+#[derive(Clone, Debug)]
+enum Holder {
+    /// A page: the processes mapping it (several for shared code), its
+    /// virtual address, its permissions (empty when paged in on demand).
+    Page {
+        pids: Vec<Pid>,
+        va: u64,
+        perms: String,
+    },
+    /// A page of a process's page table.
+    Table(Pid),
 }
 
 impl State {
@@ -533,14 +551,146 @@ impl State {
                 if let Some(p) = self.procs.get_mut(pid) {
                     p.state = "killed";
                 }
+                self.release_frames(*pid);
             }
             Event::Exit { pid, .. } => {
                 if let Some(p) = self.procs.get_mut(pid) {
                     p.state = "exited";
                 }
+                self.release_frames(*pid);
             }
+            Event::TablePage {
+                pid,
+                frame,
+                pa,
+                bytes,
+            } => {
+                self.learn_frame_size(*frame, *pa);
+                let n = if self.frame_size > 0 {
+                    bytes.div_ceil(self.frame_size).max(1)
+                } else {
+                    1
+                };
+                for f in *frame..frame.saturating_add(n) {
+                    self.frames.insert(f, Holder::Table(*pid));
+                }
+            }
+            Event::MapPage {
+                pid,
+                va,
+                frame,
+                pa,
+                perms,
+                ..
+            } => {
+                self.learn_frame_size(*frame, *pa);
+                match self.frames.get_mut(frame) {
+                    Some(Holder::Page { pids, .. }) if !pids.contains(pid) => pids.push(*pid),
+                    _ => {
+                        self.frames.insert(
+                            *frame,
+                            Holder::Page {
+                                pids: vec![*pid],
+                                va: *va,
+                                perms: perms.clone(),
+                            },
+                        );
+                    }
+                }
+            }
+            Event::PageIn {
+                pid, va, frame, pa, ..
+            } => {
+                self.learn_frame_size(*frame, *pa);
+                self.frames.insert(
+                    *frame,
+                    Holder::Page {
+                        pids: vec![*pid],
+                        va: *va,
+                        perms: String::new(),
+                    },
+                );
+            }
+            Event::UnmapPage { pid, frame, .. } => self.drop_frame(*frame, *pid),
+            Event::PageOut { pid, frame, .. } => self.drop_frame(*frame, *pid),
             _ => {}
         }
+    }
+
+    /// Learns the frame size from a frame number and its address.
+    fn learn_frame_size(&mut self, frame: u64, pa: u64) {
+        if self.frame_size == 0 && frame > 0 && pa % frame == 0 {
+            self.frame_size = pa / frame;
+        }
+    }
+
+    /// `pid` no longer maps `frame`: free unless another process shares it.
+    fn drop_frame(&mut self, frame: u64, pid: Pid) {
+        let empty = match self.frames.get_mut(&frame) {
+            Some(Holder::Page { pids, .. }) => {
+                pids.retain(|p| *p != pid);
+                pids.is_empty()
+            }
+            Some(Holder::Table(_)) | None => true,
+        };
+        if empty {
+            self.frames.remove(&frame);
+        }
+    }
+
+    /// A process ended: its pages and page tables are freed (shared code
+    /// stays while another process maps it).
+    fn release_frames(&mut self, pid: Pid) {
+        let frames: Vec<u64> = self.frames.keys().copied().collect();
+        for f in frames {
+            let mine = match &self.frames[&f] {
+                Holder::Page { pids, .. } => pids.contains(&pid),
+                Holder::Table(p) => *p == pid,
+            };
+            if mine {
+                self.drop_frame(f, pid);
+            }
+        }
+    }
+
+    /// The frame map, under paging (once a paging event told the frame
+    /// size): there the physical memory picture is the frames, each one a
+    /// process's page, a page table, the OS's or free.
+    fn frame_map(&self) -> Option<String> {
+        if self.strategy != "paging" || self.frame_size == 0 {
+            return None;
+        }
+        // Coloured by pid, as the address spaces and the memory map are.
+        let index = |pid: &Pid| {
+            let i = *pid as usize;
+            let name = self
+                .procs
+                .get(pid)
+                .map_or_else(|| format!("pid {pid}"), |p| p.name.clone());
+            (i, name)
+        };
+        // The OS's region, less the frames it lends to page tables.
+        let os = self.os_size.div_ceil(self.frame_size);
+        let mut used: Vec<(u64, frames::FrameUse)> = (0..os)
+            .filter(|f| !self.frames.contains_key(f))
+            .map(|f| (f, frames::FrameUse::Os))
+            .collect();
+        for (f, h) in &self.frames {
+            let u = match h {
+                Holder::Page { pids, va, perms } => frames::FrameUse::Page {
+                    owners: pids.iter().map(index).collect(),
+                    va: *va,
+                    perms: perms.clone(),
+                },
+                Holder::Table(pid) => frames::FrameUse::Table { owner: index(pid) },
+            };
+            used.push((*f, u));
+        }
+        Some(frames::svg(&frames::FrameMap {
+            frame_size: self.frame_size,
+            frames: self.memory / self.frame_size,
+            used,
+        }))
     }
 
     fn memory_map(&self) -> String {
@@ -855,6 +1005,38 @@ mod tests {
         let guard = with_attr(&doc, "data-region", "guard");
         assert_eq!(guard[0].attribute("data-start"), Some("0x1000"));
         assert_eq!(guard[0].attribute("data-end"), Some("0x2000"));
+    }
+
+    #[test]
+    fn under_paging_physical_memory_is_drawn_in_frames() {
+        let b = crate::scenario::builtin::find("paging-vs-segmentation").unwrap();
+        let sc = crate::scenario::parse("p.toml", b.toml).unwrap();
+        let st = Stepper::build(&sc.title, scenario::run(&sc).unwrap(), sc.switch_steps, 4);
+        let last = st.pictures(st.len() - 1).memory_map;
+        parse(&last);
+        assert!(last.contains("Physical memory in frames"), "{last}");
+        // C's two pages sit in two frames that are not neighbours: no
+        // external fragmentation.
+        assert!(
+            last.contains("frame 13 (PA 0xd000): C page 0x0 r-x"),
+            "{last}"
+        );
+        assert!(
+            last.contains("frame 15 (PA 0xf000): C page 0x1000 r-x"),
+            "{last}"
+        );
+        assert!(
+            last.contains("W&apos;s page table") || last.contains("W's page table"),
+            "{last}"
+        );
+        // Folding from a checkpoint gives the same frames as from the start.
+        let mut state = State::default();
+        for j in 0..st.len() {
+            for e in st.span(j) {
+                state.apply(e);
+            }
+        }
+        assert_eq!(state.frame_map(), Some(last));
     }
 
     #[test]

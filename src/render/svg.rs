@@ -17,6 +17,7 @@ pub mod address_space;
 pub mod context_switch;
 pub mod cost;
 pub mod curve;
+pub mod frames;
 pub mod heap;
 pub mod memory_map;
 pub mod tlb_curve;
