@@ -25,8 +25,15 @@ fn commands(root: &Path) -> Vec<Shown> {
         .filter(|p| p.extension().is_some_and(|e| e == "md"))
         .collect();
     files.sort();
+    // The README's own introduction too (its tour is the files above).
+    files.insert(0, root.join("README.md"));
     for path in files {
-        let text = std::fs::read_to_string(&path).unwrap();
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        if path.ends_with("README.md")
+            && let Some(at) = text.find("# A tour of the commands")
+        {
+            text.truncate(at);
+        }
         let lines: Vec<&str> = text.lines().collect();
         let mut fenced = false;
         let mut i = 0;
