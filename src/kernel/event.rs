@@ -494,6 +494,10 @@ pub enum Event {
         hit_rate: f64,
         /// Page-table walks made.
         walks: u64,
+        /// The TLB's contents at the end: every valid entry with its set
+        /// and way.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        contents: Vec<TlbSlot>,
     },
     /// The same workload with the TLB's other tagging.
     TlbCompare {
@@ -617,4 +621,23 @@ pub enum Event {
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+/// One valid TLB entry, where it sits (the TLB picture's cell).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TlbSlot {
+    /// The set.
+    pub set: u64,
+    /// The way in the set.
+    pub way: u64,
+    /// The address space that filled it.
+    pub asid: u16,
+    /// A global mapping (every address space).
+    pub global: bool,
+    /// The page's first virtual address.
+    pub va: u64,
+    /// Bytes the entry maps.
+    pub page_size: u64,
+    /// The frame's physical address.
+    pub pa: u64,
 }

@@ -1256,6 +1256,19 @@ impl Kernel {
             flushes: s.flushes,
             hit_rate: s.hit_rate(),
             walks,
+            contents: t
+                .entries()
+                .into_iter()
+                .map(|(set, way, e)| super::event::TlbSlot {
+                    set: set as u64,
+                    way: way as u64,
+                    asid: e.asid,
+                    global: e.global,
+                    va: e.vpn << e.page_bits,
+                    page_size: 1 << e.page_bits,
+                    pa: e.frame,
+                })
+                .collect(),
         })
     }
 

@@ -44,6 +44,9 @@ pub fn scenario(st: &Stepper) -> String {
             {
                 pictures.push(("cost".to_string(), c));
             }
+            if let Some(t) = p.tlb {
+                pictures.push(("TLB".to_string(), t));
+            }
             Step {
                 kind: st.kind(i).to_string(),
                 narration: st.narration(i),

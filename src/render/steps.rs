@@ -15,7 +15,7 @@
 //! drawing, whatever the length of the run.
 
 use super::events::Narration;
-use super::svg::{address_space, context_switch, cost, frames, memory_map, translation};
+use super::svg::{address_space, context_switch, cost, frames, memory_map, tlb, translation};
 use crate::addr::VirtAddr;
 use crate::kernel::event::{AccessRecord, Event, Pid, RegistersView};
 use crate::mmu::{Access, AnyMmu, Base, BaseBounds, Identity, Mmu, Perms, Segment, Segmentation};
@@ -58,6 +58,8 @@ pub struct Pictures {
     /// When the run has a cost estimate: the time split into CPU, memory
     /// and disk.
     pub cost: Option<String>,
+    /// Paging with a TLB, once the run's summary told: the TLB's contents.
+    pub tlb: Option<String>,
 }
 
 impl Stepper {
@@ -219,6 +221,7 @@ impl Stepper {
         }
         Pictures {
             memory_map: state.frame_map().unwrap_or_else(|| state.memory_map()),
+            tlb: state.tlb.as_ref().map(tlb::svg),
             address_space: state.address_spaces(),
             translation: access.map(|(r, mmu)| state.translation(&r, mmu)),
             context_switch: switch.map(|v| context_switch::svg(&v)),
@@ -230,7 +233,10 @@ impl Stepper {
     /// SVG document (`vmlab scenario run --svg`).
     pub fn final_svg(&self) -> String {
         let p = self.pictures(self.len() - 1);
-        combine(&[&p.address_space, &p.memory_map], &self.title, true)
+        match &p.tlb {
+            Some(t) => combine(&[&p.address_space, &p.memory_map, t], &self.title, true),
+            None => combine(&[&p.address_space, &p.memory_map], &self.title, true),
+        }
     }
 
     fn clamp(&self, i: usize) -> usize {
@@ -375,6 +381,8 @@ struct State {
     frames: BTreeMap<u64, Holder>,
     /// Paging: bytes per frame (0 until a paging event tells).
     frame_size: u64,
+    /// Paging with a TLB: its contents as the run's summary left them.
+    tlb: Option<tlb::TlbPicture>,
 }
 
 /// Who holds a frame under paging.
@@ -610,6 +618,37 @@ impl State {
                         perms: String::new(),
                     },
                 );
+            }
+            Event::TlbSummary {
+                entries,
+                ways,
+                policy,
+                tagging,
+                hits,
+                misses,
+                contents,
+                ..
+            } => {
+                let shape = if ways == entries {
+                    "fully associative".to_string()
+                } else if *ways == 1 {
+                    "direct-mapped".to_string()
+                } else {
+                    format!("{ways}-way")
+                };
+                self.tlb = Some(tlb::TlbPicture {
+                    heading: format!(
+                        "{entries} entries, {shape}, {policy}, {}: {hits} hits, {misses} misses",
+                        if *tagging == "asid" {
+                            "ASID-tagged"
+                        } else {
+                            "flushed at each switch"
+                        }
+                    ),
+                    sets: entries / (*ways).max(1),
+                    ways: *ways,
+                    slots: contents.clone(),
+                });
             }
             Event::UnmapPage { pid, frame, .. } => self.drop_frame(*frame, *pid),
             Event::PageOut { pid, frame, .. } => self.drop_frame(*frame, *pid),
@@ -1005,6 +1044,18 @@ mod tests {
         let guard = with_attr(&doc, "data-region", "guard");
         assert_eq!(guard[0].attribute("data-start"), Some("0x1000"));
         assert_eq!(guard[0].attribute("data-end"), Some("0x2000"));
+    }
+
+    #[test]
+    fn a_paging_run_with_a_tlb_draws_its_contents_at_the_end() {
+        let b = crate::scenario::builtin::find("paging-tlb-array").unwrap();
+        let sc = crate::scenario::parse("t.toml", b.toml).unwrap();
+        let st = Stepper::build(&sc.title, scenario::run(&sc).unwrap(), sc.switch_steps, 4);
+        assert!(st.pictures(0).tlb.is_none());
+        let t = st.pictures(st.len() - 1).tlb.expect("the TLB's contents");
+        parse(&t);
+        assert!(t.contains("TLB contents") && t.contains("7 hits, 3 misses"), "{t}");
+        assert!(st.final_svg().contains("TLB contents"));
     }
 
     #[test]

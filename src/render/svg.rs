@@ -20,6 +20,7 @@ pub mod curve;
 pub mod frames;
 pub mod heap;
 pub mod memory_map;
+pub mod tlb;
 pub mod tlb_curve;
 pub mod translation;
 

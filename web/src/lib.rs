@@ -308,7 +308,7 @@ impl Session {
     /// Step `i` (clamped to the last) as JSON: `narration` (exactly as
     /// `vmlab scenario run` prints it), `kind`, and the pictures after it
     /// (`memory_map`, `address_space`, and `translation`,
-    /// `context_switch`, `cost` or null); a wrapper scenario's step has its
+    /// `context_switch`, `cost`, `tlb` or null); a wrapper scenario's step has its
     /// command's `picture` (Gantt chart, heap) instead.
     pub fn step(&self, i: usize) -> String {
         match &self.inner {
@@ -322,6 +322,7 @@ impl Session {
                     "translation": p.translation,
                     "context_switch": p.context_switch,
                     "cost": p.cost,
+                    "tlb": p.tlb,
                 })
                 .to_string()
             }
@@ -357,6 +358,7 @@ fn commands_session(origin: &str, text: &str, cmds: &[Vec<String>]) -> Result<In
             "translation": null,
             "context_switch": null,
             "cost": null,
+            "tlb": null,
         }));
     }
     if steps.is_empty() {

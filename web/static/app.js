@@ -194,6 +194,7 @@ function drawStep(i) {
     ['translation', 'sc-translation-fig', 'sc-translation'],
     ['context_switch', 'sc-switch-fig', 'sc-switch'],
     ['cost', 'sc-cost-fig', 'sc-cost'],
+    ['tlb', 'sc-tlb-fig', 'sc-tlb'],
   ]) {
     // Most steps change one picture: leave the others' nodes alone (the
     // browser would parse and lay them out again).
