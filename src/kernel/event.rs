@@ -442,6 +442,10 @@ pub enum Event {
         policy: &'static str,
         /// It was dirty and was written back to swap.
         written_back: bool,
+        /// Under CLOCK: the frame under the hand after this eviction (the
+        /// next sweep starts there).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        hand: Option<u64>,
     },
     /// Paging's totals.
     PagingSummary {

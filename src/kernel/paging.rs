@@ -930,12 +930,17 @@ impl Kernel {
         }
         self.pg_mut().stats.evictions += 1;
         let policy = self.pg().config.policy.name();
+        let hand = self.pg().replacer.clock_hand().and_then(|k| {
+            let (pid, vpn) = unkey(k);
+            self.pg().spaces.get(&pid)?.resident.get(&vpn).copied()
+        });
         self.emit(Event::PageOut {
             pid: owner,
             va: vpn * ps,
             frame,
             policy,
             written_back: dirty,
+            hand,
         });
         frame
     }

@@ -573,6 +573,19 @@ impl Replacer {
         }
     }
 
+    /// Under CLOCK, the page under the hand: the one the next sweep looks
+    /// at first (`None` for the other policies, or before any frame is
+    /// full).
+    pub fn clock_hand(&self) -> Option<u64> {
+        if !matches!(self.policy, Policy::Clock) {
+            return None;
+        }
+        self.slots
+            .get(self.hand)
+            .map(|s| s.page)
+            .filter(|&p| p != EMPTY)
+    }
+
     /// The slot whose page the policy evicts (every frame is taken).
     fn choose_victim(&mut self) -> u32 {
         match self.policy {

@@ -659,15 +659,18 @@ impl Narrator {
                 frame,
                 policy,
                 written_back,
+                hand,
             } => writeln!(
                 s,
-                "  no free frame: {policy} evicts {}'s page at VA {va:#x} from frame {frame}{}",
+                "  no free frame: {policy} evicts {}'s page at VA {va:#x} from frame {frame}{}{}",
                 self.name(*pid),
                 if *written_back {
                     " (dirty: written back to swap)"
                 } else {
                     " (clean: no write)"
-                }
+                },
+                hand.map(|h| format!("; the clock hand moves on to frame {h}"))
+                    .unwrap_or_default()
             ),
             Event::PagingSummary {
                 table,

@@ -383,6 +383,8 @@ struct State {
     frame_size: u64,
     /// Paging with a TLB: its contents as the run's summary left them.
     tlb: Option<tlb::TlbPicture>,
+    /// Demand paging under CLOCK: the frame under the hand.
+    clock_hand: Option<u64>,
 }
 
 /// Who holds a frame under paging.
@@ -651,7 +653,12 @@ impl State {
                 });
             }
             Event::UnmapPage { pid, frame, .. } => self.drop_frame(*frame, *pid),
-            Event::PageOut { pid, frame, .. } => self.drop_frame(*frame, *pid),
+            Event::PageOut {
+                pid, frame, hand, ..
+            } => {
+                self.drop_frame(*frame, *pid);
+                self.clock_hand = *hand;
+            }
             _ => {}
         }
     }
@@ -729,6 +736,7 @@ impl State {
             frame_size: self.frame_size,
             frames: self.memory / self.frame_size,
             used,
+            hand: self.clock_hand,
         }))
     }
 
@@ -1054,7 +1062,10 @@ mod tests {
         assert!(st.pictures(0).tlb.is_none());
         let t = st.pictures(st.len() - 1).tlb.expect("the TLB's contents");
         parse(&t);
-        assert!(t.contains("TLB contents") && t.contains("7 hits, 3 misses"), "{t}");
+        assert!(
+            t.contains("TLB contents") && t.contains("7 hits, 3 misses"),
+            "{t}"
+        );
         assert!(st.final_svg().contains("TLB contents"));
     }
 

@@ -3,7 +3,7 @@
 //! sbrk by pages, no external fragmentation, demand paging (Belady's
 //! anomaly, thrashing), and the paging fields' bad input.
 
-use super::support::{temp_file, vmlab};
+use super::support::{temp_file, temp_path, vmlab};
 use serde_json::Value;
 
 fn run_json(name: &str) -> Vec<Value> {
@@ -494,4 +494,36 @@ fn trace_refuses_to_replay_a_paging_scenario_instead_of_walking_no_memory() {
         "paging-belady",
         "page tables live in the run's physical memory",
     ]);
+}
+
+/// CLOCK's hand is part of the story: each eviction says where it moves
+/// on to, and the frame picture marks it.
+#[test]
+fn clock_evictions_name_the_hand_and_the_picture_marks_it() {
+    let toml = vmlab(&["scenario", "show", "paging-belady"])
+        .ok()
+        .to_string()
+        .replace("policy = \"fifo\"", "policy = \"clock\"");
+    let path = temp_file("belady-clock.toml", toml.as_bytes());
+    let svg = temp_path("belady-clock.svg");
+    let text = vmlab(&[
+        "scenario",
+        "run",
+        path.to_str().unwrap(),
+        "--svg",
+        svg.to_str().unwrap(),
+    ])
+    .ok()
+    .to_string();
+    assert!(text.contains("no free frame: clock evicts"), "{text}");
+    assert!(text.contains("the clock hand moves on to frame"), "{text}");
+    let ev = vmlab(&["scenario", "run", path.to_str().unwrap(), "--json"]).json_lines();
+    let outs = kinds(&ev, "page-out");
+    assert!(!outs.is_empty() && outs.iter().all(|o| o["hand"].is_u64()), "{outs:?}");
+    let last = outs.last().unwrap()["hand"].as_u64().unwrap();
+    let picture = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        picture.contains(&format!("the clock hand points at frame {last}")),
+        "{picture}"
+    );
 }

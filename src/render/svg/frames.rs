@@ -37,6 +37,8 @@ pub struct FrameMap {
     pub frames: u64,
     /// The frames in use, by frame number; every other frame is free.
     pub used: Vec<(u64, FrameUse)>,
+    /// Under CLOCK: the frame under the hand.
+    pub hand: Option<u64>,
 }
 
 /// One cell of the picture: a frame, or a run of free frames.
@@ -184,6 +186,16 @@ pub fn svg(m: &FrameMap) -> String {
                     }
                 }
                 s.end();
+                if m.hand == Some(*f) {
+                    s.item(
+                        &format!("the clock hand points at frame {f}"),
+                        &[("hand", f.to_string())],
+                    );
+                    s.outline(x - 2.0, y - 2.0, cw, ch, "");
+                    s.outline(x - 1.0, y - 1.0, cw - 2.0, ch - 2.0, "");
+                    s.text(x + cw - 8.0, y + 14.0, "hand", "end", 9.0, true);
+                    s.end();
+                }
             }
         }
     }
@@ -228,6 +240,7 @@ mod tests {
                     },
                 ),
             ],
+            hand: Some(3),
         };
         let text = svg(&m);
         every_shape_has_a_title(&parse(&text));
@@ -246,5 +259,6 @@ mod tests {
             text.contains("2 used (1 page-table pages), 62 free"),
             "{text}"
         );
+        assert!(text.contains("the clock hand points at frame 3"), "{text}");
     }
 }
