@@ -249,8 +249,10 @@ pub fn replay(
 /// A mapped `bin` trace at least this long is split between threads (only
 /// when nothing but the counters hears the references: no `--out`,
 /// `--per-access` or demand paging).
+#[cfg(feature = "native")]
 const PARALLEL_MIN_BYTES: u64 = 16 << 20;
 /// At most this many replay threads.
+#[cfg(feature = "native")]
 const MAX_THREADS: usize = 8;
 
 /// [`replay`] on every core the machine has, when the input allows: a
