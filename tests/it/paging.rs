@@ -519,7 +519,10 @@ fn clock_evictions_name_the_hand_and_the_picture_marks_it() {
     assert!(text.contains("the clock hand moves on to frame"), "{text}");
     let ev = vmlab(&["scenario", "run", path.to_str().unwrap(), "--json"]).json_lines();
     let outs = kinds(&ev, "page-out");
-    assert!(!outs.is_empty() && outs.iter().all(|o| o["hand"].is_u64()), "{outs:?}");
+    assert!(
+        !outs.is_empty() && outs.iter().all(|o| o["hand"].is_u64()),
+        "{outs:?}"
+    );
     let last = outs.last().unwrap()["hand"].as_u64().unwrap();
     let picture = std::fs::read_to_string(&svg).unwrap();
     assert!(
