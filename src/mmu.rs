@@ -604,6 +604,23 @@ pub trait Mmu {
         Ok(pa)
     }
 
+    /// Whether a cache of this MMU's answers stays right until its
+    /// registers are loaded again: `true` promises that [`Mmu::translate`]'s
+    /// answer for an address and access depends on the MMU's registers
+    /// alone (not on the bytes of physical memory, not on earlier
+    /// translations) and that translating changes nothing (no counters, no
+    /// replacement state). The CPU's software TLB
+    /// ([`crate::cpu::soft_tlb`]) is used only then.
+    ///
+    /// The default, `false`, is the safe answer. Sv39 keeps it: its tables
+    /// live in physical memory, which the program's own stores can change,
+    /// and its simulated TLB counts every lookup (hits and misses are part
+    /// of the lecture), so every access of an Sv39 run walks.
+    #[inline(always)]
+    fn translation_is_stable(&self) -> bool {
+        false
+    }
+
     /// Translate and keep every step, for narration.
     fn explain(&self, mem: &PhysicalMemory, va: VirtAddr, access: Access) -> Translation {
         let mut steps = Vec::new();
@@ -703,6 +720,18 @@ impl Mmu for AnyMmu {
             AnyMmu::Segmentation(m) => m.load_registers(mode, regs),
             AnyMmu::Paging(m) => m.load_registers(mode, regs),
             AnyMmu::Sv39(m) => m.load_registers(mode, regs),
+        }
+    }
+
+    #[inline(always)]
+    fn translation_is_stable(&self) -> bool {
+        match self {
+            AnyMmu::Identity(m) => m.translation_is_stable(),
+            AnyMmu::Base(m) => m.translation_is_stable(),
+            AnyMmu::BaseBounds(m) => m.translation_is_stable(),
+            AnyMmu::Segmentation(m) => m.translation_is_stable(),
+            AnyMmu::Paging(m) => m.translation_is_stable(),
+            AnyMmu::Sv39(m) => m.translation_is_stable(),
         }
     }
 }

@@ -14,6 +14,7 @@
 
 use super::decode::{Inst, Op};
 use super::registers::ABI_NAMES;
+use super::soft_tlb::SoftTlb;
 use super::{Cpu, Observer, Trap};
 use crate::addr::{PhysAddr, VirtAddr};
 use crate::fault::{Fault, FaultKind};
@@ -36,6 +37,39 @@ fn translate_data<M: Mmu>(
     mmu.translate_span(mem, VirtAddr::new(va), size, access)
 }
 
+/// Translates an access through the software TLB when `FAST` (the MMU
+/// promised [`Mmu::translation_is_stable`]): a hit is the walk's answer
+/// remembered; a miss walks — a fetch translates its first byte
+/// ([`Mmu::translate`]), a load or store every byte ([`translate_data`]) —
+/// and, on success, fills the TLB. Faults always come from the walk.
+#[inline(always)]
+fn translate_via<const FAST: bool, M: Mmu>(
+    tlb: &mut SoftTlb,
+    mmu: &M,
+    mem: &PhysicalMemory,
+    va: u64,
+    size: u64,
+    access: Access,
+) -> Result<PhysAddr, Fault> {
+    if access != Access::Fetch && va & (size - 1) != 0 {
+        return Err(Fault::new(VirtAddr::new(va), access, FaultKind::Misaligned));
+    }
+    if FAST {
+        if let Some(pa) = tlb.lookup(va, size, access) {
+            return Ok(PhysAddr::new(pa));
+        }
+    }
+    let pa = if access == Access::Fetch {
+        mmu.translate(mem, VirtAddr::new(va), access)?
+    } else {
+        translate_data(mmu, mem, va, size, access)?
+    };
+    if FAST {
+        tlb.fill(mmu, mem, va, pa.as_u64(), access);
+    }
+    Ok(pa)
+}
+
 fn outside(va: u64, access: Access) -> Fault {
     Fault::new(VirtAddr::new(va), access, FaultKind::OutsidePhysicalMemory)
 }
@@ -47,13 +81,16 @@ fn sext32(v: u64) -> u64 {
 
 impl Cpu {
     /// Executes the instruction at `pc`. On a trap, returns it (with the CPU
-    /// state as the trap's contract in [`Trap`] says).
+    /// state as the trap's contract in [`Trap`] says). With `FAST`, every
+    /// translation goes through `tlb` first ([`translate_via`]); without,
+    /// `tlb` is not touched and every access walks.
     #[inline(always)]
-    pub(super) fn step<M: Mmu, O: Observer>(
+    pub(super) fn step<const FAST: bool, M: Mmu, O: Observer>(
         &mut self,
         mmu: &M,
         mem: &mut PhysicalMemory,
         obs: &mut O,
+        tlb: &mut SoftTlb,
     ) -> Result<(), Trap> {
         let pc = self.pc;
         // 1. Fetch: translate the pc like any other address.
@@ -65,12 +102,13 @@ impl Cpu {
                 fault,
             });
         }
-        let fetch_pa = mmu
-            .translate(mem, VirtAddr::new(pc), Access::Fetch)
-            .map_err(|fault| Trap::Fault {
-                pc,
-                word: None,
-                fault,
+        let fetch_pa =
+            translate_via::<FAST, M>(tlb, mmu, mem, pc, 1, Access::Fetch).map_err(|fault| {
+                Trap::Fault {
+                    pc,
+                    word: None,
+                    fault,
+                }
             })?;
         obs.fetch(VirtAddr::new(pc), fetch_pa);
         let inst = self.cache.fetch(mem, fetch_pa).map_err(|_| Trap::Fault {
@@ -111,7 +149,7 @@ impl Cpu {
         macro_rules! load {
             ($size:expr) => {{
                 let va = rs1.wrapping_add(imm);
-                let pa = translate_data(mmu, mem, va, $size, Access::Read)
+                let pa = translate_via::<FAST, M>(tlb, mmu, mem, va, $size, Access::Read)
                     .map_err(|f| data_fault(mem, f))?;
                 let raw = mem
                     .read_le(pa, $size)
@@ -124,7 +162,7 @@ impl Cpu {
         macro_rules! store {
             ($size:expr) => {{
                 let va = rs1.wrapping_add(imm);
-                let pa = translate_data(mmu, mem, va, $size, Access::Write)
+                let pa = translate_via::<FAST, M>(tlb, mmu, mem, va, $size, Access::Write)
                     .map_err(|f| data_fault(mem, f))?;
                 let v = if $size == 8 {
                     rs2

@@ -37,6 +37,12 @@ impl Base {
 }
 
 impl Mmu for Base {
+    /// The base register alone decides.
+    #[inline(always)]
+    fn translation_is_stable(&self) -> bool {
+        true
+    }
+
     fn mechanism(&self) -> &'static str {
         "base"
     }

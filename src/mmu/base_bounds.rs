@@ -62,6 +62,12 @@ impl BaseBounds {
 }
 
 impl Mmu for BaseBounds {
+    /// Base and bounds registers alone decide.
+    #[inline(always)]
+    fn translation_is_stable(&self) -> bool {
+        true
+    }
+
     fn mechanism(&self) -> &'static str {
         "base-bounds"
     }
