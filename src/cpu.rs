@@ -205,7 +205,7 @@ impl Cpu {
         budget: u64,
         observer: &mut O,
     ) -> Exit {
-        if mmu.translation_is_stable() {
+        if mmu.translation_is_stable() && mmu.software_tlb_pays() {
             self.run_with::<true, M, O>(mmu, mem, budget, observer)
         } else {
             self.run_with::<false, M, O>(mmu, mem, budget, observer)
@@ -216,7 +216,8 @@ impl Cpu {
     /// walks the MMU. This is the definition the fast path is tested
     /// against (same registers, memory, traps and observer events); it is
     /// also what [`Cpu::run`] does for an MMU whose translations are not
-    /// stable ([`Mmu::translation_is_stable`], e.g. Sv39).
+    /// stable ([`Mmu::translation_is_stable`], e.g. Sv39) or whose walk is
+    /// cheaper than a lookup ([`Mmu::software_tlb_pays`]).
     pub fn run_walking<M: Mmu, O: Observer>(
         &mut self,
         mmu: &M,
@@ -231,7 +232,7 @@ impl Cpu {
     /// lives for this call only: `mmu` is borrowed shared for the whole
     /// run, so its registers cannot change under a cached window.
     #[inline(always)]
-    fn run_with<const FAST: bool, M: Mmu, O: Observer>(
+    pub(crate) fn run_with<const FAST: bool, M: Mmu, O: Observer>(
         &mut self,
         mmu: &M,
         mem: &mut PhysicalMemory,

@@ -436,6 +436,11 @@ mod fast_path_equals_walk {
         let mut events = Events::default();
         for next in reloads {
             let exit = match (&mmu, fast) {
+                // The software TLB on every mechanism that allows it, also
+                // where Cpu::run leaves it off because the walk is cheaper.
+                (m, true) if m.translation_is_stable() => {
+                    cpu.run_with::<true, _, _>(m, &mut mem, budget, &mut events)
+                }
                 (m, true) => cpu.run(m, &mut mem, budget, &mut events),
                 (m, false) => cpu.run_walking(m, &mut mem, budget, &mut events),
             };

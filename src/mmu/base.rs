@@ -43,6 +43,12 @@ impl Mmu for Base {
         true
     }
 
+    /// The walk is a compare and an add: cheaper than a software-TLB lookup.
+    #[inline(always)]
+    fn software_tlb_pays(&self) -> bool {
+        false
+    }
+
     fn mechanism(&self) -> &'static str {
         "base"
     }
