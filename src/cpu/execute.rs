@@ -172,7 +172,7 @@ impl Cpu {
                 mem.write_le(pa, $size, v)
                     .map_err(|_| data_fault(mem, outside(va, Access::Write)))?;
                 obs.store(VirtAddr::new(va), pa, $size, v);
-                if self.cache.current_frame() == Some(pa.as_u64() / FRAME_SIZE) {
+                if self.cache.is_current(pa.as_u64() / FRAME_SIZE) {
                     // Self-modifying code: the running frame changed.
                     self.cache.recheck();
                 }
