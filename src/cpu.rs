@@ -241,6 +241,12 @@ impl Cpu {
     ) -> Exit {
         // Memory may have been written since the last run (loader, swap).
         self.cache.recheck();
+        if budget > 0 {
+            if let Some(trap) = self.misaligned_pc() {
+                observer.trap(&trap);
+                return Exit::Trap(trap);
+            }
+        }
         let mut tlb = soft_tlb::SoftTlb::new();
         for _ in 0..budget {
             if let Err(trap) = self.step::<FAST, M, O>(mmu, mem, observer, &mut tlb) {

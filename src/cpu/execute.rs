@@ -80,6 +80,17 @@ fn sext32(v: u64) -> u64 {
 }
 
 impl Cpu {
+    /// The trap of a fetch from a pc that is not a multiple of 4 (set so by
+    /// whoever started the run: no instruction of the CPU jumps there).
+    pub(super) fn misaligned_pc(&self) -> Option<Trap> {
+        let pc = self.pc;
+        (pc & 3 != 0).then(|| Trap::Fault {
+            pc,
+            word: None,
+            fault: Fault::new(VirtAddr::new(pc), Access::Fetch, FaultKind::Misaligned),
+        })
+    }
+
     /// Executes the instruction at `pc`. On a trap, returns it (with the CPU
     /// state as the trap's contract in [`Trap`] says). With `FAST`, every
     /// translation goes through `tlb` first ([`translate_via`]); without,
@@ -93,15 +104,10 @@ impl Cpu {
         tlb: &mut SoftTlb,
     ) -> Result<(), Trap> {
         let pc = self.pc;
-        // 1. Fetch: translate the pc like any other address.
-        if pc & 3 != 0 {
-            let fault = Fault::new(VirtAddr::new(pc), Access::Fetch, FaultKind::Misaligned);
-            return Err(Trap::Fault {
-                pc,
-                word: None,
-                fault,
-            });
-        }
+        // 1. Fetch: translate the pc like any other address. The pc is a
+        // multiple of 4 here: the run checked it before its first step
+        // (`Cpu::misaligned_pc`), and every jump and branch checks its target.
+        debug_assert_eq!(pc & 3, 0);
         let fetch_pa =
             translate_via::<FAST, M>(tlb, mmu, mem, pc, 1, Access::Fetch).map_err(|fault| {
                 Trap::Fault {

@@ -141,6 +141,25 @@ fn illegal_and_compressed_words_trap_with_the_word() {
 }
 
 #[test]
+fn a_run_from_a_misaligned_pc_faults_before_fetching() {
+    let (mut cpu, mut mem) = load("nop\nnop\n", 0);
+    cpu.pc = 2;
+    let mmu = Identity::new(MEM);
+    assert_eq!(cpu.run(&mmu, &mut mem, 0, &mut NoObserver), Exit::Budget);
+    let mut log = Log::default();
+    let exit = cpu.run(&mmu, &mut mem, 5, &mut log);
+    let Exit::Trap(Trap::Fault { pc, word, fault }) = exit else {
+        panic!("{exit:?}")
+    };
+    assert_eq!(
+        (pc, word, fault.va.as_u64(), fault.access, fault.kind),
+        (2, None, 2, Access::Fetch, FaultKind::Misaligned)
+    );
+    assert!(log.0.is_empty(), "nothing fetched: {:?}", log.0);
+    assert_eq!((cpu.pc, cpu.instret), (2, 0));
+}
+
+#[test]
 fn self_modifying_code_is_decoded_again() {
     // The loop runs `addi a0, a0, 1` once, then overwrites it with
     // `addi a0, a0, 100` (0x06450513) and runs it again.
