@@ -34,7 +34,7 @@ use crate::memory::PhysicalMemory;
 use crate::mmu::{Access, Mmu};
 
 /// Slots per access kind (a power of two).
-const SLOTS: usize = 64;
+const SLOTS: usize = 256;
 /// The page a window is confined to.
 const PAGE: u64 = 4096;
 
