@@ -6,7 +6,8 @@
 //! This is a cache of the simulator, not hardware of the lecture: it is
 //! invisible in every answer. It is used only with a mechanism that promises
 //! [`Mmu::translation_is_stable`] — its answer for an address depends on its
-//! registers alone, and translating changes nothing — and it lives for one
+//! registers alone, and translating changes nothing — and whose walk costs
+//! more than a lookup ([`Mmu::software_tlb_pays`]); it lives for one
 //! call of [`super::Cpu::run`], during which the MMU is borrowed shared and
 //! its registers cannot change. A run starts with an empty table, so loading
 //! MMU registers, switching mode or remapping (all of which happen between
