@@ -1,45 +1,64 @@
 #!/usr/bin/env bash
 # CPU speed: a compute-heavy program (bench/sieve.s, ~8.9e7 instructions)
-# under vmlab (release) with the identity MMU, with base+bounds (every
-# fetch, load and store translated), with Sv39 page tables behind a 64-entry
-# fully associative LRU TLB (and, for scale, with no TLB: every access a
-# three-level walk), and the same ELF under qemu-riscv64.
+# under vmlab with base+bounds, with segmentation (every fetch, load and
+# store translated by the MMU and checked at every byte), with Sv39 page
+# tables behind a 64-entry fully associative LRU TLB (and, for scale, with
+# no TLB: every access a three-level walk), and the same ELF under
+# qemu-riscv64, side by side in one run.
+#
 # Prints instructions/second by wall time and by CPU time (the latter is
-# what to compare on a busy machine), best of 3 runs, and the ratio to qemu.
+# what to compare on a busy machine), best of 5 runs each, the ratio to
+# qemu, and — when valgrind is installed — callgrind's count of host
+# instructions per emulated instruction: the stable figure, whatever the
+# load of the machine.
+#
+#   bench/cpu.sh                 # the release build (fat LTO, as shipped)
+#   PROFILE=perf bench/cpu.sh    # the perf profile (no LTO, quick rebuilds)
+#   RUNS=3 CALLGRIND=0 bench/cpu.sh
 set -eu  # (vmlab run exits with the program's status: no pipefail)
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
-VM=target/release/vmlab
+PROFILE=${PROFILE:-release}
+RUNS=${RUNS:-5}
+CALLGRIND=${CALLGRIND:-1}
+cargo build --profile "$PROFILE" --quiet
+VM=target/$PROFILE/vmlab
 DIR=$(mktemp -d)
+trap 'rm -rf "$DIR"' EXIT
 ELF=$DIR/sieve.elf
 $VM asm bench/sieve.s -o "$ELF"
+# Segmentation needs code and data in two segments: run the source, which
+# the assembler lays out that way (the ELF's layout does not fit).
+declare -A PROG=([base-bounds]=$ELF [segmentation]=bench/sieve.s [sv39]=$ELF)
 N=0
-best() { # label command... : runs 3 times, keeps the best wall and cpu times
+best() { # label command... : runs RUNS times, keeps the best wall and cpu times
     local label=$1; shift
     local bw=999 bc=999 w c
-    for _ in 1 2 3; do
+    for _ in $(seq "$RUNS"); do
         read -r w c < <("$@")
         bw=$(awk -v a="$bw" -v b="$w" 'BEGIN { print (b < a) ? b : a }')
         bc=$(awk -v a="$bc" -v b="$c" 'BEGIN { print (b < a) ? b : a }')
     done
     awk -v l="$label" -v n="$N" -v w="$bw" -v c="$bc" 'BEGIN {
-        printf "%-20s wall %.3f s %7.1f M instr/s   cpu %.3f s %7.1f M instr/s\n", l, w, n / w / 1e6, c, n / c / 1e6 }'
+        printf "%-22s wall %.3f s %7.1f M instr/s   cpu %.3f s %7.1f M instr/s\n", l, w, n / w / 1e6, c, n / c / 1e6 }'
     echo "$bc" > "$DIR/last"
 }
 vmlab_run() { # mmu [flags...] -> "wall cpu"
-    "$VM" run "$ELF" --mmu "$@" --max-instructions 1000000000 --stats 2>&1 >/dev/null |
+    "$VM" run "${PROG[$1]}" --mmu "$@" --max-instructions 1000000000 --stats 2>&1 >/dev/null |
         sed -n 's/^instructions: \([0-9]*\)  time: \([0-9.]*\) s.*cpu time \([0-9.]*\) s.*/\2 \3/p'
 }
 N=$("$VM" run "$ELF" --max-instructions 1000000000 --stats 2>&1 >/dev/null | sed -n 's/^instructions: \([0-9]*\) .*/\1/p')
-echo "instructions: $N"
-best "vmlab identity" vmlab_run identity
-best "vmlab base+bounds" vmlab_run base-bounds
-BB=$(cat "$DIR/last")
+echo "instructions: $N   profile: $PROFILE   best of $RUNS   load: $(cut -d' ' -f1-3 /proc/loadavg)"
+declare -A CPU
+for mmu in base-bounds segmentation; do
+    best "vmlab $mmu" vmlab_run "$mmu"
+    CPU[$mmu]=$(cat "$DIR/last")
+done
 best "vmlab sv39 tlb 64" vmlab_run sv39 --tlb 64
-SV=$(cat "$DIR/last")
+CPU[sv39]=$(cat "$DIR/last")
 best "vmlab sv39 no tlb" vmlab_run sv39 --tlb off
-"$VM" run "$ELF" --mmu sv39 --tlb 64 --max-instructions 1000000000 --stats 2>&1 >/dev/null | grep '^tlb'
-awk -v s="$SV" -v b="$BB" 'BEGIN { printf "vmlab sv39 + 64-entry TLB runs at %.2f x the speed of base+bounds (cpu time)\n", b / s }'
+"$VM" run "$ELF" --mmu sv39 --tlb 64 --max-instructions 1000000000 --stats 2>&1 >/dev/null | grep '^tlb' || true
+awk -v s="${CPU[sv39]}" -v b="${CPU[base-bounds]}" 'BEGIN {
+    printf "vmlab sv39 + 64-entry TLB runs at %.2f x the speed of base+bounds (cpu time)\n", b / s }'
 if command -v qemu-riscv64 >/dev/null 2>&1; then
     qemu_run() {
         local TIMEFORMAT='%R %U %S'
@@ -47,9 +66,22 @@ if command -v qemu-riscv64 >/dev/null 2>&1; then
     }
     best "qemu-riscv64" qemu_run
     Q=$(cat "$DIR/last")
-    awk -v q="$Q" -v b="$BB" 'BEGIN { printf "vmlab base+bounds runs at %.2f x the speed of qemu-riscv64 (cpu time)\n", q / b }'
-    awk -v q="$Q" -v s="$SV" 'BEGIN { printf "vmlab sv39 + 64-entry TLB runs at %.2f x the speed of qemu-riscv64 (cpu time)\n", q / s }'
+    for mmu in base-bounds segmentation sv39; do
+        awk -v q="$Q" -v b="${CPU[$mmu]}" -v m="$mmu" 'BEGIN {
+            printf "vmlab %s runs at %.2f x the speed of qemu-riscv64 (cpu time)\n", m, q / b }'
+    done
 else
     echo "qemu-riscv64 not installed: no ratio (Debian: qemu-user)"
 fi
-rm -rf "$DIR"
+if [ "$CALLGRIND" = 1 ] && command -v valgrind >/dev/null 2>&1; then
+    for mmu in base-bounds segmentation; do
+        valgrind --tool=callgrind --callgrind-out-file="$DIR/cg.out" \
+            "$VM" run "${PROG[$mmu]}" --mmu "$mmu" --max-instructions 1000000000 \
+            >/dev/null 2>"$DIR/cg.err" || true
+        IR=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$DIR/cg.err")
+        awk -v l="vmlab $mmu" -v ir="$IR" -v n="$N" 'BEGIN {
+            printf "%-22s callgrind %.1f host instructions per emulated instruction\n", l, ir / n }'
+    done
+else
+    echo "valgrind not installed (or CALLGRIND=0): no callgrind figure (Debian: valgrind)"
+fi

@@ -23,12 +23,14 @@
 //!
 //! Split as the hardware is: [`registers`] (the register file), [`decode`](mod@decode)
 //! (words to instructions and back), [`execute`] (one instruction's effect),
-//! [`cache`] (the decoded-instruction cache).
+//! [`cache`] (the decoded-instruction cache), [`soft_tlb`] (the simulator's
+//! software TLB in front of the MMU: a fast path with the walk's answers).
 
 pub mod cache;
 pub mod decode;
 pub mod execute;
 pub mod registers;
+pub mod soft_tlb;
 
 pub use decode::{Inst, Op, decode, encode};
 pub use registers::{ABI_NAMES, Registers, parse_register};
@@ -207,10 +209,51 @@ impl Cpu {
         budget: u64,
         observer: &mut O,
     ) -> Exit {
+        if mmu.translation_is_stable() && mmu.software_tlb_pays() {
+            self.run_with::<true, M, O>(mmu, mem, budget, observer)
+        } else {
+            self.run_with::<false, M, O>(mmu, mem, budget, observer)
+        }
+    }
+
+    /// [`Cpu::run`] without the software TLB: every fetch, load and store
+    /// walks the MMU. This is the definition the fast path is tested
+    /// against (same registers, memory, traps and observer events); it is
+    /// also what [`Cpu::run`] does for an MMU whose translations are not
+    /// stable ([`Mmu::translation_is_stable`], e.g. Sv39) or whose walk is
+    /// cheaper than a lookup ([`Mmu::software_tlb_pays`]).
+    pub fn run_walking<M: Mmu, O: Observer>(
+        &mut self,
+        mmu: &M,
+        mem: &mut PhysicalMemory,
+        budget: u64,
+        observer: &mut O,
+    ) -> Exit {
+        self.run_with::<false, M, O>(mmu, mem, budget, observer)
+    }
+
+    /// The run loop, with (`FAST`) or without the software TLB. The TLB
+    /// lives for this call only: `mmu` is borrowed shared for the whole
+    /// run, so its registers cannot change under a cached window.
+    #[inline(always)]
+    pub(crate) fn run_with<const FAST: bool, M: Mmu, O: Observer>(
+        &mut self,
+        mmu: &M,
+        mem: &mut PhysicalMemory,
+        budget: u64,
+        observer: &mut O,
+    ) -> Exit {
         // Memory may have been written since the last run (loader, swap).
         self.cache.recheck();
+        if budget > 0 {
+            if let Some(trap) = self.misaligned_pc() {
+                observer.trap(&trap);
+                return Exit::Trap(trap);
+            }
+        }
+        let mut tlb = soft_tlb::SoftTlb::new();
         for _ in 0..budget {
-            if let Err(trap) = self.step(mmu, mem, observer) {
+            if let Err(trap) = self.step::<FAST, M, O>(mmu, mem, observer, &mut tlb) {
                 observer.trap(&trap);
                 return Exit::Trap(trap);
             }

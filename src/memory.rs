@@ -111,6 +111,7 @@ impl PhysicalMemory {
         self.frames_allocated
     }
 
+    #[inline(always)]
     fn check(&self, pa: PhysAddr, len: u64) -> Result<(), MemoryError> {
         match pa.as_u64().checked_add(len) {
             Some(end) if end <= self.size => Ok(()),
@@ -122,7 +123,7 @@ impl PhysicalMemory {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn frame_data(&self, number: u64) -> Option<&FrameData> {
         match &self.frames {
             Frames::Dense(v) => v.get(number as usize).and_then(|f| f.as_deref()),
@@ -130,14 +131,14 @@ impl PhysicalMemory {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn frame(&self, number: u64) -> Option<&[u8; FRAME_SIZE as usize]> {
         self.frame_data(number).map(|f| &f.bytes)
     }
 
     /// The frame's bytes for writing: backs it if needed and bumps its write
     /// generation (the caller is about to write into it).
-    #[inline]
+    #[inline(always)]
     fn frame_mut(&mut self, number: u64) -> &mut [u8; FRAME_SIZE as usize] {
         let allocated = &mut self.frames_allocated;
         let new_frame = || {
@@ -210,7 +211,7 @@ impl PhysicalMemory {
     /// Returns a [`MemoryError`] beyond the end of memory. `size` values
     /// other than 1, 2, 4, 8 read 8 bytes' worth of `size` bytes (callers
     /// pass only those four).
-    #[inline]
+    #[inline(always)]
     pub fn read_le(&self, pa: PhysAddr, size: usize) -> Result<u64, MemoryError> {
         let mut bytes = [0u8; 8];
         let size = size.min(8);
@@ -243,7 +244,7 @@ impl PhysicalMemory {
     /// Writes the low `size` bytes (1, 2, 4 or 8) of `value`, little-endian.
     ///
     /// Returns a [`MemoryError`] (and writes nothing) beyond the end of memory.
-    #[inline]
+    #[inline(always)]
     pub fn write_le(&mut self, pa: PhysAddr, size: usize, value: u64) -> Result<(), MemoryError> {
         let size = size.min(8);
         let a = pa.as_u64();

@@ -20,6 +20,8 @@ use std::collections::HashMap;
 const SLOTS: usize = (FRAME_SIZE / 4) as usize;
 /// Beyond this many cached frames (8 KiB each) the cache starts over.
 const MAX_FRAMES: usize = 4096;
+/// `current_frame` when no frame is current (no physical frame has it).
+const NO_FRAME: u64 = u64::MAX;
 
 #[derive(Debug)]
 struct CachedFrame {
@@ -34,6 +36,9 @@ pub struct DecodeCache {
     frames: Vec<CachedFrame>,
     /// The frame number and index of the last frame fetched from.
     current: Option<(u64, usize)>,
+    /// The frame number of `current`, or [`NO_FRAME`] when there is none:
+    /// the one compare the fetch path makes (a frame number is below 2^52).
+    current_frame: u64,
     /// The slots of the current frame, moved out of `frames[index]` while
     /// it is current (one indirection less on every fetch).
     slots: Box<[Option<Inst>; SLOTS]>,
@@ -52,6 +57,7 @@ impl DecodeCache {
             index: HashMap::new(),
             frames: Vec::new(),
             current: None,
+            current_frame: NO_FRAME,
             slots: Box::new([None; SLOTS]),
         }
     }
@@ -86,6 +92,7 @@ impl DecodeCache {
     /// Puts the current frame's slots back in place.
     #[inline(always)]
     fn leave(&mut self) {
+        self.current_frame = NO_FRAME;
         if let Some((_, i)) = self.current.take() {
             std::mem::swap(&mut self.slots, &mut self.frames[i].slots);
         }
@@ -95,6 +102,12 @@ impl DecodeCache {
     #[inline(always)]
     pub fn current_frame(&self) -> Option<u64> {
         self.current.map(|(f, _)| f)
+    }
+
+    /// Whether `frame` is the frame fetched from last (one compare).
+    #[inline(always)]
+    pub fn is_current(&self, frame: u64) -> bool {
+        self.current_frame == frame
     }
 
     /// The instruction at `pa` (4-byte aligned), decoded now or earlier from
@@ -107,9 +120,8 @@ impl DecodeCache {
     pub fn fetch(&mut self, mem: &PhysicalMemory, pa: PhysAddr) -> Result<Inst, MemoryError> {
         let a = pa.as_u64();
         let frame = a / FRAME_SIZE;
-        match self.current {
-            Some((f, _)) if f == frame => {}
-            _ => self.enter(mem, pa, frame),
+        if self.current_frame != frame {
+            self.enter(mem, pa, frame);
         }
         let slot = &mut self.slots[((a % FRAME_SIZE) / 4) as usize];
         match slot {
@@ -137,5 +149,6 @@ impl DecodeCache {
         }
         std::mem::swap(&mut self.slots, &mut cached.slots);
         self.current = Some((frame, index));
+        self.current_frame = frame;
     }
 }

@@ -14,6 +14,7 @@
 
 use super::decode::{Inst, Op};
 use super::registers::ABI_NAMES;
+use super::soft_tlb::SoftTlb;
 use super::{Cpu, Observer, Trap};
 use crate::addr::{PhysAddr, VirtAddr};
 use crate::fault::{Fault, FaultKind};
@@ -36,6 +37,39 @@ fn translate_data<M: Mmu>(
     mmu.translate_span(mem, VirtAddr::new(va), size, access)
 }
 
+/// Translates an access through the software TLB when `FAST` (the MMU
+/// promised [`Mmu::translation_is_stable`]): a hit is the walk's answer
+/// remembered; a miss walks — a fetch translates its first byte
+/// ([`Mmu::translate`]), a load or store every byte ([`translate_data`]) —
+/// and, on success, fills the TLB. Faults always come from the walk.
+#[inline(always)]
+fn translate_via<const FAST: bool, M: Mmu>(
+    tlb: &mut SoftTlb,
+    mmu: &M,
+    mem: &PhysicalMemory,
+    va: u64,
+    size: u64,
+    access: Access,
+) -> Result<PhysAddr, Fault> {
+    if access != Access::Fetch && va & (size - 1) != 0 {
+        return Err(Fault::new(VirtAddr::new(va), access, FaultKind::Misaligned));
+    }
+    if FAST {
+        if let Some(pa) = tlb.lookup(va, size, access) {
+            return Ok(PhysAddr::new(pa));
+        }
+    }
+    let pa = if access == Access::Fetch {
+        mmu.translate(mem, VirtAddr::new(va), access)?
+    } else {
+        translate_data(mmu, mem, va, size, access)?
+    };
+    if FAST {
+        tlb.fill(mmu, mem, va, pa.as_u64(), access);
+    }
+    Ok(pa)
+}
+
 fn outside(va: u64, access: Access) -> Fault {
     Fault::new(VirtAddr::new(va), access, FaultKind::OutsidePhysicalMemory)
 }
@@ -46,31 +80,41 @@ fn sext32(v: u64) -> u64 {
 }
 
 impl Cpu {
+    /// The trap of a fetch from a pc that is not a multiple of 4 (set so by
+    /// whoever started the run: no instruction of the CPU jumps there).
+    pub(super) fn misaligned_pc(&self) -> Option<Trap> {
+        let pc = self.pc;
+        (pc & 3 != 0).then(|| Trap::Fault {
+            pc,
+            word: None,
+            fault: Fault::new(VirtAddr::new(pc), Access::Fetch, FaultKind::Misaligned),
+        })
+    }
+
     /// Executes the instruction at `pc`. On a trap, returns it (with the CPU
-    /// state as the trap's contract in [`Trap`] says).
+    /// state as the trap's contract in [`Trap`] says). With `FAST`, every
+    /// translation goes through `tlb` first ([`translate_via`]); without,
+    /// `tlb` is not touched and every access walks.
     #[inline(always)]
-    pub(super) fn step<M: Mmu, O: Observer>(
+    pub(super) fn step<const FAST: bool, M: Mmu, O: Observer>(
         &mut self,
         mmu: &M,
         mem: &mut PhysicalMemory,
         obs: &mut O,
+        tlb: &mut SoftTlb,
     ) -> Result<(), Trap> {
         let pc = self.pc;
-        // 1. Fetch: translate the pc like any other address.
-        if pc & 3 != 0 {
-            let fault = Fault::new(VirtAddr::new(pc), Access::Fetch, FaultKind::Misaligned);
-            return Err(Trap::Fault {
-                pc,
-                word: None,
-                fault,
-            });
-        }
-        let fetch_pa = mmu
-            .translate(mem, VirtAddr::new(pc), Access::Fetch)
-            .map_err(|fault| Trap::Fault {
-                pc,
-                word: None,
-                fault,
+        // 1. Fetch: translate the pc like any other address. The pc is a
+        // multiple of 4 here: the run checked it before its first step
+        // (`Cpu::misaligned_pc`), and every jump and branch checks its target.
+        debug_assert_eq!(pc & 3, 0);
+        let fetch_pa =
+            translate_via::<FAST, M>(tlb, mmu, mem, pc, 1, Access::Fetch).map_err(|fault| {
+                Trap::Fault {
+                    pc,
+                    word: None,
+                    fault,
+                }
             })?;
         obs.fetch(VirtAddr::new(pc), fetch_pa);
         let inst = self.cache.fetch(mem, fetch_pa).map_err(|_| Trap::Fault {
@@ -111,7 +155,7 @@ impl Cpu {
         macro_rules! load {
             ($size:expr) => {{
                 let va = rs1.wrapping_add(imm);
-                let pa = translate_data(mmu, mem, va, $size, Access::Read)
+                let pa = translate_via::<FAST, M>(tlb, mmu, mem, va, $size, Access::Read)
                     .map_err(|f| data_fault(mem, f))?;
                 let raw = mem
                     .read_le(pa, $size)
@@ -124,7 +168,7 @@ impl Cpu {
         macro_rules! store {
             ($size:expr) => {{
                 let va = rs1.wrapping_add(imm);
-                let pa = translate_data(mmu, mem, va, $size, Access::Write)
+                let pa = translate_via::<FAST, M>(tlb, mmu, mem, va, $size, Access::Write)
                     .map_err(|f| data_fault(mem, f))?;
                 let v = if $size == 8 {
                     rs2
@@ -134,7 +178,7 @@ impl Cpu {
                 mem.write_le(pa, $size, v)
                     .map_err(|_| data_fault(mem, outside(va, Access::Write)))?;
                 obs.store(VirtAddr::new(va), pa, $size, v);
-                if self.cache.current_frame() == Some(pa.as_u64() / FRAME_SIZE) {
+                if self.cache.is_current(pa.as_u64() / FRAME_SIZE) {
                     // Self-modifying code: the running frame changed.
                     self.cache.recheck();
                 }

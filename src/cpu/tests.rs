@@ -141,6 +141,25 @@ fn illegal_and_compressed_words_trap_with_the_word() {
 }
 
 #[test]
+fn a_run_from_a_misaligned_pc_faults_before_fetching() {
+    let (mut cpu, mut mem) = load("nop\nnop\n", 0);
+    cpu.pc = 2;
+    let mmu = Identity::new(MEM);
+    assert_eq!(cpu.run(&mmu, &mut mem, 0, &mut NoObserver), Exit::Budget);
+    let mut log = Log::default();
+    let exit = cpu.run(&mmu, &mut mem, 5, &mut log);
+    let Exit::Trap(Trap::Fault { pc, word, fault }) = exit else {
+        panic!("{exit:?}")
+    };
+    assert_eq!(
+        (pc, word, fault.va.as_u64(), fault.access, fault.kind),
+        (2, None, 2, Access::Fetch, FaultKind::Misaligned)
+    );
+    assert!(log.0.is_empty(), "nothing fetched: {:?}", log.0);
+    assert_eq!((cpu.pc, cpu.instret), (2, 0));
+}
+
+#[test]
 fn self_modifying_code_is_decoded_again() {
     // The loop runs `addi a0, a0, 1` once, then overwrites it with
     // `addi a0, a0, 100` (0x06450513) and runs it again.
@@ -217,4 +236,294 @@ fn code_stored_into_another_frame_is_decoded_when_reached() {
     let exit = cpu.run(&Identity::new(MEM), &mut mem, 1000, &mut NoObserver);
     assert!(matches!(exit, Exit::Trap(Trap::Ecall { .. })), "{exit:?}");
     assert_eq!(cpu.regs.get(10), 101);
+}
+
+/// The software TLB against the walk: the same random program, from the same
+/// state, under the same random MMU, run by [`Cpu::run`] (software TLB on
+/// every mechanism that allows it) and by [`Cpu::run_walking`] (every access
+/// walks) must end identically — registers, pc, instructions retired, the
+/// exit (trap kind, fault address and kind), every observer event and every
+/// byte of memory — also when the MMU's registers are loaded between runs.
+mod fast_path_equals_walk {
+    use super::*;
+    use crate::mmu::{
+        AnyMmu, Base, LinearPageTable, Mmu, Mode, PageTableEntry, Perms, Segment, Segmentation,
+    };
+    use proptest::prelude::*;
+
+    /// Physical memory of the tests: small, so that every byte is compared.
+    const PHYS: u64 = 64 << 10;
+
+    /// Registers, pc, retired count, the exit and the events of one run.
+    #[derive(Default)]
+    struct Events(Vec<String>);
+
+    impl Observer for Events {
+        fn fetch(&mut self, va: VirtAddr, pa: PhysAddr) {
+            self.0.push(format!("fetch {va} {pa}"));
+        }
+        fn load(&mut self, va: VirtAddr, pa: PhysAddr, size: u64, value: u64) {
+            self.0.push(format!("load {va} {pa} {size} {value:#x}"));
+        }
+        fn store(&mut self, va: VirtAddr, pa: PhysAddr, size: u64, value: u64) {
+            self.0.push(format!("store {va} {pa} {size} {value:#x}"));
+        }
+        fn trap(&mut self, trap: &Trap) {
+            self.0.push(format!("trap {trap:?}"));
+        }
+    }
+
+    fn i_type(opcode: u32, funct3: u32, rd: u32, rs1: u32, imm: i32) -> u32 {
+        ((imm as u32 & 0xfff) << 20) | (rs1 << 15) | (funct3 << 12) | (rd << 7) | opcode
+    }
+
+    fn s_type(funct3: u32, rs1: u32, rs2: u32, imm: i32) -> u32 {
+        let imm = imm as u32 & 0xfff;
+        ((imm >> 5) << 25) | (rs2 << 20) | (rs1 << 15) | (funct3 << 12) | ((imm & 31) << 7) | 0x23
+    }
+
+    fn b_type(funct3: u32, rs1: u32, rs2: u32, imm: i32) -> u32 {
+        let imm = imm as u32 & 0x1fff;
+        let b12 = (imm >> 12) & 1;
+        let b11 = (imm >> 11) & 1;
+        let b10_5 = (imm >> 5) & 0x3f;
+        let b4_1 = (imm >> 1) & 0xf;
+        (b12 << 31)
+            | (b10_5 << 25)
+            | (rs2 << 20)
+            | (rs1 << 15)
+            | (funct3 << 12)
+            | (b4_1 << 8)
+            | (b11 << 7)
+            | 0x63
+    }
+
+    /// `jal x0, offset`.
+    fn jump(offset: i32) -> u32 {
+        let imm = offset as u32 & 0x1f_ffff;
+        let b20 = (imm >> 20) & 1;
+        let b10_1 = (imm >> 1) & 0x3ff;
+        let b11 = (imm >> 11) & 1;
+        let b19_12 = (imm >> 12) & 0xff;
+        (b20 << 31) | (b10_1 << 21) | (b11 << 20) | (b19_12 << 12) | 0x6f
+    }
+
+    /// One random instruction: mostly loads and stores of every width near
+    /// where the pointer registers x1..x7 point (loading mostly into the
+    /// data registers x8..x13, so pointers survive), pointer moves, shifts,
+    /// branches both ways, jumps into the program, and now and then an
+    /// `ecall`.
+    fn instruction() -> impl Strategy<Value = u32> {
+        let reg = 1u32..8;
+        // Offsets: mostly multiples of 8 (aligned for every width), now and
+        // then misaligned.
+        let offset = || {
+            (
+                -3i32..3,
+                prop::sample::select(vec![0i32, 0, 0, 0, 0, 1, 2, 4]),
+            )
+                .prop_map(|(k, d)| k * 8 + d)
+        };
+        prop_oneof![
+            4 => (0u32..7, 6u32..14, reg.clone(), offset()).prop_map(|(w, rd, rs1, imm)| {
+                // lb lh lw ld lbu lhu lwu
+                i_type(0x03, [0, 1, 2, 3, 4, 5, 6][w as usize], rd, rs1, imm)
+            }),
+            4 => (0u32..4, reg.clone(), 1u32..14, offset())
+                .prop_map(|(w, rs1, rs2, imm)| s_type(w, rs1, rs2, imm)),
+            3 => (reg.clone(), reg.clone(), -2i32..3)
+                .prop_map(|(rd, rs1, imm)| i_type(0x13, 0, rd, rs1, imm * 4)),
+            1 => (8u32..14, 1u32..14, 0i32..12)
+                .prop_map(|(rd, rs1, sh)| i_type(0x13, 1, rd, rs1, sh)),
+            2 => (prop::sample::select(vec![0u32, 1, 6, 7]), reg.clone(), reg.clone(), -8i32..8)
+                .prop_map(|(f, rs1, rs2, k)| b_type(f, rs1, rs2, k * 4)),
+            // jalr to a (possibly misaligned) place of the program.
+            1 => (8u32..14, 0i32..40).prop_map(|(rd, imm)| i_type(0x67, 0, rd, 0, imm * 2)),
+            1 => Just(0x0000_0073u32),
+        ]
+    }
+
+    /// Addresses where translations change: page, bounds and segment ends,
+    /// and their neighbours.
+    fn interesting() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            6 => (0u64..32, -4i64..4).prop_map(|(k, d)| (k * 0x100).wrapping_add_signed(d * 8)),
+            2 => (0u64..16, -10i64..10).prop_map(|(k, d)| (k * 0x1000).wrapping_add_signed(d)),
+            1 => 0u64..0x10000,
+            1 => any::<u64>(),
+        ]
+    }
+
+    /// A size or bound: near a multiple of 256 bytes, or anything up to `max`.
+    fn extent(max: u64) -> impl Strategy<Value = u64> {
+        prop_oneof![
+            (0u64..=max / 256, -9i64..9)
+                .prop_map(move |(k, d)| (k * 256).saturating_add_signed(d).min(max)),
+            0u64..=max,
+        ]
+    }
+
+    fn perms() -> impl Strategy<Value = Perms> {
+        (0u8..8).prop_map(Perms::from_bits_truncate)
+    }
+
+    /// A random MMU of any mechanism the software TLB serves, fitting PHYS.
+    fn mmu() -> impl Strategy<Value = AnyMmu> {
+        let segment = (0u64..0x8000, extent(0x1000), any::<bool>(), perms()).prop_map(
+            |(base, size, down, p)| {
+                if down {
+                    Segment::down(base + size, size, p)
+                } else {
+                    Segment::up(base, size, p)
+                }
+            },
+        );
+        prop_oneof![
+            Just(AnyMmu::Identity(crate::mmu::Identity::new(PHYS))),
+            (0u64..PHYS).prop_map(|b| AnyMmu::Base(Base::new(b, PHYS))),
+            (0u64..0x8000, extent(0x2000)).prop_map(|(b, n)| {
+                AnyMmu::BaseBounds(BaseBounds::new(b, n.max(0x200), PHYS).unwrap())
+            }),
+            (
+                0u64..0x8000,
+                extent(0x1000),
+                prop::collection::vec(segment, 3)
+            )
+                .prop_map(|(base, size, mut s)| {
+                    // Segment 0 holds the code: r-x, growing up.
+                    s.insert(0, Segment::up(base, size.max(0x200), Perms::R | Perms::X));
+                    AnyMmu::Segmentation(Segmentation::new(14, s, PHYS).unwrap())
+                }),
+            (
+                prop::sample::select(vec![256u64, 1024, 4096, 8192]),
+                prop::collection::vec(prop::option::of(0u64..8), 1..12)
+            )
+                .prop_map(|(page, pfns)| {
+                    let frames = PHYS / page;
+                    // Page 0 holds the code.
+                    let entries = std::iter::once(Some(0))
+                        .chain(pfns)
+                        .map(|p| match p {
+                            Some(p) => PageTableEntry::mapped(p % frames),
+                            None => PageTableEntry::invalid(),
+                        })
+                        .collect();
+                    AnyMmu::Paging(LinearPageTable::new(page, entries, PHYS).unwrap())
+                }),
+        ]
+    }
+
+    /// The registers of another random MMU of the same mechanism, as the
+    /// kernel loads them between two runs.
+    fn reload(m: &mut AnyMmu, other: &AnyMmu) {
+        if std::mem::discriminant(m) == std::mem::discriminant(other) {
+            m.load_registers(Mode::Kernel, &other.registers()).unwrap();
+        }
+    }
+
+    /// Runs the program `code` (closed into a loop) one `budget`-instruction
+    /// slice per entry of `reloads`, with [`Cpu::run`] (`fast`) or
+    /// [`Cpu::run_walking`], going on after a trapped instruction with the
+    /// next one of the program (as a kernel that kills nothing would) and, after slice
+    /// i, loading the registers of `reloads[i]` when it has some.
+    fn play(
+        fast: bool,
+        code: &[u32],
+        regs: &[u64],
+        mmu: &AnyMmu,
+        reloads: &[Option<AnyMmu>],
+        budget: u64,
+    ) -> (Vec<String>, Vec<u8>) {
+        // The program loops: a jump back to its start closes it.
+        let mut code = code.to_vec();
+        code.push(jump(-4 * code.len() as i32));
+        let len = 4 * code.len() as u64;
+        let mut mmu = mmu.clone();
+        let mut mem = PhysicalMemory::new(PHYS);
+        // The code goes where its virtual addresses land for a fetch (and
+        // at pa = va where they do not): stores may overwrite it.
+        for (i, w) in code.iter().enumerate() {
+            let va = VirtAddr::new(4 * i as u64);
+            let pa = mmu.translate(PhysicalMemory::empty(), va, Access::Fetch);
+            let pa = pa.map_or(4 * i as u64, |p| p.as_u64());
+            let _ = mem.write_le(PhysAddr::new(pa), 4, *w as u64);
+        }
+        let mut cpu = Cpu::new(0);
+        for (r, v) in regs.iter().enumerate() {
+            cpu.regs.set(r + 1, *v);
+        }
+        let mut events = Events::default();
+        for next in reloads {
+            let exit = match (&mmu, fast) {
+                // The software TLB on every mechanism that allows it, also
+                // where Cpu::run leaves it off because the walk is cheaper.
+                (m, true) if m.translation_is_stable() => {
+                    cpu.run_with::<true, _, _>(m, &mut mem, budget, &mut events)
+                }
+                (m, true) => cpu.run(m, &mut mem, budget, &mut events),
+                (m, false) => cpu.run_walking(m, &mut mem, budget, &mut events),
+            };
+            events.0.push(format!(
+                "exit {exit:?} pc {:#x} instret {} regs {:?}",
+                cpu.pc, cpu.instret, cpu.regs
+            ));
+            if let Exit::Trap(Trap::Fault { .. } | Trap::Illegal { .. }) = exit {
+                cpu.pc = cpu.pc.wrapping_add(4) % len;
+            }
+            if let Some(next) = next {
+                reload(&mut mmu, next);
+            }
+        }
+        let mut bytes = vec![0u8; PHYS as usize];
+        mem.read(PhysAddr::new(0), &mut bytes).unwrap();
+        (events.0, bytes)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn every_software_tlb_hit_is_the_walks_answer(
+            mmu in mmu(),
+            accesses in prop::collection::vec(
+                (0u64..64, -12i64..12, 0u32..4, crate::mmu::any_access()),
+                1..200,
+            ),
+        ) {
+            let mem = PhysicalMemory::empty();
+            let mut tlb = soft_tlb::SoftTlb::new();
+            for (k, d, width, access) in accesses {
+                let size = 1u64 << width;
+                let va = (k * 0x100).wrapping_add_signed(d) & !(size - 1);
+                let walk = if access == Access::Fetch {
+                    mmu.translate(mem, VirtAddr::new(va), access)
+                } else {
+                    mmu.translate_span(mem, VirtAddr::new(va), size, access)
+                };
+                let span = if access == Access::Fetch { 1 } else { size };
+                match tlb.lookup(va, span, access) {
+                    Some(pa) => prop_assert_eq!(Ok(PhysAddr::new(pa)), walk),
+                    None => {
+                        if let Ok(pa) = walk {
+                            tlb.fill(&mmu, mem, va, pa.as_u64(), access);
+                        }
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn software_tlb_gives_the_walks_answers(
+            code in prop::collection::vec(instruction(), 1..40),
+            regs in prop::collection::vec(interesting(), 13),
+            mmu in mmu(),
+            reloads in prop::collection::vec(prop::option::weighted(0.1, mmu()), 1..80),
+            budget in 1u64..200,
+        ) {
+            let (fast_events, fast_mem) = play(true, &code, &regs, &mmu, &reloads, budget);
+            let (walk_events, walk_mem) = play(false, &code, &regs, &mmu, &reloads, budget);
+            prop_assert_eq!(fast_events, walk_events);
+            prop_assert!(fast_mem == walk_mem, "memory differs");
+        }
+    }
 }

@@ -37,6 +37,18 @@ impl Base {
 }
 
 impl Mmu for Base {
+    /// The base register alone decides.
+    #[inline(always)]
+    fn translation_is_stable(&self) -> bool {
+        true
+    }
+
+    /// The walk is a compare and an add: cheaper than a software-TLB lookup.
+    #[inline(always)]
+    fn software_tlb_pays(&self) -> bool {
+        false
+    }
+
     fn mechanism(&self) -> &'static str {
         "base"
     }

@@ -62,6 +62,18 @@ impl BaseBounds {
 }
 
 impl Mmu for BaseBounds {
+    /// Base and bounds registers alone decide.
+    #[inline(always)]
+    fn translation_is_stable(&self) -> bool {
+        true
+    }
+
+    /// The walk is a compare and an add: cheaper than a software-TLB lookup.
+    #[inline(always)]
+    fn software_tlb_pays(&self) -> bool {
+        false
+    }
+
     fn mechanism(&self) -> &'static str {
         "base-bounds"
     }

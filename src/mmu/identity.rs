@@ -24,6 +24,18 @@ impl Identity {
 }
 
 impl Mmu for Identity {
+    /// No registers at all: `pa = va` (checked against memory's size).
+    #[inline(always)]
+    fn translation_is_stable(&self) -> bool {
+        true
+    }
+
+    /// The walk is a compare and an add: cheaper than a software-TLB lookup.
+    #[inline(always)]
+    fn software_tlb_pays(&self) -> bool {
+        false
+    }
+
     fn mechanism(&self) -> &'static str {
         "identity"
     }

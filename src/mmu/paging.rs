@@ -123,6 +123,12 @@ impl LinearPageTable {
 }
 
 impl Mmu for LinearPageTable {
+    /// The page table is held as registers here (not read from memory).
+    #[inline(always)]
+    fn translation_is_stable(&self) -> bool {
+        true
+    }
+
     fn mechanism(&self) -> &'static str {
         "paging"
     }

@@ -327,6 +327,12 @@ fn max_offset(offset_bits: u32) -> u128 {
 }
 
 impl Mmu for Segmentation {
+    /// The segment table (registers) alone decides.
+    #[inline(always)]
+    fn translation_is_stable(&self) -> bool {
+        true
+    }
+
     fn mechanism(&self) -> &'static str {
         "segmentation"
     }
