@@ -4,9 +4,8 @@
 //! memory strategy in use.
 //!
 //! The other kernel files add the rest of the OS as `impl Kernel` blocks:
-//! `context_switch` (switching processes), `trap` (what a fault does),
-//! `syscall` (the system calls), `swap` (time sharing) and `growth`
-//! (heap and stack growth, compaction).
+//! `context_switch` (switching processes), `trap` (what a fault does) and
+//! `growth` (heap and stack growth, compaction).
 //!
 //! Every user access goes through [`Kernel::user_access`]: the MMU
 //! translates it, physical memory is read or written, and the event log gets
@@ -16,7 +15,14 @@
 //! kernel proper is in its rooms, each an `impl Kernel` block:
 //! `process_table` (lookup, spawn, the loader), `access` (the access path:
 //! `user_access`, the kernel's own translations, violations) and
-//! `accounting` (the memory map, costs, the end-of-run totals).
+//! `accounting` (the memory map, costs, the end-of-run totals), `swapping`
+//! (time sharing's swap out / swap in) and `syscalls` (the system-call
+//! handlers).
+//!
+//! `system` depends on `swap` and `syscall` for their data types, and
+//! neither of them depends on `system`: the `impl Kernel` blocks for
+//! swapping and system calls live here, in `system/swapping.rs` and
+//! `system/syscalls.rs`, so the dependency goes one way.
 
 use super::event::{Event, Pid, RegistersView, SegmentView};
 use super::layout::{LayoutKind, Sizes};
@@ -35,6 +41,8 @@ use crate::mmu::{
 mod access;
 mod accounting;
 mod process_table;
+mod swapping;
+mod syscalls;
 
 /// How the OS virtualizes memory.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Deserialize)]
