@@ -18,6 +18,8 @@ pub mod homework;
 pub mod kernel;
 pub mod memory;
 pub mod mmu;
+#[cfg(test)]
+mod module_cycles;
 pub mod render;
 pub mod scenario;
 pub mod trace;

@@ -3,10 +3,14 @@
 //! the disk and reads the new one's back. The disk counts every byte, and
 //! the cost model turns them into time (E12: "ridiculously poor
 //! performance", as a number).
+//!
+//! This module holds the disk's data types only (the time-sharing disk and
+//! its images, the paging swap area). The dependency goes one way:
+//! `system` uses `swap`, never the reverse; the kernel's swapping code
+//! (`impl Kernel`: admitting a process, swap out / swap in) lives in
+//! `system/swapping.rs`.
 
-use super::event::{Event, Pid};
-use super::system::Kernel;
-use crate::addr::PhysAddr;
+use super::event::Pid;
 use std::collections::{BTreeMap, HashMap};
 
 /// The swap disk: saved address spaces, and who is in memory now.
@@ -68,90 +72,6 @@ impl Disk {
     /// waits on disk).
     pub fn poke(&mut self, pid: Pid, offset: u64, byte: u8) {
         self.images.entry(pid).or_default().write(offset, &[byte]);
-    }
-}
-
-impl Kernel {
-    /// A new process under time sharing: it becomes resident if memory is
-    /// free, else its image (all zeros until the loader writes it) stays on
-    /// disk until its first switch.
-    pub(crate) fn time_sharing_admit(&mut self, pid: Pid) {
-        if self.disk.resident.is_none() {
-            self.disk.resident = Some(pid);
-        } else {
-            self.disk.images.entry(pid).or_default();
-        }
-    }
-
-    /// Context-switch step under time sharing: swap the resident address
-    /// space out (unless it has exited) and `to`'s in. Kernel mode.
-    pub(crate) fn swap_for(&mut self, to: Pid) {
-        if self.disk.resident == Some(to) {
-            return;
-        }
-        if let Some(old) = self.disk.resident.take() {
-            if self.proc(old).alive() {
-                self.swap_out(old);
-            }
-        }
-        self.swap_in(to);
-    }
-
-    fn image_range(&self, pid: Pid) -> (u64, u64) {
-        let b = &self.proc(pid).memory[0];
-        (b.start, b.size)
-    }
-
-    /// Writes `pid`'s whole address space to disk. The cost counts every
-    /// byte of it (the lecture's point); the copy takes only the frames that
-    /// hold data (physical memory is sparse).
-    fn swap_out(&mut self, pid: Pid) {
-        let (start, size) = self.image_range(pid);
-        let mut image = Image::default();
-        let spans = self
-            .memory
-            .held_spans(PhysAddr::new(start), size)
-            .unwrap_or_default();
-        let mut buf = Vec::new();
-        for (at, n) in spans {
-            buf.resize(n as usize, 0);
-            if self.memory.read(at, &mut buf).is_ok() {
-                image.write(at.as_u64() - start, &buf);
-            }
-        }
-        self.disk.images.insert(pid, image);
-        self.counts.disk_transfers += 1;
-        self.counts.disk_bytes += size;
-        self.emit(Event::Swap {
-            pid,
-            direction: "out",
-            bytes: size,
-        });
-    }
-
-    /// Reads `pid`'s whole address space back from disk into memory: the
-    /// memory is cleared (nothing of the previous owner stays), then the
-    /// image's pages are written back, clipped to the address space.
-    fn swap_in(&mut self, pid: Pid) {
-        let (start, size) = self.image_range(pid);
-        let image = self.disk.images.remove(&pid).unwrap_or_default();
-        let _ = self.memory.zero(PhysAddr::new(start), size);
-        for (offset, bytes) in image.pages() {
-            let n = size.saturating_sub(offset).min(bytes.len() as u64) as usize;
-            if n > 0 {
-                let _ = self
-                    .memory
-                    .write(PhysAddr::new(start + offset), &bytes[..n]);
-            }
-        }
-        self.disk.resident = Some(pid);
-        self.counts.disk_transfers += 1;
-        self.counts.disk_bytes += size;
-        self.emit(Event::Swap {
-            pid,
-            direction: "in",
-            bytes: size,
-        });
     }
 }
 
