@@ -435,6 +435,61 @@ pub(crate) fn check_physical<R: StepRecorder>(
     }
 }
 
+/// The span check of a paged mechanism with pages of `2^page_bits` bytes
+/// ([`Mmu::translate_span`]'s contract): inside one page every byte shares
+/// the first byte's leaf and checks, so one translation (one TLB probe)
+/// answers for the page; an access crossing pages also translates the first
+/// byte of each further page, which must land right after the bytes
+/// before it (else [`FaultKind::Bounds`] at that byte). The first byte past
+/// physical memory faults with [`FaultKind::OutsidePhysicalMemory`]; a last
+/// byte past 2^64 - 1 with [`FaultKind::Overflow`].
+#[inline(always)]
+pub(crate) fn paged_span<M: Mmu>(
+    m: &M,
+    mem: &PhysicalMemory,
+    va: VirtAddr,
+    size: u64,
+    access: Access,
+    page_bits: u32,
+    phys_size: u64,
+) -> Result<PhysAddr, Fault> {
+    let pa = m.translate(mem, va, access)?.as_u64();
+    let first = va.as_u64();
+    let Some(last) = first.checked_add(size.max(1) - 1) else {
+        return Err(Fault::new(va, access, FaultKind::Overflow));
+    };
+    let page = |a: u64| a.checked_shr(page_bits).unwrap_or(0);
+    let mut at = first;
+    loop {
+        // This page's bytes of the access, [at, end]: consecutive from pa.
+        let end = if page(at) == page(last) {
+            last
+        } else {
+            ((page(at) + 1) << page_bits) - 1
+        };
+        if pa.checked_add(end - first).is_none_or(|e| e >= phys_size) {
+            let outside = first.saturating_add(phys_size.saturating_sub(pa));
+            return Err(Fault::new(
+                VirtAddr::new(outside),
+                access,
+                FaultKind::OutsidePhysicalMemory,
+            ));
+        }
+        if end == last {
+            break;
+        }
+        // The next page's first byte must land right after.
+        let next = end + 1;
+        let byte = VirtAddr::new(next);
+        let got = m.translate(mem, byte, access)?;
+        if pa.checked_add(next - first) != Some(got.as_u64()) {
+            return Err(Fault::new(byte, access, FaultKind::Bounds));
+        }
+        at = next;
+    }
+    Ok(PhysAddr::new(pa))
+}
+
 /// An address-translation mechanism.
 pub trait Mmu {
     /// The mechanism's name: `identity`, `base`, `base-bounds`, `segmentation`.

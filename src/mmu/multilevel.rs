@@ -768,8 +768,9 @@ impl Mmu for MultiLevel {
         }
     }
 
-    /// One lookup (one TLB probe) for an access inside one page, as
-    /// Sv39's: every byte of a page has the same leaf and checks.
+    /// One translation (one TLB probe) per page the access touches
+    /// ([`super::paged_span`]): inside a page every byte has the same leaf
+    /// and checks.
     #[inline(always)]
     fn translate_span(
         &self,
@@ -778,53 +779,19 @@ impl Mmu for MultiLevel {
         size: u64,
         access: Access,
     ) -> Result<PhysAddr, Fault> {
-        let first = va.as_u64();
-        let last = first.wrapping_add(size.max(1) - 1);
-        if last < first || !self.one_piece(va, VirtAddr::new(last)) {
-            return self.translate_bytewise(mem, va, size, access);
-        }
-        let pa = self.translate(mem, va, access)?;
-        if pa.as_u64() + (last - first) >= self.phys_size {
-            return Err(Fault::new(
-                VirtAddr::new(last),
-                access,
-                FaultKind::OutsidePhysicalMemory,
-            ));
-        }
-        Ok(pa)
+        super::paged_span(
+            self,
+            mem,
+            va,
+            size,
+            access,
+            self.layout.page_bits,
+            self.phys_size,
+        )
     }
 }
 
 impl MultiLevel {
-    /// The default span check, byte by byte (an access crossing pages).
-    fn translate_bytewise(
-        &self,
-        mem: &PhysicalMemory,
-        va: VirtAddr,
-        size: u64,
-        access: Access,
-    ) -> Result<PhysAddr, Fault> {
-        let pa = self.translate(mem, va, access)?;
-        let first = va.as_u64();
-        let Some(last) = first.checked_add(size.max(1) - 1) else {
-            return Err(Fault::new(va, access, FaultKind::Overflow));
-        };
-        let mut at = first;
-        while at < last {
-            // The next page's first byte, or the last byte.
-            let next = ((at >> self.layout.page_bits) + 1)
-                .checked_shl(self.layout.page_bits)
-                .map_or(last, |n| n.min(last));
-            let byte = VirtAddr::new(next);
-            let got = self.translate(mem, byte, access)?;
-            if pa.as_u64().checked_add(next - first) != Some(got.as_u64()) {
-                return Err(Fault::new(byte, access, FaultKind::Bounds));
-            }
-            at = next;
-        }
-        Ok(pa)
-    }
-
     /// Steps 6 and 7 for a leaf entry (from the walk or the TLB): the
     /// permission check when the format has permission bits, then the
     /// frame's address with the offset.

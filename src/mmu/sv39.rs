@@ -516,10 +516,9 @@ impl Mmu for Sv39 {
         super::check_physical(va, access, pa, self.phys_size, rec)
     }
 
-    /// Translates an access of `size` bytes with one TLB lookup (one
-    /// translation) when it stays inside one 4 KiB page, as the default
-    /// [`Mmu::translate_span`] would conclude by translating its last byte
-    /// too: inside a page every byte has the same leaf and checks.
+    /// One translation (one TLB probe) per 4 KiB page the access touches
+    /// ([`super::paged_span`]): inside a page every byte has the same leaf
+    /// and checks.
     #[inline(always)]
     fn translate_span(
         &self,
@@ -528,25 +527,7 @@ impl Mmu for Sv39 {
         size: u64,
         access: Access,
     ) -> Result<PhysAddr, Fault> {
-        let first = va.as_u64();
-        let size = size.max(1);
-        if size > PAGE_SIZE - (first & (PAGE_SIZE - 1)) {
-            return self.translate_bytewise(mem, va, size, access);
-        }
-        let pa = self.translate(mem, va, access)?;
-        // The last byte is in the same page: only memory's end can stop it.
-        if pa
-            .as_u64()
-            .checked_add(size - 1)
-            .is_none_or(|last| last >= self.phys_size)
-        {
-            return Err(Fault::new(
-                VirtAddr::new(first + (size - 1)),
-                access,
-                FaultKind::OutsidePhysicalMemory,
-            ));
-        }
-        Ok(pa)
+        super::paged_span(self, mem, va, size, access, PAGE_BITS, self.phys_size)
     }
 
     fn registers(&self) -> MmuRegisters {
@@ -572,34 +553,6 @@ impl Mmu for Sv39 {
 }
 
 impl Sv39 {
-    /// The default span check (every byte), for an access that crosses a
-    /// page boundary or 2^64.
-    #[cold]
-    fn translate_bytewise(
-        &self,
-        mem: &PhysicalMemory,
-        va: VirtAddr,
-        size: u64,
-        access: Access,
-    ) -> Result<PhysAddr, Fault> {
-        let pa = self.translate(mem, va, access)?;
-        if size <= 1 {
-            return Ok(pa);
-        }
-        let first = va.as_u64();
-        let Some(last) = first.checked_add(size - 1) else {
-            return Err(Fault::new(va, access, FaultKind::Overflow));
-        };
-        for byte in first + 1..=last {
-            let byte_va = VirtAddr::new(byte);
-            let got = self.translate(mem, byte_va, access)?;
-            if pa.as_u64().checked_add(byte - first) != Some(got.as_u64()) {
-                return Err(Fault::new(byte_va, access, FaultKind::Bounds));
-            }
-        }
-        Ok(pa)
-    }
-
     /// A TLB miss: narrated, then the walk.
     #[inline(never)]
     fn walk_missed<R: StepRecorder>(
@@ -1035,6 +988,31 @@ mod tests {
         use crate::mmu::tlb::{Policy, Tagging};
         use proptest::prelude::*;
 
+        /// The oracle for a span: every byte translated on its own, each
+        /// one physical byte after the one before; the first that fails
+        /// names the fault.
+        fn every_byte(
+            m: &Sv39,
+            mem: &PhysicalMemory,
+            va: VirtAddr,
+            size: u64,
+            access: Access,
+        ) -> Result<PhysAddr, Fault> {
+            let pa = m.translate(mem, va, access)?;
+            let first = va.as_u64();
+            let Some(last) = first.checked_add(size.max(1) - 1) else {
+                return Err(Fault::new(va, access, FaultKind::Overflow));
+            };
+            for byte in first + 1..=last {
+                let byte_va = VirtAddr::new(byte);
+                let got = m.translate(mem, byte_va, access)?;
+                if pa.as_u64().checked_add(byte - first) != Some(got.as_u64()) {
+                    return Err(Fault::new(byte_va, access, FaultKind::Bounds));
+                }
+            }
+            Ok(pa)
+        }
+
         /// What a kernel does between accesses.
         #[derive(Clone, Debug)]
         enum Op {
@@ -1149,7 +1127,7 @@ mod tests {
                             let a = with.translate_span(&mem, va, size, access);
                             let b = without.translate_span(&mem, va, size, access);
                             prop_assert_eq!(a, b, "{:?} {} bytes at {:#x}", access, size, va.as_u64());
-                            prop_assert_eq!(b, without.translate_bytewise(&mem, va, size, access));
+                            prop_assert_eq!(b, every_byte(&without, &mem, va, size, access));
                             let t = with.explain(&mem, va, access);
                             prop_assert_eq!(t.result, without.translate(&mem, va, access));
                         }
