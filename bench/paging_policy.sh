@@ -16,30 +16,8 @@ cargo build --release --quiet
 VMLAB=target/release/vmlab
 PYTHON=${PYTHON:-python3}
 
-original=""
-if [[ -n ${OSTEP_HOMEWORK:-} ]]; then
-    original="$OSTEP_HOMEWORK/vm-beyondphys-policy/paging-policy.py"
-elif [[ -n ${OSTEP_ORIGINALS:-} ]]; then
-    original="$OSTEP_ORIGINALS/paging-policy.py"
-fi
-
-seconds() { # command... -> wall-clock seconds, output to /dev/null
-    local start end
-    start=$(date +%s.%N)
-    "$@" >/dev/null
-    end=$(date +%s.%N)
-    echo "$end - $start" | bc -l
-}
-
-best_of() { # n command... -> the fastest of n runs (the machine is shared)
-    local n=$1 best="" t
-    shift
-    for ((i = 0; i < n; i++)); do
-        t=$(seconds "$@")
-        if [[ -z $best ]] || (($(echo "$t < $best" | bc -l))); then best=$t; fi
-    done
-    echo "$best"
-}
+source bench/ostep_lib.sh
+original=$(original paging-policy)
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
