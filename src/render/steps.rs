@@ -649,6 +649,7 @@ impl State {
                     ),
                     sets: entries / (*ways).max(1),
                     ways: *ways,
+                    tagged: *tagging == "asid",
                     slots: contents.clone(),
                 });
             }

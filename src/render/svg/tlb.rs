@@ -15,6 +15,9 @@ pub struct TlbPicture {
     pub sets: u64,
     /// Ways per set.
     pub ways: u64,
+    /// Whether entries carry their ASID (else the TLB is flushed at each
+    /// switch and the tag means nothing).
+    pub tagged: bool,
     /// The valid entries.
     pub slots: Vec<TlbSlot>,
 }
@@ -57,8 +60,10 @@ pub fn svg(t: &TlbPicture) -> String {
                 Some(e) => {
                     let tag = if e.global {
                         "global".to_string()
-                    } else {
+                    } else if t.tagged {
                         format!("asid {}", e.asid)
+                    } else {
+                        "untagged".to_string()
                     };
                     s.item(
                         &format!(
@@ -74,7 +79,7 @@ pub fn svg(t: &TlbPicture) -> String {
                             ("pa", e.pa.to_string()),
                         ],
                     );
-                    let fill = if e.global {
+                    let fill = if e.global || !t.tagged {
                         "#e8e8e8"
                     } else {
                         super::process_fill(usize::from(e.asid))
@@ -135,6 +140,7 @@ mod tests {
             heading: "4 entries, 2-way".into(),
             sets: 2,
             ways: 2,
+            tagged: true,
             slots: vec![TlbSlot {
                 set: 1,
                 way: 0,
@@ -153,5 +159,11 @@ mod tests {
             "{text}"
         );
         assert_eq!(text.matches(": empty</title>").count(), 3, "{text}");
+        // Flushed at each switch: the entry's ASID tag means nothing.
+        let untagged = svg(&TlbPicture { tagged: false, ..t });
+        assert!(
+            untagged.contains("set 1 way 0: untagged, page 0x3000"),
+            "{untagged}"
+        );
     }
 }
