@@ -6,7 +6,12 @@
 //! memory as arguments and has no other way to reach memory. Per instruction:
 //!
 //! ```text
-//!   1. pa = mmu.translate(pc, fetch)          (fault -> trap, pc unchanged)
+//!   1. pa = mmu.translate(pc, fetch)          (fault -> trap, pc unchanged;
+//!                                               on an MMU whose answers are
+//!                                               stable for the run, the
+//!                                               answer for the bytes around
+//!                                               pc, checked once with a span
+//!                                               translation: the fetch window)
 //!   2. inst = decoded instruction at pa        (decoded once, cached per
 //!                                               physical frame, re-decoded
 //!                                               after any write to the frame)
@@ -23,8 +28,9 @@
 //!
 //! Split as the hardware is: [`registers`] (the register file), [`decode`](mod@decode)
 //! (words to instructions and back), [`execute`] (one instruction's effect),
-//! [`cache`] (the decoded-instruction cache), [`soft_tlb`] (the simulator's
-//! software TLB in front of the MMU: a fast path with the walk's answers).
+//! [`cache`] (the decoded-instruction cache and its fetch window),
+//! [`soft_tlb`] (the simulator's software TLB in front of the MMU: a fast
+//! path with the walk's answers).
 
 pub mod cache;
 pub mod decode;
@@ -209,15 +215,17 @@ impl Cpu {
         budget: u64,
         observer: &mut O,
     ) -> Exit {
-        if mmu.translation_is_stable() && mmu.software_tlb_pays() {
-            self.run_with::<true, M, O>(mmu, mem, budget, observer)
-        } else {
-            self.run_with::<false, M, O>(mmu, mem, budget, observer)
+        // The fetch window and the software TLB both remember the MMU's
+        // answers: only for an MMU that promises they stay right.
+        match (mmu.translation_is_stable(), mmu.software_tlb_pays()) {
+            (true, true) => self.run_with::<true, true, M, O>(mmu, mem, budget, observer),
+            (true, false) => self.run_with::<false, true, M, O>(mmu, mem, budget, observer),
+            (false, _) => self.run_with::<false, false, M, O>(mmu, mem, budget, observer),
         }
     }
 
-    /// [`Cpu::run`] without the software TLB: every fetch, load and store
-    /// walks the MMU. This is the definition the fast path is tested
+    /// [`Cpu::run`] without the software TLB and without the fetch window:
+    /// every fetch, load and store walks the MMU. This is the definition the fast path is tested
     /// against (same registers, memory, traps and observer events); it is
     /// also what [`Cpu::run`] does for an MMU whose translations are not
     /// stable ([`Mmu::translation_is_stable`], e.g. Sv39) or whose walk is
@@ -229,14 +237,15 @@ impl Cpu {
         budget: u64,
         observer: &mut O,
     ) -> Exit {
-        self.run_with::<false, M, O>(mmu, mem, budget, observer)
+        self.run_with::<false, false, M, O>(mmu, mem, budget, observer)
     }
 
-    /// The run loop, with (`FAST`) or without the software TLB. The TLB
-    /// lives for this call only: `mmu` is borrowed shared for the whole
-    /// run, so its registers cannot change under a cached window.
+    /// The run loop, with (`FAST`) or without the software TLB, with
+    /// (`STABLE`) or without the fetch window. Both live for this call
+    /// only: `mmu` is borrowed shared for the whole run, so its registers
+    /// cannot change under a remembered answer.
     #[inline(always)]
-    pub(crate) fn run_with<const FAST: bool, M: Mmu, O: Observer>(
+    pub(crate) fn run_with<const FAST: bool, const STABLE: bool, M: Mmu, O: Observer>(
         &mut self,
         mmu: &M,
         mem: &mut PhysicalMemory,
@@ -253,7 +262,7 @@ impl Cpu {
         }
         let mut tlb = soft_tlb::SoftTlb::new();
         for _ in 0..budget {
-            if let Err(trap) = self.step::<FAST, M, O>(mmu, mem, observer, &mut tlb) {
+            if let Err(trap) = self.step::<FAST, STABLE, M, O>(mmu, mem, observer, &mut tlb) {
                 observer.trap(&trap);
                 return Exit::Trap(trap);
             }

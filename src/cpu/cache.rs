@@ -11,6 +11,15 @@
 //! fetching enters a frame; within one frame, only a store of the CPU itself
 //! can change the code, and the CPU then asks for a recheck
 //! ([`DecodeCache::recheck`]).
+//!
+//! The fetch window: for an MMU whose translations stay right for a whole
+//! run ([`crate::mmu::Mmu::translation_is_stable`]), the CPU tells the cache
+//! which virtual addresses fetch from the current frame, and where
+//! ([`DecodeCache::open_window`]): the MMU's own answer for those bytes,
+//! checked with one span translation. A fetch inside the window is then a
+//! subtraction, a compare and an array lookup
+//! ([`DecodeCache::fetch_in_window`]). Leaving the frame, a recheck and the
+//! start of every run close the window.
 
 use super::decode::{Inst, decode};
 use crate::addr::PhysAddr;
@@ -20,13 +29,17 @@ use std::collections::HashMap;
 const SLOTS: usize = (FRAME_SIZE / 4) as usize;
 /// Beyond this many cached frames (8 KiB each) the cache starts over.
 const MAX_FRAMES: usize = 4096;
+/// A slot whose word is not decoded yet. Slots hold packed instructions
+/// ([`Inst::pack`], never `u64::MAX`): one load on the fetch path.
+const UNDECODED: u64 = u64::MAX;
+
 /// `current_frame` when no frame is current (no physical frame has it).
 const NO_FRAME: u64 = u64::MAX;
 
 #[derive(Debug)]
 struct CachedFrame {
     generation: u64,
-    slots: Box<[Option<Inst>; SLOTS]>,
+    slots: Box<[u64; SLOTS]>,
 }
 
 /// Decoded instructions per physical frame.
@@ -41,7 +54,13 @@ pub struct DecodeCache {
     current_frame: u64,
     /// The slots of the current frame, moved out of `frames[index]` while
     /// it is current (one indirection less on every fetch).
-    slots: Box<[Option<Inst>; SLOTS]>,
+    slots: Box<[u64; SLOTS]>,
+    /// The fetch window: virtual addresses `[window_va, window_va +
+    /// window_len)` fetch from physical `window_pa + (va - window_va)`,
+    /// inside the current frame. `window_len` 0: no window.
+    window_va: u64,
+    window_len: u64,
+    window_pa: u64,
 }
 
 impl Default for DecodeCache {
@@ -58,7 +77,10 @@ impl DecodeCache {
             frames: Vec::new(),
             current: None,
             current_frame: NO_FRAME,
-            slots: Box::new([None; SLOTS]),
+            slots: Box::new([UNDECODED; SLOTS]),
+            window_va: 0,
+            window_len: 0,
+            window_pa: 0,
         }
     }
 
@@ -73,7 +95,7 @@ impl DecodeCache {
         }
         self.frames.push(CachedFrame {
             generation: 0,
-            slots: Box::new([None; SLOTS]),
+            slots: Box::new([UNDECODED; SLOTS]),
         });
         let i = self.frames.len() - 1;
         self.index.insert(frame, i);
@@ -93,6 +115,7 @@ impl DecodeCache {
     #[inline(always)]
     fn leave(&mut self) {
         self.current_frame = NO_FRAME;
+        self.window_len = 0;
         if let Some((_, i)) = self.current.take() {
             std::mem::swap(&mut self.slots, &mut self.frames[i].slots);
         }
@@ -124,14 +147,47 @@ impl DecodeCache {
             self.enter(mem, pa, frame);
         }
         let slot = &mut self.slots[((a % FRAME_SIZE) / 4) as usize];
-        match slot {
-            Some(inst) => Ok(*inst),
-            None => {
-                let word = mem.read_le(pa, 4)? as u32;
-                let inst = decode(word);
-                *slot = Some(inst);
-                Ok(inst)
-            }
+        if *slot != UNDECODED {
+            return Ok(Inst::unpack(*slot));
+        }
+        let inst = decode(mem.read_le(pa, 4)? as u32);
+        *slot = inst.pack();
+        Ok(inst)
+    }
+
+    /// The physical address and instruction of a fetch at `va` when `va`
+    /// lies in the fetch window and its instruction is decoded; `None`
+    /// otherwise (translate and [`Self::fetch`] instead).
+    #[inline(always)]
+    pub fn fetch_in_window(&self, va: u64) -> Option<(PhysAddr, Inst)> {
+        let offset = va.wrapping_sub(self.window_va);
+        if offset >= self.window_len {
+            return None;
+        }
+        let a = self.window_pa + offset;
+        let slot = self.slots[((a % FRAME_SIZE) / 4) as usize];
+        (slot != UNDECODED).then(|| (PhysAddr::new(a), Inst::unpack(slot)))
+    }
+
+    /// Opens the fetch window `[va, va + len)` to physical `[pa, pa + len)`.
+    ///
+    /// The caller promises that the MMU translates a fetch at every one of
+    /// those bytes to its place in that physical range, and keeps doing so
+    /// until the next [`Self::recheck`] (the CPU checks it with one span
+    /// translation, on an MMU whose translations are stable for the run).
+    /// Ignored unless the range lies in the current frame.
+    #[inline]
+    pub fn open_window(&mut self, va: u64, pa: u64, len: u64) {
+        let in_frame = pa / FRAME_SIZE == self.current_frame
+            && len > 0
+            && (pa % FRAME_SIZE)
+                .checked_add(len)
+                .is_some_and(|end| end <= FRAME_SIZE)
+            && va.checked_add(len - 1).is_some();
+        if in_frame {
+            self.window_va = va;
+            self.window_len = len;
+            self.window_pa = pa;
         }
     }
 
@@ -144,7 +200,7 @@ impl DecodeCache {
         let cached = &mut self.frames[index];
         let generation = mem.generation(pa);
         if cached.generation != generation {
-            cached.slots.fill(None);
+            cached.slots.fill(UNDECODED);
             cached.generation = generation;
         }
         std::mem::swap(&mut self.slots, &mut cached.slots);

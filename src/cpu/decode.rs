@@ -20,6 +20,7 @@
 /// Every operation of RV64IM, plus `Illegal`.
 #[allow(missing_docs)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[repr(u8)]
 pub enum Op {
     Lui,
     Auipc,
@@ -264,7 +265,7 @@ impl Op {
 
 /// A decoded instruction: the operation, its register numbers and its
 /// sign-extended immediate (for `Illegal`, the raw word). 8 bytes, so a
-/// 4 KiB frame of code decodes into 8 KiB of these.
+/// 4 KiB frame of code decodes into 8 KiB of these ([`Inst::pack`]).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Inst {
     /// The operation.
@@ -280,7 +281,46 @@ pub struct Inst {
     pub imm: i32,
 }
 
+/// The operation whose `repr(u8)` number is the index, `Illegal` where
+/// none is (built from [`OPS`], so it cannot drift from the enum).
+const BY_NUMBER: [Op; 256] = {
+    let mut table = [Op::Illegal; 256];
+    let mut i = 0;
+    while i < OPS.len() {
+        table[OPS[i].op as usize] = OPS[i].op;
+        i += 1;
+    }
+    table
+};
+
 impl Inst {
+    /// The instruction in one `u64`, as the decode cache keeps it: the
+    /// immediate in bits 0-31, then `rd`, `rs1`, `rs2` and the operation's
+    /// number a byte each. [`Inst::unpack`] inverts it; no packed
+    /// instruction is `u64::MAX` (no operation is numbered 255).
+    #[inline(always)]
+    pub const fn pack(self) -> u64 {
+        (self.imm as u32 as u64)
+            | (self.rd as u64) << 32
+            | (self.rs1 as u64) << 40
+            | (self.rs2 as u64) << 48
+            | (self.op as u64) << 56
+    }
+
+    /// The instruction [`Inst::pack`] made `packed` from (any other value
+    /// unpacks to some instruction, `Illegal` where its operation byte
+    /// names none).
+    #[inline(always)]
+    pub const fn unpack(packed: u64) -> Inst {
+        Inst {
+            op: BY_NUMBER[(packed >> 56) as usize],
+            rd: (packed >> 32) as u8,
+            rs1: (packed >> 40) as u8,
+            rs2: (packed >> 48) as u8,
+            imm: packed as u32 as i32,
+        }
+    }
+
     /// The instruction that is not one: `word` could not be decoded.
     pub const fn illegal(word: u32) -> Self {
         Inst {
@@ -607,6 +647,36 @@ mod tests {
         assert_eq!(privileged(0x0000_0073), None);
         assert_eq!(privileged(0x0000_0013), None);
         assert_eq!(decode(0x0010_0073).op, Op::Ebreak);
+    }
+
+    #[test]
+    fn every_operation_packs_and_unpacks_with_extreme_fields() {
+        let ops = OPS.iter().map(|r| r.op).chain([Op::Illegal]);
+        for op in ops {
+            for (rd, rs1, rs2, imm) in [
+                (0, 0, 0, 0),
+                (31, 17, 1, -1),
+                (5, 31, 31, i32::MIN),
+                (1, 2, 3, i32::MAX),
+            ] {
+                let inst = Inst {
+                    op,
+                    rd,
+                    rs1,
+                    rs2,
+                    imm,
+                };
+                assert_ne!(inst.pack(), u64::MAX);
+                assert_eq!(Inst::unpack(inst.pack()), inst);
+            }
+        }
+        // Every row of OPS has its own number, and Illegal none of theirs.
+        let mut numbers: Vec<u8> = OPS.iter().map(|r| r.op as u8).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        assert_eq!(numbers.len(), OPS.len());
+        assert!(!numbers.contains(&(Op::Illegal as u8)));
+        assert_eq!(Inst::unpack(u64::MAX).op, Op::Illegal);
     }
 
     #[test]

@@ -70,6 +70,19 @@ fn translate_via<const FAST: bool, M: Mmu>(
     Ok(pa)
 }
 
+/// The trap of a load, store or jump of the instruction at `pc` (fetched
+/// from `fetch_pa`): it names the instruction's word, read again here, out
+/// of the way of the run loop.
+#[cold]
+#[inline(never)]
+fn data_trap(mem: &PhysicalMemory, pc: u64, fetch_pa: PhysAddr, fault: Fault) -> Trap {
+    Trap::Fault {
+        pc,
+        word: mem.read_le(fetch_pa, 4).ok().map(|w| w as u32),
+        fault,
+    }
+}
+
 fn outside(va: u64, access: Access) -> Fault {
     Fault::new(VirtAddr::new(va), access, FaultKind::OutsidePhysicalMemory)
 }
@@ -91,23 +104,19 @@ impl Cpu {
         })
     }
 
-    /// Executes the instruction at `pc`. On a trap, returns it (with the CPU
-    /// state as the trap's contract in [`Trap`] says). With `FAST`, every
-    /// translation goes through `tlb` first ([`translate_via`]); without,
-    /// `tlb` is not touched and every access walks.
-    #[inline(always)]
-    pub(super) fn step<const FAST: bool, M: Mmu, O: Observer>(
+    /// The fetch at `pc` the long way: translate (through `tlb` with
+    /// `FAST`), tell the observer, decode or find the decoded instruction;
+    /// with `STABLE`, open the decode cache's fetch window on the bytes
+    /// around `pc` that the MMU maps as one piece ([`Cpu::open_window`]).
+    #[inline(never)]
+    fn fetch<const FAST: bool, const STABLE: bool, M: Mmu, O: Observer>(
         &mut self,
         mmu: &M,
-        mem: &mut PhysicalMemory,
+        mem: &PhysicalMemory,
         obs: &mut O,
         tlb: &mut SoftTlb,
-    ) -> Result<(), Trap> {
+    ) -> Result<(PhysAddr, Inst), Trap> {
         let pc = self.pc;
-        // 1. Fetch: translate the pc like any other address. The pc is a
-        // multiple of 4 here: the run checked it before its first step
-        // (`Cpu::misaligned_pc`), and every jump and branch checks its target.
-        debug_assert_eq!(pc & 3, 0);
         let fetch_pa =
             translate_via::<FAST, M>(tlb, mmu, mem, pc, 1, Access::Fetch).map_err(|fault| {
                 Trap::Fault {
@@ -122,12 +131,92 @@ impl Cpu {
             word: None,
             fault: outside(pc, Access::Fetch),
         })?;
-        // A trap of this instruction names its word: read it again (cold path).
-        let data_fault = |mem: &PhysicalMemory, fault: Fault| Trap::Fault {
-            pc,
-            word: mem.read_le(fetch_pa, 4).ok().map(|w| w as u32),
-            fault,
+        if STABLE {
+            self.open_window(mmu, mem, pc, fetch_pa.as_u64());
+        }
+        Ok((fetch_pa, inst))
+    }
+
+    /// Opens the fetch window around `pc` (which fetches from `pa`): the
+    /// widest run of whole instructions in `pa`'s frame, `pc`'s among them,
+    /// that the MMU maps as one piece ([`Mmu::one_piece`]) and translates,
+    /// byte for byte, to the matching physical bytes for a fetch (checked
+    /// with [`Mmu::translate_span`]). Found by bisection on each side of
+    /// `pc`: inside one piece the valid offsets form an interval, so each
+    /// side's test is monotone. No window when `pc`'s own instruction does
+    /// not qualify: then every fetch walks.
+    fn open_window<M: Mmu>(&mut self, mmu: &M, mem: &PhysicalMemory, pc: u64, pa: u64) {
+        let in_frame = pa % FRAME_SIZE;
+        // Whether the `len` bytes at `va` (at or below `pc`, within the
+        // frame) all fetch from their place next to `pa`.
+        let fits = |va: u64, len: u64| {
+            let (Some(last), Some(start)) = (va.checked_add(len - 1), pa.checked_sub(pc - va))
+            else {
+                return false;
+            };
+            mmu.one_piece(VirtAddr::new(va), VirtAddr::new(last))
+                && mmu.translate_span(mem, VirtAddr::new(va), len, Access::Fetch)
+                    == Ok(PhysAddr::new(start))
         };
+        // The largest multiple of 4 in [4, max] (in [0, max] for `from`
+        // 0) for which `test` holds, `test(from)` known to hold.
+        let widest = |from: u64, max: u64, test: &dyn Fn(u64) -> bool| {
+            let (mut lo, mut hi) = (from / 4, max / 4);
+            while lo < hi {
+                let mid = lo + (hi - lo).div_ceil(2);
+                if test(4 * mid) {
+                    lo = mid;
+                } else {
+                    hi = mid - 1;
+                }
+            }
+            4 * lo
+        };
+        if in_frame % 4 != 0 || !fits(pc, 4) {
+            return;
+        }
+        let ahead = widest(4, FRAME_SIZE - in_frame, &|f| fits(pc, f));
+        let behind = widest(0, in_frame, &|b| {
+            pc.checked_sub(b).is_some_and(|va| fits(va, b + 4))
+        });
+        let (va, len) = if behind > 0 && fits(pc - behind, behind + ahead) {
+            (pc - behind, behind + ahead)
+        } else {
+            (pc, ahead)
+        };
+        self.cache.open_window(va, pa - (pc - va), len);
+    }
+
+    /// Executes the instruction at `pc`. On a trap, returns it (with the CPU
+    /// state as the trap's contract in [`Trap`] says). With `FAST`, every
+    /// translation goes through `tlb` first ([`translate_via`]); without,
+    /// `tlb` is not touched and every access walks. With `STABLE` (the
+    /// MMU's translations stay right for the run), a fetch inside the
+    /// decode cache's fetch window takes the window's answer
+    /// ([`super::cache::DecodeCache::fetch_in_window`]), and a fetch outside
+    /// it opens a window where the MMU allows one.
+    #[inline(always)]
+    pub(super) fn step<const FAST: bool, const STABLE: bool, M: Mmu, O: Observer>(
+        &mut self,
+        mmu: &M,
+        mem: &mut PhysicalMemory,
+        obs: &mut O,
+        tlb: &mut SoftTlb,
+    ) -> Result<(), Trap> {
+        let pc = self.pc;
+        // 1. Fetch: translate the pc like any other address. The pc is a
+        // multiple of 4 here: the run checked it before its first step
+        // (`Cpu::misaligned_pc`), and every jump and branch checks its target.
+        debug_assert_eq!(pc & 3, 0);
+        let (fetch_pa, inst) = 'fetch: {
+            if STABLE && let Some((pa, inst)) = self.cache.fetch_in_window(pc) {
+                obs.fetch(VirtAddr::new(pc), pa);
+                break 'fetch (pa, inst);
+            }
+            self.fetch::<FAST, STABLE, M, O>(mmu, mem, obs, tlb)?
+        };
+        let data_fault =
+            move |mem: &PhysicalMemory, fault: Fault| data_trap(mem, pc, fetch_pa, fault);
         // 2. Execute.
         let rs1 = self.regs.get(inst.rs1 as usize);
         let rs2 = self.regs.get(inst.rs2 as usize);

@@ -211,6 +211,38 @@ fn fetch_outside_bounds_faults_with_access_fetch() {
 }
 
 #[test]
+fn running_into_the_bound_faults_at_the_first_instruction_past_it() {
+    // Straight-line code that runs off its bound: the fetch window of the
+    // run covers the whole instructions inside and no more, also when the
+    // code runs again (every fetch after the first hits the window), and
+    // when the decode cache holds the instructions past the bound. A
+    // fetch translates the instruction's first byte: with a bound of 13,
+    // the instruction at 12 still runs.
+    let src = "addi a0, a0, 1\n".repeat(5);
+    for (bound, end) in [(12u64, 12u64), (13, 16), (15, 16), (16, 16)] {
+        let (mut cpu, mut mem) = load(&src, 0x1000);
+        // Decode all five first, under a bound that lets them run: the
+        // decode cache keeps them for the next runs.
+        let wide = BaseBounds::new(0x1000, 0x1000, MEM).unwrap();
+        cpu.run(&wide, &mut mem, 5, &mut NoObserver);
+        cpu.regs.set(10, 0);
+        let mmu = BaseBounds::new(0x1000, bound, MEM).unwrap();
+        for round in 1..=2 {
+            cpu.pc = 0;
+            let exit = cpu.run(&mmu, &mut mem, 10, &mut NoObserver);
+            let Exit::Trap(Trap::Fault { pc, fault, .. }) = exit else {
+                panic!("{exit:?}")
+            };
+            assert_eq!(
+                (pc, fault.access, cpu.regs.get(10)),
+                (end, Access::Fetch, round * end / 4),
+                "bound {bound}, round {round}"
+            );
+        }
+    }
+}
+
+#[test]
 fn code_stored_into_another_frame_is_decoded_when_reached() {
     // Run the code at 0x1000 once (decoded and cached), overwrite its first
     // instruction from code in frame 0, call it again.
@@ -363,6 +395,16 @@ mod fast_path_equals_walk {
         ]
     }
 
+    /// The extent of the piece that holds the code: mostly all of it (512
+    /// bytes or more), now and then ending inside the program (at most 41
+    /// instructions), so that a fetch — and a block — runs into the end.
+    fn code_extent(max: u64) -> impl Strategy<Value = u64> {
+        prop_oneof![
+            3 => extent(max).prop_map(|n| n.max(0x200)),
+            1 => 0x10u64..0xa8,
+        ]
+    }
+
     fn perms() -> impl Strategy<Value = Perms> {
         (0u8..8).prop_map(Perms::from_bits_truncate)
     }
@@ -381,17 +423,16 @@ mod fast_path_equals_walk {
         prop_oneof![
             Just(AnyMmu::Identity(crate::mmu::Identity::new(PHYS))),
             (0u64..PHYS).prop_map(|b| AnyMmu::Base(Base::new(b, PHYS))),
-            (0u64..0x8000, extent(0x2000)).prop_map(|(b, n)| {
-                AnyMmu::BaseBounds(BaseBounds::new(b, n.max(0x200), PHYS).unwrap())
-            }),
+            (0u64..0x8000, code_extent(0x2000))
+                .prop_map(|(b, n)| { AnyMmu::BaseBounds(BaseBounds::new(b, n, PHYS).unwrap()) }),
             (
                 0u64..0x8000,
-                extent(0x1000),
+                code_extent(0x1000),
                 prop::collection::vec(segment, 3)
             )
                 .prop_map(|(base, size, mut s)| {
                     // Segment 0 holds the code: r-x, growing up.
-                    s.insert(0, Segment::up(base, size.max(0x200), Perms::R | Perms::X));
+                    s.insert(0, Segment::up(base, size, Perms::R | Perms::X));
                     AnyMmu::Segmentation(Segmentation::new(14, s, PHYS).unwrap())
                 }),
             (
@@ -421,13 +462,26 @@ mod fast_path_equals_walk {
         }
     }
 
+    /// How [`play`] runs the CPU.
+    #[derive(Clone, Copy)]
+    enum Path {
+        /// [`Cpu::run_walking`]: the definition.
+        Walk,
+        /// [`Cpu::run`]: the fetch window where the MMU allows it, with the
+        /// software TLB where it pays.
+        Run,
+        /// The fetch window and the software TLB on every mechanism that
+        /// allows them, also where [`Cpu::run`] leaves the TLB off because
+        /// the walk is cheaper.
+        Fastest,
+    }
+
     /// Runs the program `code` (closed into a loop) one `budget`-instruction
-    /// slice per entry of `reloads`, with [`Cpu::run`] (`fast`) or
-    /// [`Cpu::run_walking`], going on after a trapped instruction with the
+    /// slice per entry of `reloads`, along `path`, going on after a trapped instruction with the
     /// next one of the program (as a kernel that kills nothing would) and, after slice
     /// i, loading the registers of `reloads[i]` when it has some.
     fn play(
-        fast: bool,
+        path: Path,
         code: &[u32],
         regs: &[u64],
         mmu: &AnyMmu,
@@ -454,14 +508,12 @@ mod fast_path_equals_walk {
         }
         let mut events = Events::default();
         for next in reloads {
-            let exit = match (&mmu, fast) {
-                // The software TLB on every mechanism that allows it, also
-                // where Cpu::run leaves it off because the walk is cheaper.
-                (m, true) if m.translation_is_stable() => {
-                    cpu.run_with::<true, _, _>(m, &mut mem, budget, &mut events)
+            let exit = match (&mmu, path) {
+                (m, Path::Fastest) if m.translation_is_stable() => {
+                    cpu.run_with::<true, true, _, _>(m, &mut mem, budget, &mut events)
                 }
-                (m, true) => cpu.run(m, &mut mem, budget, &mut events),
-                (m, false) => cpu.run_walking(m, &mut mem, budget, &mut events),
+                (m, Path::Fastest | Path::Run) => cpu.run(m, &mut mem, budget, &mut events),
+                (m, Path::Walk) => cpu.run_walking(m, &mut mem, budget, &mut events),
             };
             events.0.push(format!(
                 "exit {exit:?} pc {:#x} instret {} regs {:?}",
@@ -513,17 +565,19 @@ mod fast_path_equals_walk {
         }
 
         #[test]
-        fn software_tlb_gives_the_walks_answers(
+        fn fetch_window_and_software_tlb_give_the_walks_answers(
             code in prop::collection::vec(instruction(), 1..40),
             regs in prop::collection::vec(interesting(), 13),
             mmu in mmu(),
             reloads in prop::collection::vec(prop::option::weighted(0.1, mmu()), 1..80),
             budget in 1u64..200,
         ) {
-            let (fast_events, fast_mem) = play(true, &code, &regs, &mmu, &reloads, budget);
-            let (walk_events, walk_mem) = play(false, &code, &regs, &mmu, &reloads, budget);
-            prop_assert_eq!(fast_events, walk_events);
-            prop_assert!(fast_mem == walk_mem, "memory differs");
+            let (walk_events, walk_mem) = play(Path::Walk, &code, &regs, &mmu, &reloads, budget);
+            for path in [Path::Run, Path::Fastest] {
+                let (events, mem) = play(path, &code, &regs, &mmu, &reloads, budget);
+                prop_assert_eq!(&events, &walk_events);
+                prop_assert!(mem == walk_mem, "memory differs");
+            }
         }
     }
 }
