@@ -261,13 +261,36 @@ impl Cpu {
             }
         }
         let mut tlb = soft_tlb::SoftTlb::new();
-        for _ in 0..budget {
-            if let Err(trap) = self.step::<FAST, STABLE, M, O>(mmu, mem, observer, &mut tlb) {
-                observer.trap(&trap);
-                return Exit::Trap(trap);
+        // The pc and the count of retired instructions live in registers
+        // while the run lasts, and go back into `self` when it ends.
+        let mut pc = self.pc;
+        let mut retired = 0;
+        let exit = loop {
+            if retired == budget {
+                break Exit::Budget;
             }
+            match self.step::<FAST, STABLE, M, O>(pc, mmu, mem, observer, &mut tlb) {
+                Ok(next) => {
+                    pc = next;
+                    retired += 1;
+                }
+                Err(trap) => {
+                    // `ecall` and `ebreak` complete, leaving the pc past
+                    // them; a fault or an illegal word leaves no trace.
+                    if let Trap::Ecall { .. } | Trap::Ebreak { .. } = trap {
+                        pc = pc.wrapping_add(4);
+                        retired += 1;
+                    }
+                    break Exit::Trap(trap);
+                }
+            }
+        };
+        self.pc = pc;
+        self.instret += retired;
+        if let Exit::Trap(trap) = &exit {
+            observer.trap(trap);
         }
-        Exit::Budget
+        exit
     }
 
     /// Forgets every decoded instruction (never needed for correctness; for

@@ -111,12 +111,12 @@ impl Cpu {
     #[inline(never)]
     fn fetch<const FAST: bool, const STABLE: bool, M: Mmu, O: Observer>(
         &mut self,
+        pc: u64,
         mmu: &M,
         mem: &PhysicalMemory,
         obs: &mut O,
         tlb: &mut SoftTlb,
     ) -> Result<(PhysAddr, Inst), Trap> {
-        let pc = self.pc;
         let fetch_pa =
             translate_via::<FAST, M>(tlb, mmu, mem, pc, 1, Access::Fetch).map_err(|fault| {
                 Trap::Fault {
@@ -187,8 +187,11 @@ impl Cpu {
         self.cache.open_window(va, pa - (pc - va), len);
     }
 
-    /// Executes the instruction at `pc`. On a trap, returns it (with the CPU
-    /// state as the trap's contract in [`Trap`] says). With `FAST`, every
+    /// Executes the instruction at `pc` and returns the pc of the next one.
+    /// On a trap, returns it, with nothing of the instruction done but an
+    /// `ecall`'s or `ebreak`'s: the caller sets `self.pc` and `instret` as
+    /// the trap's contract in [`Trap`] says ([`Cpu::run_with`] keeps both
+    /// in registers while it runs). With `FAST`, every
     /// translation goes through `tlb` first ([`translate_via`]); without,
     /// `tlb` is not touched and every access walks. With `STABLE` (the
     /// MMU's translations stay right for the run), a fetch inside the
@@ -198,12 +201,12 @@ impl Cpu {
     #[inline(always)]
     pub(super) fn step<const FAST: bool, const STABLE: bool, M: Mmu, O: Observer>(
         &mut self,
+        pc: u64,
         mmu: &M,
         mem: &mut PhysicalMemory,
         obs: &mut O,
         tlb: &mut SoftTlb,
-    ) -> Result<(), Trap> {
-        let pc = self.pc;
+    ) -> Result<u64, Trap> {
         // 1. Fetch: translate the pc like any other address. The pc is a
         // multiple of 4 here: the run checked it before its first step
         // (`Cpu::misaligned_pc`), and every jump and branch checks its target.
@@ -213,7 +216,7 @@ impl Cpu {
                 obs.fetch(VirtAddr::new(pc), pa);
                 break 'fetch (pa, inst);
             }
-            self.fetch::<FAST, STABLE, M, O>(mmu, mem, obs, tlb)?
+            self.fetch::<FAST, STABLE, M, O>(pc, mmu, mem, obs, tlb)?
         };
         let data_fault =
             move |mem: &PhysicalMemory, fault: Fault| data_trap(mem, pc, fetch_pa, fault);
@@ -235,9 +238,7 @@ impl Cpu {
                     }
                     next = target;
                 }
-                self.pc = next;
-                self.instret += 1;
-                return Ok(());
+                return Ok(next);
             }};
         }
         // A load of $size bytes: translate (read), then read memory.
@@ -271,9 +272,7 @@ impl Cpu {
                     // Self-modifying code: the running frame changed.
                     self.cache.recheck();
                 }
-                self.pc = next;
-                self.instret += 1;
-                return Ok(());
+                return Ok(next);
             }};
         }
         let value: u64 = match inst.op {
@@ -374,13 +373,9 @@ impl Cpu {
                 d => sext32(((rs1 as u32) % d) as u64),
             },
             Op::Fence => {
-                self.pc = next;
-                self.instret += 1;
-                return Ok(());
+                return Ok(next);
             }
             Op::Ecall | Op::Ebreak => {
-                self.pc = next;
-                self.instret += 1;
                 return Err(if inst.op == Op::Ecall {
                     Trap::Ecall { pc }
                 } else {
@@ -396,9 +391,7 @@ impl Cpu {
         };
         // 3. Write back and advance.
         self.regs.set(rd, value);
-        self.pc = next;
-        self.instret += 1;
-        Ok(())
+        Ok(next)
     }
 }
 
