@@ -140,20 +140,32 @@ impl PhysicalMemory {
     /// generation (the caller is about to write into it).
     #[inline(always)]
     fn frame_mut(&mut self, number: u64) -> &mut [u8; FRAME_SIZE as usize] {
-        let allocated = &mut self.frames_allocated;
-        let new_frame = || {
-            *allocated += 1;
-            Box::new(FrameData {
-                bytes: [0u8; FRAME_SIZE as usize],
-                generation: 0,
-            })
-        };
         let f = match &mut self.frames {
-            Frames::Dense(v) => v[number as usize].get_or_insert_with(new_frame),
-            Frames::Sparse(m) => m.entry(number).or_insert_with(new_frame),
+            Frames::Dense(v) => {
+                let slot = &mut v[number as usize];
+                if slot.is_none() {
+                    self.frames_allocated += 1;
+                }
+                slot.get_or_insert_with(Self::new_frame)
+            }
+            Frames::Sparse(m) => m.entry(number).or_insert_with(|| {
+                self.frames_allocated += 1;
+                Self::new_frame()
+            }),
         };
         f.generation += 1;
         &mut f.bytes
+    }
+
+    /// A frame of zeros, written never: the first write allocates it (out
+    /// of the way of the write path).
+    #[cold]
+    #[inline(never)]
+    fn new_frame() -> Frame {
+        Box::new(FrameData {
+            bytes: [0u8; FRAME_SIZE as usize],
+            generation: 0,
+        })
     }
 
     /// The write generation of the frame holding `pa`: 0 while the frame was
