@@ -21,7 +21,7 @@
 //! ([`DecodeCache::fetch_in_window`]). Leaving the frame, a recheck and the
 //! start of every run close the window.
 
-use super::decode::{Inst, decode};
+use super::decode::decode;
 use crate::addr::PhysAddr;
 use crate::memory::{FRAME_SIZE, MemoryError, PhysicalMemory};
 use std::collections::HashMap;
@@ -30,7 +30,7 @@ const SLOTS: usize = (FRAME_SIZE / 4) as usize;
 /// Beyond this many cached frames (8 KiB each) the cache starts over.
 const MAX_FRAMES: usize = 4096;
 /// A slot whose word is not decoded yet. Slots hold packed instructions
-/// ([`Inst::pack`], never `u64::MAX`): one load on the fetch path.
+/// ([`Inst::pack`](super::Inst::pack), never `u64::MAX`): one load on the fetch path.
 const UNDECODED: u64 = u64::MAX;
 
 /// `current_frame` when no frame is current (no physical frame has it).
@@ -133,14 +133,14 @@ impl DecodeCache {
         self.current_frame == frame
     }
 
-    /// The instruction at `pa` (4-byte aligned), decoded now or earlier from
-    /// the bytes memory holds now.
+    /// The instruction at `pa` (4-byte aligned), packed ([`Inst::pack`](super::Inst::pack)),
+    /// decoded now or earlier from the bytes memory holds now.
     ///
     /// The write generation of a frame is checked when fetching moves into
     /// it (or after [`Self::recheck`]); staying in the same frame costs an
     /// array lookup. Returns a [`MemoryError`] if the word is beyond memory.
     #[inline(always)]
-    pub fn fetch(&mut self, mem: &PhysicalMemory, pa: PhysAddr) -> Result<Inst, MemoryError> {
+    pub fn fetch(&mut self, mem: &PhysicalMemory, pa: PhysAddr) -> Result<u64, MemoryError> {
         let a = pa.as_u64();
         let frame = a / FRAME_SIZE;
         if self.current_frame != frame {
@@ -148,25 +148,25 @@ impl DecodeCache {
         }
         let slot = &mut self.slots[((a % FRAME_SIZE) / 4) as usize];
         if *slot != UNDECODED {
-            return Ok(Inst::unpack(*slot));
+            return Ok(*slot);
         }
-        let inst = decode(mem.read_le(pa, 4)? as u32);
-        *slot = inst.pack();
-        Ok(inst)
+        let packed = decode(mem.read_le(pa, 4)? as u32).pack();
+        *slot = packed;
+        Ok(packed)
     }
 
-    /// The physical address and instruction of a fetch at `va` when `va`
+    /// The physical address and packed instruction of a fetch at `va` when `va`
     /// lies in the fetch window and its instruction is decoded; `None`
     /// otherwise (translate and [`Self::fetch`] instead).
     #[inline(always)]
-    pub fn fetch_in_window(&self, va: u64) -> Option<(PhysAddr, Inst)> {
+    pub fn fetch_in_window(&self, va: u64) -> Option<(PhysAddr, u64)> {
         let offset = va.wrapping_sub(self.window_va);
         if offset >= self.window_len {
             return None;
         }
         let a = self.window_pa + offset;
         let slot = self.slots[((a % FRAME_SIZE) / 4) as usize];
-        (slot != UNDECODED).then(|| (PhysAddr::new(a), Inst::unpack(slot)))
+        (slot != UNDECODED).then_some((PhysAddr::new(a), slot))
     }
 
     /// Opens the fetch window `[va, va + len)` to physical `[pa, pa + len)`.

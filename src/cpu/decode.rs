@@ -293,18 +293,29 @@ const BY_NUMBER: [Op; 256] = {
     table
 };
 
+impl Op {
+    /// The operation numbered `number` (`op as u8`); `Illegal` for a number
+    /// no operation has.
+    #[inline(always)]
+    pub const fn from_number(number: u8) -> Op {
+        BY_NUMBER[number as usize]
+    }
+}
+
 impl Inst {
-    /// The instruction in one `u64`, as the decode cache keeps it: the
-    /// immediate in bits 0-31, then `rd`, `rs1`, `rs2` and the operation's
-    /// number a byte each. [`Inst::unpack`] inverts it; no packed
-    /// instruction is `u64::MAX` (no operation is numbered 255).
+    /// The instruction in one `u64`, as the decode cache keeps it and the
+    /// CPU reads it: the operation's number in bits 0-7, then `rd`, `rs1`,
+    /// `rs2` a byte each, the immediate in bits 32-63 (so that an
+    /// arithmetic shift right by 32 gives it sign-extended).
+    /// [`Inst::unpack`] inverts it; no packed instruction is `u64::MAX`
+    /// (no operation is numbered 255).
     #[inline(always)]
     pub const fn pack(self) -> u64 {
-        (self.imm as u32 as u64)
-            | (self.rd as u64) << 32
-            | (self.rs1 as u64) << 40
-            | (self.rs2 as u64) << 48
-            | (self.op as u64) << 56
+        (self.op as u64)
+            | (self.rd as u64) << 8
+            | (self.rs1 as u64) << 16
+            | (self.rs2 as u64) << 24
+            | (self.imm as u32 as u64) << 32
     }
 
     /// The instruction [`Inst::pack`] made `packed` from (any other value
@@ -313,11 +324,11 @@ impl Inst {
     #[inline(always)]
     pub const fn unpack(packed: u64) -> Inst {
         Inst {
-            op: BY_NUMBER[(packed >> 56) as usize],
-            rd: (packed >> 32) as u8,
-            rs1: (packed >> 40) as u8,
-            rs2: (packed >> 48) as u8,
-            imm: packed as u32 as i32,
+            op: Op::from_number(packed as u8),
+            rd: (packed >> 8) as u8,
+            rs1: (packed >> 16) as u8,
+            rs2: (packed >> 24) as u8,
+            imm: (packed >> 32) as u32 as i32,
         }
     }
 

@@ -116,7 +116,7 @@ impl Cpu {
         mem: &PhysicalMemory,
         obs: &mut O,
         tlb: &mut SoftTlb,
-    ) -> Result<(PhysAddr, Inst), Trap> {
+    ) -> Result<(PhysAddr, u64), Trap> {
         let fetch_pa =
             translate_via::<FAST, M>(tlb, mmu, mem, pc, 1, Access::Fetch).map_err(|fault| {
                 Trap::Fault {
@@ -211,20 +211,23 @@ impl Cpu {
         // multiple of 4 here: the run checked it before its first step
         // (`Cpu::misaligned_pc`), and every jump and branch checks its target.
         debug_assert_eq!(pc & 3, 0);
-        let (fetch_pa, inst) = 'fetch: {
-            if STABLE && let Some((pa, inst)) = self.cache.fetch_in_window(pc) {
+        let (fetch_pa, packed) = 'fetch: {
+            if STABLE && let Some((pa, packed)) = self.cache.fetch_in_window(pc) {
                 obs.fetch(VirtAddr::new(pc), pa);
-                break 'fetch (pa, inst);
+                break 'fetch (pa, packed);
             }
             self.fetch::<FAST, STABLE, M, O>(pc, mmu, mem, obs, tlb)?
         };
         let data_fault =
             move |mem: &PhysicalMemory, fault: Fault| data_trap(mem, pc, fetch_pa, fault);
         // 2. Execute.
-        let rs1 = self.regs.get(inst.rs1 as usize);
-        let rs2 = self.regs.get(inst.rs2 as usize);
-        let imm = inst.imm as i64 as u64;
-        let rd = inst.rd as usize;
+        // The fields straight from the packed word (`Inst::pack`): the
+        // register file masks the register numbers.
+        let op = Op::from_number(packed as u8);
+        let rd = (packed >> 8) as usize;
+        let rs1 = self.regs.get((packed >> 16) as usize);
+        let rs2 = self.regs.get((packed >> 24) as usize);
+        let imm = ((packed as i64) >> 32) as u64;
         let mut next = pc.wrapping_add(4);
         // A taken branch to a misaligned target faults at the branch.
         macro_rules! branch {
@@ -275,11 +278,11 @@ impl Cpu {
                 return Ok(next);
             }};
         }
-        let value: u64 = match inst.op {
+        let value: u64 = match op {
             Op::Lui => imm,
             Op::Auipc => pc.wrapping_add(imm),
             Op::Jal | Op::Jalr => {
-                let target = if inst.op == Op::Jal {
+                let target = if op == Op::Jal {
                     pc.wrapping_add(imm)
                 } else {
                     rs1.wrapping_add(imm) & !1
@@ -376,7 +379,7 @@ impl Cpu {
                 return Ok(next);
             }
             Op::Ecall | Op::Ebreak => {
-                return Err(if inst.op == Op::Ecall {
+                return Err(if op == Op::Ecall {
                     Trap::Ecall { pc }
                 } else {
                     Trap::Ebreak { pc }
@@ -385,7 +388,7 @@ impl Cpu {
             Op::Illegal => {
                 return Err(Trap::Illegal {
                     pc,
-                    word: inst.imm as u32,
+                    word: (packed >> 32) as u32,
                 });
             }
         };
