@@ -9,8 +9,10 @@
 //! write by the kernel's loader, swapper or compaction) drops the frame's
 //! decoded instructions and decodes again. The generation is compared when
 //! fetching enters a frame; within one frame, only a store of the CPU itself
-//! can change the code, and the CPU then asks for a recheck
-//! ([`DecodeCache::recheck`]).
+//! can change the code, and the CPU tells the cache of each store
+//! ([`DecodeCache::stored`]): a store over a decoded instruction drops the
+//! frame's decoded instructions, a store over bytes none came from (data that
+//! shares the frame with code) keeps them.
 //!
 //! The fetch window: for an MMU whose translations stay right for a whole
 //! run ([`crate::mmu::Mmu::translation_is_stable`]), the CPU tells the cache
@@ -118,6 +120,33 @@ impl DecodeCache {
         self.window_len = 0;
         if let Some((_, i)) = self.current.take() {
             std::mem::swap(&mut self.slots, &mut self.frames[i].slots);
+        }
+    }
+
+    /// Tells the cache that the CPU stored `size` bytes at `pa` (one aligned
+    /// store, already in `mem`). A store outside the current frame changes
+    /// nothing here (entering that frame compares its generation). A store
+    /// into the current frame over bytes no decoded instruction came from —
+    /// data that shares a frame with code — keeps the decoded instructions,
+    /// now right at the frame's new generation; a store over a decoded
+    /// instruction (self-modifying code) drops them all
+    /// ([`Self::recheck`]).
+    #[inline(always)]
+    pub fn stored(&mut self, mem: &PhysicalMemory, pa: PhysAddr, size: u64) {
+        if self.current_frame == pa.as_u64() / FRAME_SIZE {
+            self.stored_in_current(mem, pa, size);
+        }
+    }
+
+    #[inline(never)]
+    fn stored_in_current(&mut self, mem: &PhysicalMemory, pa: PhysAddr, size: u64) {
+        let a = pa.as_u64() % FRAME_SIZE;
+        let first = (a / 4) as usize;
+        let last = ((a + size.max(1) - 1).min(FRAME_SIZE - 1) / 4) as usize;
+        let untouched = self.slots[first..=last].iter().all(|&s| s == UNDECODED);
+        match self.current {
+            Some((_, i)) if untouched => self.frames[i].generation = mem.generation(pa),
+            _ => self.leave(),
         }
     }
 

@@ -271,10 +271,8 @@ impl Cpu {
                 mem.write_le(pa, $size, v)
                     .map_err(|_| data_fault(mem, outside(va, Access::Write)))?;
                 obs.store(VirtAddr::new(va), pa, $size, v);
-                if self.cache.is_current(pa.as_u64() / FRAME_SIZE) {
-                    // Self-modifying code: the running frame changed.
-                    self.cache.recheck();
-                }
+                // Code and data may share the running frame.
+                self.cache.stored(mem, pa, $size);
                 return Ok(next);
             }};
         }

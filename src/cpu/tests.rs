@@ -183,6 +183,38 @@ fn self_modifying_code_is_decoded_again() {
 }
 
 #[test]
+fn data_beside_code_keeps_the_code_decoded_and_new_code_runs_new() {
+    // A counter in the code's own frame, stored to on every round, and an
+    // instruction patched before it first runs: the stores over data keep
+    // the decoded loop; the patched word runs as written.
+    let src = "
+        li   t2, 50
+    loop:
+        ld   t0, counter
+        addi t0, t0, 1
+        la   t1, counter
+        sd   t0, 0(t1)
+        addi t2, t2, -1
+        bnez t2, loop
+        la   t0, patch
+        li   t1, 0x06450513     # addi a0, a0, 100
+        sw   t1, 0(t0)
+    patch:
+        addi a0, a0, 1
+        ecall
+        .balign 8
+    counter:
+        .dword 7";
+    let (mut cpu, mut mem) = load(src, 0);
+    let exit = cpu.run(&Identity::new(MEM), &mut mem, 10_000, &mut NoObserver);
+    assert!(matches!(exit, Exit::Trap(Trap::Ecall { .. })), "{exit:?}");
+    assert_eq!(cpu.regs.get(10), 100);
+    let p = assemble(src, "t.s", &Options { text_base: 0 }).unwrap();
+    let at = p.symbol("counter").unwrap().value;
+    assert_eq!(mem.read_le(PhysAddr::new(at), 8).unwrap(), 57);
+}
+
+#[test]
 fn code_rewritten_by_the_kernel_is_decoded_again() {
     let (mut cpu, mut mem) = load("li a0, 1\necall\n", 0);
     let mmu = Identity::new(MEM);
