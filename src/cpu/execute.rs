@@ -108,7 +108,7 @@ impl Cpu {
     /// `FAST`), tell the observer, decode or find the decoded instruction;
     /// with `STABLE`, open the decode cache's fetch window on the bytes
     /// around `pc` that the MMU maps as one piece ([`Cpu::open_window`]).
-    #[inline(never)]
+    #[inline(always)]
     fn fetch<const FAST: bool, const STABLE: bool, M: Mmu, O: Observer>(
         &mut self,
         pc: u64,
@@ -135,6 +135,20 @@ impl Cpu {
             self.open_window(mmu, mem, pc, fetch_pa.as_u64());
         }
         Ok((fetch_pa, inst))
+    }
+
+    /// [`Cpu::fetch`] with the fetch window, out of line: what a run with a
+    /// stable MMU does when the window misses.
+    #[inline(never)]
+    fn fetch_apart<const FAST: bool, M: Mmu, O: Observer>(
+        &mut self,
+        pc: u64,
+        mmu: &M,
+        mem: &PhysicalMemory,
+        obs: &mut O,
+        tlb: &mut SoftTlb,
+    ) -> Result<(PhysAddr, u64), Trap> {
+        self.fetch::<FAST, true, M, O>(pc, mmu, mem, obs, tlb)
     }
 
     /// Opens the fetch window around `pc` (which fetches from `pa`): the
@@ -216,7 +230,13 @@ impl Cpu {
                 obs.fetch(VirtAddr::new(pc), pa);
                 break 'fetch (pa, packed);
             }
-            self.fetch::<FAST, STABLE, M, O>(pc, mmu, mem, obs, tlb)?
+            if STABLE {
+                // A miss of the window: rare, kept out of the loop.
+                self.fetch_apart::<FAST, M, O>(pc, mmu, mem, obs, tlb)?
+            } else {
+                // Every fetch: inline.
+                self.fetch::<FAST, false, M, O>(pc, mmu, mem, obs, tlb)?
+            }
         };
         let data_fault =
             move |mem: &PhysicalMemory, fault: Fault| data_trap(mem, pc, fetch_pa, fault);
