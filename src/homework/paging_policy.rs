@@ -4,7 +4,7 @@
 //! and the victim for every reference.
 //!
 //! FIFO, LRU and OPT take their hits and victims from the kernel's
-//! [`Replacer`](crate::kernel::replacement::Replacer). The rest reproduce
+//! [`crate::kernel::replacement::Replacer`]. The rest reproduce
 //! the original's own algorithms, artefacts included, so that the output
 //! stays byte for byte the same:
 //!

@@ -769,7 +769,7 @@ impl Mmu for MultiLevel {
     }
 
     /// One translation (one TLB probe) per page the access touches
-    /// ([`super::paged_span`]): inside a page every byte has the same leaf
+    /// (`mmu::paged_span`): inside a page every byte has the same leaf
     /// and checks.
     #[inline(always)]
     fn translate_span(

@@ -517,7 +517,7 @@ impl Mmu for Sv39 {
     }
 
     /// One translation (one TLB probe) per 4 KiB page the access touches
-    /// ([`super::paged_span`]): inside a page every byte has the same leaf
+    /// (`mmu::paged_span`): inside a page every byte has the same leaf
     /// and checks.
     #[inline(always)]
     fn translate_span(
