@@ -342,8 +342,8 @@ fn boundary(window: &[u8], unit: Unit) -> Option<usize> {
 #[cfg(feature = "native")]
 pub struct SharedRecords<'a> {
     map: &'a Mmap,
-    /// Where the next chunk not yet taken starts (a byte offset; past the
-    /// end once every chunk is taken).
+    /// Where the next chunk not yet taken starts (a byte offset; at or
+    /// past the end once every chunk is taken).
     next: AtomicUsize,
     /// Bytes per chunk, whole records.
     chunk: usize,
@@ -355,10 +355,15 @@ impl SharedRecords<'_> {
     /// last one possibly shorter), or `None` when every chunk is taken.
     pub fn next_chunk(&self) -> Option<TakenChunk<'_>> {
         let len = self.map.len();
-        let start = self.next.fetch_add(self.chunk, Ordering::Relaxed);
-        // Each thread asks at most once after the end, so `next` stays far
-        // from overflowing; the end is still computed without wrapping.
-        (start < len).then(|| TakenChunk {
+        // Move `next` on by a chunk, unless it is already at the end (so
+        // it never passes `len` by more than a chunk, nor wraps).
+        let start = self
+            .next
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < len).then(|| n.saturating_add(self.chunk))
+            })
+            .ok()?;
+        Some(TakenChunk {
             map: self.map,
             start,
             end: start.saturating_add(self.chunk).min(len),
