@@ -246,7 +246,7 @@ pub fn replay(
     }
 }
 
-/// A mapped `bin` trace at least this long is split between threads (only
+/// A mapped `bin` trace at least this long is shared between threads (only
 /// when nothing but the counters hears the references: no `--out`,
 /// `--per-access` or demand paging).
 #[cfg(feature = "native")]
@@ -257,10 +257,10 @@ const MAX_THREADS: usize = 8;
 
 /// [`replay`] on every core the machine has, when the input allows: a
 /// mapped `bin` file (fixed records, none malformed) counted without
-/// sinks splits into one range of whole records per core; each thread
-/// translates and counts its range with the same batch loop, and the
-/// counters merge. Anything else runs [`replay_with`] on one thread. The
-/// answer is the same either way (a property test says so).
+/// sinks is shared by one thread per core, each taking chunks of whole
+/// records in turn and translating and counting them with the same batch
+/// loop; the counters merge. Anything else runs [`replay_with`] on one
+/// thread. The answer is the same either way (a property test says so).
 fn replay_parallel<M: Mechanism + Sync>(
     mmu: &M,
     input: &mut Input,
@@ -279,53 +279,58 @@ fn replay_parallel<M: Mechanism + Sync>(
             && input.len().is_some_and(|l| l >= PARALLEL_MIN_BYTES);
         if eligible
             && threads > 1
-            && let Some(parts) = input.split_records(8, threads)
+            && let Some(shared) = input.share_records(8, SHARE_BYTES)
         {
-            return Ok(replay_parts(mmu, parts, opts, sinks.progress));
+            return Ok(replay_shared(mmu, &shared, threads, opts, sinks.progress));
         }
     }
     replay_with(mmu, input, opts, sinks)
 }
 
-/// Counts each part of a split `bin` trace on its own thread (the first on
-/// this one, which also tells `progress`), then merges the counters.
+/// How many bytes a replay thread takes at a time from a shared file: small
+/// enough that when one core is busy with other work, the thread on the
+/// free core takes nearly all of the file (the threads never wait for one
+/// another by more than one chunk), large enough that taking a chunk and
+/// giving its pages back are paid rarely (100 times for the 800 MB trace
+/// of `bench/trace_limit.sh`).
 #[cfg(feature = "native")]
-fn replay_parts<M: Mechanism + Sync>(
+const SHARE_BYTES: usize = 8 << 20;
+
+/// Counts a shared `bin` trace on `threads` threads (this one, which also
+/// tells `progress`, and `threads - 1` more), each taking chunks in turn
+/// until none is left, then merges the counters.
+#[cfg(feature = "native")]
+fn replay_shared<M: Mechanism + Sync>(
     mmu: &M,
-    parts: Vec<input::MappedPart<'_>>,
+    shared: &input::SharedRecords<'_>,
+    threads: usize,
     opts: &Options,
     progress: &mut dyn FnMut(u64),
 ) -> Report {
     use std::sync::atomic::{AtomicU64, Ordering};
     let read = AtomicU64::new(0);
-    let count = |mut part: input::MappedPart<'_>, progress: &mut dyn FnMut(u64)| {
+    let count = |progress: &mut dyn FnMut(u64)| {
         let mut stats = Stats::new(mmu.segment_count());
         let mut kept = Translated::with_capacity(0);
         let mut bad = BadInput::default();
         let mut decoder = BinDecoder::new(opts.default_access);
-        let mut last = part.done();
-        while let Some(chunk) = part.next_chunk() {
+        while let Some(chunk) = shared.next_chunk() {
+            let bytes = chunk.bytes();
             // Whole 8-byte records: a `bin` chunk has nothing malformed.
-            let _ = decoder.decode(chunk, &mut bad, &mut |vas, acc| {
+            let _ = decoder.decode(bytes, &mut bad, &mut |vas, acc| {
                 translate_batch::<M, false>(mmu, vas, acc, &mut stats, &mut kept);
                 Ok::<(), Malformed>(())
             });
-            let now = part.done();
-            let total = read.fetch_add((now - last) as u64, Ordering::Relaxed);
-            progress(total + (now - last) as u64);
-            last = now;
+            let n = bytes.len() as u64;
+            progress(read.fetch_add(n, Ordering::Relaxed) + n);
         }
         stats
     };
-    let bytes: u64 = parts.iter().map(|p| p.len() as u64).sum();
-    let mut parts = parts.into_iter();
-    let first = parts.next();
     let mut stats = std::thread::scope(|s| {
-        let others: Vec<_> = parts
-            .map(|p| s.spawn(move || count(p, &mut |_| {})))
+        let others: Vec<_> = (1..threads)
+            .map(|_| s.spawn(|| count(&mut |_| {})))
             .collect();
-        let mut stats =
-            first.map_or_else(|| Stats::new(mmu.segment_count()), |p| count(p, progress));
+        let mut stats = count(progress);
         for h in others {
             // A replay thread only counts; should it ever panic, so does
             // the replay (never a silently partial count).
@@ -341,7 +346,7 @@ fn replay_parts<M: Mechanism + Sync>(
             strict: opts.strict,
             ..BadInput::default()
         },
-        bytes,
+        bytes: shared.len() as u64,
     }
 }
 
@@ -493,9 +498,9 @@ mod tests {
         use crate::mmu::{Perms, Segment, Segmentation};
         use proptest::prelude::*;
 
-        /// Counts `vas` as a mapped `bin` file split into `parts` threads,
-        /// and on one thread.
-        fn both(mmu: &AnyMmu, vas: &[u64], parts: usize) -> (Stats, Stats) {
+        /// Counts `vas` as a mapped `bin` file shared by `threads` threads
+        /// taking chunks of `chunk` records, and on one thread.
+        fn both(mmu: &AnyMmu, vas: &[u64], threads: usize, chunk: usize) -> (Stats, Stats) {
             let mut f = tempfile_in_target();
             for va in vas {
                 f.1.write_all(&va.to_le_bytes()).unwrap();
@@ -517,14 +522,31 @@ mod tests {
                 replay(mmu, &mut input, &opts, sinks).unwrap().stats
             };
             let mut input = Input::open(&f.0).unwrap();
-            let split = input.split_records(8, parts).unwrap();
-            let many = match mmu {
-                AnyMmu::BaseBounds(m) => replay_parts(m, split, &opts, &mut |_| {}),
-                AnyMmu::Segmentation(m) => replay_parts(m, split, &opts, &mut |_| {}),
-                _ => unreachable!("the test uses two mechanisms"),
+            let many = match input.share_records(8, chunk * 8) {
+                // An empty file is not mapped: nothing to share.
+                None if vas.is_empty() => Stats::new(one.segments.len()),
+                None => panic!("a mapped bin file is shared"),
+                Some(shared) => {
+                    let mut last = 0;
+                    let mut progress = |n: u64| {
+                        assert!(n > last && n <= vas.len() as u64 * 8, "progress {n}");
+                        last = n;
+                    };
+                    let r = match mmu {
+                        AnyMmu::BaseBounds(m) => {
+                            replay_shared(m, &shared, threads, &opts, &mut progress)
+                        }
+                        AnyMmu::Segmentation(m) => {
+                            replay_shared(m, &shared, threads, &opts, &mut progress)
+                        }
+                        _ => unreachable!("the test uses two mechanisms"),
+                    };
+                    assert_eq!(r.bytes, vas.len() as u64 * 8);
+                    r.stats
+                }
             };
             let _ = std::fs::remove_file(&f.0);
-            (one, many.stats)
+            (one, many)
         }
 
         /// A fresh file under the target directory, removed by the caller.
@@ -543,11 +565,13 @@ mod tests {
 
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(24))]
-            /// Split between threads or not, a trace counts the same.
+            /// Shared between threads, in chunks of any size, or not, a
+            /// trace counts the same.
             #[test]
             fn threads_count_what_one_thread_counts(
                 vas in prop::collection::vec(0u64..1 << 17, 0..5000),
-                parts in 1usize..5,
+                threads in 1usize..5,
+                chunk in prop_oneof![1usize..64, 64usize..4096, Just(1 << 20)],
                 base in 0u64..1 << 16,
                 bounds in 0u64..1 << 17,
             ) {
@@ -566,7 +590,7 @@ mod tests {
                     .unwrap(),
                 );
                 for m in [bb, seg] {
-                    let (one, many) = both(&m, &vas, parts);
+                    let (one, many) = both(&m, &vas, threads, chunk);
                     prop_assert_eq!(one, many, "{}", m.mechanism());
                 }
             }

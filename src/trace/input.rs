@@ -11,6 +11,8 @@ use memmap2::{Advice, Mmap, UncheckedAdvice};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
+#[cfg(feature = "native")]
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// How much of the trace one chunk holds (about; it ends on a boundary).
 pub const CHUNK_BYTES: usize = 1 << 20;
@@ -117,40 +119,31 @@ impl Input {
         }
     }
 
-    /// Splits a mapped file of fixed-size records into `parts` ranges of
-    /// whole records, one per replay thread, and counts the whole file as
-    /// handed out. Each part hands out its own chunks and gives back the
-    /// pages behind it, as [`Input::next_chunk`] does.
+    /// Shares a mapped file of fixed-size records between replay threads,
+    /// which take its chunks of `chunk` bytes (rounded down to whole
+    /// records, at least one) in turn until none is left; counts the whole
+    /// file as handed out. Taking in turn, not in fixed halves, lets a
+    /// thread on a free core do more of the work when another core is busy.
     ///
     /// Returns `None` (and changes nothing) unless the input is a mapped
     /// file not yet read, whose length is a multiple of `record`.
     #[cfg(feature = "native")]
-    pub fn split_records(&mut self, record: usize, parts: usize) -> Option<Vec<MappedPart<'_>>> {
+    pub fn share_records(&mut self, record: usize, chunk: usize) -> Option<SharedRecords<'_>> {
         let Source::Mapped { map, pos: 0, .. } = &self.source else {
             return None;
         };
-        let len = map.len();
-        if record == 0 || parts == 0 || len % record != 0 {
+        if record == 0 || map.len() % record != 0 {
             return None;
         }
-        let records = len / record;
-        let bounds: Vec<usize> = (0..=parts).map(|i| records * i / parts * record).collect();
-        self.consumed = len as u64;
+        self.consumed = map.len() as u64;
         let Source::Mapped { map, .. } = &self.source else {
             return None;
         };
-        Some(
-            bounds
-                .windows(2)
-                .map(|w| MappedPart {
-                    map,
-                    pos: w[0],
-                    released: w[0],
-                    end: w[1],
-                    record,
-                })
-                .collect(),
-        )
+        Some(SharedRecords {
+            map,
+            next: AtomicUsize::new(0),
+            chunk: (chunk / record * record).max(record),
+        })
     }
 
     /// Reads a trace held in memory (a file dropped on the browser page),
@@ -344,60 +337,99 @@ fn boundary(window: &[u8], unit: Unit) -> Option<usize> {
     }
 }
 
-/// One range of a mapped trace, whole records, read by one replay thread
-/// ([`Input::split_records`]).
+/// A mapped file of whole records shared by replay threads
+/// ([`Input::share_records`]).
 #[cfg(feature = "native")]
-pub struct MappedPart<'a> {
+pub struct SharedRecords<'a> {
     map: &'a Mmap,
-    pos: usize,
-    released: usize,
-    end: usize,
-    record: usize,
+    /// Where the next chunk not yet taken starts (a byte offset; at or
+    /// past the end once every chunk is taken).
+    next: AtomicUsize,
+    /// Bytes per chunk, whole records.
+    chunk: usize,
 }
 
 #[cfg(feature = "native")]
-impl MappedPart<'_> {
-    /// The next chunk of whole records (about `CHUNK_BYTES`), or `None` at
-    /// the end of the range.
-    pub fn next_chunk(&mut self) -> Option<&[u8]> {
-        let done = self.pos / RELEASE_BYTES * RELEASE_BYTES;
-        if done > self.released {
-            // SAFETY: as in `Input::next_chunk`: the pages lie inside this
-            // part's range, behind every chunk it handed out (no longer
-            // borrowed: this method takes `&mut self`), and no other part
-            // reads them.
-            let _ = unsafe {
-                self.map.unchecked_advise_range(
-                    UncheckedAdvice::DontNeed,
-                    self.released,
-                    done - self.released,
-                )
-            };
-            self.released = done;
-        }
-        if self.pos >= self.end {
-            return None;
-        }
-        let whole = CHUNK_BYTES / self.record * self.record;
-        let take = (self.end - self.pos).min(whole.max(self.record));
-        let chunk = &self.map[self.pos..self.pos + take];
-        self.pos += take;
-        Some(chunk)
+impl SharedRecords<'_> {
+    /// Takes the next chunk no thread has taken yet (whole records, the
+    /// last one possibly shorter), or `None` when every chunk is taken.
+    pub fn next_chunk(&self) -> Option<TakenChunk<'_>> {
+        let len = self.map.len();
+        // Move `next` on by a chunk, unless it is already at the end (so
+        // it never passes `len` by more than a chunk, nor wraps).
+        let start = self
+            .next
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < len).then(|| n.saturating_add(self.chunk))
+            })
+            .ok()?;
+        Some(TakenChunk {
+            map: self.map,
+            start,
+            end: start.saturating_add(self.chunk).min(len),
+        })
     }
 
-    /// Where the reading stands (a byte offset in the file).
-    pub fn done(&self) -> usize {
-        self.pos
-    }
-
-    /// Bytes in the range not yet read.
+    /// The bytes shared (the whole file).
     pub fn len(&self) -> usize {
-        self.end - self.pos
+        self.map.len()
     }
 
-    /// Whether the whole range has been read.
+    /// Whether there are no bytes at all.
     pub fn is_empty(&self) -> bool {
-        self.pos >= self.end
+        self.map.is_empty()
+    }
+}
+
+/// A chunk of a shared mapped file, taken by one thread
+/// ([`SharedRecords::next_chunk`]). Its bytes are [`TakenChunk::bytes`];
+/// when it is dropped, the pages that lie wholly inside it are given back
+/// to the kernel, so that the resident set stays small however large the
+/// file is.
+#[cfg(feature = "native")]
+pub struct TakenChunk<'a> {
+    map: &'a Mmap,
+    start: usize,
+    end: usize,
+}
+
+/// The alignment of the ranges given back: a multiple of every page size a
+/// 64-bit system uses (4, 16 or 64 KiB), so that a page partly in the next
+/// chunk is never given back while another thread may read it.
+#[cfg(feature = "native")]
+const RELEASE_ALIGN: usize = 64 << 10;
+
+#[cfg(feature = "native")]
+impl TakenChunk<'_> {
+    /// The chunk's bytes: whole records.
+    pub fn bytes(&self) -> &[u8] {
+        &self.map[self.start..self.end]
+    }
+
+    /// Where the chunk ends (a byte offset in the file).
+    pub fn end(&self) -> usize {
+        self.end
+    }
+}
+
+#[cfg(feature = "native")]
+impl Drop for TakenChunk<'_> {
+    fn drop(&mut self) {
+        let lo = self.start.next_multiple_of(RELEASE_ALIGN);
+        let hi = self.end / RELEASE_ALIGN * RELEASE_ALIGN;
+        if lo < hi {
+            // SAFETY: MADV_DONTNEED on a read-only file mapping only drops
+            // the pages from this process (reading them again would fault
+            // them back in from the file). `lo..hi` lies wholly inside this
+            // chunk and starts on a page boundary, so no page of another
+            // chunk is touched; this chunk's bytes are borrowed only from
+            // `self` (`bytes`), which is being dropped, and no other thread
+            // takes the same chunk.
+            let _ = unsafe {
+                self.map
+                    .unchecked_advise_range(UncheckedAdvice::DontNeed, lo, hi - lo)
+            };
+        }
     }
 }
 

@@ -459,6 +459,74 @@ fn binary_trace_with_trailing_bytes_is_refused_naming_them() {
     let _ = std::fs::remove_file(trace);
 }
 
+/// References enough for a `bin` file that replays split between the
+/// cores (vmlab splits a mapped `bin` file of at least 16 MiB): random
+/// addresses, mostly near the bounds of [`mechanisms`]' MMUs, some
+/// anywhere, and the edges of the 64-bit range.
+fn split_sized_trace() -> Vec<u64> {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    (0..(16 << 20) / 8 + 12_345)
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            match i % 1000 {
+                0 => u64::MAX,
+                1 => 0,
+                2 => x,
+                _ => x % 0x5000,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn a_trace_split_between_the_cores_counts_what_the_scalar_path_counts() {
+    let vas = split_sized_trace();
+    let bytes: Vec<u8> = vas.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let trace = temp_file("split.bin", &bytes);
+    let refs: Vec<(u64, Access, u64)> = vas.iter().map(|&v| (v, Access::Write, 1)).collect();
+    // Base and bounds (the vectorised window loop) and segmentation.
+    for which in [0, 3] {
+        let (flags, mmu) = mechanisms().swap_remove(which);
+        let mut args = vec!["trace"];
+        args.extend(flags.iter().copied());
+        args.extend(["--format", "bin", "--access", "write", "--json"]);
+        args.push(trace.to_str().unwrap());
+        let run = vmlab(&args);
+        let summary = &run.json_lines()[0];
+        let (expected, pas) = scalar_summary(&mmu, &refs);
+        assert_eq!(summarised(summary), expected, "{}", mmu.mechanism());
+        assert_eq!(summary["references"].as_u64(), Some(vas.len() as u64));
+        assert_eq!(summary["valid"].as_u64(), Some(pas.len() as u64));
+        assert_eq!(summary["bytes"].as_u64(), Some(bytes.len() as u64));
+    }
+    let _ = std::fs::remove_file(trace);
+}
+
+#[test]
+fn a_trace_large_enough_to_split_with_trailing_bytes_is_refused_naming_them() {
+    let vas = split_sized_trace();
+    let mut bytes: Vec<u8> = vas.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let whole = bytes.len().to_string();
+    bytes.extend([0xca, 0xfe, 0x01, 0x02, 0x03]);
+    let trace = temp_file("split-odd.bin", &bytes);
+    let run = vmlab(&[
+        "trace",
+        "--base",
+        "0x1000",
+        "--bounds",
+        "0x3000",
+        trace.to_str().unwrap(),
+    ]);
+    run.bad_input(&[
+        &format!("byte offset {whole}"),
+        "ca fe 01 02 03",
+        "8-byte record",
+    ]);
+    let _ = std::fs::remove_file(trace);
+}
+
 #[test]
 fn out_writes_the_physical_addresses_of_translated_references() {
     let trace = temp_file("e7.txt", b"100\nW 1000\n3072\nF 0x10\n");
