@@ -7,6 +7,8 @@
 #     command) against bench/bbcount.c (the reference of the issue);
 #   - 4-segment segmentation on the same file against bench/segcount.c;
 #   - text lines against bench/linecount.c (strtoull per line);
+#   - Valgrind lackey lines against bench/lackeycount.c (strtoull for the
+#     address and the size, every byte checked, a modify counted twice);
 #   - this machine's memory read bandwidth (bench/membw.c, 1 and 2 threads),
 #     and how much of it each path moves (8 bytes per reference).
 #
@@ -46,12 +48,13 @@ DIR=${BENCH_DIR:-/tmp/vmlab-bench}
 mkdir -p "$DIR"
 cargo build --release --quiet
 VMLAB=${VMLAB:-$PWD/target/release/vmlab}
-for c in gentrace bbcount segcount linecount membw trace_gen; do
+for c in gentrace bbcount segcount linecount lackeycount membw trace_gen; do
     cc -O3 -march=native -pthread -o "$DIR/$c" "bench/$c.c"
 done
-BIN=$DIR/u64k-$N.bin TXT=$DIR/u64k-$LINES.txt
+BIN=$DIR/u64k-$N.bin TXT=$DIR/u64k-$LINES.txt LACKEY=$DIR/u64k-$LINES.lackey
 [ -s "$BIN" ] || "$DIR/gentrace" "$N" 65536 "$BIN"
 [ -s "$TXT" ] || "$DIR/trace_gen" text "$LINES" 65536 "$TXT"
+[ -s "$LACKEY" ] || "$DIR/trace_gen" lackey "$LINES" 65536 "$LACKEY"
 
 recache() { # FILE: drop its pages from the page cache, then read it back
     sync "$1"
@@ -130,12 +133,16 @@ fresh "$TXT"; tt=$(best "$VMLAB" trace --format text --base 16384 --bounds 40000
 row "vmlab, text lines, base+bounds" "$tt" "$LINES"
 fresh "$TXT"; ct=$(best "$DIR/linecount" "$TXT" 16384 40000)
 row "C linecount (strtoull), text lines" "$ct" "$LINES"
-printf "ratio vmlab/C, wall: base+bounds %.2f (goal <= 1.0), segmentation %.2f (goal <= 1.2), text %.2f (goal <= 1.3)\n" \
+fresh "$LACKEY"; tl=$(best "$VMLAB" trace --format lackey --base 16384 --bounds 40000 --phys-mem 1m --json "$LACKEY")
+row "vmlab, lackey lines, base+bounds" "$tl" "$LINES"
+fresh "$LACKEY"; cl=$(best "$DIR/lackeycount" "$LACKEY" 16384 40000)
+row "C lackeycount (strtoull), lackey lines" "$cl" "$LINES"
+printf "ratio vmlab/C, wall: base+bounds %.2f (goal <= 1.0), segmentation %.2f (goal <= 1.2), text %.2f, lackey %.2f (goal <= 1.3)\n" \
     "$(ratio "$(wall "$tb")" "$(wall "$cb")")" "$(ratio "$(wall "$ts")" "$(wall "$cs")")" \
-    "$(ratio "$(wall "$tt")" "$(wall "$ct")")"
-printf "ratio vmlab/C, CPU:  base+bounds %.2f, segmentation %.2f, text %.2f\n" \
+    "$(ratio "$(wall "$tt")" "$(wall "$ct")")" "$(ratio "$(wall "$tl")" "$(wall "$cl")")"
+printf "ratio vmlab/C, CPU:  base+bounds %.2f, segmentation %.2f, text %.2f, lackey %.2f\n" \
     "$(ratio "$(cpu "$tb")" "$(cpu "$cb")")" "$(ratio "$(cpu "$ts")" "$(cpu "$cs")")" \
-    "$(ratio "$(cpu "$tt")" "$(cpu "$ct")")"
+    "$(ratio "$(cpu "$tt")" "$(cpu "$ct")")" "$(ratio "$(cpu "$tl")" "$(cpu "$cl")")"
 
 # The same answers, or the comparison means nothing.
 check() { # label vmlab-json C-output
@@ -146,8 +153,12 @@ check() { # label vmlab-json C-output
 check base+bounds "$("$VMLAB" trace "${BB[@]}" "$BIN")" "$("$DIR/bbcount" "$BIN" 16384 40000)"
 check segmentation "$("$VMLAB" trace "${SEG[@]}" "$BIN")" \
     "$("$DIR/segcount" "$BIN" 16 0 0x3000 0x8000 0x2000 0x10000 0x1000)"
+lackey_valid=$("$VMLAB" trace --format lackey --base 16384 --bounds 40000 --phys-mem 1m --json "$LACKEY" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["valid"])')
+"$DIR/lackeycount" "$LACKEY" 16384 40000 | grep -q " $lackey_valid " ||
+    { echo "MISMATCH (lackey): vmlab valid=$lackey_valid" >&2; exit 1; }
 echo "valid counts agree with the C loops"
-echo "timed runs that found no quiet moment within ${QUIET_WAIT:-20} s: $(wc -l < "$BUSY") of $((6 * RUNS + 2))"
+echo "timed runs that found no quiet moment within ${QUIET_WAIT:-20} s: $(wc -l < "$BUSY") of $((8 * RUNS + 2))"
 rm -f "$BUSY"
 
 if [ "${CALLGRIND:-0}" = 1 ] && command -v valgrind >/dev/null; then
