@@ -12,8 +12,9 @@
 # instructions per emulated instruction: the stable figure, whatever the
 # load of the machine.
 #
-#   bench/cpu.sh                 # the release build (fat LTO, as shipped)
+#   bench/cpu.sh                 # the release build (thin LTO, as shipped)
 #   PROFILE=perf bench/cpu.sh    # the perf profile (no LTO, quick rebuilds)
+#   PROFILE=dist bench/cpu.sh    # fat LTO, one codegen unit
 #   RUNS=3 CALLGRIND=0 bench/cpu.sh
 set -eu  # (vmlab run exits with the program's status: no pipefail)
 cd "$(dirname "$0")/.."
