@@ -276,16 +276,6 @@ impl SlotIndex {
         None
     }
 
-    /// Every (page, value).
-    pub(crate) fn entries(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
-        self.keys
-            .iter()
-            .copied()
-            .zip(self.vals.iter().copied())
-            .filter(|&(k, _)| k != EMPTY)
-            .chain(self.max_page.map(|v| (EMPTY, v)))
-    }
-
     #[inline(always)]
     fn home(&self, page: u64) -> usize {
         (page.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
@@ -305,8 +295,9 @@ impl SlotIndex {
         }
     }
 
+    /// The value of `page`, if present.
     #[inline(always)]
-    fn get(&self, page: u64) -> Option<u32> {
+    pub(crate) fn get(&self, page: u64) -> Option<u32> {
         if page == EMPTY {
             return self.max_page;
         }

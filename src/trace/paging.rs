@@ -187,6 +187,19 @@ impl Fenwick {
         }
     }
 
+    /// A tree of `n` positions whose first `k` hold 1 and the rest 0,
+    /// built in O(n).
+    fn ones(n: usize, k: usize) -> Fenwick {
+        // tree[j] sums the 1-based positions (j - lowbit(j), j].
+        let tree = (0..=n)
+            .map(|j| {
+                let low = j - (j & j.wrapping_neg());
+                (j.min(k).saturating_sub(low)) as u32
+            })
+            .collect();
+        Fenwick { tree }
+    }
+
     /// The sum of positions `0..i`.
     #[inline]
     fn prefix(&self, i: usize) -> u32 {
@@ -209,6 +222,9 @@ pub struct LruCurve {
     /// Each page's last-use time (a position in the tree).
     last: SlotIndex,
     marks: Fenwick,
+    /// `owner[t]`: the page referenced at time `t` (its mark is live while
+    /// `t` is still that page's last use).
+    owner: Vec<u64>,
     /// The next time to hand out.
     now: usize,
     /// `hist[d - 1]`: references at stack distance d <= max.
@@ -216,21 +232,29 @@ pub struct LruCurve {
     /// References beyond `max` (and first references).
     far: u64,
     references: u64,
+    /// The smallest tree (1024; smaller in tests, to renumber often).
+    min_tree: usize,
 }
 
 impl LruCurve {
     /// A curve up to `max` frames (at least 1).
     pub fn new(page_bits: u32, max: u64) -> LruCurve {
+        Self::with_min_tree(page_bits, max, 1024)
+    }
+
+    fn with_min_tree(page_bits: u32, max: u64, min_tree: usize) -> LruCurve {
         let max = max.clamp(1, usize::MAX as u64 >> 1) as usize;
         LruCurve {
             page_bits,
             max,
             last: SlotIndex::new(),
-            marks: Fenwick::with_len(1024),
+            marks: Fenwick::with_len(min_tree),
+            owner: vec![0; min_tree],
             now: 0,
             hist: Vec::new(),
             far: 0,
             references: 0,
+            min_tree,
         }
     }
 
@@ -269,20 +293,30 @@ impl LruCurve {
             None => self.far += 1,
         }
         self.marks.add(now, 1);
+        self.owner[now] = page;
     }
 
-    /// Renumbers the live marks 0..D in time order, in a tree of twice
-    /// their number (at least 1024): memory stays O(D).
+    /// Renumbers the live marks 0..D in time order, in a tree of four
+    /// times their number (at least the minimum): memory stays O(D), and
+    /// the next renumbering is 3D references away. One scan of the times
+    /// in order, no sort: time `t` is live when it is still its owner's
+    /// last use. The tree of D leading ones is built in O(tree).
     fn renumber(&mut self) {
-        let mut live: Vec<(u32, u64)> = self.last.entries().map(|(p, t)| (t, p)).collect();
-        live.sort_unstable();
-        let n = (live.len() * 2).max(1024);
-        self.marks = Fenwick::with_len(n);
-        for (i, &(_, p)) in live.iter().enumerate() {
-            self.last.upsert(p, i as u32);
-            self.marks.add(i, 1);
+        let live = self.last.len();
+        let n = (live * 4).max(self.min_tree);
+        let mut owner = vec![0; n];
+        let mut next = 0;
+        for t in 0..self.now {
+            let page = self.owner[t];
+            if self.last.get(page) == Some(t as u32) {
+                self.last.upsert(page, next as u32);
+                owner[next] = page;
+                next += 1;
+            }
         }
-        self.now = live.len();
+        self.marks = Fenwick::ones(n, next);
+        self.owner = owner;
+        self.now = next;
     }
 
     /// The faults at every frame count 1..=N, N = `max`, or the distinct
@@ -445,6 +479,20 @@ mod tests {
     }
 
     #[test]
+    fn a_fenwick_tree_of_leading_ones_counts_them() {
+        for n in [1usize, 2, 7, 8, 33] {
+            for k in 0..=n {
+                let built = Fenwick::ones(n, k);
+                let mut added = Fenwick::with_len(n);
+                for i in 0..k {
+                    added.add(i, 1);
+                }
+                assert_eq!(built.tree, added.tree, "n {n} k {k}");
+            }
+        }
+    }
+
+    #[test]
     fn the_lru_tree_is_renumbered_and_stays_small() {
         // 100k references over 10 pages: the tree never grows past 1024.
         let mut c = LruCurve::new(0, 10);
@@ -464,8 +512,10 @@ mod tests {
         fn one_pass_curves_match_rerunning_each_frame_count(
             refs in prop::collection::vec(0u64..20, 1..300),
             max in 1u64..25,
+            min_tree in prop::sample::select(vec![1usize, 2, 5, 1024]),
         ) {
-            let mut lru = LruCurve::new(0, max);
+            // A small tree renumbers every few references.
+            let mut lru = LruCurve::with_min_tree(0, max, min_tree);
             let mut opt = OptCurve::new(0, max, NextUse::from_refs(&refs));
             for &p in &refs {
                 lru.access(p);
