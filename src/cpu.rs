@@ -217,10 +217,15 @@ impl Cpu {
     ) -> Exit {
         // The fetch window and the software TLB both remember the MMU's
         // answers: only for an MMU that promises they stay right.
+        // An MMU whose fetches a simulated TLB counts gets the window on
+        // the TLB's word instead, each use counted ([`Mmu::fetch_ticket`]).
         match (mmu.translation_is_stable(), mmu.software_tlb_pays()) {
-            (true, true) => self.run_with::<true, true, M, O>(mmu, mem, budget, observer),
-            (true, false) => self.run_with::<false, true, M, O>(mmu, mem, budget, observer),
-            (false, _) => self.run_with::<false, false, M, O>(mmu, mem, budget, observer),
+            (true, true) => self.run_with::<true, true, false, M, O>(mmu, mem, budget, observer),
+            (true, false) => self.run_with::<false, true, false, M, O>(mmu, mem, budget, observer),
+            (false, _) if mmu.has_fetch_tickets() => {
+                self.run_with::<false, false, true, M, O>(mmu, mem, budget, observer)
+            }
+            (false, _) => self.run_with::<false, false, false, M, O>(mmu, mem, budget, observer),
         }
     }
 
@@ -237,15 +242,22 @@ impl Cpu {
         budget: u64,
         observer: &mut O,
     ) -> Exit {
-        self.run_with::<false, false, M, O>(mmu, mem, budget, observer)
+        self.run_with::<false, false, false, M, O>(mmu, mem, budget, observer)
     }
 
     /// The run loop, with (`FAST`) or without the software TLB, with
-    /// (`STABLE`) or without the fetch window. Both live for this call
+    /// (`STABLE`) or without the fetch window, with (`TICKETS`) or without
+    /// the fetch window on a simulated TLB's word. Both live for this call
     /// only: `mmu` is borrowed shared for the whole run, so its registers
     /// cannot change under a remembered answer.
     #[inline(always)]
-    pub(crate) fn run_with<const FAST: bool, const STABLE: bool, M: Mmu, O: Observer>(
+    pub(crate) fn run_with<
+        const FAST: bool,
+        const STABLE: bool,
+        const TICKETS: bool,
+        M: Mmu,
+        O: Observer,
+    >(
         &mut self,
         mmu: &M,
         mem: &mut PhysicalMemory,
@@ -269,7 +281,7 @@ impl Cpu {
             if retired == budget {
                 break Exit::Budget;
             }
-            match self.step::<FAST, STABLE, M, O>(pc, mmu, mem, observer, &mut tlb) {
+            match self.step::<FAST, STABLE, TICKETS, M, O>(pc, mmu, mem, observer, &mut tlb) {
                 Ok(next) => {
                     pc = next;
                     retired += 1;

@@ -37,7 +37,7 @@ pub use multilevel::{EntryFormat, Layout, MultiLevel};
 pub use paging::{LinearPageTable, PageTableEntry};
 pub use segmentation::{Segment, Segmentation};
 pub use sv39::{Satp, Sv39};
-pub use tlb::{Policy, Tagging, Tlb, TlbConfig, TlbEntry, TlbStats};
+pub use tlb::{FetchTicket, Policy, Tagging, Tlb, TlbConfig, TlbEntry, TlbStats};
 
 pub use crate::access::{Access, Perms};
 use crate::addr::{PhysAddr, VirtAddr};
@@ -596,6 +596,39 @@ pub trait Mmu {
         false
     }
 
+    /// Whether [`Mmu::fetch_ticket`] may give tickets: an MMU whose
+    /// fetches a simulated TLB answers and counts (Sv39 with a TLB). The
+    /// default: no.
+    #[inline(always)]
+    fn has_fetch_tickets(&self) -> bool {
+        false
+    }
+
+    /// After a fetch at `va` that translated, the range around it that the
+    /// simulated TLB's memo of fetches answers, as a [`FetchTicket`], when
+    /// every fetch in that range passes the checks and lands in memory. The
+    /// CPU may then answer fetches in the range itself while
+    /// [`Mmu::fetch_ticket_holds`], telling each to [`Mmu::fetch_ticket_hit`],
+    /// so that the TLB counts exactly what its own lookups would have.
+    #[inline(always)]
+    fn fetch_ticket(&self, va: VirtAddr) -> Option<FetchTicket> {
+        let _ = va;
+        None
+    }
+
+    /// Whether `ticket` still answers: the TLB's contents did not change.
+    #[inline(always)]
+    fn fetch_ticket_holds(&self, ticket: &FetchTicket) -> bool {
+        let _ = ticket;
+        false
+    }
+
+    /// A fetch answered by `ticket`: the TLB counts a hit on its slot.
+    #[inline(always)]
+    fn fetch_ticket_hit(&self, ticket: &FetchTicket) {
+        let _ = ticket;
+    }
+
     /// Whether the CPU's software TLB is worth it for this MMU: only for a
     /// mechanism whose translation is stable (the default follows
     /// [`Mmu::translation_is_stable`]) and whose walk costs more than a
@@ -714,6 +747,37 @@ impl Mmu for AnyMmu {
             AnyMmu::Paging(m) => m.one_piece(first, last),
             AnyMmu::Sv39(m) => m.one_piece(first, last),
             AnyMmu::MultiLevel(m) => m.one_piece(first, last),
+        }
+    }
+
+    #[inline(always)]
+    fn has_fetch_tickets(&self) -> bool {
+        match self {
+            AnyMmu::Sv39(m) => m.has_fetch_tickets(),
+            _ => false,
+        }
+    }
+
+    #[inline(always)]
+    fn fetch_ticket(&self, va: VirtAddr) -> Option<FetchTicket> {
+        match self {
+            AnyMmu::Sv39(m) => m.fetch_ticket(va),
+            _ => None,
+        }
+    }
+
+    #[inline(always)]
+    fn fetch_ticket_holds(&self, ticket: &FetchTicket) -> bool {
+        match self {
+            AnyMmu::Sv39(m) => m.fetch_ticket_holds(ticket),
+            _ => false,
+        }
+    }
+
+    #[inline(always)]
+    fn fetch_ticket_hit(&self, ticket: &FetchTicket) {
+        if let AnyMmu::Sv39(m) = self {
+            m.fetch_ticket_hit(ticket);
         }
     }
 

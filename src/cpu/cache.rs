@@ -26,6 +26,7 @@
 use super::decode::decode;
 use crate::addr::PhysAddr;
 use crate::memory::{FRAME_SIZE, MemoryError, PhysicalMemory};
+use crate::mmu::FetchTicket;
 use std::collections::HashMap;
 
 const SLOTS: usize = (FRAME_SIZE / 4) as usize;
@@ -63,6 +64,9 @@ pub struct DecodeCache {
     window_va: u64,
     window_len: u64,
     window_pa: u64,
+    /// For a window opened on a simulated TLB's memo of fetches: the
+    /// ticket each fetch in it must still hold ([`crate::mmu::FetchTicket`]).
+    ticket: FetchTicket,
 }
 
 impl Default for DecodeCache {
@@ -83,6 +87,7 @@ impl DecodeCache {
             window_va: 0,
             window_len: 0,
             window_pa: 0,
+            ticket: FetchTicket::default(),
         }
     }
 
@@ -218,6 +223,21 @@ impl DecodeCache {
             self.window_len = len;
             self.window_pa = pa;
         }
+    }
+
+    /// Opens the fetch window `[va, va + len)` to `[pa, pa + len)` on the
+    /// word of a simulated TLB (`ticket`): as [`Self::open_window`], and
+    /// the CPU asks the MMU whether the ticket holds before each use.
+    #[inline]
+    pub fn open_ticket_window(&mut self, va: u64, pa: u64, len: u64, ticket: FetchTicket) {
+        self.open_window(va, pa, len);
+        self.ticket = ticket;
+    }
+
+    /// The ticket of the window opened with [`Self::open_ticket_window`].
+    #[inline(always)]
+    pub fn ticket(&self) -> &FetchTicket {
+        &self.ticket
     }
 
     /// Fetching moves into `frame`: find its cached instructions and drop

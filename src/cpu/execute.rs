@@ -109,7 +109,7 @@ impl Cpu {
     /// with `STABLE`, open the decode cache's fetch window on the bytes
     /// around `pc` that the MMU maps as one piece ([`Cpu::open_window`]).
     #[inline(always)]
-    fn fetch<const FAST: bool, const STABLE: bool, M: Mmu, O: Observer>(
+    fn fetch<const FAST: bool, const STABLE: bool, const TICKETS: bool, M: Mmu, O: Observer>(
         &mut self,
         pc: u64,
         mmu: &M,
@@ -133,14 +133,22 @@ impl Cpu {
         })?;
         if STABLE {
             self.open_window(mmu, mem, pc, fetch_pa.as_u64());
+        } else if TICKETS {
+            self.open_ticket_window(mmu, pc, fetch_pa.as_u64());
         }
         Ok((fetch_pa, inst))
     }
 
-    /// [`Cpu::fetch`] with the fetch window, out of line: what a run with a
-    /// stable MMU does when the window misses.
+    /// [`Cpu::fetch`] with a fetch window, out of line: what a run with a
+    /// stable MMU, or one with fetch tickets, does when the window misses.
     #[inline(never)]
-    fn fetch_apart<const FAST: bool, M: Mmu, O: Observer>(
+    fn fetch_apart<
+        const FAST: bool,
+        const STABLE: bool,
+        const TICKETS: bool,
+        M: Mmu,
+        O: Observer,
+    >(
         &mut self,
         pc: u64,
         mmu: &M,
@@ -148,7 +156,32 @@ impl Cpu {
         obs: &mut O,
         tlb: &mut SoftTlb,
     ) -> Result<(PhysAddr, u64), Trap> {
-        self.fetch::<FAST, true, M, O>(pc, mmu, mem, obs, tlb)
+        self.fetch::<FAST, STABLE, TICKETS, M, O>(pc, mmu, mem, obs, tlb)
+    }
+
+    /// Opens the fetch window of a simulated TLB's memo of fetches: the
+    /// frame `pc` fetches from (at `pa`), when the MMU's ticket
+    /// ([`Mmu::fetch_ticket`]) covers all of it. Each later fetch in it
+    /// asks whether the ticket holds and counts its hit
+    /// ([`Mmu::fetch_ticket_hit`]), so the TLB's counts and replacement
+    /// state are what its own lookups would have made them.
+    fn open_ticket_window<M: Mmu>(&mut self, mmu: &M, pc: u64, pa: u64) {
+        let Some(t) = mmu.fetch_ticket(VirtAddr::new(pc)) else {
+            return;
+        };
+        let in_frame = pa % FRAME_SIZE;
+        let Some(va) = pc.checked_sub(in_frame) else {
+            return;
+        };
+        let frame = pa - in_frame;
+        let inside = va >= t.va
+            && (va - t.va)
+                .checked_add(FRAME_SIZE)
+                .is_some_and(|end| end <= t.len)
+            && t.pa.checked_add(va - t.va) == Some(frame);
+        if inside {
+            self.cache.open_ticket_window(va, frame, FRAME_SIZE, t);
+        }
     }
 
     /// Opens the fetch window around `pc` (which fetches from `pa`): the
@@ -213,7 +246,13 @@ impl Cpu {
     /// ([`super::cache::DecodeCache::fetch_in_window`]), and a fetch outside
     /// it opens a window where the MMU allows one.
     #[inline(always)]
-    pub(super) fn step<const FAST: bool, const STABLE: bool, M: Mmu, O: Observer>(
+    pub(super) fn step<
+        const FAST: bool,
+        const STABLE: bool,
+        const TICKETS: bool,
+        M: Mmu,
+        O: Observer,
+    >(
         &mut self,
         pc: u64,
         mmu: &M,
@@ -230,12 +269,20 @@ impl Cpu {
                 obs.fetch(VirtAddr::new(pc), pa);
                 break 'fetch (pa, packed);
             }
-            if STABLE {
+            if TICKETS
+                && let Some((pa, packed)) = self.cache.fetch_in_window(pc)
+                && mmu.fetch_ticket_holds(self.cache.ticket())
+            {
+                mmu.fetch_ticket_hit(self.cache.ticket());
+                obs.fetch(VirtAddr::new(pc), pa);
+                break 'fetch (pa, packed);
+            }
+            if STABLE || TICKETS {
                 // A miss of the window: rare, kept out of the loop.
-                self.fetch_apart::<FAST, M, O>(pc, mmu, mem, obs, tlb)?
+                self.fetch_apart::<FAST, STABLE, TICKETS, M, O>(pc, mmu, mem, obs, tlb)?
             } else {
                 // Every fetch: inline.
-                self.fetch::<FAST, false, M, O>(pc, mmu, mem, obs, tlb)?
+                self.fetch::<FAST, false, false, M, O>(pc, mmu, mem, obs, tlb)?
             }
         };
         let data_fault =

@@ -542,7 +542,7 @@ mod fast_path_equals_walk {
         for next in reloads {
             let exit = match (&mmu, path) {
                 (m, Path::Fastest) if m.translation_is_stable() => {
-                    cpu.run_with::<true, true, _, _>(m, &mut mem, budget, &mut events)
+                    cpu.run_with::<true, true, false, _, _>(m, &mut mem, budget, &mut events)
                 }
                 (m, Path::Fastest | Path::Run) => cpu.run(m, &mut mem, budget, &mut events),
                 (m, Path::Walk) => cpu.run_walking(m, &mut mem, budget, &mut events),
@@ -610,6 +610,189 @@ mod fast_path_equals_walk {
                 prop_assert_eq!(&events, &walk_events);
                 prop_assert!(mem == walk_mem, "memory differs");
             }
+        }
+    }
+}
+
+/// Under Sv39 with a simulated TLB, fetches answered by the fetch window on
+/// the TLB's word (fetch tickets) give what the walking CPU gives — the
+/// same registers, memory, traps and observed accesses — and leave the TLBs
+/// with the same counts and the same entries.
+mod fetch_tickets_equal_walk {
+    use super::*;
+    use crate::mmu::sv39::{self, Satp, Sv39, pte};
+    use crate::mmu::{Policy, TlbConfig};
+    use proptest::prelude::*;
+
+    const PHYS: u64 = 1 << 20;
+    /// Virtual pages 0..PAGES may be mapped; code sits on page 0.
+    const PAGES: u64 = 8;
+
+    #[derive(Default)]
+    struct Events(Vec<String>);
+
+    impl Observer for Events {
+        fn fetch(&mut self, va: VirtAddr, pa: PhysAddr) {
+            self.0.push(format!("fetch {va} {pa}"));
+        }
+        fn load(&mut self, va: VirtAddr, pa: PhysAddr, size: u64, value: u64) {
+            self.0.push(format!("load {va} {pa} {size} {value:#x}"));
+        }
+        fn store(&mut self, va: VirtAddr, pa: PhysAddr, size: u64, value: u64) {
+            self.0.push(format!("store {va} {pa} {size} {value:#x}"));
+        }
+        fn trap(&mut self, trap: &Trap) {
+            self.0.push(format!("trap {trap:?}"));
+        }
+    }
+
+    /// An instruction: loads and stores over the pages (s0..s3 hold
+    /// addresses in pages 1 to 4), additions, forward and backward
+    /// branches (some out of the program: a fetch fault), `ecall`.
+    fn instruction() -> impl Strategy<Value = String> {
+        let reg = prop::sample::select(vec!["s0", "s1", "s2", "s3"]);
+        let off = (-2i32..8).prop_map(|k| k * 8);
+        prop_oneof![
+            3 => (prop::sample::select(vec!["ld", "lw", "lbu"]), reg.clone(), off.clone())
+                .prop_map(|(op, r, o)| format!("{op} t0, {o}({r})")),
+            3 => (prop::sample::select(vec!["sd", "sw", "sb"]), reg.clone(), off)
+                .prop_map(|(op, r, o)| format!("{op} t1, {o}({r})")),
+            2 => Just("addi t1, t1, 1".to_string()),
+            1 => (1i32..4).prop_map(|k| format!("bnez t0, {}", 4 * k)),
+            1 => (1i32..4).prop_map(|k| format!("beqz t1, -{}", 4 * k)),
+            1 => Just("ecall".to_string()),
+        ]
+    }
+
+    fn config() -> impl Strategy<Value = TlbConfig> {
+        (
+            prop::sample::select(vec![1usize, 2, 4]),
+            prop::sample::select(vec![
+                Policy::Lru,
+                Policy::Fifo,
+                Policy::Clock,
+                Policy::Random,
+            ]),
+        )
+            .prop_map(|(entries, policy)| TlbConfig::new(entries, entries, policy).unwrap())
+    }
+
+    /// Maps pages 0..PAGES (page 0 always r-x, with w sometimes) with the
+    /// permissions given, into frames 16.., tables from frame 64 on.
+    fn machine(perms: &[u64], code: &[u32]) -> (PhysicalMemory, Satp) {
+        let mut mem = PhysicalMemory::new(PHYS);
+        let mut next = 64u64;
+        let mut alloc = || {
+            next += 1;
+            Some(next)
+        };
+        let root = 64;
+        for (page, &p) in perms.iter().enumerate() {
+            if p == 0 {
+                continue;
+            }
+            let va = page as u64 * sv39::PAGE_SIZE;
+            let pa = (16 + page as u64) * sv39::PAGE_SIZE;
+            sv39::map(
+                &mut mem,
+                root,
+                va,
+                pa,
+                0,
+                p | pte::U | pte::A | pte::D,
+                &mut alloc,
+            )
+            .unwrap();
+        }
+        for (i, w) in code.iter().enumerate() {
+            let pa = 16 * sv39::PAGE_SIZE + 4 * i as u64;
+            mem.write_le(PhysAddr::new(pa), 4, *w as u64).unwrap();
+        }
+        (mem, Satp::sv39(1, root))
+    }
+
+    fn run(
+        walking: bool,
+        perms: &[u64],
+        code: &[u32],
+        tlbs: &(TlbConfig, Option<TlbConfig>, Option<TlbConfig>),
+        budget: u64,
+        slices: usize,
+    ) -> (Vec<String>, Vec<u8>, String) {
+        let (mut mem, satp) = machine(perms, code);
+        let mut mmu = Sv39::new(satp, PHYS).unwrap().with_tlb(tlbs.0);
+        if let Some(i) = tlbs.1 {
+            mmu = mmu.with_itlb(i);
+        }
+        if let Some(l2) = tlbs.2 {
+            mmu = mmu.with_l2_tlb(l2);
+        }
+        let mut cpu = Cpu::new(0);
+        for (r, page) in [(8, 2u64), (9, 3), (18, 4), (19, 1)] {
+            cpu.regs.set(r, page * sv39::PAGE_SIZE + 16);
+        }
+        let len = 4 * code.len() as u64;
+        let mut events = Events::default();
+        for _ in 0..slices {
+            let exit = if walking {
+                cpu.run_walking(&mmu, &mut mem, budget, &mut events)
+            } else {
+                cpu.run(&mmu, &mut mem, budget, &mut events)
+            };
+            events.0.push(format!(
+                "exit {exit:?} pc {:#x} regs {:?}",
+                cpu.pc, cpu.regs
+            ));
+            if let Exit::Trap(Trap::Fault { .. } | Trap::Illegal { .. }) = exit {
+                cpu.pc = cpu.pc.wrapping_add(4) % len;
+            }
+        }
+        let mut bytes = vec![0u8; 32 * sv39::PAGE_SIZE as usize];
+        mem.read(PhysAddr::new(0), &mut bytes).unwrap();
+        let tlbs = format!(
+            "{:?} {:?} {:?} {:?} {:?} {:?} walks {}",
+            mmu.tlb().map(|t| t.stats()),
+            mmu.tlb().map(|t| t.entries()),
+            mmu.itlb().map(|t| t.stats()),
+            mmu.itlb().map(|t| t.entries()),
+            mmu.l2_tlb().map(|t| t.stats()),
+            mmu.l2_tlb().map(|t| t.entries()),
+            mmu.walks()
+        );
+        (events.0, bytes, tlbs)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn fetch_tickets_give_the_walks_answers_and_counts(
+            body in prop::collection::vec(instruction(), 1..30),
+            perms in prop::collection::vec(
+                prop::sample::select(vec![0, pte::R, pte::R | pte::W, pte::R | pte::X, pte::R | pte::W | pte::X]),
+                PAGES as usize - 1,
+            ),
+            code_writable in any::<bool>(),
+            tlbs in (config(), prop::option::of(config()), prop::option::of(config())),
+            budget in 1u64..60,
+            slices in 1usize..12,
+        ) {
+            // The body closed into a loop back to the start.
+            let mut src = body.join("\n");
+            src.push_str(&format!("\nj -{}\n", 4 * body.len()));
+            let p = assemble(&src, "t.s", &Options { text_base: 0 }).unwrap();
+            let code: Vec<u32> = p.sections[0]
+                .data
+                .chunks(4)
+                .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+                .collect();
+            let code_perms = pte::R | pte::X | if code_writable { pte::W } else { 0 };
+            let perms: Vec<u64> = std::iter::once(code_perms).chain(perms).collect();
+            let walk = run(true, &perms, &code, &tlbs, budget, slices);
+            let fast = run(false, &perms, &code, &tlbs, budget, slices);
+            prop_assert_eq!(&fast.0, &walk.0);
+            prop_assert!(fast.1 == walk.1, "memory differs");
+            prop_assert_eq!(&fast.2, &walk.2);
         }
     }
 }

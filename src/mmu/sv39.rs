@@ -57,7 +57,7 @@
 //! memory is an access fault ([`FaultKind::OutsidePhysicalMemory`]), a
 //! corrupted entry behaves as the hardware would.
 
-use super::tlb::{Tagging, Tlb, TlbConfig, TlbEntry};
+use super::tlb::{FetchTicket, Tagging, Tlb, TlbConfig, TlbEntry};
 use super::{Access, Mmu, MmuRegisters, Mode, RegisterError, Step, StepRecorder};
 use crate::addr::{PhysAddr, VirtAddr};
 use crate::fault::{Fault, FaultKind};
@@ -514,6 +514,43 @@ impl Mmu for Sv39 {
             pa: Some(pa),
         });
         super::check_physical(va, access, pa, self.phys_size, rec)
+    }
+
+    /// A TLB in front of the walk gives tickets (paging on).
+    #[inline(always)]
+    fn has_fetch_tickets(&self) -> bool {
+        self.satp.mode() != MODE_BARE && self.first_level(Access::Fetch).is_some()
+    }
+
+    /// The first-level fetch TLB's ticket for `va`'s page, when its entry
+    /// lets a user fetch (U, X, A) and the whole page lies in memory: then
+    /// every fetch in it translates as the memo says.
+    #[inline]
+    fn fetch_ticket(&self, va: VirtAddr) -> Option<FetchTicket> {
+        if self.satp.mode() == MODE_BARE {
+            return None;
+        }
+        let t = self
+            .first_level(Access::Fetch)?
+            .fetch_ticket(va.as_u64(), self.satp.asid())?;
+        let need = pte::U | pte::A | pte::X;
+        let in_memory =
+            t.pa.checked_add(t.len)
+                .is_some_and(|end| end <= self.phys_size);
+        (t.perms & need == need && in_memory).then_some(t)
+    }
+
+    #[inline(always)]
+    fn fetch_ticket_holds(&self, ticket: &FetchTicket) -> bool {
+        self.first_level(Access::Fetch)
+            .is_some_and(|tlb| tlb.ticket_holds(ticket))
+    }
+
+    #[inline(always)]
+    fn fetch_ticket_hit(&self, ticket: &FetchTicket) {
+        if let Some(tlb) = self.first_level(Access::Fetch) {
+            tlb.ticket_hit(ticket);
+        }
     }
 
     /// One translation (one TLB probe) per 4 KiB page the access touches

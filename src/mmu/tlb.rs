@@ -404,6 +404,26 @@ impl Default for Memo {
     }
 }
 
+/// What a TLB's memo of fetches vouches for ([`Tlb::fetch_ticket`]): the
+/// virtual range `[va, va + len)` translates to `[pa, pa + len)` with the
+/// entry's permission bits `perms`, through slot `slot`, for as long as the
+/// TLB's contents stay at `generation`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct FetchTicket {
+    /// The first virtual address of the range.
+    pub va: u64,
+    /// The range's length in bytes (a power of two, 4 KiB or more).
+    pub len: u64,
+    /// Where `va` lands.
+    pub pa: u64,
+    /// The entry's permission bits.
+    pub perms: u64,
+    /// The slot hit.
+    pub slot: u32,
+    /// The TLB's contents generation.
+    pub generation: u64,
+}
+
 /// A TLB: `sets x ways` entries with their replacement state and counters.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Tlb {
@@ -427,6 +447,9 @@ pub struct Tlb {
     /// Bit `b` set: some entry maps pages of `2^b` bytes.
     sizes: Cell<u64>,
     tick: Cell<u64>,
+    /// Bumped whenever the contents change (every fill and flush): a
+    /// [`FetchTicket`] of an older generation no longer holds.
+    generation: Cell<u64>,
     rng: Cell<u64>,
     hits: Cell<u64>,
     misses: Cell<u64>,
@@ -453,6 +476,7 @@ impl Tlb {
             memos: [Memo::default(), Memo::default()],
             sizes: Cell::new(0),
             tick: Cell::new(0),
+            generation: Cell::new(0),
             rng: Cell::new(if config.seed == 0 {
                 0x9e37_79b9_7f4a_7c15
             } else {
@@ -528,6 +552,39 @@ impl Tlb {
         for m in &self.memos {
             m.key.set(NO_KEY);
         }
+        Self::bump(&self.generation, 1);
+    }
+
+    /// After a fetch at `va` in address space `asid` that hit or filled:
+    /// when the memo of fetches holds `va`'s page, the ticket for it — the
+    /// virtual range the memo answers, where it lands, and the slot and
+    /// contents generation it stands for. Every fetch in that range, while
+    /// [`Tlb::ticket_holds`], is a hit on that slot ([`Tlb::ticket_hit`]
+    /// counts it as [`Tlb::lookup`] would).
+    pub fn fetch_ticket(&self, va: u64, asid: u16) -> Option<FetchTicket> {
+        let m = &self.memos[0];
+        let mask = self.page_mask.get();
+        (m.key.get() == va & mask && m.asid.get() == asid).then(|| FetchTicket {
+            va: m.key.get(),
+            len: (!mask).wrapping_add(1),
+            pa: m.base.get(),
+            perms: m.perms.get(),
+            slot: m.slot.get(),
+            generation: self.generation.get(),
+        })
+    }
+
+    /// Whether the contents are still those `ticket` was taken on.
+    #[inline(always)]
+    pub fn ticket_holds(&self, ticket: &FetchTicket) -> bool {
+        self.generation.get() == ticket.generation
+    }
+
+    /// A fetch answered by `ticket` (which holds): counted as a hit on its
+    /// slot, with the replacement policy told, as a lookup would.
+    #[inline(always)]
+    pub fn ticket_hit(&self, ticket: &FetchTicket) {
+        self.hit(ticket.slot as usize);
     }
 
     #[inline(always)]
