@@ -217,12 +217,13 @@ impl Cpu {
     ) -> Exit {
         // The fetch window and the software TLB both remember the MMU's
         // answers: only for an MMU that promises they stay right.
-        // An MMU whose fetches a simulated TLB counts gets the window on
-        // the TLB's word instead, each use counted ([`Mmu::fetch_ticket`]).
+        // An MMU whose accesses a simulated TLB counts gets the fetch
+        // window on the TLB's word instead, each use counted
+        // ([`Mmu::ticket`]).
         match (mmu.translation_is_stable(), mmu.software_tlb_pays()) {
             (true, true) => self.run_with::<true, true, false, M, O>(mmu, mem, budget, observer),
             (true, false) => self.run_with::<false, true, false, M, O>(mmu, mem, budget, observer),
-            (false, _) if mmu.has_fetch_tickets() => {
+            (false, _) if mmu.has_tickets() => {
                 self.run_with::<false, false, true, M, O>(mmu, mem, budget, observer)
             }
             (false, _) => self.run_with::<false, false, false, M, O>(mmu, mem, budget, observer),

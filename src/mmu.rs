@@ -37,7 +37,7 @@ pub use multilevel::{EntryFormat, Layout, MultiLevel};
 pub use paging::{LinearPageTable, PageTableEntry};
 pub use segmentation::{Segment, Segmentation};
 pub use sv39::{Satp, Sv39};
-pub use tlb::{FetchTicket, Policy, Tagging, Tlb, TlbConfig, TlbEntry, TlbStats};
+pub use tlb::{Policy, Tagging, Tlb, TlbConfig, TlbEntry, TlbStats, TlbTicket};
 
 pub use crate::access::{Access, Perms};
 use crate::addr::{PhysAddr, VirtAddr};
@@ -596,37 +596,46 @@ pub trait Mmu {
         false
     }
 
-    /// Whether [`Mmu::fetch_ticket`] may give tickets: an MMU whose
-    /// fetches a simulated TLB answers and counts (Sv39 with a TLB). The
-    /// default: no.
+    /// Whether [`Mmu::ticket`] may give tickets: an MMU whose accesses a
+    /// simulated TLB answers and counts (Sv39 with a TLB). The default: no.
     #[inline(always)]
-    fn has_fetch_tickets(&self) -> bool {
+    fn has_tickets(&self) -> bool {
         false
     }
 
-    /// After a fetch at `va` that translated, the range around it that the
-    /// simulated TLB's memo of fetches answers, as a [`FetchTicket`], when
-    /// every fetch in that range passes the checks and lands in memory. The
-    /// CPU may then answer fetches in the range itself while
-    /// [`Mmu::fetch_ticket_holds`], telling each to [`Mmu::fetch_ticket_hit`],
-    /// so that the TLB counts exactly what its own lookups would have.
+    /// After an `access` at `va` that translated, the page around it that
+    /// the simulated TLB's memo of that kind of access (fetches, data)
+    /// answers, as a [`TlbTicket`], when the whole page lies in memory. The
+    /// CPU may then answer accesses of that kind in the page itself, while
+    /// [`Mmu::ticket_holds`] and [`Mmu::ticket_allows`], telling each to
+    /// [`Mmu::ticket_hit`], so that the TLB counts exactly what its own
+    /// lookups would have.
     #[inline(always)]
-    fn fetch_ticket(&self, va: VirtAddr) -> Option<FetchTicket> {
-        let _ = va;
+    fn ticket(&self, va: VirtAddr, access: Access) -> Option<TlbTicket> {
+        let _ = (va, access);
         None
     }
 
-    /// Whether `ticket` still answers: the TLB's contents did not change.
+    /// Whether `ticket` still answers `access`es: the TLB's contents did
+    /// not change since it was taken.
     #[inline(always)]
-    fn fetch_ticket_holds(&self, ticket: &FetchTicket) -> bool {
-        let _ = ticket;
+    fn ticket_holds(&self, ticket: &TlbTicket, access: Access) -> bool {
+        let _ = (ticket, access);
         false
     }
 
-    /// A fetch answered by `ticket`: the TLB counts a hit on its slot.
+    /// Whether the entry behind `ticket` lets a user make `access`: the
+    /// checks a hit makes, on the ticket's permission bits.
     #[inline(always)]
-    fn fetch_ticket_hit(&self, ticket: &FetchTicket) {
-        let _ = ticket;
+    fn ticket_allows(&self, ticket: &TlbTicket, access: Access) -> bool {
+        let _ = (ticket, access);
+        false
+    }
+
+    /// An `access` answered by `ticket`: the TLB counts a hit on its slot.
+    #[inline(always)]
+    fn ticket_hit(&self, ticket: &TlbTicket, access: Access) {
+        let _ = (ticket, access);
     }
 
     /// Whether the CPU's software TLB is worth it for this MMU: only for a
@@ -751,33 +760,41 @@ impl Mmu for AnyMmu {
     }
 
     #[inline(always)]
-    fn has_fetch_tickets(&self) -> bool {
+    fn has_tickets(&self) -> bool {
         match self {
-            AnyMmu::Sv39(m) => m.has_fetch_tickets(),
+            AnyMmu::Sv39(m) => m.has_tickets(),
             _ => false,
         }
     }
 
     #[inline(always)]
-    fn fetch_ticket(&self, va: VirtAddr) -> Option<FetchTicket> {
+    fn ticket(&self, va: VirtAddr, access: Access) -> Option<TlbTicket> {
         match self {
-            AnyMmu::Sv39(m) => m.fetch_ticket(va),
+            AnyMmu::Sv39(m) => m.ticket(va, access),
             _ => None,
         }
     }
 
     #[inline(always)]
-    fn fetch_ticket_holds(&self, ticket: &FetchTicket) -> bool {
+    fn ticket_holds(&self, ticket: &TlbTicket, access: Access) -> bool {
         match self {
-            AnyMmu::Sv39(m) => m.fetch_ticket_holds(ticket),
+            AnyMmu::Sv39(m) => m.ticket_holds(ticket, access),
             _ => false,
         }
     }
 
     #[inline(always)]
-    fn fetch_ticket_hit(&self, ticket: &FetchTicket) {
+    fn ticket_allows(&self, ticket: &TlbTicket, access: Access) -> bool {
+        match self {
+            AnyMmu::Sv39(m) => m.ticket_allows(ticket, access),
+            _ => false,
+        }
+    }
+
+    #[inline(always)]
+    fn ticket_hit(&self, ticket: &TlbTicket, access: Access) {
         if let AnyMmu::Sv39(m) = self {
-            m.fetch_ticket_hit(ticket);
+            m.ticket_hit(ticket, access);
         }
     }
 

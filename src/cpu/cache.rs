@@ -26,7 +26,7 @@
 use super::decode::decode;
 use crate::addr::PhysAddr;
 use crate::memory::{FRAME_SIZE, MemoryError, PhysicalMemory};
-use crate::mmu::FetchTicket;
+use crate::mmu::TlbTicket;
 use std::collections::HashMap;
 
 const SLOTS: usize = (FRAME_SIZE / 4) as usize;
@@ -65,8 +65,8 @@ pub struct DecodeCache {
     window_len: u64,
     window_pa: u64,
     /// For a window opened on a simulated TLB's memo of fetches: the
-    /// ticket each fetch in it must still hold ([`crate::mmu::FetchTicket`]).
-    ticket: FetchTicket,
+    /// ticket each fetch in it must still hold ([`crate::mmu::TlbTicket`]).
+    ticket: TlbTicket,
 }
 
 impl Default for DecodeCache {
@@ -87,7 +87,7 @@ impl DecodeCache {
             window_va: 0,
             window_len: 0,
             window_pa: 0,
-            ticket: FetchTicket::default(),
+            ticket: TlbTicket::default(),
         }
     }
 
@@ -229,14 +229,14 @@ impl DecodeCache {
     /// word of a simulated TLB (`ticket`): as [`Self::open_window`], and
     /// the CPU asks the MMU whether the ticket holds before each use.
     #[inline]
-    pub fn open_ticket_window(&mut self, va: u64, pa: u64, len: u64, ticket: FetchTicket) {
+    pub fn open_ticket_window(&mut self, va: u64, pa: u64, len: u64, ticket: TlbTicket) {
         self.open_window(va, pa, len);
         self.ticket = ticket;
     }
 
     /// The ticket of the window opened with [`Self::open_ticket_window`].
     #[inline(always)]
-    pub fn ticket(&self) -> &FetchTicket {
+    pub fn ticket(&self) -> &TlbTicket {
         &self.ticket
     }
 

@@ -161,14 +161,17 @@ impl Cpu {
 
     /// Opens the fetch window of a simulated TLB's memo of fetches: the
     /// frame `pc` fetches from (at `pa`), when the MMU's ticket
-    /// ([`Mmu::fetch_ticket`]) covers all of it. Each later fetch in it
-    /// asks whether the ticket holds and counts its hit
-    /// ([`Mmu::fetch_ticket_hit`]), so the TLB's counts and replacement
+    /// ([`Mmu::ticket`]) covers all of it and allows fetches. Each later
+    /// fetch in it asks whether the ticket holds and counts its hit
+    /// ([`Mmu::ticket_hit`]), so the TLB's counts and replacement
     /// state are what its own lookups would have made them.
     fn open_ticket_window<M: Mmu>(&mut self, mmu: &M, pc: u64, pa: u64) {
-        let Some(t) = mmu.fetch_ticket(VirtAddr::new(pc)) else {
+        let Some(t) = mmu.ticket(VirtAddr::new(pc), Access::Fetch) else {
             return;
         };
+        if !mmu.ticket_allows(&t, Access::Fetch) {
+            return;
+        }
         let in_frame = pa % FRAME_SIZE;
         let Some(va) = pc.checked_sub(in_frame) else {
             return;
@@ -271,9 +274,9 @@ impl Cpu {
             }
             if TICKETS
                 && let Some((pa, packed)) = self.cache.fetch_in_window(pc)
-                && mmu.fetch_ticket_holds(self.cache.ticket())
+                && mmu.ticket_holds(self.cache.ticket(), Access::Fetch)
             {
-                mmu.fetch_ticket_hit(self.cache.ticket());
+                mmu.ticket_hit(self.cache.ticket(), Access::Fetch);
                 obs.fetch(VirtAddr::new(pc), pa);
                 break 'fetch (pa, packed);
             }

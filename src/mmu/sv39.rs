@@ -57,7 +57,7 @@
 //! memory is an access fault ([`FaultKind::OutsidePhysicalMemory`]), a
 //! corrupted entry behaves as the hardware would.
 
-use super::tlb::{FetchTicket, Tagging, Tlb, TlbConfig, TlbEntry};
+use super::tlb::{Tagging, Tlb, TlbConfig, TlbEntry, TlbTicket};
 use super::{Access, Mmu, MmuRegisters, Mode, RegisterError, Step, StepRecorder};
 use crate::addr::{PhysAddr, VirtAddr};
 use crate::fault::{Fault, FaultKind};
@@ -518,37 +518,49 @@ impl Mmu for Sv39 {
 
     /// A TLB in front of the walk gives tickets (paging on).
     #[inline(always)]
-    fn has_fetch_tickets(&self) -> bool {
-        self.satp.mode() != MODE_BARE && self.first_level(Access::Fetch).is_some()
+    fn has_tickets(&self) -> bool {
+        self.satp.mode() != MODE_BARE && (self.tlb.is_some() || self.itlb.is_some())
     }
 
-    /// The first-level fetch TLB's ticket for `va`'s page, when its entry
-    /// lets a user fetch (U, X, A) and the whole page lies in memory: then
-    /// every fetch in it translates as the memo says.
+    /// The first-level TLB's ticket for `va`'s page, for accesses like
+    /// `access`, when the whole page lies in memory.
     #[inline]
-    fn fetch_ticket(&self, va: VirtAddr) -> Option<FetchTicket> {
+    fn ticket(&self, va: VirtAddr, access: Access) -> Option<TlbTicket> {
         if self.satp.mode() == MODE_BARE {
             return None;
         }
         let t = self
-            .first_level(Access::Fetch)?
-            .fetch_ticket(va.as_u64(), self.satp.asid())?;
-        let need = pte::U | pte::A | pte::X;
+            .first_level(access)?
+            .ticket(va.as_u64(), self.satp.asid(), access)?;
         let in_memory =
             t.pa.checked_add(t.len)
                 .is_some_and(|end| end <= self.phys_size);
-        (t.perms & need == need && in_memory).then_some(t)
+        in_memory.then_some(t)
     }
 
     #[inline(always)]
-    fn fetch_ticket_holds(&self, ticket: &FetchTicket) -> bool {
-        self.first_level(Access::Fetch)
+    fn ticket_holds(&self, ticket: &TlbTicket, access: Access) -> bool {
+        self.first_level(access)
             .is_some_and(|tlb| tlb.ticket_holds(ticket))
     }
 
+    /// The leaf's checks on the cached bits, as the TLB hit path makes them:
+    /// U, A, and X, R, or W and D.
     #[inline(always)]
-    fn fetch_ticket_hit(&self, ticket: &FetchTicket) {
-        if let Some(tlb) = self.first_level(Access::Fetch) {
+    fn ticket_allows(&self, ticket: &TlbTicket, access: Access) -> bool {
+        let need = pte::U
+            | pte::A
+            | match access {
+                Access::Fetch => pte::X,
+                Access::Read => pte::R,
+                Access::Write => pte::W | pte::D,
+            };
+        ticket.perms & need == need
+    }
+
+    #[inline(always)]
+    fn ticket_hit(&self, ticket: &TlbTicket, access: Access) {
+        if let Some(tlb) = self.first_level(access) {
             tlb.ticket_hit(ticket);
         }
     }

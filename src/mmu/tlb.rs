@@ -404,12 +404,13 @@ impl Default for Memo {
     }
 }
 
-/// What a TLB's memo of fetches vouches for ([`Tlb::fetch_ticket`]): the
+/// What a TLB's memo of fetches or of data accesses vouches for
+/// ([`Tlb::ticket`]): the
 /// virtual range `[va, va + len)` translates to `[pa, pa + len)` with the
 /// entry's permission bits `perms`, through slot `slot`, for as long as the
 /// TLB's contents stay at `generation`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct FetchTicket {
+pub struct TlbTicket {
     /// The first virtual address of the range.
     pub va: u64,
     /// The range's length in bytes (a power of two, 4 KiB or more).
@@ -448,7 +449,7 @@ pub struct Tlb {
     sizes: Cell<u64>,
     tick: Cell<u64>,
     /// Bumped whenever the contents change (every fill and flush): a
-    /// [`FetchTicket`] of an older generation no longer holds.
+    /// [`TlbTicket`] of an older generation no longer holds.
     generation: Cell<u64>,
     rng: Cell<u64>,
     hits: Cell<u64>,
@@ -555,16 +556,17 @@ impl Tlb {
         Self::bump(&self.generation, 1);
     }
 
-    /// After a fetch at `va` in address space `asid` that hit or filled:
-    /// when the memo of fetches holds `va`'s page, the ticket for it — the
-    /// virtual range the memo answers, where it lands, and the slot and
-    /// contents generation it stands for. Every fetch in that range, while
-    /// [`Tlb::ticket_holds`], is a hit on that slot ([`Tlb::ticket_hit`]
-    /// counts it as [`Tlb::lookup`] would).
-    pub fn fetch_ticket(&self, va: u64, asid: u16) -> Option<FetchTicket> {
-        let m = &self.memos[0];
+    /// After an `access` at `va` in address space `asid` that hit or
+    /// filled: when the memo of that kind of access (fetches, data) holds
+    /// `va`'s page, the ticket for it — the virtual range the memo answers,
+    /// where it lands, the entry's permission bits, and the slot and
+    /// contents generation it stands for. Every access of that kind in the
+    /// range, while [`Tlb::ticket_holds`], is a hit on that slot
+    /// ([`Tlb::ticket_hit`] counts it as [`Tlb::lookup`] would).
+    pub fn ticket(&self, va: u64, asid: u16, access: Access) -> Option<TlbTicket> {
+        let m = &self.memos[(access != Access::Fetch) as usize];
         let mask = self.page_mask.get();
-        (m.key.get() == va & mask && m.asid.get() == asid).then(|| FetchTicket {
+        (m.key.get() == va & mask && m.asid.get() == asid).then(|| TlbTicket {
             va: m.key.get(),
             len: (!mask).wrapping_add(1),
             pa: m.base.get(),
@@ -576,14 +578,14 @@ impl Tlb {
 
     /// Whether the contents are still those `ticket` was taken on.
     #[inline(always)]
-    pub fn ticket_holds(&self, ticket: &FetchTicket) -> bool {
+    pub fn ticket_holds(&self, ticket: &TlbTicket) -> bool {
         self.generation.get() == ticket.generation
     }
 
-    /// A fetch answered by `ticket` (which holds): counted as a hit on its
+    /// An access answered by `ticket` (which holds): counted as a hit on its
     /// slot, with the replacement policy told, as a lookup would.
     #[inline(always)]
-    pub fn ticket_hit(&self, ticket: &FetchTicket) {
+    pub fn ticket_hit(&self, ticket: &TlbTicket) {
         self.hit(ticket.slot as usize);
     }
 
