@@ -308,6 +308,26 @@ fn code_stored_into_another_frame_is_decoded_when_reached() {
 /// walks) must end identically — registers, pc, instructions retired, the
 /// exit (trap kind, fault address and kind), every observer event and every
 /// byte of memory — also when the MMU's registers are loaded between runs.
+/// Every access and trap of the runs it observes, as text, in order: what
+/// two ways of running the CPU must agree on.
+#[derive(Default)]
+struct Events(Vec<String>);
+
+impl Observer for Events {
+    fn fetch(&mut self, va: VirtAddr, pa: PhysAddr) {
+        self.0.push(format!("fetch {va} {pa}"));
+    }
+    fn load(&mut self, va: VirtAddr, pa: PhysAddr, size: u64, value: u64) {
+        self.0.push(format!("load {va} {pa} {size} {value:#x}"));
+    }
+    fn store(&mut self, va: VirtAddr, pa: PhysAddr, size: u64, value: u64) {
+        self.0.push(format!("store {va} {pa} {size} {value:#x}"));
+    }
+    fn trap(&mut self, trap: &Trap) {
+        self.0.push(format!("trap {trap:?}"));
+    }
+}
+
 mod fast_path_equals_walk {
     use super::*;
     use crate::mmu::{
@@ -317,25 +337,6 @@ mod fast_path_equals_walk {
 
     /// Physical memory of the tests: small, so that every byte is compared.
     const PHYS: u64 = 64 << 10;
-
-    /// Registers, pc, retired count, the exit and the events of one run.
-    #[derive(Default)]
-    struct Events(Vec<String>);
-
-    impl Observer for Events {
-        fn fetch(&mut self, va: VirtAddr, pa: PhysAddr) {
-            self.0.push(format!("fetch {va} {pa}"));
-        }
-        fn load(&mut self, va: VirtAddr, pa: PhysAddr, size: u64, value: u64) {
-            self.0.push(format!("load {va} {pa} {size} {value:#x}"));
-        }
-        fn store(&mut self, va: VirtAddr, pa: PhysAddr, size: u64, value: u64) {
-            self.0.push(format!("store {va} {pa} {size} {value:#x}"));
-        }
-        fn trap(&mut self, trap: &Trap) {
-            self.0.push(format!("trap {trap:?}"));
-        }
-    }
 
     fn i_type(opcode: u32, funct3: u32, rd: u32, rs1: u32, imm: i32) -> u32 {
         ((imm as u32 & 0xfff) << 20) | (rs1 << 15) | (funct3 << 12) | (rd << 7) | opcode
@@ -626,24 +627,6 @@ mod tickets_equal_walk {
     const PHYS: u64 = 1 << 20;
     /// Virtual pages 0..PAGES may be mapped; code sits on page 0.
     const PAGES: u64 = 8;
-
-    #[derive(Default)]
-    struct Events(Vec<String>);
-
-    impl Observer for Events {
-        fn fetch(&mut self, va: VirtAddr, pa: PhysAddr) {
-            self.0.push(format!("fetch {va} {pa}"));
-        }
-        fn load(&mut self, va: VirtAddr, pa: PhysAddr, size: u64, value: u64) {
-            self.0.push(format!("load {va} {pa} {size} {value:#x}"));
-        }
-        fn store(&mut self, va: VirtAddr, pa: PhysAddr, size: u64, value: u64) {
-            self.0.push(format!("store {va} {pa} {size} {value:#x}"));
-        }
-        fn trap(&mut self, trap: &Trap) {
-            self.0.push(format!("trap {trap:?}"));
-        }
-    }
 
     /// An instruction: loads and stores over the pages (s0..s3 hold
     /// addresses in pages 1 to 4), additions, forward and backward

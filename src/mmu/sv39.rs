@@ -409,6 +409,19 @@ pub fn find_leaf<R: StepRecorder>(
     Err(FaultKind::PageFault)
 }
 
+/// The bits a leaf must have set for a user-mode `access` to pass
+/// [`check_leaf`]: U and A, and X, R, or W and D.
+#[inline(always)]
+pub const fn leaf_bits_needed(access: Access) -> u64 {
+    pte::U
+        | pte::A
+        | match access {
+            Access::Fetch => pte::X,
+            Access::Read => pte::R,
+            Access::Write => pte::W | pte::D,
+        }
+}
+
 /// The leaf's checks for a user-mode `access`, in order: U, the permission
 /// bit, A, and D for a store. Returns whether all pass; each check made is
 /// recorded, so the first failing one ends the narration.
@@ -496,13 +509,7 @@ impl Mmu for Sv39 {
         });
         // The leaf's checks, on the cached bits: all the needed bits set
         // is check_leaf passing (which then only narrates).
-        let need = pte::U
-            | pte::A
-            | match access {
-                Access::Fetch => pte::X,
-                Access::Read => pte::R,
-                Access::Write => pte::W | pte::D,
-            };
+        let need = leaf_bits_needed(access);
         if perms & need != need {
             let _ = check_leaf(perms, access, rec);
             return Err(fault(FaultKind::PageFault));
@@ -548,13 +555,7 @@ impl Mmu for Sv39 {
     /// U, A, and X, R, or W and D.
     #[inline(always)]
     fn ticket_allows(&self, ticket: &TlbTicket, access: Access) -> bool {
-        let need = pte::U
-            | pte::A
-            | match access {
-                Access::Fetch => pte::X,
-                Access::Read => pte::R,
-                Access::Write => pte::W | pte::D,
-            };
+        let need = leaf_bits_needed(access);
         ticket.perms & need == need
     }
 
