@@ -11,7 +11,10 @@
 //!                                               stable for the run, the
 //!                                               answer for the bytes around
 //!                                               pc, checked once with a span
-//!                                               translation: the fetch window)
+//!                                               translation: the fetch window;
+//!                                               under Sv39, the window on the
+//!                                               TLB's word, each fetch counted
+//!                                               as its hit: Mmu::ticket)
 //!   2. inst = decoded instruction at pa        (decoded once, cached per
 //!                                               physical frame, re-decoded
 //!                                               after any write to the frame)

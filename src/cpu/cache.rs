@@ -155,18 +155,6 @@ impl DecodeCache {
         }
     }
 
-    /// The frame number fetched from last, if any.
-    #[inline(always)]
-    pub fn current_frame(&self) -> Option<u64> {
-        self.current.map(|(f, _)| f)
-    }
-
-    /// Whether `frame` is the frame fetched from last (one compare).
-    #[inline(always)]
-    pub fn is_current(&self, frame: u64) -> bool {
-        self.current_frame == frame
-    }
-
     /// The instruction at `pa` (4-byte aligned), packed ([`Inst::pack`](super::Inst::pack)),
     /// decoded now or earlier from the bytes memory holds now.
     ///

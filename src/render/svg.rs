@@ -152,6 +152,16 @@ impl Svg {
         );
     }
 
+    /// The note that `count` more `what` (plural) did not fit the picture:
+    /// "... 5 more sets not drawn" at (x, y), as its own item, so that a
+    /// reader of the SVG's titles sees it too.
+    pub fn not_drawn(&mut self, x: f64, y: f64, count: u64, what: &str) {
+        self.item(&format!("more {what}"), &[]);
+        let note = format!("... {count} more {what} not drawn");
+        self.text(x, y, &note, "start", 11.0, false);
+        self.end();
+    }
+
     /// A monospaced text (addresses, bits).
     pub fn mono(&mut self, x: f64, y: f64, s: &str, anchor: &str, size: f64) {
         let _ = writeln!(

@@ -200,16 +200,12 @@ pub fn svg(m: &FrameMap) -> String {
         }
     }
     if cells.len() > shown {
-        s.item("more frames", &[]);
-        s.text(
+        s.not_drawn(
             left,
             top + ch * rows as f64 + 16.0,
-            &format!("... {} more cells not drawn", cells.len() - shown),
-            "start",
-            11.0,
-            false,
+            (cells.len() - shown) as u64,
+            "cells",
         );
-        s.end();
     }
     s.finish()
 }

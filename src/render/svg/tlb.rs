@@ -115,16 +115,7 @@ pub fn svg(t: &TlbPicture) -> String {
         }
     }
     if t.sets > sets {
-        s.item("more sets", &[]);
-        s.text(
-            10.0,
-            height - 10.0,
-            &format!("... {} more sets not drawn", t.sets - sets),
-            "start",
-            11.0,
-            false,
-        );
-        s.end();
+        s.not_drawn(10.0, height - 10.0, t.sets - sets, "sets");
     }
     s.finish()
 }
@@ -133,6 +124,20 @@ pub fn svg(t: &TlbPicture) -> String {
 mod tests {
     use super::*;
     use crate::render::svg::tests::{every_shape_has_a_title, parse};
+
+    #[test]
+    fn sets_beyond_the_picture_are_counted_in_a_note() {
+        let text = svg(&TlbPicture {
+            heading: "1024 entries, 4-way".into(),
+            sets: 256,
+            ways: 4,
+            tagged: true,
+            slots: vec![],
+        });
+        every_shape_has_a_title(&parse(&text));
+        assert!(text.contains("<title>more sets</title>"), "{text}");
+        assert!(text.contains("... 192 more sets not drawn"), "{text}");
+    }
 
     #[test]
     fn entries_and_empty_ways_are_drawn_with_titles() {
